@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Kernels are compiled for the AVX2 baseline (haswell: AVX2, FMA, F16C): without an explicit CPU target
+// Swift lowers FMA and Float16 conversions to library calls (see KERNEL-NOTES). Wider ISAs are chosen
+// at run time, never baked in with -march=native.
+let kernelFlags: [SwiftSetting] = [
+  .unsafeFlags(["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c", "-target-cpu", "haswell"]),
+  .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+let package = Package(
+  name: "Peregrine",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "peregrine", targets: ["PeregrineCLI"]),
+    .library(name: "Peregrine", targets: ["GGUF", "Kernels", "Tokenizers", "Models", "Engine", "Hub"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+  ],
+  targets: [
+    // File format: GGUF reader and writer, metadata values, tensor type table.
+    .target(name: "GGUF"),
+    // Quant blocks, dequantization, dot products, matmul, element-wise ops, thread pool.
+    .target(name: "Kernels", dependencies: ["GGUF"], swiftSettings: kernelFlags),
+    // Byte-level BPE (and later SentencePiece) tokenizers, streaming detokenizer.
+    .target(name: "Tokenizers", dependencies: ["GGUF"]),
+    // One file per architecture, shared layers, the architecture registry.
+    .target(name: "Models", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: kernelFlags),
+    // Sampling, generation, chat templates, perplexity.
+    .target(
+      name: "Engine",
+      dependencies: ["Models", "Tokenizers", .product(name: "Logging", package: "swift-log")]),
+    // Known models and fetching them into the local cache.
+    .target(name: "Hub", dependencies: [.product(name: "Logging", package: "swift-log")]),
+    .executableTarget(
+      name: "PeregrineCLI",
+      dependencies: [
+        "Engine", "Hub", "GGUF", "Models", "Tokenizers",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
+    .target(name: "TestSupport", dependencies: ["GGUF", "Tokenizers", "Models", "Hub", "Kernels"], path: "Tests/TestSupport"),
+    .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
+    .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF"]),
+    .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "GGUF", "Tokenizers", "TestSupport"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "GGUF", "TestSupport"]),
+  ],
+  swiftLanguageModes: [.v5]
+)

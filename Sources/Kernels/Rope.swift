@@ -1,0 +1,38 @@
+import Foundation
+
+/// Rotary position embedding tables for one model: cos/sin per position and frequency pair.
+///
+/// `adjacentPairs` rotates (x[2i], x[2i+1]) — llama.cpp's "normal" mode, which GGUF llama weights
+/// expect because the converter permuted Q and K. The other ("neox") mode rotates (x[i], x[i+d/2]).
+public struct RopeTable: Sendable {
+  public let dimensions: Int
+  public let base: Float
+  public let adjacentPairs: Bool
+
+  public init(dimensions: Int, base: Float, adjacentPairs: Bool) {
+    self.dimensions = dimensions
+    self.base = base
+    self.adjacentPairs = adjacentPairs
+  }
+
+  /// Rotates `heads` vectors of `headDim` floats laid out `[heads, headDim]` for one position.
+  public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, position: Int) {
+    let pairs = dimensions / 2
+    // Same recurrence as ggml: theta_i = pos * base^(-2i/d), built by repeated multiplication.
+    let thetaScale = powf(base, -2 / Float(dimensions))
+    var theta = Float(position)
+    for i in 0..<pairs {
+      let c = cosf(theta)
+      let s = sinf(theta)
+      for h in 0..<heads {
+        let v = x + h * headDim
+        let (a, b) = adjacentPairs ? (2 * i, 2 * i + 1) : (i, i + pairs)
+        let x0 = v[a]
+        let x1 = v[b]
+        v[a] = x0 * c - x1 * s
+        v[b] = x0 * s + x1 * c
+      }
+      theta *= thetaScale
+    }
+  }
+}

@@ -1,0 +1,180 @@
+import GGUF
+import Kernels
+
+/// Hyperparameters of a llama-architecture model, read from `llama.*` metadata.
+public struct LlamaConfig: Sendable, Equatable {
+  public var embeddingLength: Int  // d
+  public var layers: Int
+  public var heads: Int
+  public var kvHeads: Int
+  public var headDim: Int
+  public var feedForwardLength: Int
+  public var vocabularySize: Int
+  public var contextLength: Int
+  public var ropeBase: Float
+  public var ropeDimensions: Int
+  public var rmsEpsilon: Float
+
+  init(metadata m: GGUFMetadata, vocabularySize: Int) throws(ModelError) {
+    do {
+      embeddingLength = try m.int("llama.embedding_length")
+      layers = try m.int("llama.block_count")
+      heads = try m.int("llama.attention.head_count")
+      kvHeads = (try? m.int("llama.attention.head_count_kv")) ?? heads
+      feedForwardLength = try m.int("llama.feed_forward_length")
+      contextLength = try m.int("llama.context_length")
+      ropeBase = (try? m.float("llama.rope.freq_base")) ?? 10000
+      rmsEpsilon = (try? m.float("llama.attention.layer_norm_rms_epsilon")) ?? 1e-5
+    } catch {
+      throw .file(error)
+    }
+    self.vocabularySize = vocabularySize
+    guard embeddingLength > 0, layers > 0, heads > 0, kvHeads > 0, heads % kvHeads == 0,
+      embeddingLength % heads == 0, feedForwardLength > 0, contextLength > 0
+    else {
+      throw .invalidHyperparameter(
+        "d=\(embeddingLength) layers=\(layers) heads=\(heads)/\(kvHeads) ffn=\(feedForwardLength) ctx=\(contextLength)")
+    }
+    headDim = (try? m.int("llama.attention.key_length")) ?? embeddingLength / heads
+    ropeDimensions = (try? m.int("llama.rope.dimension_count")) ?? headDim
+    guard ropeDimensions <= headDim, ropeDimensions % 2 == 0 else {
+      throw .invalidHyperparameter("rope dimension \(ropeDimensions) with head size \(headDim)")
+    }
+  }
+}
+
+/// Llama: RMSNorm → GQA attention with RoPE → residual → RMSNorm → SwiGLU MLP → residual.
+public final class LlamaModel: LanguageModel {
+  struct Layer {
+    var attnNorm: [Float]  // [d]
+    var wq, wk, wv, wo: WeightMatrix  // [heads*hd, d], [kvHeads*hd, d] ×2, [d, heads*hd]
+    var ffnNorm: [Float]  // [d]
+    var wGate, wUp, wDown: WeightMatrix  // [ffn, d] ×2, [d, ffn]
+  }
+
+  public let config: LlamaConfig
+  public let info: ModelInfo
+  let file: GGUFFile  // keeps the mapping alive under the weight views
+  let embedding: WeightMatrix  // [vocab, d]
+  let layers: [Layer]
+  let outputNorm: [Float]  // [d]
+  let output: WeightMatrix  // [vocab, d], the embedding when tied
+  let rope: RopeTable
+  let attention: CausalAttention
+  let pool: ThreadPool
+
+  public init(file: GGUFFile, pool: ThreadPool) throws(ModelError) {
+    let t = TensorLoader(file: file)
+    let embedInfo = try t.info("token_embd.weight")
+    guard embedInfo.shape.count == 2 else {
+      throw .badTensorShape(name: "token_embd.weight", expected: [0, 0], actual: embedInfo.shape)
+    }
+    let c = try LlamaConfig(metadata: file.metadata, vocabularySize: embedInfo.shape[1])
+    let d = c.embeddingLength
+    let qDim = c.heads * c.headDim
+    let kvDim = c.kvHeads * c.headDim
+    config = c
+    self.file = file
+    self.pool = pool
+    embedding = try t.matrix("token_embd.weight", rows: c.vocabularySize, cols: d)
+    var layers: [Layer] = []
+    for i in 0..<c.layers {
+      let p = "blk.\(i)."
+      layers.append(
+        Layer(
+          attnNorm: try t.vector(p + "attn_norm.weight", count: d),
+          wq: try t.matrix(p + "attn_q.weight", rows: qDim, cols: d),
+          wk: try t.matrix(p + "attn_k.weight", rows: kvDim, cols: d),
+          wv: try t.matrix(p + "attn_v.weight", rows: kvDim, cols: d),
+          wo: try t.matrix(p + "attn_output.weight", rows: d, cols: qDim),
+          ffnNorm: try t.vector(p + "ffn_norm.weight", count: d),
+          wGate: try t.matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, cols: d),
+          wUp: try t.matrix(p + "ffn_up.weight", rows: c.feedForwardLength, cols: d),
+          wDown: try t.matrix(p + "ffn_down.weight", rows: d, cols: c.feedForwardLength)))
+    }
+    self.layers = layers
+    outputNorm = try t.vector("output_norm.weight", count: d)
+    output =
+      t.has("output.weight")
+      ? try t.matrix("output.weight", rows: c.vocabularySize, cols: d) : embedding
+    rope = RopeTable(dimensions: c.ropeDimensions, base: c.ropeBase, adjacentPairs: true)
+    attention = CausalAttention(
+      heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Float(c.headDim).squareRoot(), window: nil)
+    info = ModelInfo(
+      architecture: "llama", name: (try? file.metadata.string("general.name")) ?? "llama",
+      vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
+  }
+
+  public func makeState(maxTokens: Int) -> ModelState {
+    let capacity = max(1, min(maxTokens, config.contextLength))
+    return ModelState(cache: KVCache(layers: config.layers, capacity: capacity, kvDim: config.kvHeads * config.headDim))
+  }
+
+  public func forward(_ tokens: [Int32], state: ModelState, logits: LogitsSelection) throws(ModelError) -> Logits {
+    let n = tokens.count
+    guard n > 0 else { throw .emptyInput }
+    let cache = state.cache
+    let start = cache.count
+    guard start + n <= cache.capacity else { throw .contextFull(needed: start + n, capacity: cache.capacity) }
+    for id in tokens where id < 0 || Int(id) >= config.vocabularySize {
+      throw .invalidToken(id, vocabularySize: config.vocabularySize)
+    }
+    let c = config
+    let d = c.embeddingLength
+    let qDim = c.heads * c.headDim
+    let kvDim = c.kvHeads * c.headDim
+    let ff = c.feedForwardLength
+    let outRows = logits == .all ? n : 1
+
+    let arena = state.scratch
+    arena.reset(
+      reserving: ScratchArena.footprint(n * d, n * d, n * qDim, n * kvDim, n * kvDim, n * qDim, n * ff, n * ff))
+    let x = arena.take(n * d)  // [n, d] residual stream
+    let xn = arena.take(n * d)  // [n, d] normed
+    let q = arena.take(n * qDim)  // [n, heads, hd]
+    let k = arena.take(n * kvDim)  // [n, kvHeads, hd]
+    let v = arena.take(n * kvDim)  // [n, kvHeads, hd]
+    let att = arena.take(n * qDim)  // [n, heads, hd]
+    let gate = arena.take(n * ff)  // [n, ffn]
+    let up = arena.take(n * ff)  // [n, ffn]
+
+    for (t, id) in tokens.enumerated() { dequantizeRow(embedding.type, embedding.row(Int(id)), x + t * d, d) }
+
+    for (l, layer) in layers.enumerated() {
+      layer.attnNorm.withUnsafeBufferPointer { w in
+        for t in 0..<n { rmsNorm(x + t * d, w.baseAddress!, xn + t * d, d, eps: c.rmsEpsilon) }
+      }
+      matmul(layer.wq, xn, q, n: n, pool: pool)
+      matmul(layer.wk, xn, k, n: n, pool: pool)
+      matmul(layer.wv, xn, v, n: n, pool: pool)
+      for t in 0..<n {
+        rope.apply(q + t * qDim, heads: c.heads, headDim: c.headDim, position: start + t)
+        rope.apply(k + t * kvDim, heads: c.kvHeads, headDim: c.headDim, position: start + t)
+      }
+      storeKV(k, v, n: n, start: start, layer: l, cache: cache)
+      attention.run(q: q, out: att, n: n, start: start, layer: l, cache: cache, pool: pool)
+      matmul(layer.wo, att, xn, n: n, pool: pool)
+      addInPlace(x, xn, n * d)
+
+      layer.ffnNorm.withUnsafeBufferPointer { w in
+        for t in 0..<n { rmsNorm(x + t * d, w.baseAddress!, xn + t * d, d, eps: c.rmsEpsilon) }
+      }
+      matmul(layer.wGate, xn, gate, n: n, pool: pool)
+      matmul(layer.wUp, xn, up, n: n, pool: pool)
+      swiglu(gate, up, n * ff)
+      matmul(layer.wDown, gate, xn, n: n, pool: pool)
+      addInPlace(x, xn, n * d)
+    }
+    cache.count = start + n
+
+    let firstRow = n - outRows
+    outputNorm.withUnsafeBufferPointer { w in
+      for t in firstRow..<n { rmsNorm(x + t * d, w.baseAddress!, xn + t * d, d, eps: c.rmsEpsilon) }
+    }
+    var values = [Float](repeating: 0, count: outRows * c.vocabularySize)
+    values.withUnsafeMutableBufferPointer { out in
+      matmul(output, xn + firstRow * d, out.baseAddress!, n: outRows, pool: pool)
+    }
+    return Logits(rows: outRows, vocabularySize: c.vocabularySize, values: values)
+  }
+}

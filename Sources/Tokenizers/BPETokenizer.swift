@@ -1,0 +1,206 @@
+/// Byte-level BPE (GPT-2 style): pre-tokenize, map each chunk's UTF-8 bytes through
+/// `ByteUnicodeMap`, then repeatedly merge the adjacent pair with the lowest merge rank.
+///
+/// Symbols are integers rather than strings so the merge loop does no string work: ids below
+/// `vocabularyCount` are token ids, larger ones name merge parts/results that are missing from
+/// the vocabulary (rare; they exist only so such merges still chain, and fall back to bytes).
+struct BPETokenizer: Sendable {
+  private struct Merge: Sendable {
+    var rank: Int32
+    var result: Int32
+  }
+
+  let preTokenizer: PreTokenizer
+  private let vocabularyCount: Int32
+  /// Key: left symbol << 32 | right symbol.
+  private let merges: [UInt64: Merge]
+  /// The symbol of each single byte's GPT-2 character.
+  private let byteSymbols: [Int32]
+  /// Raw bytes of the symbols numbered from `vocabularyCount` up, for byte fallback.
+  private let extraSymbolBytes: [[UInt8]]
+
+  /// - Parameter tokenIndex: token text → id, as shared with the owning `Tokenizer`.
+  init(vocabulary: TokenizerVocabulary, tokenIndex: [String: Int32]) throws(TokenizerError) {
+    preTokenizer = try PreTokenizer(pre: vocabulary.pre)
+    let count = Int32(vocabulary.tokens.count)
+    vocabularyCount = count
+
+    var extraIndex: [String: Int32] = [:]
+    var extraBytes: [[UInt8]] = []
+    func symbol(_ text: String) -> Int32 {
+      if let id = tokenIndex[text] { return id }
+      if let id = extraIndex[text] { return id }
+      let id = count + Int32(extraBytes.count)
+      extraIndex[text] = id
+      extraBytes.append(ByteUnicodeMap.decode(text))
+      return id
+    }
+
+    byteSymbols = ByteUnicodeMap.scalars.map { symbol(String($0)) }
+
+    var table: [UInt64: Merge] = [:]
+    table.reserveCapacity(vocabulary.merges.count)
+    for (rank, rule) in vocabulary.merges.enumerated() {
+      // Split at the first space after the first character, as llama.cpp does, so a
+      // left half that is itself a space still parses.
+      let utf8 = Array(rule.utf8)
+      guard utf8.count >= 3, let gap = utf8[1...].firstIndex(of: 0x20), gap + 1 < utf8.count
+      else {
+        throw .malformedMerge(index: rank, text: rule)
+      }
+      let left = String(decoding: utf8[..<gap], as: UTF8.self)
+      let right = String(decoding: utf8[(gap + 1)...], as: UTF8.self)
+      let l = symbol(left)
+      let r = symbol(right)
+      let key = UInt64(UInt32(bitPattern: l)) << 32 | UInt64(UInt32(bitPattern: r))
+      if table[key] == nil {
+        table[key] = Merge(rank: Int32(rank), result: symbol(left + right))
+      }
+    }
+    merges = table
+    extraSymbolBytes = extraBytes
+  }
+
+  /// Appends the token ids of the UTF-8 text `utf8` (which holds no special tokens) to `output`.
+  func encode(_ utf8: ArraySlice<UInt8>, into output: inout [Int32], workspace: inout BPEWorkspace) {
+    let scalars = Array(String(decoding: utf8, as: UTF8.self).unicodeScalars)
+    // Byte index of each scalar within `utf8`, plus the end.
+    var offsets = [Int](repeating: utf8.endIndex, count: scalars.count + 1)
+    var at = utf8.startIndex
+    for (i, s) in scalars.enumerated() {
+      offsets[i] = at
+      at += UTF8.width(s)
+    }
+    preTokenizer.forEachChunk(scalars) { range in
+      let chunk = utf8[offsets[range.lowerBound]..<offsets[range.upperBound]]
+      mergeChunk(chunk, into: &output, workspace: &workspace)
+    }
+  }
+
+  private func mergeChunk(
+    _ chunk: ArraySlice<UInt8>, into output: inout [Int32], workspace w: inout BPEWorkspace
+  ) {
+    let n = chunk.count
+    if n == 1 {
+      emit(byteSymbols[Int(chunk.first!)], into: &output)
+      return
+    }
+    // Doubly linked list over the byte positions; a merged-away symbol gets -1.
+    w.symbols.removeAll(keepingCapacity: true)
+    w.previous.removeAll(keepingCapacity: true)
+    w.next.removeAll(keepingCapacity: true)
+    for (i, b) in chunk.enumerated() {
+      w.symbols.append(byteSymbols[Int(b)])
+      w.previous.append(Int32(i - 1))
+      w.next.append(Int32(i + 1))
+    }
+    w.queue.removeAll()
+    for i in 0..<(n - 1) { enqueuePair(Int32(i), Int32(i + 1), &w) }
+
+    while let c = w.queue.popMin() {
+      let left = Int(c.left)
+      let right = Int(c.right)
+      // Stale entries are skipped: either side has changed since the pair was queued.
+      guard w.symbols[left] == c.leftSymbol, w.symbols[right] == c.rightSymbol,
+        w.next[left] == c.right
+      else { continue }
+      w.symbols[left] = c.result
+      w.symbols[right] = -1
+      let after = w.next[right]
+      w.next[left] = after
+      if after < n { w.previous[Int(after)] = c.left }
+      let before = w.previous[left]
+      if before >= 0 { enqueuePair(before, c.left, &w) }
+      if after < n { enqueuePair(c.left, after, &w) }
+    }
+
+    var i: Int32 = 0
+    while i < n {
+      emit(w.symbols[Int(i)], into: &output)
+      i = w.next[Int(i)]
+    }
+  }
+
+  @inline(__always)
+  private func enqueuePair(_ left: Int32, _ right: Int32, _ w: inout BPEWorkspace) {
+    let l = w.symbols[Int(left)]
+    let r = w.symbols[Int(right)]
+    let key = UInt64(UInt32(bitPattern: l)) << 32 | UInt64(UInt32(bitPattern: r))
+    guard let m = merges[key] else { return }
+    w.queue.insert(
+      MergeCandidate(
+        priority: UInt64(UInt32(m.rank)) << 32 | UInt64(UInt32(left)),
+        left: left, right: right, leftSymbol: l, rightSymbol: r, result: m.result))
+  }
+
+  /// Emits a final symbol; one the vocabulary lacks is spelled with single-byte tokens.
+  @inline(__always)
+  private func emit(_ symbol: Int32, into output: inout [Int32]) {
+    if symbol < vocabularyCount {
+      output.append(symbol)
+      return
+    }
+    for b in extraSymbolBytes[Int(symbol - vocabularyCount)] {
+      let s = byteSymbols[Int(b)]
+      // A vocabulary without even this byte's token cannot spell it; llama.cpp drops it too.
+      if s < vocabularyCount { output.append(s) }
+    }
+  }
+}
+
+/// A queued merge of two adjacent symbols; ordered by merge rank, then leftmost position.
+struct MergeCandidate {
+  var priority: UInt64
+  var left: Int32
+  var right: Int32
+  var leftSymbol: Int32
+  var rightSymbol: Int32
+  var result: Int32
+}
+
+/// Buffers reused across the chunks of one `encode` call so each chunk does not reallocate.
+struct BPEWorkspace {
+  var symbols: [Int32] = []
+  var previous: [Int32] = []
+  var next: [Int32] = []
+  var queue = MergeQueue()
+}
+
+/// Binary min-heap on `MergeCandidate.priority`.
+struct MergeQueue {
+  private var heap: [MergeCandidate] = []
+
+  mutating func removeAll() { heap.removeAll(keepingCapacity: true) }
+
+  mutating func insert(_ c: MergeCandidate) {
+    heap.append(c)
+    var i = heap.count - 1
+    while i > 0 {
+      let parent = (i - 1) / 2
+      guard heap[i].priority < heap[parent].priority else { break }
+      heap.swapAt(i, parent)
+      i = parent
+    }
+  }
+
+  mutating func popMin() -> MergeCandidate? {
+    guard !heap.isEmpty else { return nil }
+    let top = heap[0]
+    let last = heap.removeLast()
+    if heap.isEmpty { return top }
+    heap[0] = last
+    var i = 0
+    let n = heap.count
+    while true {
+      let l = 2 * i + 1
+      let r = l + 1
+      var m = i
+      if l < n && heap[l].priority < heap[m].priority { m = l }
+      if r < n && heap[r].priority < heap[m].priority { m = r }
+      if m == i { break }
+      heap.swapAt(i, m)
+      i = m
+    }
+    return top
+  }
+}

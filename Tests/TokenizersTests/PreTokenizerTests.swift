@@ -1,0 +1,63 @@
+import Testing
+import Tokenizers
+
+@Suite struct PreTokenizerTests {
+  let gpt2 = PreTokenizer(kind: .gpt2)
+  let starCoder = PreTokenizer(kind: .starCoder)
+
+  @Test func wordsTakeTheirLeadingSpace() {
+    #expect(gpt2.split("Hello world") == ["Hello", " world"])
+    #expect(gpt2.split("Hello, world!") == ["Hello", ",", " world", "!"])
+    #expect(gpt2.split("über straße") == ["über", " straße"])
+    #expect(gpt2.split("hello!!! ?") == ["hello", "!!!", " ?"])
+  }
+
+  @Test func contractionsAreLowercaseOnly() {
+    #expect(gpt2.split("can't") == ["can", "'t"])
+    #expect(gpt2.split("we're they'll I'd") == ["we", "'re", " they", "'ll", " I", "'d"])
+    #expect(gpt2.split("CAN'T") == ["CAN", "'", "T"])
+    #expect(gpt2.split("y'all") == ["y", "'", "all"])
+  }
+
+  @Test func whitespaceRunsGiveTheLastSpaceToTheNextWord() {
+    #expect(gpt2.split("a  b") == ["a", " ", " b"])
+    #expect(gpt2.split("a   b") == ["a", "  ", " b"])
+    #expect(gpt2.split("  two") == [" ", " two"])
+    #expect(gpt2.split("hi  ") == ["hi", "  "])
+    #expect(gpt2.split("hi ") == ["hi", " "])
+    #expect(gpt2.split("\t") == ["\t"])
+    #expect(gpt2.split("a\u{3000}b") == ["a", "\u{3000}", "b"])
+  }
+
+  @Test func newlines() {
+    #expect(gpt2.split("a\nb") == ["a", "\n", "b"])
+    #expect(gpt2.split("a\n\n\nb") == ["a", "\n\n", "\n", "b"])
+    #expect(gpt2.split("end\n") == ["end", "\n"])
+    #expect(gpt2.split("\r\n\r\n") == ["\r\n\r\n"])
+    #expect(gpt2.split("x\n    y") == ["x", "\n   ", " y"])
+  }
+
+  @Test func gpt2KeepsDigitRuns() {
+    #expect(gpt2.split("in 2024!") == ["in", " 2024", "!"])
+  }
+
+  @Test func starCoderSplitsEveryDigit() {
+    #expect(starCoder.split("in 2024!") == ["in", " ", "2", "0", "2", "4", "!"])
+    #expect(starCoder.split("abc123def") == ["abc", "1", "2", "3", "def"])
+    #expect(starCoder.split("x²") == ["x", "²"])
+    #expect(starCoder.split("can't stop") == ["can", "'t", " stop"])
+  }
+
+  @Test func chunksConcatenateToTheInput() {
+    let text = "  Mixed\t\ttext, 12 numbers;\n\n émoji 🙂🚀 and 한국어  "
+    #expect(gpt2.split(text).joined() == text)
+    #expect(starCoder.split(text).joined() == text)
+  }
+
+  @Test func preNamesSelectTheRules() throws {
+    #expect(try PreTokenizer(pre: "smollm").kind == .starCoder)
+    #expect(try PreTokenizer(pre: nil).kind == .gpt2)
+    #expect(try PreTokenizer(pre: "gpt2").kind == .gpt2)
+    #expect(throws: TokenizerError.unsupportedPreTokenizer("llama3")) { try PreTokenizer(pre: "llama3") }
+  }
+}
