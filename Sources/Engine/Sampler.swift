@@ -1,0 +1,87 @@
+import Foundation
+
+/// Picks next tokens from logits: penalties, then top-k → top-p → min-p → temperature → a seeded
+/// draw (llama.cpp's default order); greedy when the temperature is 0.
+public struct Sampler: Sendable {
+  public let parameters: SamplingParameters
+  private var random: SeededRandom
+  private var candidates: [(id: Int32, logit: Float)] = []
+
+  public init(_ parameters: SamplingParameters) {
+    self.parameters = parameters
+    random = SeededRandom(seed: parameters.seed)
+  }
+
+  /// Chooses a token from one row of logits; `history` is every token of the sequence so far.
+  public mutating func sample(_ logits: ArraySlice<Float>, history: [Int32]) -> Int32 {
+    let p = parameters
+    var penalized: [Int: Float] = [:]
+    let penaltiesActive = p.repetitionPenalty != 1 || p.frequencyPenalty != 0 || p.presencePenalty != 0
+    if penaltiesActive && p.penaltyWindow > 0 {
+      var counts: [Int32: Int] = [:]
+      for id in history.suffix(p.penaltyWindow) { counts[id, default: 0] += 1 }
+      for (id, count) in counts where Int(id) < logits.count {
+        var l = logits[logits.startIndex + Int(id)]
+        l = l > 0 ? l / p.repetitionPenalty : l * p.repetitionPenalty
+        l -= Float(count) * p.frequencyPenalty + p.presencePenalty
+        penalized[Int(id)] = l
+      }
+    }
+    @inline(__always) func logit(_ i: Int) -> Float { penalized[i] ?? logits[logits.startIndex + i] }
+
+    if p.temperature <= 0 {
+      var best = 0
+      var bestValue = -Float.infinity
+      for i in 0..<logits.count where logit(i) > bestValue {
+        bestValue = logit(i)
+        best = i
+      }
+      return Int32(best)
+    }
+
+    // Keep candidates sorted by logit, largest first.
+    candidates.removeAll(keepingCapacity: true)
+    for i in 0..<logits.count { candidates.append((Int32(i), logit(i))) }
+    let k = p.topK > 0 ? min(p.topK, candidates.count) : candidates.count
+    if k < candidates.count {
+      candidates = Array(candidates.sorted { $0.logit > $1.logit }.prefix(k))
+    } else {
+      candidates.sort { $0.logit > $1.logit }
+    }
+
+    var probs = softmax(candidates.map(\.logit))
+    if p.topP < 1 {
+      var mass: Float = 0
+      var keep = probs.count
+      for (i, q) in probs.enumerated() {
+        mass += q
+        if mass >= p.topP {
+          keep = i + 1
+          break
+        }
+      }
+      candidates.removeLast(candidates.count - keep)
+      probs = softmax(candidates.map(\.logit))
+    }
+    if p.minP > 0, let top = probs.first {
+      let keep = max(1, probs.prefix { $0 >= p.minP * top }.count)
+      candidates.removeLast(candidates.count - keep)
+    }
+    probs = softmax(candidates.map { $0.logit / p.temperature })
+
+    let u = Float(random.nextUnit())
+    var acc: Float = 0
+    for (i, q) in probs.enumerated() {
+      acc += q
+      if u < acc { return candidates[i].id }
+    }
+    return candidates[candidates.count - 1].id
+  }
+
+  private func softmax(_ logits: [Float]) -> [Float] {
+    guard let m = logits.max() else { return [] }
+    let e = logits.map { expf($0 - m) }
+    let s = e.reduce(0, +)
+    return e.map { $0 / s }
+  }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Generate text from a prompt, streaming it to stdout.",
+    discussion: "Ends with one line on stderr: prompt tokens, TTFT, prefill and decode speed.")
+
+  @OptionGroup var modelOptions: ModelOptions
+  @Option(name: .shortAndLong, help: "The prompt (a user message unless --raw).") var prompt: String
+  @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.") var maxTokens: Int = 256
+  @OptionGroup var sampling: SamplingOptions
+  @Flag(help: "Send the prompt as is, without the chat template.") var raw = false
+  @Flag(help: "Print one JSON object (ids, text, timings) instead of streaming.") var json = false
+
+  func validate() throws {
+    guard maxTokens >= 0 && maxTokens <= 1 << 20 else { throw ValidationError("--max-tokens must be between 0 and 1048576") }
+  }
+
+  func run() throws {
+    let loaded = try modelOptions.load()
+    let text = raw ? prompt : loaded.template.render([ChatMessage(role: "user", content: prompt)])
+    // Raw prompts get BOS as the GGUF says; templated prompts already carry their special tokens.
+    let ids = loaded.tokenizer.encode(text, addSpecial: raw, parseSpecial: !raw ? true : true)
+    var options = GenerationOptions()
+    options.maxTokens = maxTokens
+    options.sampling = sampling.parameters
+    let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
+    let result: GenerationResult
+    do {
+      result = try generator.generate(promptIDs: ids, options: options) { piece in
+        if !json {
+          FileHandle.standardOutput.write(Data(piece.utf8))
+        }
+      }
+    } catch { throw CLIError(error) }
+    if json {
+      let output = RunOutput(
+        prompt_ids: result.promptIDs, generated_ids: result.generatedIDs, text: result.text,
+        finish_reason: result.finishReason.rawValue, timings: result.timings)
+      let encoder = JSONEncoder()
+      encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+      print(String(decoding: try encoder.encode(output), as: UTF8.self))
+    } else {
+      print("")
+      printError(result.timings.summary)
+    }
+  }
+}
+
+/// The `--json` object; field names are a contract for scripts.
+struct RunOutput: Encodable {
+  var prompt_ids: [Int32]
+  var generated_ids: [Int32]
+  var text: String
+  var finish_reason: String
+  var timings: GenerationTimings
+}
