@@ -37,7 +37,7 @@ struct Chat: ParsableCommand {
         let result = try generator.generate(promptIDs: ids, options: options) { piece in
           FileHandle.standardOutput.write(Data(piece.utf8))
         }
-        print("")
+        FileHandle.standardOutput.write(Data("\n".utf8))
         printError("[\(result.timings.summary)]")
         messages.append(ChatMessage(role: "assistant", content: result.text))
       } catch {

@@ -22,7 +22,7 @@ struct Run: ParsableCommand {
     let loaded = try modelOptions.load()
     let text = raw ? prompt : loaded.template.render([ChatMessage(role: "user", content: prompt)])
     // Raw prompts get BOS as the GGUF says; templated prompts already carry their special tokens.
-    let ids = loaded.tokenizer.encode(text, addSpecial: raw, parseSpecial: !raw ? true : true)
+    let ids = loaded.tokenizer.encode(text, addSpecial: raw, parseSpecial: true)
     var options = GenerationOptions()
     options.maxTokens = maxTokens
     options.sampling = sampling.parameters
@@ -43,7 +43,8 @@ struct Run: ParsableCommand {
       encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
       print(String(decoding: try encoder.encode(output), as: UTF8.self))
     } else {
-      print("")
+      // Through the same unbuffered handle as the streamed text, so it lands before the stderr line.
+      FileHandle.standardOutput.write(Data("\n".utf8))
       printError(result.timings.summary)
     }
   }
