@@ -44,7 +44,7 @@ let package = Package(
       ]),
     .target(name: "TestSupport", dependencies: ["GGUF", "Tokenizers", "Models", "Hub", "Kernels"], path: "Tests/TestSupport"),
     .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
-    .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF"]),
+    .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF", "TestSupport"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "GGUF", "TestSupport"]),

@@ -1,3 +1,4 @@
+import TestSupport
 import GGUF
 import Kernels
 import Testing

@@ -11,8 +11,6 @@ import Testing
 /// The average behaviour is checked tightly by the perplexity test (within 1 % of llama.cpp).
 @Suite("SmolLM2 greedy vs llama.cpp", .serialized)
 struct LlamaGreedyTests {
-  static let fixture = try! loadFixture("greedy_smollm2.json", as: GreedyFixture.self)
-
   struct Outcome {
     var prefix: Int
     var worstGap: Double
@@ -48,8 +46,9 @@ struct LlamaGreedyTests {
 
   @Test("greedy continuations and top-10 log-probabilities stay close to llama.cpp")
   func greedy() throws {
+    let fixture = try loadFixture("greedy_smollm2.json", as: GreedyFixture.self)
     var outcomes: [Outcome] = []
-    for (i, entry) in Self.fixture.entries.enumerated() {
+    for (i, entry) in fixture.entries.enumerated() {
       let o = try run(entry)
       print("prompt \(i): greedy prefix \(o.prefix)/\(entry.generated_ids.count), worst top-10 gap \(o.worstGap), llama.cpp's first token ranks \(o.referenceTopRank)")
       outcomes.append(o)

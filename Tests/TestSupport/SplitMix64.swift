@@ -1,11 +1,11 @@
 /// A tiny seeded generator, so every random test reproduces the same inputs on every run and
 /// platform (the standard library's generator is not seedable).
-struct SplitMix64: RandomNumberGenerator {
+public struct SplitMix64: RandomNumberGenerator {
   private var state: UInt64
 
-  init(seed: UInt64) { state = seed }
+  public init(seed: UInt64) { state = seed }
 
-  mutating func next() -> UInt64 {
+  public mutating func next() -> UInt64 {
     state &+= 0x9E37_79B9_7F4A_7C15
     var z = state
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -13,14 +13,12 @@ struct SplitMix64: RandomNumberGenerator {
     return z ^ (z >> 31)
   }
 
-  mutating func bytes(_ count: Int) -> [UInt8] {
+  public mutating func bytes(_ count: Int) -> [UInt8] {
     (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }
   }
-}
 
-extension SplitMix64 {
   /// Uniform floats in `range`.
-  mutating func floats(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
+  public mutating func floats(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
     (0..<count).map { _ in Float.random(in: range, using: &self) }
   }
 }
