@@ -8,6 +8,10 @@ public enum FinishReason: String, Sendable, Codable {
   case stop
   /// `maxTokens` was reached.
   case length
+  /// Cancelled (client gone, shutdown) before finishing.
+  case abort
+  /// The engine failed while running the request; the completion carries the message.
+  case error
 }
 
 /// Everything one generation produced.
