@@ -2,15 +2,19 @@
 ///
 /// A 262k-token vocabulary as a `[String: Int32]` costs one String hash per token at load and a
 /// String per lookup while encoding. Here every token's bytes sit back to back in one array and an
-/// open-addressing table of ids is probed with a byte hash, so building it is one pass over the
-/// bytes and a lookup needs only a pointer and a length.
+/// open-addressing table is probed with a byte hash, so building it is one pass over the bytes
+/// and a lookup needs only a pointer and a length.
 struct TokenTable: Sendable {
   /// Every token's text back to back, as stored in the vocabulary (e.g. "▁world", "<0x0A>").
   let bytes: [UInt8]
   /// Start of each token's text in `bytes`; one extra entry marks the end.
   let starts: [Int32]
-  /// Token ids by hash slot; -1 marks an empty slot. The count is a power of two.
-  private let slots: [Int32]
+  /// Per hash slot: the high 32 bits of the key's hash (so most probes that miss never touch
+  /// `bytes`) and the token id in the low 32; `emptySlot` marks a free slot. The count is a
+  /// power of two at least twice the number of tokens.
+  private let slots: [UInt64]
+
+  private static let emptySlot = UInt64.max
 
   var count: Int { starts.count - 1 }
 
@@ -22,36 +26,41 @@ struct TokenTable: Sendable {
     bytes.reserveCapacity(tokens.count * 8)
     var starts: [Int32] = []
     starts.reserveCapacity(tokens.count + 1)
+    var hashes: [UInt64] = []
+    hashes.reserveCapacity(tokens.count)
     for (i, t) in tokens.enumerated() {
       starts.append(Int32(bytes.count))
       var text = t.isEmpty ? "[EMPTY_\(i)]" : t
-      text.withUTF8 { bytes.append(contentsOf: $0) }
+      text.withUTF8 { u in
+        bytes.append(contentsOf: u)
+        hashes.append(TokenTable.hash(u))
+      }
     }
     starts.append(Int32(bytes.count))
 
     var capacity = 16
     while capacity < tokens.count * 2 { capacity <<= 1 }
-    var slots = [Int32](repeating: -1, count: capacity)
+    var slots = [UInt64](repeating: TokenTable.emptySlot, count: capacity)
     let mask = capacity - 1
     bytes.withUnsafeBufferPointer { b in
       starts.withUnsafeBufferPointer { s in
         slots.withUnsafeMutableBufferPointer { table in
           for id in 0..<(s.count - 1) {
-            let start = Int(s[id])
-            let count = Int(s[id + 1]) - start
-            let key = UnsafeBufferPointer(rebasing: b[start..<(start + count)])
-            var slot = Int(truncatingIfNeeded: TokenTable.hash(key)) & mask
+            let h = hashes[id]
+            let tag = h & 0xFFFF_FFFF_0000_0000
+            var slot = Int(truncatingIfNeeded: h) & mask
             while true {
               let occupant = table[slot]
-              if occupant < 0 {
-                table[slot] = Int32(id)
+              if occupant == TokenTable.emptySlot {
+                table[slot] = tag | UInt64(id)
                 break
               }
-              let o = Int(s[Int(occupant)])
-              let oCount = Int(s[Int(occupant) + 1]) - o
-              if oCount == count && TokenTable.equal(key, UnsafeBufferPointer(rebasing: b[o..<(o + oCount)])) {
-                table[slot] = Int32(id)
-                break
+              if occupant & 0xFFFF_FFFF_0000_0000 == tag {
+                let other = Int(truncatingIfNeeded: occupant & 0xFFFF_FFFF)
+                if TokenTable.equal(TokenTable.text(id, b, s), TokenTable.text(other, b, s)) {
+                  table[slot] = tag | UInt64(id)
+                  break
+                }
               }
               slot = (slot + 1) & mask
             }
@@ -67,18 +76,19 @@ struct TokenTable: Sendable {
   /// The id of the token whose text is exactly `key`.
   @inline(__always)
   func id(_ key: UnsafeBufferPointer<UInt8>) -> Int32? {
-    bytes.withUnsafeBufferPointer { b in
+    let h = TokenTable.hash(key)
+    let tag = h & 0xFFFF_FFFF_0000_0000
+    return bytes.withUnsafeBufferPointer { b in
       starts.withUnsafeBufferPointer { s in
         slots.withUnsafeBufferPointer { table in
           let mask = table.count - 1
-          var slot = Int(truncatingIfNeeded: TokenTable.hash(key)) & mask
+          var slot = Int(truncatingIfNeeded: h) & mask
           while true {
             let occupant = table[slot]
-            if occupant < 0 { return nil }
-            let o = Int(s[Int(occupant)])
-            let oCount = Int(s[Int(occupant) + 1]) - o
-            if oCount == key.count && TokenTable.equal(key, UnsafeBufferPointer(rebasing: b[o..<(o + oCount)])) {
-              return occupant
+            if occupant == TokenTable.emptySlot { return nil }
+            if occupant & 0xFFFF_FFFF_0000_0000 == tag {
+              let id = Int(truncatingIfNeeded: occupant & 0xFFFF_FFFF)
+              if TokenTable.equal(key, TokenTable.text(id, b, s)) { return Int32(id) }
             }
             slot = (slot + 1) & mask
           }
@@ -93,13 +103,15 @@ struct TokenTable: Sendable {
     return text.withUTF8 { id($0) }
   }
 
-  /// The stored text bytes of token `id` (which must be in range).
-  func text(_ id: Int) -> ArraySlice<UInt8> {
-    bytes[Int(starts[id])..<Int(starts[id + 1])]
+  @inline(__always)
+  private static func text(
+    _ id: Int, _ b: UnsafeBufferPointer<UInt8>, _ s: UnsafeBufferPointer<Int32>
+  ) -> UnsafeBufferPointer<UInt8> {
+    UnsafeBufferPointer(rebasing: b[Int(s[id])..<Int(s[id + 1])])
   }
 
-  /// FNV-1a over the bytes, then a multiply-xorshift finish so the low bits used for the slot
-  /// depend on every input byte.
+  /// FNV-1a over the bytes, then a multiply-xorshift finish so both the low bits (the slot) and
+  /// the high bits (the tag) depend on every input byte.
   @inline(__always)
   private static func hash(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
     var h: UInt64 = 0xcbf2_9ce4_8422_2325

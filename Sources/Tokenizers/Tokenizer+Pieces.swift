@@ -34,41 +34,48 @@ extension Tokenizer {
   /// ones give nothing (llama.cpp's `token_to_piece` for this model type). Works on the table's
   /// bytes so no per-token String is touched.
   static func sentencePiecePieces(table: TokenTable, types: [TokenType]) -> (bytes: [UInt8], starts: [Int32]) {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(table.bytes.count)
-    var starts: [Int32] = []
-    starts.reserveCapacity(table.count + 1)
-    table.bytes.withUnsafeBufferPointer { all in
-      for i in 0..<table.count {
-        starts.append(Int32(bytes.count))
-        let lower = Int(table.starts[i])
-        let upper = Int(table.starts[i + 1])
-        switch types[i] {
-        case .normal:
-          var p = lower
-          while p < upper {
-            if p + 2 < upper, all[p] == 0xE2, all[p + 1] == 0x96, all[p + 2] == 0x81 {
-              bytes.append(0x20)
-              p += 3
-            } else {
-              bytes.append(all[p])
-              p += 1
+    var starts = [Int32](repeating: 0, count: table.count + 1)
+    // Every piece is at most as long as its vocabulary text, so the text's size bounds the output.
+    let bytes = [UInt8](unsafeUninitializedCapacity: table.bytes.count) { out, written in
+      var n = 0
+      table.bytes.withUnsafeBufferPointer { all in
+        for i in 0..<table.count {
+          starts[i] = Int32(n)
+          let lower = Int(table.starts[i])
+          let upper = Int(table.starts[i + 1])
+          switch types[i] {
+          case .normal:
+            var p = lower
+            while p < upper {
+              if p + 2 < upper, all[p] == 0xE2, all[p + 1] == 0x96, all[p + 2] == 0x81 {
+                out[n] = 0x20
+                p += 3
+              } else {
+                out[n] = all[p]
+                p += 1
+              }
+              n += 1
             }
+          case .byte:
+            if let b = parseByteToken(all[lower..<upper]) {
+              out[n] = b
+              n += 1
+              continue
+            }
+            fallthrough
+          case .control, .userDefined, .unknown:
+            for p in lower..<upper {
+              out[n] = all[p]
+              n += 1
+            }
+          case .unused, .undefined:
+            break
           }
-        case .byte:
-          if let b = parseByteToken(all[lower..<upper]) {
-            bytes.append(b)
-          } else {
-            bytes.append(contentsOf: all[lower..<upper])
-          }
-        case .control, .userDefined, .unknown:
-          bytes.append(contentsOf: all[lower..<upper])
-        case .unused, .undefined:
-          break
         }
       }
+      starts[table.count] = Int32(n)
+      written = n
     }
-    starts.append(Int32(bytes.count))
     return (bytes, starts)
   }
 
