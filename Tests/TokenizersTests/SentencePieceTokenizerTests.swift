@@ -127,6 +127,24 @@ private func referenceEncode(_ text: String, _ v: TokenizerVocabulary) -> [Int32
     #expect(tokenizer.encode("", addSpecial: false, parseSpecial: true) == [])
   }
 
+  @Test func specialTokensSharingPrefixesAreFoundAmongAngleBrackets() throws {
+    let entries: [(String, TokenType)] = [
+      ("<unk>", .unknown), ("<a>", .control), ("<ab>", .control), ("<abc>", .control),  // 0...3
+      ("<0x3C>", .byte), ("<0x3E>", .byte), ("a", .normal), ("b", .normal), ("c", .normal),  // 4...8
+      ("<b", .userDefined),  // 9
+    ]
+    let t = try Tokenizer(
+      vocabulary: TokenizerVocabulary(
+        model: "llama", tokens: entries.map(\.0), tokenTypes: entries.map(\.1.rawValue),
+        scores: [Float](repeating: 0, count: entries.count), unknownID: 0, addSpacePrefix: false))
+    #expect(t.encode("<abc><ab><a>", addSpecial: false, parseSpecial: true) == [3, 2, 1])
+    #expect(t.encode("<a<ab>>", addSpecial: false, parseSpecial: true) == [4, 6, 2, 5])
+    #expect(t.encode("<ab", addSpecial: false, parseSpecial: true) == [4, 6, 7])
+    #expect(t.encode("<<b>", addSpecial: false, parseSpecial: true) == [4, 9, 5])
+    #expect(t.encode("<a>", addSpecial: false, parseSpecial: false) == [4, 6, 5])
+    #expect(t.encode("<a><b", addSpecial: false, parseSpecial: false) == [4, 6, 5, 9])
+  }
+
   @Test func piecesAndDecode() {
     #expect(tokenizer.piece(19, special: false) == Array(" ab".utf8))
     #expect(tokenizer.piece(5, special: false) == [0x82])
