@@ -44,10 +44,10 @@ struct SentencePieceTokenizer: Sendable {
   ) {
     // Escape: every space becomes ▁ (E2 96 81).
     w.text.removeAll(keepingCapacity: true)
-    if prefixSpace { w.text.append(contentsOf: [0xE2, 0x96, 0x81]) }
+    if prefixSpace { w.appendLowerBlock() }
     for b in utf8 {
       if b == 0x20 {
-        w.text.append(contentsOf: [0xE2, 0x96, 0x81])
+        w.appendLowerBlock()
       } else {
         w.text.append(b)
       }
@@ -171,4 +171,12 @@ struct SentencePieceWorkspace {
   var previous: [Int32] = []
   var next: [Int32] = []
   var queue = MinHeap<SentencePiecePair>()
+
+  /// Appends ▁ (U+2581), SentencePiece's visible space.
+  @inline(__always)
+  mutating func appendLowerBlock() {
+    text.append(0xE2)
+    text.append(0x96)
+    text.append(0x81)
+  }
 }

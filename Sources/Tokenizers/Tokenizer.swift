@@ -20,7 +20,7 @@ public final class Tokenizer: Sendable {
   /// Vocabulary text → id, for `tokenID(_:)` and the SentencePiece merges.
   private let tokenTable: TokenTable
   private let specials: SpecialTokenMatcher
-  /// Every token's bytes back to back (see `Tokenizer.pieces`); `pieceStarts` has one extra
+  /// Every token's decoded bytes back to back (see `Tokenizer+Pieces.swift`); `pieceStarts` has one extra
   /// end entry.
   private let pieceBytes: [UInt8]
   private let pieceStarts: [Int32]
