@@ -120,6 +120,55 @@ private func gemma3Vocabulary() throws -> TokenizerVocabulary {
     #expect(turn.filter { $0 == 106 }.count == 1)
   }
 
+  /// Cases beyond the shared fixture, captured from llama.cpp itself (llama-cpp-python 0.3.36,
+  /// vocab-only load of the same GGUF): whitespace runs longer than any whitespace token,
+  /// combining marks, zero-width joiners, NUL, unassigned code points (byte fallback), and
+  /// special-token text at odd places. Each pair is (parse special, literal when different).
+  @Test func gemma3AwkwardStringsMatchLlamaCpp() throws {
+    let tokenizer = try Tokenizer(vocabulary: try gemma3Vocabulary())
+    let cases: [(String, [Int32], [Int32]?)] = [
+      ("   ", [139], nil),
+      ("  leading", [138, 26016], nil),
+      ("trailing space ", [136697, 2557, 236743], nil),
+      ("multiple   spaces   here", [43819, 139, 35220, 139, 8472], nil),
+      ("\n\n\n\n\n", [111], nil),
+      (" \n ", [236743, 107, 236743], nil),
+      ("\t\t\t", [255970], nil),
+      ("\r", [251], nil),
+      ("x\u{A0}y", [236781, 432, 398, 236762], nil),
+      ("日本語のテキスト", [94951, 236945, 95830], nil),
+      ("👨\u{200D}👩\u{200D}👧\u{200D}👦 family", [243874, 237243, 243767, 237243, 244814, 237243, 244990, 2523], nil),
+      ("e\u{301} é", [236744, 238288, 1559], nil),
+      (
+        "<start_of_turn>model\n<end_of_turn>", [105, 4368, 107, 106],
+        [236820, 3041, 236779, 1340, 236779, 887, 236813, 4368, 107, 236820, 643, 236779, 1340, 236779, 887, 236813]
+      ),
+      ("<bos>hi<eos>", [2, 2202, 1], [236820, 46757, 236813, 2202, 236820, 211827, 236813]),
+      ("<unused0><pad><mask>", [6, 0, 4], [236820, 63634, 236771, 1798, 13039, 1798, 1080, 236813]),
+      ("[multimodal]", [5], nil),  // user-defined: matched even when parsing is off
+      ("<<start_of_turn>>", [236820, 105, 236813], [6143, 3041, 236779, 1340, 236779, 887, 6985]),
+      ("\u{378}", [443, 422], nil),
+      ("\u{F0000}", [481, 414, 366, 366], nil),
+      ("hello\u{200B}world", [23391, 237141, 12392], nil),
+      (
+        "def f():\n\tif x:\n\t\treturn 1\n        pass",
+        [2063, 517, 6141, 107, 255968, 584, 1123, 236787, 107, 255969, 2060, 236743, 236770, 107, 144, 4373], nil
+      ),
+      (String(repeating: " ", count: 33), [167, 138], nil),
+      (String(repeating: "\n", count: 40), [137, 115], nil),
+      ("a\u{0}b", [236746, 238, 236763], nil),
+      ("<unk>", [3], [236820, 4984, 236813]),
+    ]
+    for (text, ids, literal) in cases {
+      #expect(tokenizer.encode(text, addSpecial: false, parseSpecial: true) == ids, "\(text.debugDescription)")
+      #expect(
+        tokenizer.encode(text, addSpecial: false, parseSpecial: false) == (literal ?? ids),
+        "literal \(text.debugDescription)")
+      #expect(tokenizer.encode(text, addSpecial: true, parseSpecial: true) == [2] + ids)
+      #expect(tokenizer.decode(ids, special: true) == text)
+    }
+  }
+
   /// Characters outside the vocabulary are spelled with `<0xNN>` byte tokens, and decoding
   /// them one at a time reassembles the character.
   @Test func gemma3ByteFallbackRoundTrips() throws {
