@@ -25,6 +25,8 @@ public struct GenerationOptions: Sendable {
   public var sampling = SamplingParameters()
   /// Stop at end-of-generation tokens (EOS, `<|im_end|>`, …). Off for benchmarks.
   public var stopAtEndOfGeneration = true
+  /// Restricts output to JSON (`response_format`); generation stops when the document is complete.
+  public var constraint: JSONConstraint?
 
   public init() {}
 }
@@ -33,6 +35,7 @@ public enum GenerationError: Error, CustomStringConvertible {
   case model(ModelError)
   case invalidParameters(String)
   case promptTooLong(promptTokens: Int, maxTokens: Int, contextLength: Int)
+  case constraint(JSONConstraintError)
 
   public var description: String {
     switch self {
@@ -40,6 +43,7 @@ public enum GenerationError: Error, CustomStringConvertible {
     case .invalidParameters(let why): "invalid parameters: \(why)"
     case .promptTooLong(let p, let m, let c):
       "prompt (\(p) tokens) plus max tokens (\(m)) exceeds the context length (\(c))"
+    case .constraint(let e): e.description
     }
   }
 }
@@ -96,8 +100,18 @@ public final class Generator {
     let prefillEnd = DispatchTime.now().uptimeNanoseconds
     var firstTokenTime = prefillEnd
 
+    var constraint = options.constraint
+    var maskedRow: [Float] = []  // [vocabularySize] logits with disallowed tokens at -inf
     while generated.count < options.maxTokens {
-      let next = sampler.sample(logits.row(0), history: history)
+      let next: Int32
+      if let c = constraint {
+        maskedRow.removeAll(keepingCapacity: true)
+        maskedRow.append(contentsOf: logits.row(0))
+        if c.mask(logits: &maskedRow) == 0 { throw .constraint(.deadEnd) }
+        next = sampler.sample(maskedRow[...], history: history)
+      } else {
+        next = sampler.sample(logits.row(0), history: history)
+      }
       if generated.isEmpty { firstTokenTime = DispatchTime.now().uptimeNanoseconds }
       if options.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(next) {
         finish = .stop
@@ -109,6 +123,13 @@ public final class Generator {
       if !piece.isEmpty {
         text += piece
         onText(piece)
+      }
+      if constraint != nil {
+        do { try constraint!.advance(token: next) } catch { throw .constraint(error) }
+        if constraint!.isComplete {
+          finish = .stop
+          break
+        }
       }
       if generated.count == options.maxTokens { break }
       do {
