@@ -74,21 +74,21 @@ public enum ChatTemplate: Sendable, Equatable {
   public func render(_ messages: [ChatMessage], addGenerationPrompt: Bool = true, tools: [JSONValue]? = nil)
     throws(JinjaError) -> String
   {
-    if case .jinja(let t) = self {
-      return try t.render(messages: messages.map(\.json), addGenerationPrompt: addGenerationPrompt, tools: tools)
-    }
-    return renderHandWritten(messages, addGenerationPrompt: addGenerationPrompt)
+    try render(messages: messages.map(\.json), addGenerationPrompt: addGenerationPrompt, tools: tools)
   }
 
   /// Renders messages given as JSON objects, as an OpenAI request carries them: `content` is a
   /// string or a list of parts (`{"type":"text","text":…}`), other members (`name`, `tool_calls`,
   /// …) pass through to the template. Text parts are joined with "\n" for templates (and
-  /// hand-written renderers) that expect a string.
-  public func render(messages: [JSONValue], addGenerationPrompt: Bool = true, tools: [JSONValue]? = nil)
-    throws(JinjaError) -> String
-  {
+  /// hand-written renderers) that expect a string. `variables` are extra template variables
+  /// (vLLM's `chat_template_kwargs`, e.g. `enable_thinking`); hand-written renderers ignore them.
+  public func render(
+    messages: [JSONValue], addGenerationPrompt: Bool = true, tools: [JSONValue]? = nil,
+    variables: [String: JSONValue] = [:]
+  ) throws(JinjaError) -> String {
     if case .jinja(let t) = self {
-      return try t.render(messages: messages, addGenerationPrompt: addGenerationPrompt, tools: tools)
+      return try t.render(
+        messages: messages, addGenerationPrompt: addGenerationPrompt, tools: tools, variables: variables)
     }
     var plain: [ChatMessage] = []
     for m in messages {
@@ -165,10 +165,11 @@ public struct JinjaChatTemplate: Sendable, Equatable {
   }
 
   /// Renders with the variables HF transformers passes: `messages`, `add_generation_prompt`,
-  /// `bos_token`, `eos_token`, and `tools` when given.
-  public func render(messages: [JSONValue], addGenerationPrompt: Bool, tools: [JSONValue]?) throws(JinjaError)
-    -> String
-  {
+  /// `bos_token`, `eos_token`, `tools` when given, and any extra `variables` (which cannot
+  /// replace those).
+  public func render(
+    messages: [JSONValue], addGenerationPrompt: Bool, tools: [JSONValue]?, variables: [String: JSONValue] = [:]
+  ) throws(JinjaError) -> String {
     var shaped = messages
     if !acceptsContentParts {
       for (i, m) in messages.enumerated() {
@@ -178,12 +179,13 @@ public struct JinjaChatTemplate: Sendable, Equatable {
         shaped[i] = .object(members)
       }
     }
-    var context: [String: JSONValue] = [
+    var context = variables
+    context.merge([
       "messages": .array(shaped),
       "add_generation_prompt": .bool(addGenerationPrompt),
       "bos_token": .string(bosToken),
       "eos_token": .string(eosToken),
-    ]
+    ]) { _, standard in standard }
     if let tools { context["tools"] = .array(tools) }
     return try template.render(context, limits: limits)
   }

@@ -215,9 +215,22 @@ extension JinjaInterpreter {
     case "capitalize": return .string(v.text.prefix(1).uppercased() + v.text.dropFirst().lowercased())
     case "title": return .string(v.text.capitalized)
     case "string": return .string(v.text)
-    case "safe", "escape", "e", "forceescape":
-      // Chat templates render with autoescape off, so escaping filters leave text as is.
+    case "safe":
+      // Autoescape is off, so marking text safe changes nothing.
       return v
+    case "escape", "e", "forceescape":
+      var out = ""
+      for c in v.text {
+        switch c {
+        case "&": out += "&amp;"
+        case "<": out += "&lt;"
+        case ">": out += "&gt;"
+        case "\"": out += "&#34;"
+        case "'": out += "&#39;"
+        default: out.append(c)
+        }
+      }
+      return .string(out)
     case "tojson":
       var indent: Int?
       if case .int(let i)? = kwarg(kwargs, "indent") ?? args.first { indent = i }

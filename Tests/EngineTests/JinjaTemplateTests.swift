@@ -26,6 +26,15 @@ import Tokenizers
     }
   }
 
+  @Test func extraVariablesReachTheTemplate() throws {
+    let t = try JinjaChatTemplate(source: ChatTemplateFixtures.reasoning)
+    let out = try t.render(
+      messages: try messages(ChatTemplateFixtures.thinking), addGenerationPrompt: true, tools: nil,
+      variables: ["enable_thinking": .bool(false), "messages": .array([])])
+    #expect(out == ChatTemplateFixtures.reasoningWithoutThinking)
+    #expect(try render("{{ '<a href=\"x\">&' | e }}") == "&lt;a href=&#34;x&#34;&gt;&amp;")
+  }
+
   @Test func smolLM2sOwnTemplateMatchesTheHandWrittenRenderer() throws {
     let metadata = try TestModels.file("smollm2-135m").metadata
     let source = try #require(metadata["tokenizer.chat_template"]?.string)
@@ -189,12 +198,27 @@ import Tokenizers
     #expect(rendered > 0)
   }
 
+  @Test func gemmaGGUFWithoutATemplateGetsTheGemmaRenderer() throws {
+    let metadata = try TestModels.file("gemma3-270m").metadata
+    #expect(metadata["tokenizer.chat_template"] == nil)
+    let vocabulary = try TokenizerVocabulary(metadata: metadata)
+    #expect(ChatTemplate(source: nil, vocabulary: vocabulary) == .gemma)
+  }
+
   @Test func unsupportedTemplatesFallBackToTheHandWrittenFamily() {
     let source = "{% for m in messages recursive %}<|im_start|>{{ m.role }}{% endfor %}"
     #expect(ChatTemplate(source: source) == .chatML(defaultSystem: nil))
     #expect(ChatTemplate(source: nil) == .chatML(defaultSystem: nil))
     // A template that rejects a plain one-message conversation is not used either.
     #expect(ChatTemplate(source: "{{ raise_exception('no') }}<start_of_turn>") == .gemma)
+  }
+
+  @Test func jsonValueDecodesWithCodable() throws {
+    let data = Data(#"{"b": [1, 2.5, "x", null, true, {"c": false}], "a": {}}"#.utf8)
+    let v = try JSONDecoder().decode(JSONValue.self, from: data)
+    #expect(v == .object([("a", .object([])), ("b", .array([.number(1), .number(2.5), .string("x"), .null, .bool(true), .object([("c", .bool(false))])]))]))
+    let back = try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(v))
+    #expect(back == v)
   }
 
   @Test func jsonValueParsesAndKeepsOrder() throws {
