@@ -80,6 +80,8 @@ final class JSONGrammar: @unchecked Sendable {
   /// Raw-pointer copies of the tables, made once compiling is done; freed with the grammar.
   private(set) var tables: Tables?
   private var refs: [String: Int32] = [:]
+  /// `$ref` nodes whose definitions are still being compiled (their contents are not known yet).
+  private var inProgress: Set<Int32> = []
   private var document: JSONValue = .null
   private var compileDepth = 0
 
@@ -108,6 +110,7 @@ final class JSONGrammar: @unchecked Sendable {
   init(schema: JSONValue) throws(JSONSchemaError) {
     document = schema
     root = try compile(schema, path: "#")
+    try finishUnions()
     tables = makeTables()
   }
 
@@ -126,6 +129,18 @@ final class JSONGrammar: @unchecked Sendable {
     let s = Span(start: Int32(bytes.count), length: Int32(b.count))
     bytes += b
     return s
+  }
+
+  /// Literal and property-name limits keep the automaton's 16-bit positions and ranges in range.
+  static let maxLiteralBytes = 4096
+  static let maxLiterals = 4096
+
+  private func checkedLiterals(_ texts: [[UInt8]], path: String) throws(JSONSchemaError) -> Int32 {
+    guard texts.count <= JSONGrammar.maxLiterals else { throw .unsupportedKeywords(["enum (more than 4096 values)"], at: path) }
+    guard texts.allSatisfy({ $0.count <= JSONGrammar.maxLiteralBytes }) else {
+      throw .unsupportedKeywords(["enum/const (a value longer than 4096 bytes)"], at: path)
+    }
+    return literalsNode(texts)
   }
 
   private func literalsNode(_ texts: [[UInt8]]) -> Int32 {
@@ -189,7 +204,7 @@ final class JSONGrammar: @unchecked Sendable {
     var flat: [Int32] = []
     for p in parts {
       let n = nodes[Int(p)]
-      if n.kind == .union {
+      if n.kind == .union && !inProgress.contains(p) {
         flat += branches[Int(n.start)..<Int(n.start + n.count)]
       } else {
         flat.append(p)
@@ -241,10 +256,10 @@ final class JSONGrammar: @unchecked Sendable {
       guard case .string(let r) = ref else { throw .invalid("$ref must be a string", at: path) }
       return try resolve(r, path: path)
     }
-    if let c = schema["const"] { return literalsNode([Array(c.compactText.utf8)]) }
+    if let c = schema["const"] { return try checkedLiterals([Array(c.compactText.utf8)], path: path) }
     if let e = schema["enum"] {
       guard case .array(let values) = e, !values.isEmpty else { throw .invalid("enum must be a non-empty list", at: path) }
-      return literalsNode(values.map { Array($0.compactText.utf8) })
+      return try checkedLiterals(values.map { Array($0.compactText.utf8) }, path: path)
     }
     for k in ["anyOf", "oneOf"] {
       guard let list = schema[k] else { continue }
@@ -307,9 +322,43 @@ final class JSONGrammar: @unchecked Sendable {
     // Reserve the node first so that the definition can refer to itself.
     let placeholder = add(Node(kind: .union))
     refs[ref] = placeholder
+    inProgress.insert(placeholder)
     let compiled = try compile(target, path: ref)
     nodes[Int(placeholder)] = nodes[Int(compiled)]
+    inProgress.remove(placeholder)
     return placeholder
+  }
+
+  /// Unions built around a recursive `$ref` saw its first bytes before they were known: recompute
+  /// them to a fixed point, then check that alternatives stay distinguishable and none is empty.
+  private func finishUnions() throws(JSONSchemaError) {
+    var changed = true
+    while changed {
+      changed = false
+      for i in nodes.indices where nodes[i].kind == .union {
+        var f = nodes[i].first
+        for k in 0..<Int(nodes[i].count) {
+          let b = nodes[Int(branches[Int(nodes[i].start) + k])].first
+          f = (f.0 | b.0, f.1 | b.1, f.2 | b.2, f.3 | b.3)
+        }
+        if f != nodes[i].first {
+          nodes[i].first = f
+          changed = true
+        }
+      }
+    }
+    for n in nodes where n.kind == .union {
+      let f = n.first
+      if f.0 | f.1 | f.2 | f.3 == 0 { throw .invalid("a $ref cycle that never produces a value", at: "#") }
+      var seen: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+      for k in 0..<Int(n.count) {
+        let b = nodes[Int(branches[Int(n.start) + k])].first
+        if (seen.0 & b.0) | (seen.1 & b.1) | (seen.2 & b.2) | (seen.3 & b.3) != 0 {
+          throw .unsupportedKeywords(["anyOf (alternatives that start with the same character)"], at: "#")
+        }
+        seen = (seen.0 | b.0, seen.1 | b.1, seen.2 | b.2, seen.3 | b.3)
+      }
+    }
   }
 
   private func compileObject(_ schema: JSONValue, path: String) throws(JSONSchemaError) -> Int32 {
@@ -339,6 +388,9 @@ final class JSONGrammar: @unchecked Sendable {
       properties.append((r, .bool(true)))
     }
     guard properties.count <= 64 else { throw .unsupportedKeywords(["properties (more than 64)"], at: path) }
+    guard properties.allSatisfy({ $0.key.utf8.count <= 1024 }) else {
+      throw .unsupportedKeywords(["properties (a name longer than 1024 bytes)"], at: path)
+    }
 
     // Property names as they appear between the quotes, sorted so that a prefix selects a range.
     var entries: [(name: [UInt8], key: String, schema: JSONValue)] = properties.map { p in

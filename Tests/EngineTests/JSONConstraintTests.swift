@@ -94,6 +94,8 @@ func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
     #"{"type": "integer"}"#, #"{"enum": [1, 12, 123, "x"]}"#,
     #"{"type": "object", "properties": {"a": {"type": "object", "properties": {"b": {"type": "array"}}}}}"#,
     #"{"anyOf": [{"type": "string"}, {"type": "object", "additionalProperties": {"type": "boolean"}}]}"#,
+    // A linked list through a recursive reference inside anyOf.
+    ##"{"$defs": {"N": {"type": "object", "properties": {"v": {"type": "integer"}, "next": {"anyOf": [{"$ref": "#/$defs/N"}, {"type": "null"}]}}, "required": ["v", "next"], "additionalProperties": false}}, "$ref": "#/$defs/N"}"##,
   ]
 
   func constraint(_ schema: String?, _ options: JSONConstraintOptions = JSONConstraintOptions()) throws -> JSONConstraint {
@@ -209,6 +211,12 @@ func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
     #expect(n.canEnd)
   }
 
+  @Test func recursiveReferencesNest() throws {
+    var c = try constraint(Self.schemas.last!)
+    try c.advance(bytes: Array(#"{"v": 1, "next": {"v": 2, "next": null}}"#.utf8))
+    #expect(c.isComplete)
+  }
+
   @Test func deepNestingIsBoundedWithoutDeadEnds() throws {
     var options = JSONConstraintOptions()
     options.maxNestingDepth = 3
@@ -237,6 +245,9 @@ func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
     #expect(error(#"{"$ref":"http://example.com/x"}"#) != nil)
     #expect(error(#"{"type":"object","required":["x"],"additionalProperties":false}"#) != nil)
     #expect(error(#"{"enum":[]}"#) != nil)
+    #expect(error(##"{"$defs":{"A":{"$ref":"#/$defs/A"}},"$ref":"#/$defs/A"}"##) != nil)
+    #expect(error(##"{"$defs":{"A":{"anyOf":[{"type":"string"},{"$ref":"#/$defs/A"}]}},"$ref":"#/$defs/A"}"##) != nil)
+    #expect(error(#"{"const":"# + "\"" + String(repeating: "x", count: 5000) + "\"}") != nil)
     #expect(error(#"{"type":"array","minItems":3,"maxItems":2}"#) != nil)
     // Annotations are fine.
     #expect(error(#"{"type":"string","title":"T","description":"d","format":"date-time","default":"x"}"#) == nil)
