@@ -66,8 +66,11 @@ func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
       t.append(Array(s.utf8))
     }
     t += [[0xC3], [0xA9], [0xE6, 0x97], [0xA5], [0xED, 0xA0, 0x80], [0xFF], [0x00], []]
+    // Whole quoted property names of the random schemas below.
+    for name in keyNames { t.append(Array(name.utf8)) }
     return t
   }()
+  static let keyNames = ["a", "ab", "b", "name\\\"q", "é"].flatMap { p in (0..<4).map { "\"\(p)\($0)\"" } }
   static var eos: Int32 { Int32(tokens.count) }
   static let trie = TokenTrie(tokenBytes: tokens + [[]], endOfGeneration: [Int32(tokens.count)])
 
@@ -136,6 +139,83 @@ func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
         #expect(validates(value, schemaValue, root: schemaValue), "schema \(schemaIndex): \(text)")
       }
     }
+  }
+
+  /// Random schemas: each compiles or fails with a typed error, and walks under the compiled ones
+  /// end in documents that validate.
+  @Test func randomSchemasCompileAndWalkValidly() throws {
+    var rng = SplitMix64(seed: 99)
+    func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
+    func schema(_ depth: Int) -> JSONValue {
+      let kind = depth > 2 ? pick(["string", "number", "integer", "boolean", "null", "enum"]) :
+        pick(["object", "object", "array", "string", "number", "integer", "boolean", "null", "enum", "anyOf", "any"])
+      switch kind {
+      case "object":
+        var props: [(key: String, value: JSONValue)] = []
+        for i in 0..<Int(rng.next() % 4) { props.append((pick(["a", "ab", "b", "name\"q", "é"]) + String(i), schema(depth + 1))) }
+        var members: [(key: String, value: JSONValue)] = [("type", .string("object")), ("properties", .object(props))]
+        let required = props.filter { _ in rng.next() % 2 == 0 }.map { JSONValue.string($0.key) }
+        members.append(("required", .array(required)))
+        if rng.next() % 2 == 0 { members.append(("additionalProperties", .bool(false))) }
+        return .object(members)
+      case "array":
+        var members: [(key: String, value: JSONValue)] = [("type", .string("array")), ("items", schema(depth + 1))]
+        if rng.next() % 2 == 0 { members.append(("maxItems", .number(Double(1 + rng.next() % 3)))) }
+        if rng.next() % 3 == 0 { members.append(("minItems", .number(1))) }
+        return .object(members)
+      case "enum": return .object([("enum", .array([.string("x"), .number(3), .null, .bool(true), .array([.number(1)])]))])
+      case "anyOf": return .object([("anyOf", .array([schema(depth + 1), schema(depth + 1)]))])
+      case "any": return .object([])
+      default: return .object([("type", .string(kind))])
+      }
+    }
+    var compiled = 0
+    for _ in 0..<150 {
+      let s = schema(0)
+      guard var c = try? JSONConstraint(schema: s, vocabulary: Self.trie) else {
+        #expect(throws: JSONSchemaError.self) { try JSONConstraint(schema: s, vocabulary: Self.trie) }
+        continue
+      }
+      compiled += 1
+      var bytes: [UInt8] = []
+      func ids(_ texts: [String]) -> [Int32] { texts.map { t in Int32(Self.tokens.firstIndex(of: Array(t.utf8))!) } }
+      let closers = ids(["}", "]"])
+      let keys = ids(Self.keyNames)
+      let openers = ids(["0", "n", "\"", ":", "1", "x", "a", "b"])
+      let (quote, colon, brace, letter) = (ids(["\""])[0], ids([":"])[0], ids(["}"])[0], ids(["x"])[0])
+      for step in 0..<3000 {
+        let mask = c.allowedTokens()
+        let allowed = mask.indices.filter { mask[$0] }.map(Int32.init)
+        try #require(!allowed.isEmpty, "dead end: \(s.compactText) after \(String(decoding: bytes, as: UTF8.self))")
+        var token = allowed[Int(rng.next() % UInt64(allowed.count))]
+        if step > 30 {
+          // Finish: end, close, name a property (randomly, so required ones come up), or the
+          // shortest way forward.
+          let allowedKeys = keys.filter { mask[Int($0)] }
+          // Only inside a string are a colon, a brace and a letter all allowed.
+          let inString = mask[Int(colon)] && mask[Int(brace)] && mask[Int(letter)]
+          if inString {
+            token = quote
+          } else if mask[Int(Self.eos)] {
+            token = Self.eos
+          } else if let k = closers.first(where: { mask[Int($0)] }) {
+            token = k
+          } else if !allowedKeys.isEmpty {
+            token = allowedKeys[Int(rng.next() % UInt64(allowedKeys.count))]
+          } else if let k = openers.first(where: { mask[Int($0)] }) {
+            token = k
+          }
+        }
+        if token == Self.eos { break }
+        try c.advance(token: token)
+        bytes += Self.tokens[Int(token)]
+      }
+      let text = String(decoding: bytes, as: UTF8.self)
+      #expect(c.canEnd, "\(s.compactText): \(text)")
+      let value = try? JSONValue(parsing: text)
+      #expect(value.map { validates($0, s, root: s) } == true, "\(s.compactText): \(text)")
+    }
+    #expect(compiled > 50)
   }
 
   /// The trie walk is checked against stepping every token on its own (the reference twin).
