@@ -1,3 +1,4 @@
+import Templates
 import Tokenizers
 
 /// One turn of a conversation.

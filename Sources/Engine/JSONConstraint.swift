@@ -1,3 +1,4 @@
+import Templates
 /// Why a token could not be fed to a constraint.
 public enum JSONConstraintError: Error, Sendable, Equatable, CustomStringConvertible {
   /// The token would make the output invalid (the sampler picked a masked token).

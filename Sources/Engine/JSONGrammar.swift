@@ -1,3 +1,4 @@
+import Templates
 /// Why a `response_format` schema cannot be enforced.
 public enum JSONSchemaError: Error, Sendable, Equatable, CustomStringConvertible {
   /// The schema uses keywords the constraint does not implement, at a JSON-pointer-like path.

@@ -1,4 +1,5 @@
 import Engine
+import Templates
 import Foundation
 import TestSupport
 import Testing

@@ -87,7 +87,7 @@ public enum JSONValue: Sendable, Equatable {
     return "\(d)"
   }
 
-  static func writeString(_ s: String, into out: inout String) {
+  package static func writeString(_ s: String, into out: inout String) {
     out += "\""
     for u in s.unicodeScalars {
       switch u {
