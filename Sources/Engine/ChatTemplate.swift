@@ -155,11 +155,16 @@ public struct JinjaChatTemplate: Sendable, Equatable {
     template = try JinjaTemplate(source: source)
     self.bosToken = bosToken
     self.eosToken = eosToken
-    acceptsContentParts = ["is string", "is not string", "is iterable", "is sequence", "['type']", ".type"].contains {
-      source.contains($0)
-    }
+    acceptsContentParts = JinjaChatTemplate.partMarkers.contains { source.contains($0) }
     _ = try render(messages: [ChatMessage(role: "user", content: "Hi").json], addGenerationPrompt: true, tools: nil)
   }
+
+  /// How templates that handle content-part lists themselves test or walk `content`.
+  static let partMarkers = [
+    "content is string", "content'] is string", "content is not string", "content'] is not string",
+    "content is iterable", "content'] is iterable", "content is sequence", "content'] is sequence",
+    "in message['content']", "in message.content", "in content %}", "in content -%}",
+  ]
 
   public static func == (a: JinjaChatTemplate, b: JinjaChatTemplate) -> Bool {
     a.template.source == b.template.source && a.bosToken == b.bosToken && a.eosToken == b.eosToken && a.limits == b.limits
@@ -171,8 +176,24 @@ public struct JinjaChatTemplate: Sendable, Equatable {
   public func render(
     messages: [JSONValue], addGenerationPrompt: Bool, tools: [JSONValue]?, variables: [String: JSONValue] = [:]
   ) throws(JinjaError) -> String {
+    do {
+      return try render(messages, flattenParts: !acceptsContentParts, addGenerationPrompt, tools, variables)
+    } catch .runtime(let why) where acceptsContentParts && messages.contains(where: { $0["content"]?.isArray == true }) {
+      // The guess was wrong for this template: try once more with parts joined into strings.
+      do {
+        return try render(messages, flattenParts: true, addGenerationPrompt, tools, variables)
+      } catch {
+        throw .runtime(why)
+      }
+    }
+  }
+
+  private func render(
+    _ messages: [JSONValue], flattenParts: Bool, _ addGenerationPrompt: Bool, _ tools: [JSONValue]?,
+    _ variables: [String: JSONValue]
+  ) throws(JinjaError) -> String {
     var shaped = messages
-    if !acceptsContentParts {
+    if flattenParts {
       for (i, m) in messages.enumerated() {
         guard case .object(var members) = m, case .array? = m["content"] else { continue }
         let flat = try ChatTemplate.flatten(m["content"])

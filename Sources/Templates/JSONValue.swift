@@ -34,6 +34,11 @@ public enum JSONValue: Sendable, Equatable {
     return members.last { $0.key == key }?.value
   }
 
+  public var isArray: Bool {
+    if case .array = self { return true }
+    return false
+  }
+
   public var stringValue: String? {
     if case .string(let s) = self { return s }
     return nil

@@ -69,6 +69,18 @@ import Tokenizers
 
   /// The Gemma GGUF ships without `tokenizer.chat_template`; Gemma 3's published template is
   /// embedded instead and must agree with the hand-written renderer the model falls back to.
+  @Test func contentPartsReachStringOnlyTemplatesAsStrings() throws {
+    let parts = try messages(#"[{"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]}]"#)
+    // Mentions `is string`, but only for tools: the first render fails, the retry joins the parts.
+    let t = try JinjaChatTemplate(
+      source: "{% for m in messages %}{{ m.role + ': ' + m.content }}{% endfor %}{% if tools is string %}{% endif %}"
+        + "{% for m in messages %}{% if m.content is string %}{% endif %}{% endfor %}")
+    #expect(t.acceptsContentParts)
+    #expect(try t.render(messages: parts, addGenerationPrompt: false, tools: nil) == "user: a\nb")
+    let images = try messages(#"[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]"#)
+    #expect(throws: JinjaError.self) { try t.render(messages: images, addGenerationPrompt: false, tools: nil) }
+  }
+
   @Test func gemma3TemplateMatchesTheHandWrittenRenderer() throws {
     let jinja = ChatTemplate(source: ChatTemplateFixtures.gemma3)
     guard case .jinja = jinja else {
