@@ -235,3 +235,15 @@ private struct MaskWalker {
     }
   }
 }
+
+/// The engine's per-request constraint interface. `advance` cannot report an error here; a token
+/// the mask forbade (only possible if the caller skipped `mask`) leaves the state unchanged.
+extension JSONConstraint: TokenConstraint {
+  public mutating func mask(_ logits: UnsafeMutableBufferPointer<Float>) {
+    mask(logits: logits)
+  }
+
+  public mutating func advance(_ token: Int32) {
+    try? advance(token: token)
+  }
+}

@@ -272,6 +272,16 @@ func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
     #expect(throws: JSONConstraintError.self) { try missing.advance(token: Self.eos) }
   }
 
+  @Test func conformsToTheEnginesTokenConstraint() throws {
+    var c: any TokenConstraint = try constraint(#"{"type": "boolean"}"#)
+    var logits = [Float](repeating: 0, count: Self.trie.vocabularySize)
+    logits.withUnsafeMutableBufferPointer { c.mask($0) }
+    let allowed = logits.indices.filter { logits[$0] > -.infinity }.map { Self.tokens[$0] }
+    #expect(Set(allowed) == [Array("t".utf8), Array("f".utf8), Array("true".utf8), Array("false".utf8), Array(" ".utf8), Array("  ".utf8), Array("\n".utf8), Array("\n  ".utf8), Array("\t".utf8)])
+    c.advance(Int32(Self.tokens.firstIndex(of: Array("true".utf8))!))
+    #expect(c.isComplete)
+  }
+
   @Test func whitespaceRunsAreCapped() throws {
     var options = JSONConstraintOptions()
     options.maxWhitespaceRun = 4
@@ -413,5 +423,27 @@ struct JSONConstraintModelTests {
       let value = try JSONValue(parsing: r.text)
       if let format { #expect(validates(value, format, root: format), "\(r.text)") }
     }
+  }
+
+  @Test func inferenceEngineHonoursTheConstraint() async throws {
+    let tokenizer = try Tokenizer(vocabulary: smolLM2Vocabulary())
+    var configuration = EngineConfiguration()
+    configuration.kvCacheBytes = 64 << 20
+    let engine = try InferenceEngine(
+      model: try TestModels.model("smollm2-135m"), tokenizer: tokenizer, configuration: configuration)
+    let trie = TokenTrie(tokenizer: tokenizer)
+    let template = ChatTemplate(source: try TestModels.file("smollm2-135m").metadata["tokenizer.chat_template"]?.string)
+    let prompt = try template.render([ChatMessage(role: "user", content: "Name three colors as a JSON object.")])
+    let schema = try JSONValue(parsing: #"{"type":"object","properties":{"colors":{"type":"array","items":{"type":"string"},"minItems":3,"maxItems":3}},"required":["colors"],"additionalProperties":false}"#)
+    let request = EngineRequest(
+      promptIDs: tokenizer.encode(prompt, addSpecial: false, parseSpecial: true), maxTokens: 120,
+      constraint: try JSONConstraint(schema: schema, vocabulary: trie))
+    let (tokens, completion) = await InferenceEngineTests.collect(try engine.submit(request))
+    let text = tokens.map(\.text).joined()
+    print("engine constrained output: \(text)")
+    #expect(completion?.finishReason == .stop)
+    let value = try JSONValue(parsing: text)
+    #expect(validates(value, schema, root: schema), "\(text)")
+    await engine.shutdown(gracePeriod: .seconds(1))
   }
 }
