@@ -29,16 +29,22 @@ extension JinjaInterpreter {
       try self.charge(count >> 8)
       return .array(stride(from: start, to: end, by: step).map { .int($0) })
     }
-    define("namespace") { (args, kwargs) throws(JinjaError) in
+    define("namespace") { [unowned self] (args, kwargs) throws(JinjaError) in
+      self.namespaces += 1
+      guard self.namespaces <= self.limits.maxNamespaces else {
+        throw .limitExceeded("more than \(self.limits.maxNamespaces) namespaces")
+      }
       let ns = JinjaNamespace()
       if case .object(let o)? = args.first { ns.members = o }
       for (k, v) in kwargs { ns.members[k] = v }
+      try self.checkDepth(.object(ns.members))
       return .namespace(ns)
     }
-    define("dict") { (args, kwargs) throws(JinjaError) in
+    define("dict") { [unowned self] (args, kwargs) throws(JinjaError) in
       var o = JinjaObject()
       if case .object(let base)? = args.first { o = base }
       for (k, v) in kwargs { o[k] = v }
+      try self.checkDepth(.object(o))
       return .object(o)
     }
     define("strftime_now") { (args, _) throws(JinjaError) in

@@ -8,6 +8,10 @@ public struct JinjaLimits: Sendable, Equatable {
   public var maxOutputBytes = 4 << 20
   /// Macro call nesting.
   public var maxCallDepth = 32
+  /// Nesting of lists and dicts a template builds (deep values would recurse when freed).
+  public var maxValueDepth = 64
+  /// `namespace()` objects per render (a chain of them would recurse when freed).
+  public var maxNamespaces = 1000
 
   public init() {}
 }
@@ -21,6 +25,7 @@ final class JinjaInterpreter {
   var output = ""
   private var steps = 0
   private var callDepth = 0
+  var namespaces = 0
 
   init(globals: [String: JinjaValue], limits: JinjaLimits) {
     self.limits = limits
@@ -35,6 +40,14 @@ final class JinjaInterpreter {
 
   func checkSize(_ count: Int) throws(JinjaError) {
     if count > limits.maxOutputBytes { throw .limitExceeded("a value larger than \(limits.maxOutputBytes) bytes") }
+  }
+
+  /// Refuses values nested deeper than the limit; charges the walk to the step budget.
+  func checkDepth(_ v: JinjaValue) throws(JinjaError) {
+    var visited = 0
+    let depth = v.nestingDepth(limit: limits.maxValueDepth, visited: &visited)
+    try charge(visited >> 4)
+    if depth > limits.maxValueDepth { throw .limitExceeded("values nested deeper than \(limits.maxValueDepth)") }
   }
 
   func lookup(_ name: String) -> JinjaValue {
@@ -88,6 +101,7 @@ final class JinjaInterpreter {
         guard case .namespace(let ns) = lookup(targets[0]) else {
           throw .runtime("cannot set attribute '\(attribute)' on \(targets[0]), which is not a namespace")
         }
+        try checkDepth(.object(JinjaObject(keys: ["v"], values: ["v": value])))
         ns.members[attribute] = value
       } else {
         try assign(targets, value)
@@ -219,6 +233,7 @@ final class JinjaInterpreter {
     case .list(let items):
       var out: [JinjaValue] = []
       for item in items { out.append(try eval(item)) }
+      try checkDepth(.array(out))
       return .array(out)
     case .dict(let pairs):
       var o = JinjaObject()
@@ -226,6 +241,7 @@ final class JinjaInterpreter {
         guard case .string(let key) = try eval(k) else { throw .runtime("dict keys must be strings") }
         o[key] = try eval(v)
       }
+      try checkDepth(.object(o))
       return .object(o)
     case .attribute(let base, let name):
       return try attribute(try eval(base), name)

@@ -113,7 +113,11 @@ indirect enum JinjaValue {
   }
 
   /// Python's `repr()`, used for containers printed directly.
-  var repr: String {
+  var repr: String { repr(depth: 0) }
+
+  /// `repr` that gives up past 64 levels, since a namespace can contain itself.
+  func repr(depth: Int) -> String {
+    if depth > 64 { return "..." }
     switch self {
     case .undefined: return ""
     case .none: return "None"
@@ -134,14 +138,38 @@ indirect enum JinjaValue {
         }
       }
       return out + quote
-    case .array(let a): return "[" + a.map(\.repr).joined(separator: ", ") + "]"
+    case .array(let a): return "[" + a.map { $0.repr(depth: depth + 1) }.joined(separator: ", ") + "]"
     case .object(let o):
-      return "{" + o.keys.map { JinjaValue.string($0).repr + ": " + (o.values[$0] ?? .none).repr }.joined(separator: ", ")
+      return "{"
+        + o.keys.map { JinjaValue.string($0).repr + ": " + (o.values[$0] ?? .none).repr(depth: depth + 1) }
+        .joined(separator: ", ")
         + "}"
     case .namespace(let n):
-      return "<Namespace " + n.members.keys.map { "\($0)=\((n.members.values[$0] ?? .none).repr)" }.joined(separator: ", ")
+      return "<Namespace "
+        + n.members.keys.map { "\($0)=\((n.members.values[$0] ?? .none).repr(depth: depth + 1))" }
+        .joined(separator: ", ")
         + ">"
     case .function(let f): return "<function \(f.name)>"
+    }
+  }
+
+  /// Container nesting below this value, counting at most `limit + 1` levels; `visited` counts
+  /// the values looked at, for the step budget.
+  func nestingDepth(limit: Int, visited: inout Int) -> Int {
+    func deepest<S: Sequence>(_ items: S) -> Int where S.Element == JinjaValue {
+      guard limit > 0 else { return 1 }
+      var m = 0
+      for x in items {
+        visited += 1
+        m = max(m, x.nestingDepth(limit: limit - 1, visited: &visited))
+        if m >= limit { break }
+      }
+      return m + 1
+    }
+    switch self {
+    case .array(let a): return deepest(a)
+    case .object(let o): return deepest(o.keys.lazy.map { o.values[$0] ?? .none })
+    default: return 0
     }
   }
 

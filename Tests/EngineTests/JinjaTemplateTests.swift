@@ -136,6 +136,8 @@ import Tokenizers
     #expect(try render("{% for a, b in [[1, 2], [3, 4]] %}{{ a + b }}{% else %}none{% endfor %}{% for x in [] %}{% else %}empty{% endfor %}") == "37empty")
     #expect(try render("{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{% endfor %}{{ x }}") == "1")
     #expect(try render("{{ strftime_now('%Y') | length }}") == "4")
+    // A namespace holding itself prints without recursing forever.
+    #expect(try render("{% set ns = namespace(a=1) %}{% set ns.b = ns %}{{ ns }}").hasPrefix("<Namespace a=1, b=<Namespace"))
   }
 
   @Test func malformedTemplatesAreSyntaxErrors() {
@@ -165,6 +167,10 @@ import Tokenizers
       "{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
       "{% set ns = namespace(s=[1]) %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
       "{{ 'x' * 100000000000 }}", "{{ [1] * 100000000000 }}",
+      "{% set ns = namespace(x=[]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}",
+      "{% set ns = namespace(x={}) %}{% for i in range(100000) %}{% set ns.x = {'a': ns.x} %}{% endfor %}",
+      "{% set ns = namespace(x=none) %}{% for i in range(100000) %}{% set ns.x = namespace(n=ns.x) %}{% endfor %}",
+      "{% set ns = namespace(x=none) %}{% for i in range(100000) %}{% set ns.x = dict(n=ns.x) %}{% endfor %}",
     ]
     for source in hostile {
       #expect(throws: JinjaError.self, "\(source)") { try JinjaTemplate(source: source).render([:], limits: small) }
