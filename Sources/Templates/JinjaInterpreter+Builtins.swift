@@ -24,7 +24,9 @@ extension JinjaInterpreter {
       default: throw .runtime("range() takes 1 to 3 arguments")
       }
       guard step != 0 else { throw .runtime("range() step must not be zero") }
-      let count = step > 0 ? max(0, (end - start + step - 1) / step) : max(0, (start - end - step - 1) / -step)
+      // In Double so that extreme bounds cannot overflow; the size cap keeps it exact enough.
+      let span = step > 0 ? Double(end) - Double(start) : Double(start) - Double(end)
+      let count = span <= 0 ? 0 : Int(min((span / Double(step.magnitude)).rounded(.up), 1e15))
       try self.checkSize(count)
       try self.charge(count >> 8)
       return .array(stride(from: start, to: end, by: step).map { .int($0) })
@@ -201,7 +203,7 @@ extension JinjaInterpreter {
 
   static func split(_ s: String, _ sep: String, limit: Int, fromRight: Bool) -> [String] {
     let all = s.components(separatedBy: sep)
-    guard limit >= 0, all.count > limit + 1 else { return all }
+    guard limit >= 0, all.count - 1 > limit else { return all }
     if fromRight {
       return [all[..<(all.count - limit)].joined(separator: sep)] + all[(all.count - limit)...]
     }

@@ -400,7 +400,7 @@ final class JinjaInterpreter {
           if o { throw .runtime("integer overflow") }
           r = p
         }
-        return y > 64 && abs(x) > 1 ? try checked((0, true)) : .int(r)
+        return y > 64 && x.magnitude > 1 ? try checked((0, true)) : .int(r)
       default: break
       }
     case (.string(let x), .string(let y)) where op == "+":

@@ -177,7 +177,8 @@ import Tokenizers
     }
     let runtime = ["{{ 2 ** 100 }}", "{{ 1 // 0 }}", "{{ 1 % 0 }}", "{{ 1 / 0 }}", "{{ x | nofilter }}", "{{ 1 is nosuchtest }}",
       "{{ undefined_fn() }}", "{{ 1 < 'a' }}", "{{ {} + 1 }}", "{% for x in 3 %}{% endfor %}", "{% set ns.a = 1 %}",
-      "{{ 9223372036854775807 + 1 }}", "{{ -(-9223372036854775807 - 1) }}", "{{ range(1, 2, 0) }}"]
+      "{{ 9223372036854775807 + 1 }}", "{{ range(-9223372036854775807, 9223372036854775807) }}",
+      "{{ (-9223372036854775807 - 1) ** 65 }}", "{{ 'a,b'.split(',', 9223372036854775807) | nofilter }}", "{{ -(-9223372036854775807 - 1) }}", "{{ range(1, 2, 0) }}"]
     for source in runtime {
       #expect(throws: JinjaError.self, "\(source)") { try JinjaTemplate(source: source).render([:]) }
     }
