@@ -358,12 +358,13 @@ func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
 struct JSONConstraintModelTests {
   /// Mask cost per step over the real 49k vocabulary, in states from cheap to worst (inside a
   /// string nearly every token is allowed, so the whole trie is walked).
-  @Test func maskIsFastOnTheRealVocabulary() throws {
-    let tokenizer = try Tokenizer(vocabulary: smolLM2Vocabulary())
+  @Test(arguments: ["smollm2-135m", "gemma3-270m"])
+  func maskIsFastOnTheRealVocabulary(model: String) throws {
+    let tokenizer = try Tokenizer(vocabulary: TokenizerVocabulary(metadata: TestModels.file(model).metadata))
     let clock = ContinuousClock()
     let buildStart = clock.now
     let trie = TokenTrie(tokenizer: tokenizer)
-    print("TokenTrie for \(trie.vocabularySize) tokens built in \(clock.now - buildStart)")
+    print("\(model): TokenTrie for \(trie.vocabularySize) tokens built in \(clock.now - buildStart)")
     let schema = try JSONValue(parsing: JSONConstraintTests.personSchema)
     var worst = Duration.zero
     for (label, prefix, free) in [("start", "", false), ("key", "{", false), ("in key", "{\"na", false),
@@ -382,7 +383,7 @@ struct JSONConstraintModelTests {
       var logits = [Float](repeating: 0, count: trie.vocabularySize)
       let t1 = clock.now
       c.mask(logits: &logits)
-      print("mask after \(label) (\(prefix)): \(allowed) tokens allowed, \(perStep) per step, logits \(clock.now - t1)")
+      print("\(model) mask after \(label) (\(prefix)): \(allowed) tokens allowed, \(perStep) per step, logits \(clock.now - t1)")
       #expect(allowed > 0)
       // The walk agrees with feeding each token on its own.
       var disagreements = 0
