@@ -14,7 +14,7 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .executable(name: "peregrine", targets: ["PeregrineCLI"]),
-    .library(name: "Peregrine", targets: ["GGUF", "Kernels", "Tokenizers", "Models", "Engine", "Hub"]),
+    .library(name: "Peregrine", targets: ["GGUF", "Kernels", "Tokenizers", "Templates", "Models", "Engine", "Hub"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,18 +27,20 @@ let package = Package(
     .target(name: "Kernels", dependencies: ["GGUF"], swiftSettings: kernelFlags),
     // Byte-level BPE (and later SentencePiece) tokenizers, streaming detokenizer.
     .target(name: "Tokenizers", dependencies: ["GGUF"]),
+    // Jinja-subset interpreter for chat templates, and the JSON values requests carry.
+    .target(name: "Templates"),
     // One file per architecture, shared layers, the architecture registry.
     .target(name: "Models", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: kernelFlags),
     // Sampling, generation, chat templates, perplexity.
     .target(
       name: "Engine",
-      dependencies: ["Models", "Tokenizers", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["Models", "Tokenizers", "Templates", .product(name: "Logging", package: "swift-log")]),
     // Known models and fetching them into the local cache.
     .target(name: "Hub", dependencies: [.product(name: "Logging", package: "swift-log")]),
     .executableTarget(
       name: "PeregrineCLI",
       dependencies: [
-        "Engine", "Hub", "GGUF", "Models", "Tokenizers",
+        "Engine", "Hub", "GGUF", "Models", "Templates", "Tokenizers",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
@@ -47,7 +49,7 @@ let package = Package(
     .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF", "TestSupport"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport"]),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Models", "Tokenizers", "GGUF", "TestSupport"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -31,6 +31,9 @@ public struct GenerationOptions: Sendable {
   public var stopAtEndOfGeneration = true
   /// Draft tokens and check them in one target pass; nil decodes one token per pass.
   public var speculation: SpeculationOptions? = nil
+  /// Restricts output to JSON (`response_format`); generation stops when the document is complete.
+  /// Speculation is not used under a constraint.
+  public var constraint: JSONConstraint?
 
   public init() {}
 }
@@ -61,6 +64,7 @@ public enum GenerationError: Error, CustomStringConvertible {
   case model(ModelError)
   case invalidParameters(String)
   case promptTooLong(promptTokens: Int, maxTokens: Int, contextLength: Int)
+  case constraint(JSONConstraintError)
 
   public var description: String {
     switch self {
@@ -68,6 +72,7 @@ public enum GenerationError: Error, CustomStringConvertible {
     case .invalidParameters(let why): "invalid parameters: \(why)"
     case .promptTooLong(let p, let m, let c):
       "prompt (\(p) tokens) plus max tokens (\(m)) exceeds the context length (\(c))"
+    case .constraint(let e): e.description
     }
   }
 }
@@ -145,8 +150,11 @@ public final class Generator {
     var pendingRow = 0  // the logits row to sample next, when pendingToken is nil
     var pendingToken: Int32? = nil  // a token already chosen (a speculative correction)
 
+    var constraint = options.constraint
+    var maskedRow: [Float] = []  // [vocabularySize] logits with disallowed tokens at -inf
+
     /// Emits one token; false when generation must stop.
-    func emit(_ token: Int32) -> Bool {
+    func emit(_ token: Int32) throws(GenerationError) -> Bool {
       if generated.isEmpty { firstTokenTime = DispatchTime.now().uptimeNanoseconds }
       if options.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(token) {
         finish = .stop
@@ -159,17 +167,34 @@ public final class Generator {
         text += piece
         onText(piece)
       }
+      if constraint != nil {
+        do { try constraint!.advance(token: token) } catch { throw .constraint(error) }
+        if constraint!.isComplete {
+          finish = .stop
+          return false
+        }
+      }
       return generated.count < options.maxTokens
     }
 
     decoding: while generated.count < options.maxTokens {
-      let token = pendingToken ?? sampler.sample(logits.row(pendingRow), history: history)
+      let token: Int32
+      if let t = pendingToken {
+        token = t
+      } else if let c = constraint {
+        maskedRow.removeAll(keepingCapacity: true)
+        maskedRow.append(contentsOf: logits.row(pendingRow))
+        if c.mask(logits: &maskedRow) == 0 { throw .constraint(.deadEnd) }
+        token = sampler.sample(maskedRow[...], history: history)
+      } else {
+        token = sampler.sample(logits.row(pendingRow), history: history)
+      }
       pendingToken = nil
-      guard emit(token) else { break }
+      guard try emit(token) else { break }
       // `token` is chosen but not yet in the cache; drafts extend it.
       let room = options.maxTokens - generated.count
       var drafts: [DraftToken] = []
-      if var p = proposer, draftLimit > 0 {
+      if var p = proposer, draftLimit > 0, constraint == nil {
         drafts = try p.propose(history: history, count: min(draftLimit, room, context - history.count))
         proposer = p
       }
@@ -197,7 +222,7 @@ public final class Generator {
         kept += 1
         accepted += 1
         cachedTokens.append(d.id)
-        if !emit(d.id) {
+        if try !emit(d.id) {
           state.truncate(to: base + 1 + kept)
           break decoding
         }

@@ -303,10 +303,14 @@ public final class InferenceEngine: @unchecked Sendable {
     scheduler.append(id, token: token)
     var text = out.stops.push(out.detokenizer.append(token))
     let length = out.generated >= r.maxTokens
-    if length && !out.stops.stopped { text += out.stops.push(out.detokenizer.flush()) + out.stops.flush() }
+    // A constraint that is complete (a whole JSON document) ends the output like an end token.
+    let complete = out.constraint?.isComplete == true
+    if (length || complete) && !out.stops.stopped {
+      text += out.stops.push(out.detokenizer.flush()) + out.stops.flush()
+    }
     out.continuation.yield(
       .token(GeneratedToken(id: token, text: text, logprob: chosen, topLogprobs: top, time: out.seconds(since: out.arrival, to: t))))
-    if out.stops.stopped {
+    if out.stops.stopped || complete {
       finish(id, .stop)
     } else if length {
       finish(id, .length)

@@ -38,7 +38,7 @@ struct ModelOptions: ParsableArguments {
       let vocabulary = try TokenizerVocabulary(metadata: file.metadata)
       return LoadedModel(
         file: file, model: model, tokenizer: try Tokenizer(vocabulary: vocabulary), addBOS: vocabulary.addBOS,
-        template: ChatTemplate(source: file.metadata["tokenizer.chat_template"]?.string))
+        template: ChatTemplate(source: file.metadata["tokenizer.chat_template"]?.string, vocabulary: vocabulary))
     } catch { throw CLIError(error) }
   }
 

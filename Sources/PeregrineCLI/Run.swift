@@ -21,7 +21,7 @@ struct Run: ParsableCommand {
 
   func run() throws {
     let loaded = try modelOptions.load()
-    let text = raw ? prompt : loaded.template.render([ChatMessage(role: "user", content: prompt)])
+    let text = raw ? prompt : try loaded.template.render([ChatMessage(role: "user", content: prompt)])
     // Raw prompts get BOS as the GGUF says; templated prompts already carry their special tokens.
     let ids = loaded.tokenizer.encode(text, addSpecial: raw, parseSpecial: true)
     var options = GenerationOptions()

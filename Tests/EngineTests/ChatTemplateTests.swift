@@ -5,18 +5,18 @@ import Testing
   static let smolLM2Source =
     "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
 
-  @Test func smolLM2InsertsItsDefaultSystemPrompt() {
-    let t = ChatTemplate(source: Self.smolLM2Source)
+  @Test func smolLM2InsertsItsDefaultSystemPrompt() throws {
+    let t = ChatTemplate.handWritten(source: Self.smolLM2Source)
     #expect(t == .chatML(defaultSystem: "You are a helpful AI assistant named SmolLM, trained by Hugging Face"))
     #expect(
-      t.render([ChatMessage(role: "user", content: "Hi")])
+      try t.render([ChatMessage(role: "user", content: "Hi")])
         == "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n"
         + "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
   }
 
-  @Test func anExplicitSystemMessageReplacesTheDefault() {
-    let t = ChatTemplate(source: Self.smolLM2Source)
-    let text = t.render([
+  @Test func anExplicitSystemMessageReplacesTheDefault() throws {
+    let t = ChatTemplate.handWritten(source: Self.smolLM2Source)
+    let text = try t.render([
       ChatMessage(role: "system", content: "Be brief."), ChatMessage(role: "user", content: "Hi"),
       ChatMessage(role: "assistant", content: "Hello."), ChatMessage(role: "user", content: "Bye"),
     ])
@@ -26,11 +26,11 @@ import Testing
         + "<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n")
   }
 
-  @Test func gemmaTurns() {
-    let t = ChatTemplate(source: "{{ '<start_of_turn>' + role }}")
+  @Test func gemmaTurns() throws {
+    let t = ChatTemplate.handWritten(source: "{{ '<start_of_turn>' + role }}")
     #expect(t == .gemma)
     #expect(
-      t.render([ChatMessage(role: "system", content: "S"), ChatMessage(role: "user", content: "Hi")])
+      try t.render([ChatMessage(role: "system", content: "S"), ChatMessage(role: "user", content: "Hi")])
         == "<start_of_turn>user\nS\n\nHi<end_of_turn>\n<start_of_turn>model\n")
   }
 }

@@ -46,7 +46,7 @@ struct GeneratorTests {
     let g = try make()
     let template = ChatTemplate(source: try TestModels.file("smollm2-135m").metadata["tokenizer.chat_template"]?.string)
     let ids = g.tokenizer.encode(
-      template.render([
+      try template.render([
         ChatMessage(role: "system", content: "You are a helpful assistant."),
         ChatMessage(role: "user", content: "What is the capital of France?"),
       ]), addSpecial: false,
