@@ -177,7 +177,8 @@ final class Counter: @unchecked Sendable {
 }
 
 extension Duration {
-  var seconds: Double {
+  /// The duration in seconds as a Double.
+  public var seconds: Double {
     let (s, a) = components
     return Double(s) + Double(a) / 1e18
   }

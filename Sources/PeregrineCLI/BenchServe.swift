@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Tokenizers
 
 /// `peregrine bench serve`: load-tests the serving engine in-process, by the method of
 /// `shared/tools/loadtest.py` (closed loop of C clients, max(4, 2C) requests per level, a ~219-token
@@ -20,6 +21,8 @@ struct BenchServe: AsyncParsableCommand {
   @Option(name: .customLong("kv-cache-memory"), help: "KV cache budget in MiB (default: a quarter of free RAM, at most 2 GiB).")
   var kvCacheMemory: Int?
   @Flag(name: .customLong("no-prefix-caching"), help: "Disable automatic prefix reuse.") var noPrefixCaching = false
+  @Option(name: .customLong("prefix-reuse"), help: "Instead of a sweep: TTFT of a request with an N-token prompt, then of one sharing its first N tokens.")
+  var prefixReuse: Int?
   @Flag(help: "Print one JSON document instead of a table.") var json = false
   @Option(help: "Write an SVG plot of throughput and TTFT per level to this file.") var plot: String?
 
@@ -67,6 +70,11 @@ struct BenchServe: AsyncParsableCommand {
     _ = await generator.closedLoop(concurrency: 1)
     generator.requestsPerLevel = { max(4, 2 * $0) }
 
+    if let n = prefixReuse {
+      try await measurePrefixReuse(engine: engine, tokens: n, tokenizer: tokenizer)
+      await engine.shutdown(gracePeriod: .seconds(1))
+      return
+    }
     var results: [LoadLevelResult] = []
     if let rate = requestRate {
       results.append(await generator.poisson(rate: rate, count: requests))
@@ -87,6 +95,38 @@ struct BenchServe: AsyncParsableCommand {
     if let plot {
       try SVGPlot.throughputAndTTFT(results).write(toFile: plot, atomically: true, encoding: .utf8)
     }
+  }
+
+  /// Two requests whose prompts share their first `tokens` tokens: the second's TTFT shows the
+  /// prefix cache at work.
+  func measurePrefixReuse(engine: InferenceEngine, tokens: Int, tokenizer: Tokenizer) async throws {
+    var text = ""
+    var shared: [Int32] = []
+    while shared.count < tokens {
+      text += BenchServe.basePrompt + " "
+      shared = tokenizer.encode(text, addSpecial: true, parseSpecial: false)
+    }
+    shared = Array(shared.prefix(tokens))
+    var ttfts: [Double] = []
+    for suffix in [" First question: who printed the first book?", " Second question: what did paper cost?"] {
+      let ids = shared + tokenizer.encode(suffix, addSpecial: false, parseSpecial: false)
+      let start = ContinuousClock.now
+      let stream: AsyncStream<EngineEvent>
+      do { stream = try engine.submit(EngineRequest(promptIDs: ids, maxTokens: 8, ignoreEndOfGeneration: true)) } catch {
+        throw CLIError(error)
+      }
+      var first: Double? = nil
+      var cached = 0
+      for await event in stream {
+        switch event {
+        case .token: if first == nil { first = (ContinuousClock.now - start).seconds }
+        case .finished(let c): cached = c.cachedPromptTokens
+        }
+      }
+      ttfts.append(first ?? .nan)
+      print("prompt \(ids.count) tokens, \(cached) from the prefix cache, TTFT \(String(format: "%.3f", first ?? .nan)) s")
+    }
+    print("second TTFT / first TTFT = \(String(format: "%.1f", 100 * ttfts[1] / ttfts[0])) %")
   }
 
   func printRow(_ r: LoadLevelResult, header: Bool) {
