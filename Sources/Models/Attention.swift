@@ -1,8 +1,29 @@
 import Foundation
 import Kernels
 
-/// Grouped-query causal attention for a batch of new tokens against a sequence's KV cache.
-/// Shared by every architecture; the cache must already hold the batch's own keys and values.
+/// Where each token of a batch sits: its slice and its position in that slice's sequence.
+/// Built once per forward pass and shared by every layer.
+struct TokenPlacement {
+  let slice: [Int]  // [nTokens]
+  let position: [Int]  // [nTokens]
+
+  init(_ batch: ForwardBatch) {
+    var slice = [Int](repeating: 0, count: batch.tokens.count)
+    var position = [Int](repeating: 0, count: batch.tokens.count)
+    for (i, s) in batch.slices.enumerated() {
+      for j in 0..<s.tokenCount {
+        slice[s.tokenOffset + j] = i
+        position[s.tokenOffset + j] = s.startPosition + j
+      }
+    }
+    self.slice = slice
+    self.position = position
+  }
+}
+
+/// Grouped-query causal attention for the tokens of a batch, each against its own sequence's
+/// positions in the paged cache. Shared by every architecture; the cache must already hold the
+/// batch's own keys and values.
 struct CausalAttention {
   let heads: Int
   let kvHeads: Int
@@ -11,15 +32,22 @@ struct CausalAttention {
   /// Tokens further back than this are not attended to (sliding-window layers); nil = unlimited.
   let window: Int?
 
-  /// q: [n, heads, headDim] at positions start..<start+n; out: [n, heads, headDim].
+  /// q: [nTokens, heads, headDim]; out: [nTokens, heads, headDim].
   func run(
-    q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, n: Int, start: Int,
-    layer: Int, cache: KVCache, pool: ThreadPool
+    q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: ForwardBatch, placement: TokenPlacement,
+    layer: Int, cache: PagedKVCache, pool: ThreadPool
   ) {
     let group = heads / kvHeads
     let qDim = heads * headDim
+    let kvDim = cache.kvDim
+    let blockSize = cache.blockSize
+    let blockStride = cache.blockStride
+    let keyBase = cache.keyBase(layer: layer)
+    let valueBase = cache.valueBase(layer: layer)
+    let longest = batch.slices.reduce(0) { max($0, $1.startPosition + $1.tokenCount) }
+    let n = batch.tokens.count
     pool.parallelRanges(n * heads) { range in
-      let scores = UnsafeMutablePointer<Float>.allocate(capacity: start + n)  // [positions]
+      let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest)  // [positions]
       let acc = UnsafeMutablePointer<Float>.allocate(capacity: headDim)  // [headDim]
       defer {
         scores.deallocate()
@@ -28,13 +56,14 @@ struct CausalAttention {
       for task in range {
         let t = task / heads
         let h = task % heads
-        let kvh = h / group
-        let position = start + t
+        let kvOffset = (h / group) * headDim
+        let position = placement.position[t]
+        let table = batch.slices[placement.slice[t]].blockTable
         let first = window.map { max(0, position - $0 + 1) } ?? 0
         let qh = q + t * qDim + h * headDim
         var maxScore = -Float.infinity
         for p in first...position {
-          let k = cache.keys(layer: layer, position: p) + kvh * headDim
+          let k = keyBase + Int(table[p / blockSize]) * blockStride + (p % blockSize) * kvDim + kvOffset
           var s: Float = 0
           for i in 0..<headDim { s += qh[i] * Float(k[i]) }
           s *= scale
@@ -50,7 +79,7 @@ struct CausalAttention {
         }
         acc.initialize(repeating: 0, count: headDim)
         for p in first...position {
-          let v = cache.values(layer: layer, position: p) + kvh * headDim
+          let v = valueBase + Int(table[p / blockSize]) * blockStride + (p % blockSize) * kvDim + kvOffset
           let w = scores[p - first]
           for i in 0..<headDim { acc[i] += w * Float(v[i]) }
         }
@@ -62,14 +91,18 @@ struct CausalAttention {
   }
 }
 
-/// Writes `n` rows of keys and values (each `[n, kvDim]` floats) into a layer's cache at `start`.
+/// Writes each token's keys and values (`[nTokens, kvDim]` floats each) into its sequence's cache slot.
 func storeKV(
-  _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, n: Int, start: Int, layer: Int, cache: KVCache
+  _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, batch: ForwardBatch, placement: TokenPlacement,
+  layer: Int, cache: PagedKVCache
 ) {
   let kvDim = cache.kvDim
-  for t in 0..<n {
-    let kd = cache.keys(layer: layer, position: start + t)
-    let vd = cache.values(layer: layer, position: start + t)
+  let blockSize = cache.blockSize
+  for t in 0..<batch.tokens.count {
+    let p = placement.position[t]
+    let block = batch.slices[placement.slice[t]].blockTable[p / blockSize]
+    let kd = cache.keys(layer: layer, block: block, slot: p % blockSize)
+    let vd = cache.values(layer: layer, block: block, slot: p % blockSize)
     for i in 0..<kvDim {
       kd[i] = Float16(k[t * kvDim + i])
       vd[i] = Float16(v[t * kvDim + i])
