@@ -1,23 +1,13 @@
 import GGUF
 
-// K-quant weights · Q8_K activations. Per super-block: integer dots per sub-block, scaled by the
-// sub-block's integer scale in Int32 lanes, one float multiply per super-block; minimums use Q8_K's
-// per-16 sums, so no per-element subtraction is needed. Weight codes are unpacked to signed bytes
-// with SIMD masks and shifts, then `pairDot` does the widening multiply.
+// K-quant weights · Q8_K activations. Per super-block: integer dots per sub-block, multiplied by the
+// sub-block's integer scale in Int32, one float multiply per super-block; minimums use Q8_K's per-16
+// sums, so no per-element subtraction is needed. The inner loops are plain loops over bytes with
+// Int32 accumulators, which LLVM vectorises (Swift SIMD-type code was ~100× slower here: its
+// element-wise lane access and conversions were not inlined, see KERNEL-NOTES).
 
 @inline(__always) private func bsum(_ ab: UnsafeRawPointer, _ i: Int) -> Int32 {
   Int32(ab.loadUnaligned(fromByteOffset: 260 + 2 * i, as: Int16.self))
-}
-
-@inline(__always) private func act32(_ ab: UnsafeRawPointer, _ element: Int) -> SIMD32<Int8> {
-  ab.loadUnaligned(fromByteOffset: 4 + element, as: SIMD32<Int8>.self)
-}
-
-@inline(__always) private func signed(_ v: SIMD32<UInt8>) -> SIMD32<Int8> { unsafeBitCast(v, to: SIMD32<Int8>.self) }
-
-/// A lane-wise scale vector for `pairDot` output: lanes 0..<8 (elements 0..<16) get `a`, the rest `b`.
-@inline(__always) private func perSixteen(_ a: Int32, _ b: Int32) -> SIMD16<Int32> {
-  SIMD16<Int32>(lowHalf: SIMD8(repeating: a), highHalf: SIMD8(repeating: b))
 }
 
 @inline(__always)
@@ -26,19 +16,27 @@ func vecDotQ4_KQ8_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int)
   for b in 0..<blocks {
     let wb = w + b * 144
     let ab = a + b * 292
-    let da = ab.loadUnaligned(as: Float.self)
-    var acc = SIMD16<Int32>()
+    let qs = (wb + 16).assumingMemoryBound(to: UInt8.self)
+    let y = (ab + 4).assumingMemoryBound(to: Int8.self)
+    var sumi: Int32 = 0
     var mins: Int32 = 0
     for chunk in 0..<4 {
       let (s0, m0) = KQuant.scaleMin(wb + 4, 2 * chunk)
       let (s1, m1) = KQuant.scaleMin(wb + 4, 2 * chunk + 1)
-      let q = wb.loadUnaligned(fromByteOffset: 16 + 32 * chunk, as: SIMD32<UInt8>.self)
-      acc &+= pairDot(signed(q & 0x0F), act32(ab, 64 * chunk)) &* Int32(s0)
-      acc &+= pairDot(signed(q &>> 4), act32(ab, 64 * chunk + 32)) &* Int32(s1)
+      let q = qs + 32 * chunk
+      let y0 = y + 64 * chunk
+      var lo: Int32 = 0
+      var hi: Int32 = 0
+      for l in 0..<32 {
+        lo &+= Int32(q[l] & 0x0F) &* Int32(y0[l])
+        hi &+= Int32(q[l] >> 4) &* Int32(y0[l + 32])
+      }
+      sumi &+= lo &* Int32(s0) &+ hi &* Int32(s1)
       mins &+= Int32(m0) &* (bsum(ab, 4 * chunk) &+ bsum(ab, 4 * chunk + 1))
       mins &+= Int32(m1) &* (bsum(ab, 4 * chunk + 2) &+ bsum(ab, 4 * chunk + 3))
     }
-    sum += loadHalf(wb, 0) * da * Float(acc.wrappedSum()) - loadHalf(wb, 2) * da * Float(mins)
+    let da = ab.loadUnaligned(as: Float.self)
+    sum += loadHalf(wb, 0) * da * Float(sumi) - loadHalf(wb, 2) * da * Float(mins)
   }
   return sum
 }
@@ -49,22 +47,30 @@ func vecDotQ5_KQ8_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int)
   for b in 0..<blocks {
     let wb = w + b * 176
     let ab = a + b * 292
-    let da = ab.loadUnaligned(as: Float.self)
-    let qh = wb.loadUnaligned(fromByteOffset: 16, as: SIMD32<UInt8>.self)
-    var acc = SIMD16<Int32>()
+    let qh = (wb + 16).assumingMemoryBound(to: UInt8.self)
+    let qs = (wb + 48).assumingMemoryBound(to: UInt8.self)
+    let y = (ab + 4).assumingMemoryBound(to: Int8.self)
+    var sumi: Int32 = 0
     var mins: Int32 = 0
     for chunk in 0..<4 {
       let (s0, m0) = KQuant.scaleMin(wb + 4, 2 * chunk)
       let (s1, m1) = KQuant.scaleMin(wb + 4, 2 * chunk + 1)
-      let q = wb.loadUnaligned(fromByteOffset: 48 + 32 * chunk, as: SIMD32<UInt8>.self)
-      let h0 = ((qh &>> UInt8(2 * chunk)) & 1) &<< 4
-      let h1 = ((qh &>> UInt8(2 * chunk + 1)) & 1) &<< 4
-      acc &+= pairDot(signed((q & 0x0F) | h0), act32(ab, 64 * chunk)) &* Int32(s0)
-      acc &+= pairDot(signed((q &>> 4) | h1), act32(ab, 64 * chunk + 32)) &* Int32(s1)
+      let q = qs + 32 * chunk
+      let y0 = y + 64 * chunk
+      let shift = UInt8(2 * chunk)
+      var lo: Int32 = 0
+      var hi: Int32 = 0
+      for l in 0..<32 {
+        let h = qh[l] >> shift
+        lo &+= Int32((q[l] & 0x0F) | (h & 1) << 4) &* Int32(y0[l])
+        hi &+= Int32((q[l] >> 4) | (h & 2) << 3) &* Int32(y0[l + 32])
+      }
+      sumi &+= lo &* Int32(s0) &+ hi &* Int32(s1)
       mins &+= Int32(m0) &* (bsum(ab, 4 * chunk) &+ bsum(ab, 4 * chunk + 1))
       mins &+= Int32(m1) &* (bsum(ab, 4 * chunk + 2) &+ bsum(ab, 4 * chunk + 3))
     }
-    sum += loadHalf(wb, 0) * da * Float(acc.wrappedSum()) - loadHalf(wb, 2) * da * Float(mins)
+    let da = ab.loadUnaligned(as: Float.self)
+    sum += loadHalf(wb, 0) * da * Float(sumi) - loadHalf(wb, 2) * da * Float(mins)
   }
   return sum
 }
@@ -75,24 +81,30 @@ func vecDotQ6_KQ8_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int)
   for b in 0..<blocks {
     let wb = w + b * 210
     let ab = a + b * 292
-    var acc = SIMD16<Int32>()
+    var sumi: Int32 = 0
     for half in 0..<2 {
-      let ql0 = wb.loadUnaligned(fromByteOffset: 64 * half, as: SIMD32<UInt8>.self)
-      let ql1 = wb.loadUnaligned(fromByteOffset: 64 * half + 32, as: SIMD32<UInt8>.self)
-      let qh = wb.loadUnaligned(fromByteOffset: 128 + 32 * half, as: SIMD32<UInt8>.self)
-      let sc = wb + 192 + 8 * half
-      func scale(_ i: Int) -> Int32 { Int32(sc.load(fromByteOffset: i, as: Int8.self)) }
-      // Quarter k holds elements 32k..<32k+32 of this half, scales 2k and 2k+1.
-      @inline(__always) func add(_ codes: SIMD32<UInt8>, _ k: Int) {
-        let q = signed(codes) &- 32
-        acc &+= pairDot(q, act32(ab, 128 * half + 32 * k)) &* perSixteen(scale(2 * k), scale(2 * k + 1))
+      let ql = (wb + 64 * half).assumingMemoryBound(to: UInt8.self)
+      let qh = (wb + 128 + 32 * half).assumingMemoryBound(to: UInt8.self)
+      let sc = (wb + 192 + 8 * half).assumingMemoryBound(to: Int8.self)
+      let y = (ab + 4 + 128 * half).assumingMemoryBound(to: Int8.self)
+      // Two runs of 16 so each run's four scales are loop-invariant.
+      for run in 0..<2 {
+        var s0: Int32 = 0
+        var s1: Int32 = 0
+        var s2: Int32 = 0
+        var s3: Int32 = 0
+        for l in (16 * run)..<(16 * run + 16) {
+          let h = qh[l]
+          s0 &+= (Int32((ql[l] & 0x0F) | (h & 3) << 4) &- 32) &* Int32(y[l])
+          s1 &+= (Int32((ql[l + 32] & 0x0F) | ((h >> 2) & 3) << 4) &- 32) &* Int32(y[l + 32])
+          s2 &+= (Int32((ql[l] >> 4) | ((h >> 4) & 3) << 4) &- 32) &* Int32(y[l + 64])
+          s3 &+= (Int32((ql[l + 32] >> 4) | ((h >> 6) & 3) << 4) &- 32) &* Int32(y[l + 96])
+        }
+        sumi &+= s0 &* Int32(sc[run]) &+ s1 &* Int32(sc[run + 2]) &+ s2 &* Int32(sc[run + 4])
+          &+ s3 &* Int32(sc[run + 6])
       }
-      add((ql0 & 0x0F) | (qh & 3) &<< 4, 0)
-      add((ql1 & 0x0F) | ((qh &>> 2) & 3) &<< 4, 1)
-      add((ql0 &>> 4) | ((qh &>> 4) & 3) &<< 4, 2)
-      add((ql1 &>> 4) | ((qh &>> 6) & 3) &<< 4, 3)
     }
-    sum += loadHalf(wb, 208) * ab.loadUnaligned(as: Float.self) * Float(acc.wrappedSum())
+    sum += loadHalf(wb, 208) * ab.loadUnaligned(as: Float.self) * Float(sumi)
   }
   return sum
 }
@@ -103,21 +115,27 @@ func vecDotQ2_KQ8_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int)
   for b in 0..<blocks {
     let wb = w + b * 84
     let ab = a + b * 292
-    var acc = SIMD16<Int32>()
+    let scales = wb.assumingMemoryBound(to: UInt8.self)
     var mins: Int32 = 0
-    for i in 0..<16 { mins &+= Int32(wb.load(fromByteOffset: i, as: UInt8.self) >> 4) &* bsum(ab, i) }
+    for i in 0..<16 { mins &+= Int32(scales[i] >> 4) &* bsum(ab, i) }
+    var sumi: Int32 = 0
     for half in 0..<2 {
-      let q = wb.loadUnaligned(fromByteOffset: 16 + 32 * half, as: SIMD32<UInt8>.self)
+      let q = (wb + 16 + 32 * half).assumingMemoryBound(to: UInt8.self)
       for shift in 0..<4 {
+        let y = (ab + 4 + 128 * half + 32 * shift).assumingMemoryBound(to: Int8.self)
+        let bits = UInt8(2 * shift)
+        var s0: Int32 = 0
+        var s1: Int32 = 0
+        for l in 0..<16 {
+          s0 &+= Int32((q[l] >> bits) & 3) &* Int32(y[l])
+          s1 &+= Int32((q[l + 16] >> bits) & 3) &* Int32(y[l + 16])
+        }
         let sub = 8 * half + 2 * shift
-        let s0 = Int32(wb.load(fromByteOffset: sub, as: UInt8.self) & 0x0F)
-        let s1 = Int32(wb.load(fromByteOffset: sub + 1, as: UInt8.self) & 0x0F)
-        let codes = signed((q &>> UInt8(2 * shift)) & 3)
-        acc &+= pairDot(codes, act32(ab, 128 * half + 32 * shift)) &* perSixteen(s0, s1)
+        sumi &+= s0 &* Int32(scales[sub] & 0x0F) &+ s1 &* Int32(scales[sub + 1] & 0x0F)
       }
     }
     let da = ab.loadUnaligned(as: Float.self)
-    sum += loadHalf(wb, 80) * da * Float(acc.wrappedSum()) - loadHalf(wb, 82) * da * Float(mins)
+    sum += loadHalf(wb, 80) * da * Float(sumi) - loadHalf(wb, 82) * da * Float(mins)
   }
   return sum
 }
@@ -128,20 +146,26 @@ func vecDotQ3_KQ8_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int)
   for b in 0..<blocks {
     let wb = w + b * 110
     let ab = a + b * 292
-    let hmask = wb.loadUnaligned(as: SIMD32<UInt8>.self)
-    var acc = SIMD16<Int32>()
+    let hmask = wb.assumingMemoryBound(to: UInt8.self)
+    var sumi: Int32 = 0
     for half in 0..<2 {
-      let q = wb.loadUnaligned(fromByteOffset: 32 + 32 * half, as: SIMD32<UInt8>.self)
+      let q = (wb + 32 + 32 * half).assumingMemoryBound(to: UInt8.self)
       for shift in 0..<4 {
+        let y = (ab + 4 + 128 * half + 32 * shift).assumingMemoryBound(to: Int8.self)
+        let bits = UInt8(2 * shift)
+        let maskBit = UInt8(4 * half + shift)
+        var s0: Int32 = 0
+        var s1: Int32 = 0
+        // code = low 2 bits + 4 × third bit − 4: a set hmask bit means "no offset".
+        for l in 0..<16 {
+          s0 &+= (Int32((q[l] >> bits) & 3 | ((hmask[l] >> maskBit) & 1) << 2) &- 4) &* Int32(y[l])
+          s1 &+= (Int32((q[l + 16] >> bits) & 3 | ((hmask[l + 16] >> maskBit) & 1) << 2) &- 4) &* Int32(y[l + 16])
+        }
         let sub = 8 * half + 2 * shift
-        // code = low 2 bits + 4 × third bit, minus 4: the set bit means "no offset".
-        let third = ((hmask &>> UInt8(4 * half + shift)) & 1) &<< 2
-        let codes = signed(((q &>> UInt8(2 * shift)) & 3) | third) &- 4
-        let scales = perSixteen(KQuant.q3Scale(wb + 96, sub), KQuant.q3Scale(wb + 96, sub + 1))
-        acc &+= pairDot(codes, act32(ab, 128 * half + 32 * shift)) &* scales
+        sumi &+= s0 &* KQuant.q3Scale(wb + 96, sub) &+ s1 &* KQuant.q3Scale(wb + 96, sub + 1)
       }
     }
-    sum += loadHalf(wb, 108) * ab.loadUnaligned(as: Float.self) * Float(acc.wrappedSum())
+    sum += loadHalf(wb, 108) * ab.loadUnaligned(as: Float.self) * Float(sumi)
   }
   return sum
 }

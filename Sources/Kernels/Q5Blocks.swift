@@ -10,18 +10,6 @@ enum Q5Block {
   @inline(__always) static func offsets(_ type: GGMLType) -> (qh: Int, qs: Int) {
     type == .q5_1 ? (4, 8) : (2, 6)
   }
-
-  /// The 32 codes (0...31) of one block, in element order.
-  @inline(__always) static func codes(_ block: UnsafeRawPointer, qh qhOffset: Int, qs qsOffset: Int) -> SIMD32<UInt8> {
-    let qh = block.loadUnaligned(fromByteOffset: qhOffset, as: UInt32.self)
-    let qs = block.loadUnaligned(fromByteOffset: qsOffset, as: SIMD16<UInt8>.self)
-    var c = SIMD32<UInt8>(lowHalf: qs & 0x0F, highHalf: qs &>> 4)
-    // Spread the 32 fifth bits into lanes: one element loop compiles to a few shuffles.
-    var high = SIMD32<UInt8>()
-    for j in 0..<32 { high[j] = UInt8(truncatingIfNeeded: qh >> UInt32(j)) & 1 }
-    c |= high &<< 4
-    return c
-  }
 }
 
 func dequantizeQ5(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ count: Int) {
@@ -29,10 +17,18 @@ func dequantizeQ5(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: UnsafeMutabl
   for b in 0..<(count / 32) {
     let block = src + b * type.typeSize
     let d = loadHalf(block, 0)
-    let m: Float = type == .q5_1 ? loadHalf(block, 2) : -16 * d
-    let c = Q5Block.codes(block, qh: qhOffset, qs: qsOffset)
+    let m: Float = type == .q5_1 ? loadHalf(block, 2) : 0
+    let offset: Int32 = type == .q5_1 ? 0 : 16
+    let qh = block.loadUnaligned(fromByteOffset: qhOffset, as: UInt32.self)
     let out = dst + b * 32
-    for j in 0..<32 { out[j] = type == .q5_1 ? d * Float(c[j]) + m : d * Float(Int(c[j]) - 16) }
+    for j in 0..<16 {
+      let byte = block.load(fromByteOffset: qsOffset + j, as: UInt8.self)
+      let lo = Int32(byte & 0x0F) | Int32((qh >> UInt32(j)) & 1) << 4
+      let hi = Int32(byte >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4
+      // Q5_0 as d * (c - 16), not d * c - 16d: the same rounding as the per-element reference.
+      out[j] = d * Float(lo - offset) + m
+      out[j + 16] = d * Float(hi - offset) + m
+    }
   }
 }
 
@@ -77,6 +73,23 @@ func quantizeQ5(_ type: GGMLType, _ src: UnsafePointer<Float>, _ dst: UnsafeMuta
   }
 }
 
+/// Σ (code(j) - offset) · y[j] over one block's 32 codes, in Int32. A plain loop over the 16 bytes
+/// that LLVM vectorises (variable per-lane shifts pick the fifth bits).
+@inline(__always)
+func q5BlockDot(_ wb: UnsafeRawPointer, qh qhOffset: Int, qs qsOffset: Int, _ y: UnsafePointer<Int8>, offset: Int32)
+  -> Int32
+{
+  let qh = wb.loadUnaligned(fromByteOffset: qhOffset, as: UInt32.self)
+  let qs = (wb + qsOffset).assumingMemoryBound(to: UInt8.self)
+  var sum: Int32 = 0
+  for j in 0..<16 {
+    let lo = Int32(qs[j] & 0x0F) | Int32((qh >> UInt32(j)) & 1) << 4
+    let hi = Int32(qs[j] >> 4) | Int32((qh >> UInt32(j + 16)) & 1) << 4
+    sum &+= (lo &- offset) &* Int32(y[j]) &+ (hi &- offset) &* Int32(y[j + 16])
+  }
+  return sum
+}
+
 /// Q5_0 weights · Q8_0 activations: one integer dot per block, `d_w * d_a * Σ (c - 16) * y`.
 @inline(__always)
 func vecDotQ5_0Q8_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int) -> Float {
@@ -84,10 +97,8 @@ func vecDotQ5_0Q8_0(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int)
   for b in 0..<blocks {
     let wb = w + b * 22
     let ab = a + b * 34
-    let c = Q5Block.codes(wb, qh: 2, qs: 6)
-    let q = unsafeBitCast(c, to: SIMD32<Int8>.self) &- 16
-    let y = ab.loadUnaligned(fromByteOffset: 2, as: SIMD32<Int8>.self)
-    sum += loadHalf(wb, 0) * loadHalf(ab, 0) * Float(pairDot(q, y).wrappedSum())
+    let y = (ab + 2).assumingMemoryBound(to: Int8.self)
+    sum += loadHalf(wb, 0) * loadHalf(ab, 0) * Float(q5BlockDot(wb, qh: 2, qs: 6, y, offset: 16))
   }
   return sum
 }
@@ -100,21 +111,9 @@ func vecDotQ5_1Q8_1(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int)
   for b in 0..<blocks {
     let wb = w + b * 24
     let ab = a + b * 36
-    let q = unsafeBitCast(Q5Block.codes(wb, qh: 4, qs: 8), to: SIMD32<Int8>.self)
-    let y = ab.loadUnaligned(fromByteOffset: 4, as: SIMD32<Int8>.self)
-    sum += loadHalf(wb, 0) * loadHalf(ab, 0) * Float(pairDot(q, y).wrappedSum()) + loadHalf(wb, 2) * loadHalf(ab, 2)
+    let y = (ab + 4).assumingMemoryBound(to: Int8.self)
+    sum += loadHalf(wb, 0) * loadHalf(ab, 0) * Float(q5BlockDot(wb, qh: 4, qs: 8, y, offset: 0))
+      + loadHalf(wb, 2) * loadHalf(ab, 2)
   }
   return sum
-}
-
-/// Products of 32 signed bytes summed in adjacent pairs: lane i holds a[2i]b[2i] + a[2i+1]b[2i+1]
-/// (vpmaddwd's shape). Lanes 0..<8 cover elements 0..<16, lanes 8..<16 elements 16..<32, so a
-/// per-16 scale is one lane-wise multiply.
-@inline(__always)
-func pairDot(_ a: SIMD32<Int8>, _ b: SIMD32<Int8>) -> SIMD16<Int32> {
-  var r = SIMD16<Int32>()
-  for i in 0..<16 {
-    r[i] = Int32(a[2 * i]) &* Int32(b[2 * i]) &+ Int32(a[2 * i + 1]) &* Int32(b[2 * i + 1])
-  }
-  return r
 }
