@@ -10,6 +10,8 @@ enum GreedyHarness {
     /// Largest |our log-prob − llama.cpp's| over the top-10 ids of the first steps, counted only
     /// while our greedy path still equals llama.cpp's (after a split the contexts differ).
     var worstGap: Double
+    /// Largest |our log-prob − llama.cpp's| of the token llama.cpp chose, over the same steps.
+    var chosenGap: Double
     /// How many of our logits beat the one of llama.cpp's first token (0 = we agree).
     var referenceTopRank: Int
     var generated: [Int32]
@@ -20,6 +22,7 @@ enum GreedyHarness {
     var logits = try model.forward(entry.prompt_ids_with_bos_as_server_adds, state: state, logits: .last)
     var generated: [Int32] = []
     var worst = 0.0
+    var chosen = 0.0
     var rank = 0
     for step in 0..<entry.generated_ids.count {
       let row = logits.row(0)
@@ -33,11 +36,13 @@ enum GreedyHarness {
         for top in entry.top10_per_step[step].top_logprobs {
           worst = max(worst, abs(lp[Int(top.id)] - top.logprob))
         }
+        let pick = entry.top10_per_step[step]
+        chosen = max(chosen, abs(lp[Int(pick.id)] - pick.logprob))
       }
       generated.append(next)
       if step + 1 < entry.generated_ids.count { logits = try model.forward([next], state: state, logits: .last) }
     }
     let prefix = zip(generated, entry.generated_ids).prefix { $0 == $1 }.count
-    return Outcome(prefix: prefix, worstGap: worst, referenceTopRank: rank, generated: generated)
+    return Outcome(prefix: prefix, worstGap: worst, chosenGap: chosen, referenceTopRank: rank, generated: generated)
   }
 }
