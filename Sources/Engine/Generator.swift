@@ -29,8 +29,32 @@ public struct GenerationOptions: Sendable {
   public var sampling = SamplingParameters()
   /// Stop at end-of-generation tokens (EOS, `<|im_end|>`, …). Off for benchmarks.
   public var stopAtEndOfGeneration = true
+  /// Draft tokens and check them in one target pass; nil decodes one token per pass.
+  public var speculation: SpeculationOptions? = nil
 
   public init() {}
+}
+
+/// Speculative decoding: who drafts, and how many tokens at most per target pass.
+public struct SpeculationOptions: Sendable {
+  public enum Proposer: Sendable {
+    /// Prompt lookup over the sequence so far.
+    case ngram
+    /// A smaller model sharing the tokenizer.
+    case draftModel(any LanguageModel)
+  }
+
+  public var proposer: Proposer
+  /// Draft tokens per pass at most.
+  public var draftTokens = 5
+  /// Lengthen the draft after full acceptance, shorten it after poor acceptance.
+  public var adaptive = true
+
+  public init(proposer: Proposer, draftTokens: Int = 5, adaptive: Bool = true) {
+    self.proposer = proposer
+    self.draftTokens = draftTokens
+    self.adaptive = adaptive
+  }
 }
 
 public enum GenerationError: Error, CustomStringConvertible {
@@ -88,6 +112,25 @@ public final class Generator {
     var text = ""
     var finish = FinishReason.length
 
+    var proposer: (any DraftProposer)? = nil
+    var draftLimit = 0
+    if let spec = options.speculation {
+      guard spec.draftTokens >= 1 && spec.draftTokens <= 64 else {
+        throw .invalidParameters("draft tokens must be between 1 and 64, got \(spec.draftTokens)")
+      }
+      draftLimit = spec.draftTokens
+      switch spec.proposer {
+      case .ngram: proposer = NGramProposer()
+      case .draftModel(let m):
+        guard m.info.vocabularySize == model.info.vocabularySize else {
+          throw .invalidParameters(
+            "the draft model's vocabulary (\(m.info.vocabularySize)) differs from the target's (\(model.info.vocabularySize))")
+        }
+        proposer = DraftModelProposer(model: m, sampling: options.sampling, maxTokens: context)
+      }
+    }
+    var drafted = 0, accepted = 0, verifications = 0
+
     let start = DispatchTime.now().uptimeNanoseconds
     var logits: Logits
     do {
@@ -99,29 +142,75 @@ public final class Generator {
     cachedTokens = promptIDs
     let prefillEnd = DispatchTime.now().uptimeNanoseconds
     var firstTokenTime = prefillEnd
+    var pendingRow = 0  // the logits row to sample next, when pendingToken is nil
+    var pendingToken: Int32? = nil  // a token already chosen (a speculative correction)
 
-    while generated.count < options.maxTokens {
-      let next = sampler.sample(logits.row(0), history: history)
+    /// Emits one token; false when generation must stop.
+    func emit(_ token: Int32) -> Bool {
       if generated.isEmpty { firstTokenTime = DispatchTime.now().uptimeNanoseconds }
-      if options.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(next) {
+      if options.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(token) {
         finish = .stop
-        break
+        return false
       }
-      generated.append(next)
-      history.append(next)
-      let piece = detokenizer.append(next)
+      generated.append(token)
+      history.append(token)
+      let piece = detokenizer.append(token)
       if !piece.isEmpty {
         text += piece
         onText(piece)
       }
-      if generated.count == options.maxTokens { break }
+      return generated.count < options.maxTokens
+    }
+
+    decoding: while generated.count < options.maxTokens {
+      let token = pendingToken ?? sampler.sample(logits.row(pendingRow), history: history)
+      pendingToken = nil
+      guard emit(token) else { break }
+      // `token` is chosen but not yet in the cache; drafts extend it.
+      let room = options.maxTokens - generated.count
+      var drafts: [DraftToken] = []
+      if var p = proposer, draftLimit > 0 {
+        drafts = try p.propose(history: history, count: min(draftLimit, room, context - history.count))
+        proposer = p
+      }
+      let base = state.position
       do {
-        logits = try model.forward([next], state: state, logits: .last)
+        logits = try model.forward([token] + drafts.map(\.id), state: state, logits: drafts.isEmpty ? .last : .all)
       } catch {
         cachedTokens = []
         throw .model(error)
       }
-      cachedTokens.append(next)
+      cachedTokens.append(token)
+      pendingRow = 0
+      guard !drafts.isEmpty else { continue }
+
+      // Verify: row i is the target's distribution after drafts[..<i].
+      verifications += 1
+      var kept = 0
+      for (i, d) in drafts.enumerated() {
+        drafted += 1  // drafts after an end token are never examined, so not counted
+        let dist = sampler.distribution(logits.row(i), history: history)
+        if let correction = SpeculativeAcceptance.check(target: dist, draft: d, sampler: &sampler) {
+          pendingToken = correction
+          break
+        }
+        kept += 1
+        accepted += 1
+        cachedTokens.append(d.id)
+        if !emit(d.id) {
+          state.truncate(to: base + 1 + kept)
+          break decoding
+        }
+      }
+      state.truncate(to: base + 1 + kept)
+      if pendingToken == nil { pendingRow = kept }
+      if let spec = options.speculation, spec.adaptive {
+        if kept == drafts.count {
+          draftLimit = min(spec.draftTokens, draftLimit + 1)
+        } else if kept * 2 < drafts.count {
+          draftLimit = max(1, draftLimit - 1)
+        }
+      }
     }
     let rest = detokenizer.flush()
     if !rest.isEmpty {
@@ -132,12 +221,18 @@ public final class Generator {
 
     let prefillSeconds = Double(prefillEnd - start) / 1e9
     let decodeSeconds = Double(end - firstTokenTime) / 1e9
-    let timings = GenerationTimings(
+    var timings = GenerationTimings(
       promptTokens: promptIDs.count,
       ttftMilliseconds: Double(firstTokenTime - start) / 1e6,
       prefillTokensPerSecond: prefillSeconds > 0 ? Double(promptIDs.count - common) / prefillSeconds : 0,
       generatedTokens: generated.count,
       decodeTokensPerSecond: generated.count > 1 && decodeSeconds > 0 ? Double(generated.count - 1) / decodeSeconds : 0)
+    if options.speculation != nil {
+      timings.draftTokens = drafted
+      timings.acceptedTokens = accepted
+      timings.acceptanceRate = drafted > 0 ? Double(accepted) / Double(drafted) : 0
+      timings.meanAcceptedLength = verifications > 0 ? Double(accepted) / Double(verifications) + 1 : 1
+    }
     return GenerationResult(
       promptIDs: promptIDs, generatedIDs: generated, text: text, finishReason: finish, timings: timings)
   }

@@ -5,7 +5,6 @@ import Foundation
 public struct Sampler: Sendable {
   public let parameters: SamplingParameters
   private var random: SeededRandom
-  private var candidates: [(id: Int32, logit: Float)] = []
 
   public init(_ parameters: SamplingParameters) {
     self.parameters = parameters
@@ -14,6 +13,13 @@ public struct Sampler: Sendable {
 
   /// Chooses a token from one row of logits; `history` is every token of the sequence so far.
   public mutating func sample(_ logits: ArraySlice<Float>, history: [Int32]) -> Int32 {
+    let d = distribution(logits, history: history)
+    return d.count == 1 ? d[0].id : draw(d)
+  }
+
+  /// The distribution the sampler draws from: penalties, then top-k → top-p → min-p → temperature.
+  /// Greedy (temperature 0) is a single token with probability 1. Most likely first.
+  public func distribution(_ logits: ArraySlice<Float>, history: [Int32]) -> [(id: Int32, p: Float)] {
     let p = parameters
     var penalized: [Int: Float] = [:]
     let penaltiesActive = p.repetitionPenalty != 1 || p.frequencyPenalty != 0 || p.presencePenalty != 0
@@ -36,12 +42,14 @@ public struct Sampler: Sendable {
         bestValue = logit(i)
         best = i
       }
-      return Int32(best)
+      return [(Int32(best), 1)]
     }
 
-    // Keep candidates sorted by logit, largest first.
-    candidates.removeAll(keepingCapacity: true)
-    for i in 0..<logits.count { candidates.append((Int32(i), logit(i))) }
+    // Candidates sorted by logit, largest first.
+    var candidates: [(id: Int32, logit: Float)] = []
+    candidates.reserveCapacity(logits.count)
+    for i in 0..<logits.count where logit(i) > -Float.infinity { candidates.append((Int32(i), logit(i))) }
+    if candidates.isEmpty { return [(0, 1)] }
     let k = p.topK > 0 ? min(p.topK, candidates.count) : candidates.count
     if k < candidates.count {
       candidates = Array(candidates.sorted { $0.logit > $1.logit }.prefix(k))
@@ -68,15 +76,22 @@ public struct Sampler: Sendable {
       candidates.removeLast(candidates.count - keep)
     }
     probs = softmax(candidates.map { $0.logit / p.temperature })
+    return zip(candidates, probs).map { ($0.id, $1) }
+  }
 
+  /// Draws one token from a distribution with the seeded generator.
+  public mutating func draw(_ d: [(id: Int32, p: Float)]) -> Int32 {
     let u = Float(random.nextUnit())
     var acc: Float = 0
-    for (i, q) in probs.enumerated() {
+    for (id, q) in d {
       acc += q
-      if u < acc { return candidates[i].id }
+      if u < acc { return id }
     }
-    return candidates[candidates.count - 1].id
+    return d[d.count - 1].id
   }
+
+  /// A uniform number in [0, 1) from the seeded generator (speculative acceptance tests).
+  public mutating func uniform() -> Float { Float(random.nextUnit()) }
 
   private func softmax(_ logits: [Float]) -> [Float] {
     guard let m = logits.max() else { return [] }

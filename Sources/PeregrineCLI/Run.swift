@@ -11,6 +11,7 @@ struct Run: ParsableCommand {
   @Option(name: .shortAndLong, help: "The prompt (a user message unless --raw).") var prompt: String
   @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.") var maxTokens: Int = 256
   @OptionGroup var sampling: SamplingOptions
+  @OptionGroup var speculation: SpeculationFlags
   @Flag(help: "Send the prompt as is, without the chat template.") var raw = false
   @Flag(help: "Print one JSON object (ids, text, timings) instead of streaming.") var json = false
 
@@ -26,6 +27,7 @@ struct Run: ParsableCommand {
     var options = GenerationOptions()
     options.maxTokens = maxTokens
     options.sampling = sampling.parameters
+    options.speculation = try speculation.options(threads: modelOptions.threads)
     let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
     let result: GenerationResult
     do {

@@ -1,0 +1,7 @@
+import ArgumentParser
+
+/// `peregrine bench …`: measurement commands.
+struct BenchGroup: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "bench", abstract: "Benchmarks.", subcommands: [BenchServe.self])
+}
