@@ -3,7 +3,8 @@ import GGUF
 // K-quant weights · Q8_K activations. Per super-block: integer dots per sub-block, multiplied by the
 // sub-block's integer scale in Int32, one float multiply per super-block; minimums use Q8_K's per-16
 // sums, so no per-element subtraction is needed. The inner loops are plain loops over bytes with
-// Int32 accumulators, which LLVM vectorises (Swift SIMD-type code was ~100× slower here: its
+// Int32 accumulators, which LLVM vectorises (masking shifts `&>>` where the count varies: Swift's
+// `>>` checks for oversized counts per element, which blocked vectorisation of Q3_K) (Swift SIMD-type code was ~100× slower here: its
 // element-wise lane access and conversions were not inlined, see KERNEL-NOTES).
 
 @inline(__always) private func bsum(_ ab: UnsafeRawPointer, _ i: Int) -> Int32 {
@@ -61,7 +62,7 @@ func vecDotQ5_KQ8_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int)
       var lo: Int32 = 0
       var hi: Int32 = 0
       for l in 0..<32 {
-        let h = qh[l] >> shift
+        let h = qh[l] &>> shift
         lo &+= Int32((q[l] & 0x0F) | (h & 1) << 4) &* Int32(y0[l])
         hi &+= Int32((q[l] >> 4) | (h & 2) << 3) &* Int32(y0[l + 32])
       }
@@ -127,8 +128,8 @@ func vecDotQ2_KQ8_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int)
         var s0: Int32 = 0
         var s1: Int32 = 0
         for l in 0..<16 {
-          s0 &+= Int32((q[l] >> bits) & 3) &* Int32(y[l])
-          s1 &+= Int32((q[l + 16] >> bits) & 3) &* Int32(y[l + 16])
+          s0 &+= Int32((q[l] &>> bits) & 3) &* Int32(y[l])
+          s1 &+= Int32((q[l + 16] &>> bits) & 3) &* Int32(y[l + 16])
         }
         let sub = 8 * half + 2 * shift
         sumi &+= s0 &* Int32(scales[sub] & 0x0F) &+ s1 &* Int32(scales[sub + 1] & 0x0F)
@@ -158,8 +159,8 @@ func vecDotQ3_KQ8_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int)
         var s1: Int32 = 0
         // code = low 2 bits + 4 × third bit − 4: a set hmask bit means "no offset".
         for l in 0..<16 {
-          s0 &+= (Int32((q[l] >> bits) & 3 | ((hmask[l] >> maskBit) & 1) << 2) &- 4) &* Int32(y[l])
-          s1 &+= (Int32((q[l + 16] >> bits) & 3 | ((hmask[l + 16] >> maskBit) & 1) << 2) &- 4) &* Int32(y[l + 16])
+          s0 &+= (Int32((q[l] &>> bits) & 3 | ((hmask[l] &>> maskBit) & 1) &<< 2) &- 4) &* Int32(y[l])
+          s1 &+= (Int32((q[l + 16] &>> bits) & 3 | ((hmask[l + 16] &>> maskBit) & 1) &<< 2) &- 4) &* Int32(y[l + 16])
         }
         let sub = 8 * half + 2 * shift
         sumi &+= s0 &* KQuant.q3Scale(wb + 96, sub) &+ s1 &* KQuant.q3Scale(wb + 96, sub + 1)
