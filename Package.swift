@@ -48,8 +48,10 @@ let package = Package(
     .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
     .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF", "TestSupport"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
-    .testTarget(name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport"]),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport"]),
+    .testTarget(
+      name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport", "Kernels"],
+      exclude: ["Fixtures"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
   ],
   swiftLanguageModes: [.v5]
 )

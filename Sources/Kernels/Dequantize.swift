@@ -4,6 +4,7 @@ import GGUF
 ///   Q4_0: f16 d, 16 bytes of nibbles;            x[j] = d * (lo(q[j]) - 8), x[j+16] = d * (hi(q[j]) - 8)
 ///   Q4_1: f16 d, f16 m, 16 bytes of nibbles;     x[j] = d * lo(q[j]) + m,   x[j+16] = d * hi(q[j]) + m
 ///   Q8_0: f16 d, 32 signed bytes;                x[j] = d * q[j]
+/// Q5_0/Q5_1 are described in Q5Blocks.swift, the K-quants in KQuants.swift.
 @inline(__always) func loadHalf(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
   Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
 }
@@ -25,7 +26,9 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
 }
 
 /// Types this build can dequantize and multiply.
-public let supportedWeightTypes: Set<GGMLType> = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1]
+public let supportedWeightTypes: Set<GGMLType> = [
+  .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
+]
 
 /// Expands `count` elements of one row of type `type` at `src` into `dst`.
 /// `count` must be a multiple of the type's block size; the caller checked the type is supported.
@@ -68,6 +71,10 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
         out[j + 16] = d * Float(q[j] >> 4) + m
       }
     }
+  case .q5_0, .q5_1:
+    dequantizeQ5(type, src, dst, count)
+  case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K:
+    dequantizeK(type, src, dst, count)
   default:
     preconditionFailure("dequantizeRow: \(type) not supported; check supportedWeightTypes first")
   }

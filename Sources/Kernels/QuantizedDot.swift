@@ -8,6 +8,13 @@ public func vecDot(_ type: GGMLType, _ row: UnsafeRawPointer, _ act: UnsafeRawPo
   case .q4_0: return vecDotQ4_0Q8_0(row, act, count / 32)
   case .q4_1: return vecDotQ4_1Q8_1(row, act, count / 32)
   case .q8_0: return vecDotQ8_0Q8_0(row, act, count / 32)
+  case .q5_0: return vecDotQ5_0Q8_0(row, act, count / 32)
+  case .q5_1: return vecDotQ5_1Q8_1(row, act, count / 32)
+  case .q4_K: return vecDotQ4_KQ8_K(row, act, count / 256)
+  case .q5_K: return vecDotQ5_KQ8_K(row, act, count / 256)
+  case .q6_K: return vecDotQ6_KQ8_K(row, act, count / 256)
+  case .q2_K: return vecDotQ2_KQ8_K(row, act, count / 256)
+  case .q3_K: return vecDotQ3_KQ8_K(row, act, count / 256)
   case .f32: return dotF32(row.assumingMemoryBound(to: Float.self), act.assumingMemoryBound(to: Float.self), count)
   default:
     // F16/BF16 rows: expand per element (not a hot type for the shipped models).

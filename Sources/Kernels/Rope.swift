@@ -8,11 +8,14 @@ public struct RopeTable: Sendable {
   public let dimensions: Int
   public let base: Float
   public let adjacentPairs: Bool
+  /// Linear RoPE scaling: positions are multiplied by this (1 / the GGUF's `rope.scaling.factor`).
+  public let positionScale: Float
 
-  public init(dimensions: Int, base: Float, adjacentPairs: Bool) {
+  public init(dimensions: Int, base: Float, adjacentPairs: Bool, positionScale: Float = 1) {
     self.dimensions = dimensions
     self.base = base
     self.adjacentPairs = adjacentPairs
+    self.positionScale = positionScale
   }
 
   /// Rotates `heads` vectors of `headDim` floats laid out `[heads, headDim]` for one position.
@@ -20,7 +23,7 @@ public struct RopeTable: Sendable {
     let pairs = dimensions / 2
     // Same recurrence as ggml: theta_i = pos * base^(-2i/d), built by repeated multiplication.
     let thetaScale = powf(base, -2 / Float(dimensions))
-    var theta = Float(position)
+    var theta = Float(position) * positionScale
     for i in 0..<pairs {
       let c = cosf(theta)
       let s = sinf(theta)

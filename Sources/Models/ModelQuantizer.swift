@@ -6,7 +6,7 @@ import Kernels
 /// target's blocks is kept in F16 so the file still loads.
 public enum ModelQuantizer {
   /// Types `quantize` can write.
-  public static let targetTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1]
+  public static let targetTypes: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
 
   /// What a conversion did, for the command's report.
   public struct Report: Sendable, Equatable {
@@ -25,6 +25,13 @@ public enum ModelQuantizer {
     case .q4_0: 2
     case .q4_1: 3
     case .q8_0: 7
+    case .q5_0: 8
+    case .q5_1: 9
+    case .q2_K: 10
+    case .q3_K: 11
+    case .q4_K: 14
+    case .q5_K: 16
+    case .q6_K: 18
     case .bf16: 32
     default: nil
     }

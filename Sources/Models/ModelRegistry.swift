@@ -6,7 +6,8 @@ public enum ModelRegistry {
   public typealias Loader = @Sendable (GGUFFile, ThreadPool) throws(ModelError) -> any LanguageModel
 
   public static let architectures: [String: Loader] = [
-    "llama": { (file, pool) throws(ModelError) in try LlamaModel(file: file, pool: pool) }
+    "llama": { (file, pool) throws(ModelError) in try LlamaModel(file: file, pool: pool) },
+    "gemma3": { (file, pool) throws(ModelError) in try Gemma3Model(file: file, pool: pool) },
   ]
 
   public static var supported: [String] { architectures.keys.sorted() }

@@ -5,13 +5,23 @@ import Kernels
 /// Shapes and seeded inputs shared by the kernel tests.
 enum KernelTestData {
   /// Types with a fast kernel and a reference twin.
-  static let types: [GGMLType] = [.q4_0, .q4_1, .q8_0, .f32, .f16, .bf16]
+  static let types: [GGMLType] = [.q4_0, .q4_1, .q8_0, .f32, .f16, .bf16] + newBlockTypes
+  /// Types added for Gemma 3 (issue 4): the 32-element Q5 pair and the 256-element K-quants.
+  static let newBlockTypes: [GGMLType] = [.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
   /// Block-type row lengths: one block, a few, and an odd number of many.
   static let blockCols = [32, 96, 160, 544]
+  /// Super-block (256) row lengths: one, three and an odd many.
+  static let superBlockCols = [256, 768, 2304]
   /// Float-type row lengths add ones that no SIMD width or block divides.
   static let floatCols = [1, 7, 33, 100] + blockCols
 
-  static func cols(for type: GGMLType) -> [Int] { type.blockSize == 1 ? floatCols : blockCols }
+  static func cols(for type: GGMLType) -> [Int] {
+    switch type.blockSize {
+    case 1: floatCols
+    case 256: superBlockCols
+    default: blockCols
+    }
+  }
 
   /// One row of `type` for `cols` elements: quantized from floats with varied per-block scale
   /// and offset, so blocks differ and Q4_1 minimums are not all near zero.

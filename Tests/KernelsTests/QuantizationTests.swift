@@ -82,6 +82,30 @@ struct QuantizationTests {
       return ({ abs($0) * f16 + 3e-8 }, "half an f16 ulp")
     case .bf16:
       return ({ abs($0) / 256 }, "half a bf16 ulp")
+    case .q5_0:
+      let step = amax / 16
+      return ({ _ in step * (1 + 16 * f16) + 16 * sub }, "one step (amax/16)")
+    case .q5_1:
+      let step = (hi - lo) / 31
+      return ({ _ in step / 2 + 31 * (step * f16 + sub) + abs(lo) * f16 + sub }, "half a step ((max-min)/62)")
+    case .q2_K, .q4_K, .q5_K:
+      // Per sub-block: half a code step, plus the sub-block scale's and minimum's rounding to
+      // 4 or 6 bits against the super-block scales (half a super-step each, the scale's error
+      // multiplied by the top code). The minimum is clamped at 0, so the range includes 0.
+      let range = max(hi, 0) - min(lo, 0)
+      let (levels, scaleLevels): (Float, Float) = type == .q2_K ? (3, 15) : (type == .q4_K ? 15 : 31, 63)
+      // A super-block scale near range/(levels·scaleLevels) may be an f16 subnormal (tiny blocks):
+      // its absolute rounding 2^-25 is then multiplied by up to levels·scaleLevels.
+      let limit =
+        range / levels / 2 + range / scaleLevels / 2 + amax / scaleLevels / 2 + (range + amax) / 512
+        + 2 * levels * scaleLevels * sub
+      return ({ _ in limit }, "half a step plus scale rounding")
+    case .q3_K, .q6_K:
+      // One step at the clamped side (like Q4_0), plus the sub-block scale's rounding against d
+      // (half of amax/levels/scaleLevels per unit code, times the largest code).
+      let (levels, scaleLevels): (Float, Float) = type == .q3_K ? (4, 32) : (32, 128)
+      let limit = amax / levels + amax / scaleLevels / 2 + amax / 512 + levels * scaleLevels * sub
+      return ({ _ in limit }, "one step plus scale rounding")
     default:
       return ({ _ in 0 }, "exact")
     }
@@ -106,7 +130,7 @@ struct QuantizationTests {
         #expect(encoded.count == type.rowBytes(cols))
         let back = KernelTestData.dequantized(type, encoded, cols: cols)
         for start in stride(from: 0, to: cols, by: max(32, type.blockSize)) {
-          let block = x[start..<min(cols, start + 32)]
+          let block = x[start..<min(cols, start + max(32, type.blockSize))]
           let (limit, label) = Self.bound(type, block: block)
           for i in block.indices {
             let err = abs(back[i] - x[i])
@@ -119,8 +143,9 @@ struct QuantizationTests {
 
   @Test("an all-zero block quantizes to exact zeros", arguments: KernelTestData.types)
   func zeros(_ type: GGMLType) {
-    let back = KernelTestData.dequantized(type, quantizeMatrix(type, [Float](repeating: 0, count: 64), cols: 64), cols: 64)
-    #expect(back == [Float](repeating: 0, count: 64))
+    let cols = 2 * max(32, type.blockSize)
+    let back = KernelTestData.dequantized(type, quantizeMatrix(type, [Float](repeating: 0, count: cols), cols: cols), cols: cols)
+    #expect(back == [Float](repeating: 0, count: cols))
   }
 
   @Test("activation quantization round trip: Q8_0 and Q8_1 within amax/127, Q8_1 sum consistent")

@@ -1,0 +1,248 @@
+import Foundation
+import GGUF
+import Kernels
+
+/// Hyperparameters of a Gemma 3 model, read from `gemma3.*` metadata.
+public struct Gemma3Config: Sendable, Equatable {
+  public var embeddingLength: Int  // d
+  public var layers: Int
+  public var heads: Int
+  public var kvHeads: Int
+  public var headDim: Int
+  public var feedForwardLength: Int
+  public var vocabularySize: Int
+  public var contextLength: Int
+  public var rmsEpsilon: Float
+  /// Sliding-window size of local layers: a token sees itself and the `slidingWindow - 1` before it.
+  public var slidingWindow: Int
+  /// Every `globalEvery`-th layer (1-based) attends to the whole context; the rest are local.
+  public var globalEvery: Int
+  /// RoPE base of global layers (`gemma3.rope.freq_base`) and of local ones (10,000 unless the file says).
+  public var globalRopeBase: Float
+  public var localRopeBase: Float
+  /// Linear RoPE scaling factor of global layers (1 = none); local layers are never scaled.
+  public var globalRopeScaling: Float
+  /// Multiplies queries before attention: 1/√(query_pre_attn_scalar), which GGUF stores as key_length.
+  public var attentionScale: Float
+  /// Final logits become `cap * tanh(logit / cap)` when set (Gemma 2 had it; Gemma 3 files usually not).
+  public var finalLogitSoftcap: Float?
+
+  init(metadata m: GGUFMetadata, vocabularySize: Int) throws(ModelError) {
+    let p = "gemma3."
+    do {
+      embeddingLength = try m.int(p + "embedding_length")
+      layers = try m.int(p + "block_count")
+      heads = try m.int(p + "attention.head_count")
+      kvHeads = (try? m.int(p + "attention.head_count_kv")) ?? heads
+      feedForwardLength = try m.int(p + "feed_forward_length")
+      contextLength = try m.int(p + "context_length")
+      rmsEpsilon = (try? m.float(p + "attention.layer_norm_rms_epsilon")) ?? 1e-6
+      globalRopeBase = (try? m.float(p + "rope.freq_base")) ?? 1_000_000
+      slidingWindow = try m.int(p + "attention.sliding_window")
+    } catch {
+      throw .file(error)
+    }
+    // Local layers use their own base; converters have written it under either name, else 10,000.
+    localRopeBase = (try? m.float(p + "rope.local.freq_base")) ?? (try? m.float(p + "rope.freq_base_swa")) ?? 10_000
+    let scalingType = (try? m.string(p + "rope.scaling.type")) ?? "none"
+    let factor = (try? m.float(p + "rope.scaling.factor")) ?? 1
+    globalRopeScaling = scalingType == "linear" && factor > 0 ? factor : 1
+    // Gemma 3 alternates five local layers with one global one; no GGUF key records the pattern.
+    globalEvery = 6
+    finalLogitSoftcap = (try? m.float(p + "final_logit_softcapping")).flatMap { $0 > 0 ? $0 : nil }
+    self.vocabularySize = vocabularySize
+    headDim = (try? m.int(p + "attention.key_length")) ?? 0
+    let valueDim = (try? m.int(p + "attention.value_length")) ?? headDim
+    guard embeddingLength > 0, layers > 0, heads > 0, kvHeads > 0, heads % kvHeads == 0, headDim > 0,
+      headDim % 2 == 0, valueDim == headDim, feedForwardLength > 0, contextLength > 0, slidingWindow > 0
+    else {
+      throw .invalidHyperparameter(
+        "d=\(embeddingLength) layers=\(layers) heads=\(heads)/\(kvHeads) head=\(headDim)/\(valueDim) "
+          + "ffn=\(feedForwardLength) ctx=\(contextLength) window=\(slidingWindow)")
+    }
+    attentionScale = 1 / Float(headDim).squareRoot()
+  }
+
+  /// Whether layer `l` (0-based) attends within the sliding window.
+  public func isLocal(_ l: Int) -> Bool { (l + 1) % globalEvery != 0 }
+}
+
+/// Gemma 3: √d-scaled embedding → per layer [RMSNorm → GQA attention with per-head q/k RMSNorm and
+/// NEOX RoPE (local or global) → RMSNorm → residual → RMSNorm → GeGLU MLP → RMSNorm → residual] →
+/// RMSNorm → tied output head.
+///
+/// Gemma's norm multiplies by (1 + w); llama.cpp's converter already stores 1 + w in the GGUF (the
+/// 270M file's attn_norm weights average ~13, its q/k norms ~2), so the plain `rmsNorm` applies.
+public final class Gemma3Model: LanguageModel {
+  struct Layer {
+    var attnNorm: [Float]  // [d]
+    var wq, wk, wv, wo: WeightMatrix  // [heads*hd, d], [kvHeads*hd, d] ×2, [d, heads*hd]
+    var qNorm, kNorm: [Float]  // [hd]
+    var postAttnNorm: [Float]  // [d]
+    var ffnNorm: [Float]  // [d]
+    var wGate, wUp, wDown: WeightMatrix  // [ffn, d] ×2, [d, ffn]
+    var postFfnNorm: [Float]  // [d]
+  }
+
+  public let config: Gemma3Config
+  public let info: ModelInfo
+  let file: GGUFFile  // keeps the mapping alive under the weight views
+  let embedding: WeightMatrix  // [vocab, d], also the output head
+  let layers: [Layer]
+  let outputNorm: [Float]  // [d]
+  let localRope: RopeTable
+  let globalRope: RopeTable
+  let localAttention: CausalAttention
+  let globalAttention: CausalAttention
+  let pool: ThreadPool
+
+  public init(file: GGUFFile, pool: ThreadPool) throws(ModelError) {
+    let t = TensorLoader(file: file)
+    let embedInfo = try t.info("token_embd.weight")
+    guard embedInfo.shape.count == 2 else {
+      throw .badTensorShape(name: "token_embd.weight", expected: [0, 0], actual: embedInfo.shape)
+    }
+    let c = try Gemma3Config(metadata: file.metadata, vocabularySize: embedInfo.shape[1])
+    let d = c.embeddingLength
+    let hd = c.headDim
+    let qDim = c.heads * hd
+    let kvDim = c.kvHeads * hd
+    config = c
+    self.file = file
+    self.pool = pool
+    embedding = try t.matrix("token_embd.weight", rows: c.vocabularySize, cols: d)
+    var layers: [Layer] = []
+    for i in 0..<c.layers {
+      let p = "blk.\(i)."
+      layers.append(
+        Layer(
+          attnNorm: try t.vector(p + "attn_norm.weight", count: d),
+          wq: try t.matrix(p + "attn_q.weight", rows: qDim, cols: d),
+          wk: try t.matrix(p + "attn_k.weight", rows: kvDim, cols: d),
+          wv: try t.matrix(p + "attn_v.weight", rows: kvDim, cols: d),
+          wo: try t.matrix(p + "attn_output.weight", rows: d, cols: qDim),
+          qNorm: try t.vector(p + "attn_q_norm.weight", count: hd),
+          kNorm: try t.vector(p + "attn_k_norm.weight", count: hd),
+          postAttnNorm: try t.vector(p + "post_attention_norm.weight", count: d),
+          ffnNorm: try t.vector(p + "ffn_norm.weight", count: d),
+          wGate: try t.matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, cols: d),
+          wUp: try t.matrix(p + "ffn_up.weight", rows: c.feedForwardLength, cols: d),
+          wDown: try t.matrix(p + "ffn_down.weight", rows: d, cols: c.feedForwardLength),
+          postFfnNorm: try t.vector(p + "post_ffw_norm.weight", count: d)))
+    }
+    self.layers = layers
+    outputNorm = try t.vector("output_norm.weight", count: d)
+    // NEOX pairing (x[i], x[i + hd/2]): Gemma's Q/K are not permuted by the converter.
+    localRope = RopeTable(dimensions: hd, base: c.localRopeBase, adjacentPairs: false)
+    globalRope = RopeTable(
+      dimensions: hd, base: c.globalRopeBase, adjacentPairs: false, positionScale: 1 / c.globalRopeScaling)
+    // Queries are pre-scaled (see forward), so attention itself uses scale 1.
+    localAttention = CausalAttention(
+      heads: c.heads, kvHeads: c.kvHeads, headDim: hd, scale: 1, window: c.slidingWindow)
+    globalAttention = CausalAttention(heads: c.heads, kvHeads: c.kvHeads, headDim: hd, scale: 1, window: nil)
+    info = ModelInfo(
+      architecture: "gemma3", name: (try? file.metadata.string("general.name")) ?? "gemma3",
+      vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
+  }
+
+  public var kvLayout: KVLayout { KVLayout(layers: config.layers, kvDim: config.kvHeads * config.headDim) }
+
+  public func forward(_ batch: ForwardBatch, cache: PagedKVCache, scratch arena: ScratchArena) throws(ModelError)
+    -> Logits
+  {
+    let c = config
+    try batch.validate(vocabularySize: c.vocabularySize, contextLength: c.contextLength, cache: cache)
+    guard cache.layers == c.layers, cache.kvDim == c.kvHeads * c.headDim else {
+      throw .invalidHyperparameter("KV cache shape \(cache.layers)×\(cache.kvDim) does not fit this model")
+    }
+    let tokens = batch.tokens
+    let n = tokens.count
+    let placement = TokenPlacement(batch)
+    let d = c.embeddingLength
+    let hd = c.headDim
+    let qDim = c.heads * hd
+    let kvDim = c.kvHeads * hd
+    let ff = c.feedForwardLength
+    let outRows = batch.logitRows
+
+    arena.reset(
+      reserving: ScratchArena.footprint(
+        n * d, n * d, n * d, n * qDim, n * kvDim, n * kvDim, n * qDim, n * ff, n * ff))
+    let x = arena.take(n * d)  // [n, d] residual stream
+    let xn = arena.take(n * d)  // [n, d] normed input of a sub-layer
+    let y = arena.take(n * d)  // [n, d] sub-layer output before its post-norm
+    let q = arena.take(n * qDim)  // [n, heads, hd]
+    let k = arena.take(n * kvDim)  // [n, kvHeads, hd]
+    let v = arena.take(n * kvDim)  // [n, kvHeads, hd]
+    let att = arena.take(n * qDim)  // [n, heads, hd]
+    let gate = arena.take(n * ff)  // [n, ffn]
+    let up = arena.take(n * ff)  // [n, ffn]
+
+    let embedScale = Float(d).squareRoot()
+    for (t, id) in tokens.enumerated() {
+      dequantizeRow(embedding.type, embedding.row(Int(id)), x + t * d, d)
+      for i in 0..<d { x[t * d + i] *= embedScale }
+    }
+
+    for (l, layer) in layers.enumerated() {
+      let local = c.isLocal(l)
+      let rope = local ? localRope : globalRope
+      normRows(x, layer.attnNorm, xn, rows: n, width: d)
+      matmul(layer.wq, xn, q, n: n, pool: pool)
+      matmul(layer.wk, xn, k, n: n, pool: pool)
+      matmul(layer.wv, xn, v, n: n, pool: pool)
+      normRows(q, layer.qNorm, q, rows: n * c.heads, width: hd)
+      normRows(k, layer.kNorm, k, rows: n * c.kvHeads, width: hd)
+      for t in 0..<n {
+        rope.apply(q + t * qDim, heads: c.heads, headDim: hd, position: placement.position[t])
+        rope.apply(k + t * kvDim, heads: c.kvHeads, headDim: hd, position: placement.position[t])
+      }
+      for i in 0..<(n * qDim) { q[i] *= c.attentionScale }
+      storeKV(k, v, batch: batch, placement: placement, layer: l, cache: cache)
+      (local ? localAttention : globalAttention).run(
+        q: q, out: att, batch: batch, placement: placement, layer: l, cache: cache, pool: pool)
+      matmul(layer.wo, att, y, n: n, pool: pool)
+      normRows(y, layer.postAttnNorm, y, rows: n, width: d)
+      addInPlace(x, y, n * d)
+
+      normRows(x, layer.ffnNorm, xn, rows: n, width: d)
+      matmul(layer.wGate, xn, gate, n: n, pool: pool)
+      matmul(layer.wUp, xn, up, n: n, pool: pool)
+      geluTanhGated(gate, up, n * ff)
+      matmul(layer.wDown, gate, y, n: n, pool: pool)
+      normRows(y, layer.postFfnNorm, y, rows: n, width: d)
+      addInPlace(x, y, n * d)
+    }
+
+    // Gather the rows that need logits, normed, into the front of xn: [outRows, d].
+    var row = 0
+    outputNorm.withUnsafeBufferPointer { w in
+      for slice in batch.slices where slice.logits != nil {
+        let first = slice.logits == .all ? 0 : slice.tokenCount - 1
+        for j in first..<slice.tokenCount {
+          rmsNorm(x + (slice.tokenOffset + j) * d, w.baseAddress!, xn + row * d, d, eps: c.rmsEpsilon)
+          row += 1
+        }
+      }
+    }
+    var values = [Float](repeating: 0, count: outRows * c.vocabularySize)
+    if outRows > 0 {
+      values.withUnsafeMutableBufferPointer { out in
+        matmul(embedding, xn, out.baseAddress!, n: outRows, pool: pool)
+        if let cap = c.finalLogitSoftcap {
+          for i in 0..<out.count { out[i] = cap * tanhf(out[i] / cap) }
+        }
+      }
+    }
+    return Logits(rows: outRows, vocabularySize: c.vocabularySize, values: values)
+  }
+
+  /// RMSNorm of `rows` rows of `width` floats with one weight vector (`src` may equal `dst`).
+  private func normRows(
+    _ src: UnsafeMutablePointer<Float>, _ weight: [Float], _ dst: UnsafeMutablePointer<Float>, rows: Int, width: Int
+  ) {
+    weight.withUnsafeBufferPointer { w in
+      for r in 0..<rows { rmsNorm(src + r * width, w.baseAddress!, dst + r * width, width, eps: config.rmsEpsilon) }
+    }
+  }
+}
