@@ -1,31 +1,85 @@
-import Dispatch
+import Glibc
+import KernelsC
+import Synchronization
 
-/// Runs data-parallel loops over a fixed number of threads.
+/// Runs data-parallel loops over a fixed number of threads: `threadCount - 1` persistent workers
+/// plus the calling thread, which always takes part.
 ///
-/// This first version delegates to `DispatchQueue.concurrentPerform`; the kernels issue replaces
-/// the inside with a persistent spin-then-park pool without changing callers.
-public final class ThreadPool: Sendable {
+/// Workers spin on a generation counter for a while after each job (a decode step issues a few
+/// hundred small parallel regions a few microseconds apart, and waking a parked thread costs tens of
+/// microseconds), then park on a condition variable. Chunks are handed out with an atomic counter,
+/// so each index runs exactly once on whichever thread gets to it first.
+///
+/// One parallel region at a time: a call made while another is running (from a worker inside a
+/// body, or from a second thread) runs its loop serially on the calling thread instead of waiting,
+/// so nesting and concurrent use are safe and cannot deadlock.
+public final class ThreadPool: @unchecked Sendable {
+  /// Threads that execute a parallel region, the caller included.
   public let threadCount: Int
+
+  private let core: PoolCore
+  private var threads: [pthread_t] = []
+
+  /// Scratch memory for kernels called with this pool (quantized activation rows); see `withScratch`.
+  private let workspace = KernelWorkspace()
+  private let workspaceBusy = Atomic<Bool>(false)
 
   public init(threadCount: Int) {
     self.threadCount = max(1, threadCount)
+    core = PoolCore()
+    for index in 1..<self.threadCount {
+      let context = Unmanaged.passRetained(WorkerContext(core: core, index: index)).toOpaque()
+      var thread = pthread_t()
+      let status = pthread_create(&thread, nil, { raw in
+        let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
+        context.core.workerLoop()
+        return nil
+      }, context)
+      if status == 0 {
+        threads.append(thread)
+      } else {
+        Unmanaged<WorkerContext>.fromOpaque(context).release()
+      }
+    }
+    core.workerCount = threads.count
+  }
+
+  deinit {
+    core.shutdown()
+    for t in threads { pthread_join(t, nil) }
+  }
+
+  /// Runs `body` with at least `bytes` bytes of 64-byte aligned scratch memory owned by the pool,
+  /// reused from call to call. If another thread holds it, a temporary buffer is used instead, so
+  /// concurrent callers stay correct (only slower).
+  public func withScratch<R>(bytes: Int, _ body: (UnsafeMutableRawPointer) throws -> R) rethrows -> R {
+    if workspaceBusy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+      defer { workspaceBusy.store(false, ordering: .releasing) }
+      return try body(workspace.bytes(bytes))
+    }
+    let temporary = UnsafeMutableRawPointer.allocate(byteCount: max(64, bytes), alignment: 64)
+    defer { temporary.deallocate() }
+    return try body(temporary)
   }
 
   /// Calls `body(chunk)` for every chunk index in `0..<chunks`, spread over the pool's threads.
   public func parallelFor(_ chunks: Int, _ body: (Int) -> Void) {
     if chunks <= 0 { return }
-    if threadCount == 1 || chunks == 1 {
+    if threads.isEmpty || chunks == 1 || !core.tryAcquire() {
       for c in 0..<chunks { body(c) }
       return
     }
-    withoutActuallyEscaping(body) { body in
-      let box = UncheckedBox(body)
-      DispatchQueue.concurrentPerform(iterations: chunks) { box.value($0) }
+    defer { core.release() }
+    withoutActuallyEscaping(body) { escaping in
+      let job = Job(body: escaping)
+      withExtendedLifetime(job) { core.run(job, chunks: chunks) }
     }
   }
 
-  /// Splits `0..<count` into about `threadCount * 4` contiguous ranges and runs them in parallel.
+  /// Splits `0..<count` into at most `threadCount * 4` contiguous ranges of at least `minimumChunk`
+  /// indices and runs them in parallel.
   public func parallelRanges(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+    if count <= 0 { return }
     let chunks = max(1, min(threadCount * 4, count / max(1, minimumChunk)))
     let size = (count + chunks - 1) / chunks
     parallelFor(chunks) { c in
@@ -34,9 +88,141 @@ public final class ThreadPool: Sendable {
       if lo < hi { body(lo..<hi) }
     }
   }
+
+  /// Splits `0..<count` into exactly `threadCount` nearly equal contiguous ranges (rounded to
+  /// multiples of `granule`), one per thread: the cheapest split for uniform work such as matrix rows.
+  public func parallelEven(_ count: Int, granule: Int = 1, _ body: (Range<Int>) -> Void) {
+    if count <= 0 { return }
+    let g = max(1, granule)
+    let units = (count + g - 1) / g
+    let parts = max(1, min(threadCount, units))
+    parallelFor(parts) { p in
+      let lo = min(count, (units * p / parts) * g)
+      let hi = min(count, (units * (p + 1) / parts) * g)
+      if lo < hi { body(lo..<hi) }
+    }
+  }
 }
 
-private struct UncheckedBox<T>: @unchecked Sendable {
-  let value: T
-  init(_ value: T) { self.value = value }
+/// The closure of the running region, shared with the workers by reference.
+private final class Job {
+  let body: (Int) -> Void
+  init(body: @escaping (Int) -> Void) { self.body = body }
+}
+
+private final class WorkerContext {
+  let core: PoolCore
+  let index: Int
+  init(core: PoolCore, index: Int) {
+    self.core = core
+    self.index = index
+  }
+}
+
+/// Shared state between the caller and the workers.
+private final class PoolCore: @unchecked Sendable {
+  /// Incremented once per region; workers run a region when they see it change.
+  let generation = Atomic<Int>(0)
+  /// Next chunk index to hand out.
+  let nextChunk = Atomic<Int>(0)
+  /// Workers that have not finished the current region yet.
+  let pending = Atomic<Int>(0)
+  /// Workers parked (or about to park) on the condition variable.
+  let sleepers = Atomic<Int>(0)
+  /// 1 while a region is running; guards against nested and concurrent regions.
+  let busy = Atomic<Int>(0)
+  let stopping = Atomic<Bool>(false)
+  var workerCount = 0
+
+  // Written by the caller before `generation` is bumped (release), read by workers after they see
+  // the new generation (acquire).
+  var job: Job?
+  var chunks = 0
+
+  // Heap cells: pthread objects must not move, which Swift does not promise for stored properties.
+  private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+  private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+  /// Pause iterations a worker spins before parking (a few milliseconds at most).
+  private let spinLimit = 1 << 17
+
+  init() {
+    pthread_mutex_init(mutex, nil)
+    pthread_cond_init(condition, nil)
+  }
+
+  deinit {
+    pthread_mutex_destroy(mutex)
+    pthread_cond_destroy(condition)
+    mutex.deallocate()
+    condition.deallocate()
+  }
+
+  func tryAcquire() -> Bool {
+    busy.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged
+  }
+
+  func release() { busy.store(0, ordering: .releasing) }
+
+  func run(_ job: Job, chunks: Int) {
+    self.job = job
+    self.chunks = chunks
+    nextChunk.store(0, ordering: .relaxed)
+    pending.store(workerCount, ordering: .relaxed)
+    generation.add(1, ordering: .sequentiallyConsistent)
+    if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+      pthread_mutex_lock(mutex)
+      pthread_cond_broadcast(condition)
+      pthread_mutex_unlock(mutex)
+    }
+    work(job, chunks: chunks)
+    while pending.load(ordering: .acquiring) != 0 { pg_cpu_relax() }
+    self.job = nil
+  }
+
+  @inline(__always) private func work(_ job: Job, chunks: Int) {
+    while true {
+      let c = nextChunk.add(1, ordering: .relaxed).oldValue
+      if c >= chunks { break }
+      job.body(c)
+    }
+  }
+
+  func workerLoop() {
+    var seen = 0
+    while true {
+      var spins = 0
+      var current = generation.load(ordering: .acquiring)
+      while current == seen && !stopping.load(ordering: .relaxed) {
+        spins += 1
+        if spins < spinLimit {
+          pg_cpu_relax()
+        } else {
+          // Park. Announce first, then re-check under the mutex: the caller bumps the generation
+          // before reading `sleepers`, so either it sees us or we see its new generation.
+          sleepers.add(1, ordering: .sequentiallyConsistent)
+          pthread_mutex_lock(mutex)
+          while generation.load(ordering: .sequentiallyConsistent) == seen
+            && !stopping.load(ordering: .sequentiallyConsistent)
+          {
+            pthread_cond_wait(condition, mutex)
+          }
+          pthread_mutex_unlock(mutex)
+          sleepers.subtract(1, ordering: .sequentiallyConsistent)
+          spins = 0
+        }
+        current = generation.load(ordering: .acquiring)
+      }
+      if current == seen { return }  // stopping
+      seen = current
+      if let job { work(job, chunks: chunks) }
+      pending.subtract(1, ordering: .releasing)
+    }
+  }
+
+  func shutdown() {
+    pthread_mutex_lock(mutex)
+    stopping.store(true, ordering: .sequentiallyConsistent)
+    pthread_cond_broadcast(condition)
+    pthread_mutex_unlock(mutex)
+  }
 }

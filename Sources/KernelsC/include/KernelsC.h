@@ -1,0 +1,70 @@
+// Hand-written SIMD kernels for Peregrine, compiled once per instruction set with per-function target
+// attributes and chosen at run time from CPUID. Every function here has a plain Swift twin in Kernels
+// (the portable fallback and the reference the tests compare against).
+#ifndef PEREGRINE_KERNELS_C_H
+#define PEREGRINE_KERNELS_C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set levels, in increasing order.
+enum {
+  PG_ISA_GENERIC = 0,  ///< no SIMD kernels: callers use the Swift code
+  PG_ISA_AVX2 = 1,     ///< AVX2 + FMA + F16C
+  PG_ISA_AVX512 = 2,   ///< AVX-512 F/BW/VL + VNNI
+};
+
+/// The level in use: the best the CPU supports, capped by the environment variable PEREGRINE_ISA
+/// (0, 1 or 2) when set, to measure or test a lower level on a bigger CPU.
+int pg_isa(void);
+/// The best level this CPU supports.
+int pg_isa_supported(void);
+
+/// Spin-wait hint for busy loops.
+static inline void pg_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/// Weight type codes (ggml's numbering).
+enum { PG_F32 = 0, PG_F16 = 1, PG_Q4_0 = 2, PG_Q4_1 = 3, PG_Q8_0 = 8 };
+
+/// Quantizes `count` floats (a multiple of 32) to Q8_0 blocks (f16 d, 32×int8) or, with
+/// `with_sum`, Q8_1 blocks (f16 d, f16 d·Σq, 32×int8). Returns 0 when no SIMD level is available.
+int pg_quantize_q8(const float *x, void *dst, int count, int with_sum);
+/// `pg_quantize_q8` at an explicit level (≤ `pg_isa_supported()`), for tests.
+int pg_quantize_q8_at(int level, const float *x, void *dst, int count, int with_sum);
+
+/// y[t*y_stride + r] = dot(weight row r, activation row t) for r in [row_begin, row_end), t in
+/// [0, n_tokens). Weight rows are `w_stride` bytes apart; activation rows (Q8_0 for Q4_0/Q8_0
+/// weights, Q8_1 for Q4_1, f32 for F32/F16) `a_stride` bytes apart; `cols` elements per row.
+/// Returns 0 when the type or the CPU is not covered (the caller falls back to Swift).
+int pg_gemm(int type, const void *w, size_t w_stride, int row_begin, int row_end, const void *act,
+            size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
+/// `pg_gemm` at an explicit level (≤ `pg_isa_supported()`), for tests.
+int pg_gemm_at(int level, int type, const void *w, size_t w_stride, int row_begin, int row_end, const void *act,
+               size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
+
+/// Attention of one query head over keys/values stored as f16 in fixed-size blocks.
+///
+/// Position p lives in block `block_table[p / block_size]`, row `p % block_size`; a row of a block
+/// starts at `key_base + block * block_stride + (p % block_size) * row_stride` (in f16 elements; the
+/// same offsets for `value_base`). Positions `first..last` (inclusive) are attended with scores
+/// `scale · q·k`, streamed block by block with an online softmax. `out` gets `head_dim` floats.
+/// Returns 0 when no SIMD level is available.
+int pg_attend_head(const float *query, const uint16_t *key_base, const uint16_t *value_base,
+                   const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride,
+                   int first, int last, int head_dim, float scale, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
