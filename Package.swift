@@ -41,7 +41,7 @@ let package = Package(
     .executableTarget(
       name: "PeregrineCLI",
       dependencies: [
-        "Engine", "Hub", "GGUF", "Models", "Tokenizers",
+        "Engine", "Hub", "GGUF", "Kernels", "KernelsC", "Models", "Tokenizers",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),

@@ -71,8 +71,8 @@ public final class ThreadPool: @unchecked Sendable {
     }
     defer { core.release() }
     withoutActuallyEscaping(body) { escaping in
-      let job = Job(body: escaping)
-      withExtendedLifetime(job) { core.run(job, chunks: chunks) }
+      var job = escaping
+      withUnsafeMutablePointer(to: &job) { core.run(UnsafeMutableRawPointer($0), chunks: chunks) }
     }
   }
 
@@ -104,12 +104,6 @@ public final class ThreadPool: @unchecked Sendable {
   }
 }
 
-/// The closure of the running region, shared with the workers by reference.
-private final class Job {
-  let body: (Int) -> Void
-  init(body: @escaping (Int) -> Void) { self.body = body }
-}
-
 private final class WorkerContext {
   let core: PoolCore
   let index: Int
@@ -120,13 +114,16 @@ private final class WorkerContext {
 }
 
 /// Shared state between the caller and the workers.
+///
+/// A region is published as (job, chunks) followed by a bump of `generation`. Chunks are claimed
+/// from `ticket`, which packs the generation (high 32 bits) with the next chunk index, so a worker
+/// that wakes late can never claim a chunk of a later region with a stale job. The caller counts
+/// finished chunks in `done` and returns when all are done: it never waits for a worker that has
+/// not started, which matters when the machine is oversubscribed and a worker is descheduled.
 private final class PoolCore: @unchecked Sendable {
-  /// Incremented once per region; workers run a region when they see it change.
   let generation = Atomic<Int>(0)
-  /// Next chunk index to hand out.
-  let nextChunk = Atomic<Int>(0)
-  /// Workers that have not finished the current region yet.
-  let pending = Atomic<Int>(0)
+  let ticket = Atomic<Int>(0)
+  let done = Atomic<Int>(0)
   /// Workers parked (or about to park) on the condition variable.
   let sleepers = Atomic<Int>(0)
   /// 1 while a region is running; guards against nested and concurrent regions.
@@ -134,16 +131,17 @@ private final class PoolCore: @unchecked Sendable {
   let stopping = Atomic<Bool>(false)
   var workerCount = 0
 
-  // Written by the caller before `generation` is bumped (release), read by workers after they see
-  // the new generation (acquire).
-  var job: Job?
-  var chunks = 0
+  // Written by the caller before `generation` is bumped (release); read by workers after they see
+  // the new generation (acquire). A raw pointer to the caller's closure: no reference counting.
+  let job = Atomic<Int>(0)
+  let chunks = Atomic<Int>(0)
 
   // Heap cells: pthread objects must not move, which Swift does not promise for stored properties.
   private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
   private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-  /// Pause iterations a worker spins before parking (a few milliseconds at most).
-  private let spinLimit = 1 << 17
+  /// Pause iterations a worker spins before yielding, then yields before parking (~0.1–1 ms in all).
+  private let spinLimit = 4096
+  private let yieldLimit = 256
 
   init() {
     pthread_mutex_init(mutex, nil)
@@ -163,27 +161,44 @@ private final class PoolCore: @unchecked Sendable {
 
   func release() { busy.store(0, ordering: .releasing) }
 
-  func run(_ job: Job, chunks: Int) {
-    self.job = job
-    self.chunks = chunks
-    nextChunk.store(0, ordering: .relaxed)
-    pending.store(workerCount, ordering: .relaxed)
-    generation.add(1, ordering: .sequentiallyConsistent)
+  func run(_ body: UnsafeMutableRawPointer, chunks count: Int) {
+    let g = generation.load(ordering: .relaxed) &+ 1
+    job.store(Int(bitPattern: body), ordering: .relaxed)
+    chunks.store(count, ordering: .relaxed)
+    done.store(0, ordering: .relaxed)
+    ticket.store((g & 0x7FFF_FFFF) << 32, ordering: .relaxed)
+    generation.store(g, ordering: .sequentiallyConsistent)
     if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
       pthread_mutex_lock(mutex)
       pthread_cond_broadcast(condition)
       pthread_mutex_unlock(mutex)
     }
-    work(job, chunks: chunks)
-    while pending.load(ordering: .acquiring) != 0 { pg_cpu_relax() }
-    self.job = nil
+    work(generation: g, body: body, chunks: count)
+    var spins = 0
+    while done.load(ordering: .acquiring) != count {
+      spins += 1
+      if spins < spinLimit { pg_cpu_relax() } else { sched_yield() }
+    }
   }
 
-  @inline(__always) private func work(_ job: Job, chunks: Int) {
+  /// Claims and runs chunks of region `g` until none are left.
+  @inline(__always) private func work(generation g: Int, body: UnsafeMutableRawPointer, chunks count: Int) {
+    let tag = (g & 0x7FFF_FFFF) << 32
+    let f = body.assumingMemoryBound(to: ((Int) -> Void).self)
+    var t = ticket.load(ordering: .relaxed)
     while true {
-      let c = nextChunk.add(1, ordering: .relaxed).oldValue
-      if c >= chunks { break }
-      job.body(c)
+      if t & ~0xFFFF_FFFF != tag { return }
+      let c = t & 0xFFFF_FFFF
+      if c >= count { return }
+      let (exchanged, original) = ticket.compareExchange(
+        expected: t, desired: t + 1, successOrdering: .acquiring, failureOrdering: .relaxed)
+      if !exchanged {
+        t = original
+        continue
+      }
+      f.pointee(c)
+      done.add(1, ordering: .releasing)
+      t = ticket.load(ordering: .relaxed)
     }
   }
 
@@ -196,6 +211,8 @@ private final class PoolCore: @unchecked Sendable {
         spins += 1
         if spins < spinLimit {
           pg_cpu_relax()
+        } else if spins < spinLimit + yieldLimit {
+          sched_yield()
         } else {
           // Park. Announce first, then re-check under the mutex: the caller bumps the generation
           // before reading `sleepers`, so either it sees us or we see its new generation.
@@ -214,8 +231,10 @@ private final class PoolCore: @unchecked Sendable {
       }
       if current == seen { return }  // stopping
       seen = current
-      if let job { work(job, chunks: chunks) }
-      pending.subtract(1, ordering: .releasing)
+      let body = UnsafeMutableRawPointer(bitPattern: job.load(ordering: .relaxed))
+      let count = chunks.load(ordering: .relaxed)
+      // If the caller has already moved on, the ticket's tag no longer matches and nothing runs.
+      if let body { work(generation: current, body: body, chunks: count) }
     }
   }
 

@@ -18,45 +18,23 @@ struct CausalAttention {
   ) {
     let group = heads / kvHeads
     let qDim = heads * headDim
-    pool.parallelRanges(n * heads) { range in
-      let scores = UnsafeMutablePointer<Float>.allocate(capacity: start + n)  // [positions]
-      let acc = UnsafeMutablePointer<Float>.allocate(capacity: headDim)  // [headDim]
-      defer {
-        scores.deallocate()
-        acc.deallocate()
-      }
-      for task in range {
-        let t = task / heads
-        let h = task % heads
-        let kvh = h / group
-        let position = start + t
-        let first = window.map { max(0, position - $0 + 1) } ?? 0
-        let qh = q + t * qDim + h * headDim
-        var maxScore = -Float.infinity
-        for p in first...position {
-          let k = cache.keys(layer: layer, position: p) + kvh * headDim
-          var s: Float = 0
-          for i in 0..<headDim { s += qh[i] * Float(k[i]) }
-          s *= scale
-          scores[p - first] = s
-          maxScore = max(maxScore, s)
+    let kvDim = cache.kvDim
+    // The contiguous cache is one block per layer in `attendHead`'s paged view.
+    var table: Int32 = 0
+    withUnsafePointer(to: &table) { table in
+      pool.parallelRanges(n * heads) { range in
+        for task in range {
+          let t = task / heads
+          let h = task % heads
+          let kvh = h / group
+          let view = PagedHeadView(
+            keys: cache.keys(layer: layer, position: 0) + kvh * headDim,
+            values: cache.values(layer: layer, position: 0) + kvh * headDim, blockTable: table,
+            blockSize: cache.capacity, blockStride: 0, rowStride: kvDim)
+          attendHead(
+            query: q + t * qDim + h * headDim, kv: view, position: start + t, window: window, headDim: headDim,
+            scale: scale, out: out + t * qDim + h * headDim)
         }
-        let count = position - first + 1
-        var sum: Float = 0
-        for i in 0..<count {
-          let e = expf(scores[i] - maxScore)
-          scores[i] = e
-          sum += e
-        }
-        acc.initialize(repeating: 0, count: headDim)
-        for p in first...position {
-          let v = cache.values(layer: layer, position: p) + kvh * headDim
-          let w = scores[p - first]
-          for i in 0..<headDim { acc[i] += w * Float(v[i]) }
-        }
-        let o = out + t * qDim + h * headDim
-        let inv = 1 / sum
-        for i in 0..<headDim { o[i] = acc[i] * inv }
       }
     }
   }

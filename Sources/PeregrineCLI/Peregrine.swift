@@ -6,5 +6,5 @@ struct Peregrine: ParsableCommand {
     commandName: "peregrine",
     abstract: "Run GGUF language models fast on CPUs.",
     version: "0.1.0",
-    subcommands: [Run.self, Chat.self, Tokenize.self, Inspect.self, PerplexityCommand.self, Pull.self])
+    subcommands: [Run.self, Chat.self, Tokenize.self, Inspect.self, PerplexityCommand.self, Pull.self, Bench.self])
 }
