@@ -34,6 +34,15 @@ public func multiplyQuantized(
   let rows = w.rows
   let cols = w.cols
   let code = Int32(w.type.rawValue)
+  if let packed = w.packed() {
+    // Groups of 8 interleaved rows, an even share per thread.
+    pool.parallelEven((rows + 7) / 8) { groups in
+      _ = pg_gemm_packed(
+        code, packed, Int32(rows), Int32(groups.lowerBound), Int32(groups.upperBound), act, actBytes, Int32(n), y,
+        rows, Int32(cols))
+    }
+    return
+  }
   // Even split in multiples of 4 rows (the kernels' row tile): one chunk per thread.
   pool.parallelEven(rows, granule: 16) { range in
     let done = pg_gemm(

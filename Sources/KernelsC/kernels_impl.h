@@ -244,3 +244,129 @@ int PG_TARGET PG_FN(gemm)(int type, const void *w, size_t w_stride, int r0, int 
     return 0;
   }
 }
+
+// ---- Packed (8-row interleaved) weights ----
+
+// Broadcast 4 activation bytes to every 32-bit lane.
+INL __m256i bcast4(const uint8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Eight row dot products (one per lane) for T activation rows and one block of a packed group.
+// Returns integer sums in s[t]; the caller applies scales.
+INL void packed_block_q4_1(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+#if PG_VNNI
+  __m256i s0[PG_TILE_T], s1[PG_TILE_T];
+  for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
+  for (int c = 0; c < 4; c++) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+    const __m256i lo = _mm256_and_si256(v, mask);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+    for (int t = 0; t < T; t++) {
+      s0[t] = _mm256_dpbusd_epi32(s0[t], lo, bcast4(ya[t] + 4 * c));
+      s1[t] = _mm256_dpbusd_epi32(s1[t], hi, bcast4(ya[t] + 16 + 4 * c));
+    }
+  }
+  for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
+#else
+  // Nibble × int8 pair sums stay within 2·15·127, so 8 of them fit one int16 lane.
+  __m256i p[PG_TILE_T];
+  for (int t = 0; t < T; t++) p[t] = _mm256_setzero_si256();
+  for (int c = 0; c < 4; c++) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+    const __m256i lo = _mm256_and_si256(v, mask);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+    for (int t = 0; t < T; t++) {
+      p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(lo, bcast4(ya[t] + 4 * c)));
+      p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(hi, bcast4(ya[t] + 16 + 4 * c)));
+    }
+  }
+  for (int t = 0; t < T; t++) s[t] = _mm256_madd_epi16(p[t], _mm256_set1_epi16(1));
+#endif
+}
+
+INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
+  __m256i s0[PG_TILE_T], s1[PG_TILE_T];
+  for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
+  for (int c = 0; c < 8; c++) {
+    const __m256i w = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+    const __m256i aw = _mm256_sign_epi8(w, w);
+    for (int t = 0; t < T; t++) {
+      const __m256i y = _mm256_sign_epi8(bcast4(ya[t] + 4 * c), w);
+      if (c & 1) s1[t] = _mm256_add_epi32(s1[t], dot_u8s8(aw, y));
+      else s0[t] = _mm256_add_epi32(s0[t], dot_u8s8(aw, y));
+    }
+  }
+  for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
+}
+
+INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride,
+                     float *y, size_t y_stride, int valid_rows) {
+  const int header = type == PG_Q4_1 ? 32 : 16;
+  const int block_bytes = type == PG_Q4_1 ? 160 : 272;
+  const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
+  const int a_hdr = type == PG_Q4_1 ? 4 : 2;
+  __m256 acc[PG_TILE_T], accm[PG_TILE_T];
+  for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm256_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *pb = group + (size_t)b * block_bytes;
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
+    const uint8_t *ya[PG_TILE_T];
+    for (int t = 0; t < T; t++) ya[t] = a + t * a_stride + (size_t)b * ab_bytes + a_hdr;
+    __m256i s[PG_TILE_T];
+    if (type == PG_Q4_1) packed_block_q4_1(T, pb + header, ya, s);
+    else packed_block_q8_0(T, pb + header, ya, s);
+    for (int t = 0; t < T; t++) {
+      const uint8_t *ab = a + t * a_stride + (size_t)b * ab_bytes;
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_mul_ps(dw, _mm256_set1_ps(half_at(ab))), acc[t]);
+      if (type == PG_Q4_1) {
+        const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
+        accm[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(half_at(ab + 2)), accm[t]);
+      }
+    }
+  }
+  for (int t = 0; t < T; t++) {
+    float out[8];
+    _mm256_storeu_ps(out, _mm256_add_ps(acc[t], accm[t]));
+    for (int r = 0; r < valid_rows; r++) y[t * y_stride + r] = out[r];
+  }
+}
+
+INL void gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+                     size_t a_stride, int n, float *y, size_t y_stride, int nb) {
+  enum { T = PG_TILE_T };
+  const size_t group_bytes = (size_t)nb * (type == PG_Q4_1 ? 160 : 272);
+  int span = (int)(24576 / (a_stride ? a_stride : 1)) / T * T;
+  if (span < T) span = T;
+  for (int t0 = 0; t0 < n; t0 += span) {
+    const int t1 = t0 + span < n ? t0 + span : n;
+    for (int g = g0; g < g1; g++) {
+      const uint8_t *group = packed + (size_t)g * group_bytes;
+      const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
+      int t = t0;
+      for (; t + T <= t1; t += T)
+        packed_tile(type, T, group, nb, a + (size_t)t * a_stride, a_stride, y + (size_t)t * y_stride + 8 * g, y_stride,
+                    valid);
+      for (; t < t1; t++)
+        packed_tile(type, 1, group, nb, a + (size_t)t * a_stride, a_stride, y + (size_t)t * y_stride + 8 * g, y_stride,
+                    valid);
+    }
+  }
+}
+
+int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0, int g1, const void *act,
+                                 size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  switch (type) {
+  case PG_Q4_1:
+    gemm_packed(PG_Q4_1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride, cols / 32);
+    return 1;
+  case PG_Q8_0:
+    gemm_packed(PG_Q8_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride, cols / 32);
+    return 1;
+  default:
+    return 0;
+  }
+}

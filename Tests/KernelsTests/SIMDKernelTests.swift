@@ -138,4 +138,64 @@ struct SIMDKernelTests {
       }
     }
   }
+
+  @Test("packed (8-row interleaved) gemm matches vecDotReference, padding rows untouched", arguments: [GGMLType.q4_1, .q8_0])
+  func packedMatchesReference(_ type: GGMLType) {
+    var rng = SplitMix64(seed: 0x9ACC &+ UInt64(type.rawValue))
+    let format = ActivationFormat(weights: type)
+    let code = Int32(type.rawValue)
+    for level in Self.levels {
+      for cols in [32, 96, 544] {
+        let rowBytes = type.rowBytes(cols)!
+        let actBytes = format.rowBytes(cols)
+        for (rows, n) in [(1, 1), (8, 1), (13, 5), (37, 3), (17, 9)] {
+          let weights = (0..<rows).flatMap { r in
+            r % 3 == 2
+              ? KernelTestData.rawRow(type, cols: cols, rng: &rng) : KernelTestData.row(type, cols: cols, rng: &rng)
+          }
+          var act = [UInt8]()
+          for _ in 0..<n { act += VecDotTests.activations(for: type, rng.floats(cols, in: -2...2)) }
+          let size = pg_packed_size(code, Int32(rows), Int32(cols))
+          #expect(size == (rows + 7) / 8 * 8 * rowBytes)
+          var packed = [UInt8](repeating: 0xAB, count: size)
+          // One spare output column per row: the kernel must not write past `rows`.
+          var y = [Float](repeating: .nan, count: n * (rows + 1))
+          weights.withUnsafeBytes { w in
+            packed.withUnsafeMutableBytes {
+              #expect(pg_pack(code, w.baseAddress!, rowBytes, Int32(rows), Int32(cols), $0.baseAddress!) == 1)
+            }
+          }
+          packed.withUnsafeBytes { p in
+            act.withUnsafeBytes { a in
+              y.withUnsafeMutableBufferPointer { out in
+                // Two calls over a split group range, as threads do.
+                let groups = Int32((rows + 7) / 8)
+                let mid = groups / 2
+                for (lo, hi) in [(Int32(0), mid), (mid, groups)] where lo < hi {
+                  #expect(
+                    pg_gemm_packed_at(
+                      level, code, p.baseAddress!, Int32(rows), lo, hi, a.baseAddress!, actBytes, Int32(n),
+                      out.baseAddress!, rows + 1, Int32(cols)) == 1)
+                }
+              }
+            }
+          }
+          for t in 0..<n {
+            let at = Array(act[(t * actBytes)..<((t + 1) * actBytes)])
+            #expect(y[t * (rows + 1) + rows].isNaN, "padding row written")
+            for r in 0..<rows {
+              let row = Array(weights[(r * rowBytes)..<((r + 1) * rowBytes)])
+              let reference = row.withUnsafeBytes { rp in
+                at.withUnsafeBytes { vecDotReference(type, rp.baseAddress!, $0.baseAddress!, cols) }
+              }
+              let got = y[t * (rows + 1) + r]
+              #expect(
+                abs(got - reference) <= VecDotTests.tolerance(type, row: row, act: at, cols: cols),
+                "level \(level) \(type) \(rows)x\(cols) n \(n) [\(t), \(r)]: \(got) vs \(reference)")
+            }
+          }
+        }
+      }
+    }
+  }
 }

@@ -52,6 +52,24 @@ int pg_gemm(int type, const void *w, size_t w_stride, int row_begin, int row_end
 int pg_gemm_at(int level, int type, const void *w, size_t w_stride, int row_begin, int row_end, const void *act,
                size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
 
+/// Row-interleaved ("packed") weights: groups of 8 rows, block by block, laid out so one 32-byte
+/// load holds 4 consecutive codes of each of the 8 rows and one integer dot instruction yields 8 row
+/// partial sums at once (no per-row horizontal reductions, one f16→f32 conversion per 8 scales).
+/// Per group and 32-element block: the 8 rows' f16 d (16 bytes), for Q4_1 their f16 m (16 bytes),
+/// then the code bytes: chunk c (32 bytes) holds bytes 4c..4c+3 of each row's codes, row r at 4r.
+/// The last group is padded with zero rows. Groups follow each other, blocks within a group too.
+/// Returns the packed size in bytes, or 0 if the type has no packed form (Q4_1 and Q8_0 do).
+size_t pg_packed_size(int type, int rows, int cols);
+/// Packs `rows` rows (`src_stride` bytes apart) into `dst` (`pg_packed_size` bytes).
+int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, void *dst);
+/// Like `pg_gemm` for packed weights, over groups [group_begin, group_end) (8 rows each); outputs
+/// beyond `rows` (padding) are not written.
+int pg_gemm_packed(int type, const void *packed, int rows, int group_begin, int group_end, const void *act,
+                   size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
+/// `pg_gemm_packed` at an explicit level, for tests.
+int pg_gemm_packed_at(int level, int type, const void *packed, int rows, int group_begin, int group_end,
+                      const void *act, size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
+
 /// Attention of one query head over keys/values stored as f16 in fixed-size blocks.
 ///
 /// Position p lives in block `block_table[p / block_size]`, row `p % block_size`; a row of a block
