@@ -81,6 +81,11 @@ int pg_attend_head(const float *query, const uint16_t *key_base, const uint16_t 
                    const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride,
                    int first, int last, int head_dim, float scale, float *out);
 
+/// gate[i] = silu(gate[i]) · up[i]. Returns 0 when no SIMD level is available.
+int pg_swiglu(float *gate, const float *up, int n);
+/// out = x / sqrt(mean(x²) + eps) · weight, the sum of squares in double. Returns 0 without SIMD.
+int pg_rms_norm(const float *x, const float *weight, float *out, int n, float eps);
+
 /// Reads `bytes` bytes (a multiple of 64) and returns a checksum, so the loads cannot be removed:
 /// the inner loop of the memory-bandwidth probe.
 uint64_t pg_read_checksum(const void *data, size_t bytes);
