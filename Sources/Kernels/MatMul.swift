@@ -37,9 +37,14 @@ public func multiplyQuantized(
   if let packed = w.packed() {
     // Groups of 8 interleaved rows, an even share per thread.
     pool.parallelEven((rows + 7) / 8) { groups in
-      _ = pg_gemm_packed(
+      let done = pg_gemm_packed(
         code, packed, Int32(rows), Int32(groups.lowerBound), Int32(groups.upperBound), act, actBytes, Int32(n), y,
         rows, Int32(cols))
+      if done != 0 { return }
+      // Rows too long for the kernel's scale buffer: the plain kernel on the same rows.
+      for r in (groups.lowerBound * 8)..<min(rows, groups.upperBound * 8) {
+        for t in 0..<n { y[t * rows + r] = vecDot(w.type, w.row(r), act + t * actBytes, cols) }
+      }
     }
     return
   }

@@ -303,8 +303,10 @@ INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *con
   for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
 }
 
+// da/sa: the activation rows' block scales (and Q4_1 scaled sums) as f32, [T][nb] with row stride
+// `nb`, so each block costs one broadcast multiply and one FMA per activation row.
 INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride,
-                     float *y, size_t y_stride, int valid_rows) {
+                     const float *da, const float *sa, float *y, size_t y_stride, int valid_rows) {
   const int header = type == PG_Q4_1 ? 32 : 16;
   const int block_bytes = type == PG_Q4_1 ? 160 : 272;
   const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
@@ -319,13 +321,11 @@ INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, 
     __m256i s[PG_TILE_T];
     if (type == PG_Q4_1) packed_block_q4_1(T, pb + header, ya, s);
     else packed_block_q8_0(T, pb + header, ya, s);
-    for (int t = 0; t < T; t++) {
-      const uint8_t *ab = a + t * a_stride + (size_t)b * ab_bytes;
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_mul_ps(dw, _mm256_set1_ps(half_at(ab))), acc[t]);
-      if (type == PG_Q4_1) {
-        const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
-        accm[t] = _mm256_fmadd_ps(mw, _mm256_set1_ps(half_at(ab + 2)), accm[t]);
-      }
+    for (int t = 0; t < T; t++)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b)), acc[t]);
+    if (type == PG_Q4_1) {
+      const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
+      for (int t = 0; t < T; t++) accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
     }
   }
   for (int t = 0; t < T; t++) {
@@ -335,37 +335,51 @@ INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, 
   }
 }
 
-INL void gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
-                     size_t a_stride, int n, float *y, size_t y_stride, int nb) {
+enum { PG_SCALE_CAPACITY = 8192 };
+
+INL int gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+                    size_t a_stride, int n, float *y, size_t y_stride, int nb) {
   enum { T = PG_TILE_T };
+  if (nb * T > PG_SCALE_CAPACITY) return 0;
+  float da[PG_SCALE_CAPACITY], sa[PG_SCALE_CAPACITY];
+  const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
   const size_t group_bytes = (size_t)nb * (type == PG_Q4_1 ? 160 : 272);
+  // Activation rows per pass: small enough to stay in L1 while the groups stream past.
   int span = (int)(24576 / (a_stride ? a_stride : 1)) / T * T;
   if (span < T) span = T;
+  if (span * nb > PG_SCALE_CAPACITY) span = PG_SCALE_CAPACITY / nb / T * T;
   for (int t0 = 0; t0 < n; t0 += span) {
     const int t1 = t0 + span < n ? t0 + span : n;
+    for (int t = t0; t < t1; t++)
+      for (int b = 0; b < nb; b++) {
+        const uint8_t *ab = a + (size_t)t * a_stride + (size_t)b * ab_bytes;
+        da[(t - t0) * nb + b] = half_at(ab);
+        if (type == PG_Q4_1) sa[(t - t0) * nb + b] = half_at(ab + 2);
+      }
     for (int g = g0; g < g1; g++) {
       const uint8_t *group = packed + (size_t)g * group_bytes;
       const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
       int t = t0;
       for (; t + T <= t1; t += T)
-        packed_tile(type, T, group, nb, a + (size_t)t * a_stride, a_stride, y + (size_t)t * y_stride + 8 * g, y_stride,
-                    valid);
+        packed_tile(type, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
+                    y + (size_t)t * y_stride + 8 * g, y_stride, valid);
       for (; t < t1; t++)
-        packed_tile(type, 1, group, nb, a + (size_t)t * a_stride, a_stride, y + (size_t)t * y_stride + 8 * g, y_stride,
-                    valid);
+        packed_tile(type, 1, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
+                    y + (size_t)t * y_stride + 8 * g, y_stride, valid);
     }
   }
+  return 1;
 }
 
 int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0, int g1, const void *act,
                                  size_t a_stride, int n, float *y, size_t y_stride, int cols) {
   switch (type) {
   case PG_Q4_1:
-    gemm_packed(PG_Q4_1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride, cols / 32);
-    return 1;
+    return gemm_packed(PG_Q4_1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
+                       cols / 32);
   case PG_Q8_0:
-    gemm_packed(PG_Q8_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride, cols / 32);
-    return 1;
+    return gemm_packed(PG_Q8_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
+                       cols / 32);
   default:
     return 0;
   }
