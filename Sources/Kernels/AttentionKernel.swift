@@ -56,6 +56,30 @@ public func attendHead(
   }
 }
 
+/// `attendHead` for `count` query heads that share one KV head (grouped-query attention): query `h`
+/// at `queries + h * queryStride`, its output at `out + h * outStride`.
+@inline(__always)
+public func attendHeads(
+  queries: UnsafePointer<Float>, queryStride: Int, count: Int, kv: PagedHeadView, position: Int, window: Int?,
+  headDim: Int, scale: Float, out: UnsafeMutablePointer<Float>, outStride: Int
+) {
+  let first = window.map { max(0, position - $0 + 1) } ?? 0
+  let done = kv.keys.withMemoryRebound(to: UInt16.self, capacity: 1) { k in
+    kv.values.withMemoryRebound(to: UInt16.self, capacity: 1) { v in
+      pg_attend_heads(
+        queries, queryStride, Int32(count), k, v, kv.blockTable, Int32(kv.blockSize), kv.blockStride, kv.rowStride,
+        Int32(first), Int32(position), Int32(headDim), scale, out, outStride)
+    }
+  }
+  if done == 0 {
+    for h in 0..<count {
+      attendHeadReference(
+        query: queries + h * queryStride, kv: kv, position: position, window: window, headDim: headDim, scale: scale,
+        out: out + h * outStride)
+    }
+  }
+}
+
 /// Reference twin of `attendHead`: scores for every position first, a max-subtracted softmax in
 /// Double, then the weighted sum of the values.
 public func attendHeadReference(

@@ -1,4 +1,4 @@
-// Streaming (online-softmax) attention of one query head over f16 keys/values in blocks.
+// Streaming (online-softmax) attention of query heads over f16 keys/values in blocks.
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <math.h>
@@ -165,6 +165,17 @@ int TARGET pg_attend_head_avx2(const float *query, const uint16_t *key_base, con
     const float inv = 1.0f / denominator;
     for (int i = 0; i < head_dim; i++) out[i] *= inv;
   }
+  return 1;
+}
+// Query heads of one group, one after the other. (Widening a chunk of keys/values to f32 once for the
+// group measured slower here: the f32 copies crowd L1, and the f16 loads convert for free in FMAs.)
+int TARGET pg_attend_heads_avx2(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                                const uint16_t *value_base, const int32_t *block_table, int block_size,
+                                size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
+                                float *outs, size_t out_stride) {
+  for (int h = 0; h < nq; h++)
+    pg_attend_head_avx2(queries + (size_t)h * query_stride, key_base, value_base, block_table, block_size,
+                        block_stride, row_stride, first, last, head_dim, scale, outs + (size_t)h * out_stride);
   return 1;
 }
 #endif

@@ -65,6 +65,46 @@ struct AttentionKernelTests {
     }
   }
 
+  @Test("grouped heads equal one call per head", arguments: [(3, 64, 100, 16), (4, 40, 33, 8), (7, 256, 70, 32)])
+  func grouped(_ group: Int, _ headDim: Int, _ positions: Int, _ blockSize: Int) {
+    var rng = SplitMix64(seed: UInt64(group * 7 + headDim))
+    let paged = Self.make(positions: positions, blockSize: blockSize, kvHeads: 1, headDim: headDim, rng: &rng)
+    let queryStride = headDim + 5  // not packed: strides must be honoured
+    let queries = rng.floats(group * queryStride, in: -1...1)
+    var together = [Float](repeating: .nan, count: group * queryStride)
+    var reference = [Float](repeating: .nan, count: group * headDim)
+    paged.keys.withUnsafeBufferPointer { k in
+      paged.values.withUnsafeBufferPointer { v in
+        paged.table.withUnsafeBufferPointer { table in
+          let view = PagedHeadView(
+            keys: k.baseAddress!, values: v.baseAddress!, blockTable: table.baseAddress!, blockSize: blockSize,
+            blockStride: blockSize * headDim, rowStride: headDim)
+          queries.withUnsafeBufferPointer { q in
+            together.withUnsafeMutableBufferPointer {
+              attendHeads(
+                queries: q.baseAddress!, queryStride: queryStride, count: group, kv: view, position: positions - 1,
+                window: nil, headDim: headDim, scale: 0.1, out: $0.baseAddress!, outStride: queryStride)
+            }
+            reference.withUnsafeMutableBufferPointer { out in
+              for h in 0..<group {
+                attendHeadReference(
+                  query: q.baseAddress! + h * queryStride, kv: view, position: positions - 1, window: nil,
+                  headDim: headDim, scale: 0.1, out: out.baseAddress! + h * headDim)
+              }
+            }
+          }
+        }
+      }
+    }
+    for h in 0..<group {
+      for i in 0..<headDim {
+        let r = reference[h * headDim + i]
+        #expect(abs(together[h * queryStride + i] - r) <= 2e-5 + 1e-4 * abs(r), "head \(h) [\(i)]")
+      }
+      for i in headDim..<queryStride { #expect(together[h * queryStride + i].isNaN, "wrote past head \(h)") }
+    }
+  }
+
   @Test("a single position returns its value row exactly")
   func singlePosition() {
     // softmax over one score is exactly 1, so the output is the value row itself.
