@@ -329,9 +329,14 @@ INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, 
     }
   }
   for (int t = 0; t < T; t++) {
-    float out[8];
-    _mm256_storeu_ps(out, _mm256_add_ps(acc[t], accm[t]));
-    for (int r = 0; r < valid_rows; r++) y[t * y_stride + r] = out[r];
+    const __m256 sum = _mm256_add_ps(acc[t], accm[t]);
+    if (valid_rows == 8) {
+      _mm256_storeu_ps(y + t * y_stride, sum);  // the group's 8 outputs are adjacent
+    } else {
+      // The padded last group: write only the real rows.
+      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      _mm256_maskstore_ps(y + t * y_stride, mask, sum);
+    }
   }
 }
 
