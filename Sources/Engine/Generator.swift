@@ -8,6 +8,10 @@ public enum FinishReason: String, Sendable, Codable {
   case stop
   /// `maxTokens` was reached.
   case length
+  /// Cancelled (client gone, shutdown) before finishing.
+  case abort
+  /// The engine failed while running the request; the completion carries the message.
+  case error
 }
 
 /// Everything one generation produced.
@@ -74,7 +78,7 @@ public final class Generator {
     // Reuse the cached prefix, but always recompute at least the last prompt token for its logits.
     var common = zip(cachedTokens, promptIDs).prefix { $0 == $1 }.count
     common = min(common, promptIDs.count - 1)
-    state.cache.truncate(to: common)
+    state.truncate(to: common)
     cachedTokens = Array(promptIDs[..<common])
 
     var sampler = Sampler(options.sampling)

@@ -27,23 +27,69 @@ public struct Logits: Sendable {
   }
 }
 
-/// The state one sequence carries between forward passes.
-public final class ModelState: @unchecked Sendable {
-  public let cache: KVCache
-  let scratch = ScratchArena()
+/// What a model stores per position and layer, for sizing a `PagedKVCache`.
+public struct KVLayout: Sendable, Equatable {
+  public var layers: Int
+  /// Floats of keys (and, separately, of values) per position and layer: kvHeads × headDim.
+  public var kvDim: Int
 
-  public init(cache: KVCache) { self.cache = cache }
-
-  /// Tokens processed so far.
-  public var position: Int { cache.count }
+  public init(layers: Int, kvDim: Int) {
+    self.layers = layers
+    self.kvDim = kvDim
+  }
 }
 
 /// A decoder-only language model: feed tokens, get logits; one file per architecture conforms.
 public protocol LanguageModel: AnyObject, Sendable {
   var info: ModelInfo { get }
-  /// A fresh sequence state able to hold `maxTokens` positions (capped at the context length).
-  func makeState(maxTokens: Int) -> ModelState
-  /// Runs `tokens` at positions `state.position...` as one batch, appends them to the cache and
+  var kvLayout: KVLayout { get }
+  /// Runs every slice of `batch` in one pass over the weights: writes each token's keys and values
+  /// into `cache` through its slice's block table, attends over the slice's earlier positions, and
+  /// returns the logit rows the slices select, in slice order. `scratch` is the caller's working
+  /// memory (one per concurrent caller).
+  func forward(_ batch: ForwardBatch, cache: PagedKVCache, scratch: ScratchArena) throws(ModelError) -> Logits
+}
+
+/// The state of one sequence run outside the engine (CLI, perplexity, tests): a private cache whose
+/// blocks are all this sequence's, in order.
+public final class ModelState: @unchecked Sendable {
+  public static let blockSize = 16
+  public let cache: PagedKVCache
+  let blockTable: [Int32]
+  let scratch = ScratchArena()
+  /// Tokens processed so far (the next token's position).
+  public internal(set) var position = 0
+  /// Positions this state can hold.
+  public var capacity: Int { blockTable.count * cache.blockSize }
+
+  init(layout: KVLayout, capacity: Int) {
+    let blocks = max(1, (capacity + Self.blockSize - 1) / Self.blockSize)
+    cache = PagedKVCache(layers: layout.layers, kvDim: layout.kvDim, blockSize: Self.blockSize, blockCount: blocks)
+    blockTable = (0..<Int32(blocks)).map { $0 }
+  }
+
+  /// Drops every position from `position` on (to rewind, e.g. to re-run part of a prompt).
+  public func truncate(to newPosition: Int) {
+    position = min(position, max(0, newPosition))
+  }
+}
+
+extension LanguageModel {
+  /// A fresh single-sequence state able to hold `maxTokens` positions (capped at the context length).
+  public func makeState(maxTokens: Int) -> ModelState {
+    ModelState(layout: kvLayout, capacity: max(1, min(maxTokens, info.contextLength)))
+  }
+
+  /// Runs `tokens` at positions `state.position...` as one batch, appends them to the state and
   /// returns the logits selected.
-  func forward(_ tokens: [Int32], state: ModelState, logits: LogitsSelection) throws(ModelError) -> Logits
+  public func forward(_ tokens: [Int32], state: ModelState, logits: LogitsSelection) throws(ModelError) -> Logits {
+    guard !tokens.isEmpty else { throw .emptyInput }
+    let end = state.position + tokens.count
+    guard end <= state.capacity else { throw .contextFull(needed: end, capacity: state.capacity) }
+    var batch = ForwardBatch()
+    batch.append(tokens, startPosition: state.position, blockTable: state.blockTable, logits: logits)
+    let result = try forward(batch, cache: state.cache, scratch: state.scratch)
+    state.position = end
+    return result
+  }
 }

@@ -105,28 +105,25 @@ public final class LlamaModel: LanguageModel {
       vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
   }
 
-  public func makeState(maxTokens: Int) -> ModelState {
-    let capacity = max(1, min(maxTokens, config.contextLength))
-    return ModelState(cache: KVCache(layers: config.layers, capacity: capacity, kvDim: config.kvHeads * config.headDim))
-  }
+  public var kvLayout: KVLayout { KVLayout(layers: config.layers, kvDim: config.kvHeads * config.headDim) }
 
-  public func forward(_ tokens: [Int32], state: ModelState, logits: LogitsSelection) throws(ModelError) -> Logits {
-    let n = tokens.count
-    guard n > 0 else { throw .emptyInput }
-    let cache = state.cache
-    let start = cache.count
-    guard start + n <= cache.capacity else { throw .contextFull(needed: start + n, capacity: cache.capacity) }
-    for id in tokens where id < 0 || Int(id) >= config.vocabularySize {
-      throw .invalidToken(id, vocabularySize: config.vocabularySize)
+  public func forward(_ batch: ForwardBatch, cache: PagedKVCache, scratch arena: ScratchArena) throws(ModelError)
+    -> Logits
+  {
+    try batch.validate(vocabularySize: config.vocabularySize, contextLength: config.contextLength, cache: cache)
+    guard cache.layers == config.layers, cache.kvDim == config.kvHeads * config.headDim else {
+      throw .invalidHyperparameter("KV cache shape \(cache.layers)×\(cache.kvDim) does not fit this model")
     }
+    let tokens = batch.tokens
+    let n = tokens.count
+    let placement = TokenPlacement(batch)
     let c = config
     let d = c.embeddingLength
     let qDim = c.heads * c.headDim
     let kvDim = c.kvHeads * c.headDim
     let ff = c.feedForwardLength
-    let outRows = logits == .all ? n : 1
+    let outRows = batch.logitRows
 
-    let arena = state.scratch
     arena.reset(
       reserving: ScratchArena.footprint(n * d, n * d, n * qDim, n * kvDim, n * kvDim, n * qDim, n * ff, n * ff))
     let x = arena.take(n * d)  // [n, d] residual stream
@@ -148,11 +145,11 @@ public final class LlamaModel: LanguageModel {
       matmul(layer.wk, xn, k, n: n, pool: pool)
       matmul(layer.wv, xn, v, n: n, pool: pool)
       for t in 0..<n {
-        rope.apply(q + t * qDim, heads: c.heads, headDim: c.headDim, position: start + t)
-        rope.apply(k + t * kvDim, heads: c.kvHeads, headDim: c.headDim, position: start + t)
+        rope.apply(q + t * qDim, heads: c.heads, headDim: c.headDim, position: placement.position[t])
+        rope.apply(k + t * kvDim, heads: c.kvHeads, headDim: c.headDim, position: placement.position[t])
       }
-      storeKV(k, v, n: n, start: start, layer: l, cache: cache)
-      attention.run(q: q, out: att, n: n, start: start, layer: l, cache: cache, pool: pool)
+      storeKV(k, v, batch: batch, placement: placement, layer: l, cache: cache)
+      attention.run(q: q, out: att, batch: batch, placement: placement, layer: l, cache: cache, pool: pool)
       matmul(layer.wo, att, xn, n: n, pool: pool)
       addInPlace(x, xn, n * d)
 
@@ -165,15 +162,23 @@ public final class LlamaModel: LanguageModel {
       matmul(layer.wDown, gate, xn, n: n, pool: pool)
       addInPlace(x, xn, n * d)
     }
-    cache.count = start + n
 
-    let firstRow = n - outRows
+    // Gather the rows that need logits, normed, into the front of xn: [outRows, d].
+    var row = 0
     outputNorm.withUnsafeBufferPointer { w in
-      for t in firstRow..<n { rmsNorm(x + t * d, w.baseAddress!, xn + t * d, d, eps: c.rmsEpsilon) }
+      for slice in batch.slices where slice.logits != nil {
+        let first = slice.logits == .all ? 0 : slice.tokenCount - 1
+        for j in first..<slice.tokenCount {
+          rmsNorm(x + (slice.tokenOffset + j) * d, w.baseAddress!, xn + row * d, d, eps: c.rmsEpsilon)
+          row += 1
+        }
+      }
     }
     var values = [Float](repeating: 0, count: outRows * c.vocabularySize)
-    values.withUnsafeMutableBufferPointer { out in
-      matmul(output, xn + firstRow * d, out.baseAddress!, n: outRows, pool: pool)
+    if outRows > 0 {
+      values.withUnsafeMutableBufferPointer { out in
+        matmul(output, xn, out.baseAddress!, n: outRows, pool: pool)
+      }
     }
     return Logits(rows: outRows, vocabularySize: c.vocabularySize, values: values)
   }

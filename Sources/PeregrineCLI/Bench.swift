@@ -9,7 +9,8 @@ import Models
 /// measures them, so the two can be compared on the same file and threads.
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
-    abstract: "Measure prefill (pp) and decode (tg) speed in tokens/s, llama-bench style.",
+    commandName: "kernels",
+    abstract: "(default) Measure prefill (pp) and decode (tg) speed in tokens/s, llama-bench style.",
     discussion: """
       ppN processes N random tokens as one batch in a fresh sequence; tgN generates N tokens one at a \
       time from an empty sequence. Each test runs once to warm up, then -r times; the table gives \

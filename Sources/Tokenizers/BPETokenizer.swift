@@ -149,7 +149,7 @@ struct BPETokenizer: Sendable {
 }
 
 /// A queued merge of two adjacent symbols; ordered by merge rank, then leftmost position.
-struct MergeCandidate {
+struct MergeCandidate: Prioritized {
   var priority: UInt64
   var left: Int32
   var right: Int32
@@ -163,44 +163,5 @@ struct BPEWorkspace {
   var symbols: [Int32] = []
   var previous: [Int32] = []
   var next: [Int32] = []
-  var queue = MergeQueue()
-}
-
-/// Binary min-heap on `MergeCandidate.priority`.
-struct MergeQueue {
-  private var heap: [MergeCandidate] = []
-
-  mutating func removeAll() { heap.removeAll(keepingCapacity: true) }
-
-  mutating func insert(_ c: MergeCandidate) {
-    heap.append(c)
-    var i = heap.count - 1
-    while i > 0 {
-      let parent = (i - 1) / 2
-      guard heap[i].priority < heap[parent].priority else { break }
-      heap.swapAt(i, parent)
-      i = parent
-    }
-  }
-
-  mutating func popMin() -> MergeCandidate? {
-    guard !heap.isEmpty else { return nil }
-    let top = heap[0]
-    let last = heap.removeLast()
-    if heap.isEmpty { return top }
-    heap[0] = last
-    var i = 0
-    let n = heap.count
-    while true {
-      let l = 2 * i + 1
-      let r = l + 1
-      var m = i
-      if l < n && heap[l].priority < heap[m].priority { m = l }
-      if r < n && heap[r].priority < heap[m].priority { m = r }
-      if m == i { break }
-      heap.swapAt(i, m)
-      i = m
-    }
-    return top
-  }
+  var queue = MinHeap<MergeCandidate>()
 }

@@ -18,8 +18,10 @@ struct SpecialTokenMatcher: Sendable {
 
   /// Longest first; ties by id so the order is deterministic.
   private let entries: [Entry]
-  /// Entry indices by their first byte, to find which specials occur in a text in one pass.
-  private let byFirstByte: [[Int]]
+  /// Entry indices in byte-wise lexicographic order of their text, so the entries that start a
+  /// text at some position are found by narrowing one range byte by byte. (Gemma has 6k control
+  /// tokens, nearly all starting "<unused": trying each one at every "<" made HTML crawl.)
+  private let lexicographic: [Int]
 
   init(tokens: [String], types: [TokenType]) {
     var list: [Entry] = []
@@ -33,9 +35,10 @@ struct SpecialTokenMatcher: Sendable {
       a.bytes.count != b.bytes.count ? a.bytes.count > b.bytes.count : a.id < b.id
     }
     entries = list
-    var index = [[Int]](repeating: [], count: 256)
-    for (i, e) in list.enumerated() { index[Int(e.bytes[0])].append(i) }
-    byFirstByte = index
+    // Equal texts keep entry order, as the replacement below expects.
+    lexicographic = list.indices.sorted { a, b in
+      list[a].bytes == list[b].bytes ? a < b : list[a].bytes.lexicographicallyPrecedes(list[b].bytes)
+    }
   }
 
   func partition(_ text: [UInt8], parseSpecial: Bool) -> [Fragment] {
@@ -44,16 +47,13 @@ struct SpecialTokenMatcher: Sendable {
 
     // Which specials occur anywhere at all; most texts contain none, so this one scan is
     // usually all the work done.
+    var seen = [Bool](repeating: false, count: entries.count)
     var present: [Int] = []
-    var seen = Set<Int>()
     for p in 0..<text.count {
-      for e in byFirstByte[Int(text[p])] where !seen.contains(e) {
-        let entry = entries[e]
-        guard parseSpecial || entry.alwaysMatched else { continue }
-        if matches(entry.bytes, in: text, at: p, end: text.count) {
-          seen.insert(e)
-          present.append(e)
-        }
+      forEachEntry(startingAt: p, in: text) { e in
+        guard !seen[e], parseSpecial || entries[e].alwaysMatched else { return }
+        seen[e] = true
+        present.append(e)
       }
     }
     guard !present.isEmpty else { return fragments }
@@ -86,6 +86,46 @@ struct SpecialTokenMatcher: Sendable {
       fragments = next
     }
     return fragments
+  }
+
+  /// Calls `body` with every entry whose text occurs in `text` at `p`, shortest first.
+  ///
+  /// In lexicographic order the entries sharing the text's first k bytes form one range, and
+  /// within it an entry exactly k bytes long sorts first; each further byte narrows the range
+  /// by two binary searches, and the walk ends as soon as it is empty.
+  private func forEachEntry(startingAt p: Int, in text: [UInt8], _ body: (Int) -> Void) {
+    var lower = 0
+    var upper = lexicographic.count
+    var k = 0
+    while lower < upper && p + k < text.count {
+      let c = Int(text[p + k])
+      // Byte k of an entry, or -1 if it is no longer than k (those sort before the rest).
+      func key(_ i: Int) -> Int {
+        let bytes = entries[lexicographic[i]].bytes
+        return bytes.count > k ? Int(bytes[k]) : -1
+      }
+      lower = partitionPoint(lower, upper) { key($0) >= c }
+      upper = partitionPoint(lower, upper) { key($0) > c }
+      k += 1
+      // Entries exactly k bytes long match here; more than one only if texts repeat.
+      var i = lower
+      while i < upper && entries[lexicographic[i]].bytes.count == k {
+        body(lexicographic[i])
+        i += 1
+      }
+    }
+  }
+
+  /// First index in `lower..<upper` where `isAtOrPast` holds (it must be monotonic there).
+  @inline(__always)
+  private func partitionPoint(_ lower: Int, _ upper: Int, _ isAtOrPast: (Int) -> Bool) -> Int {
+    var lo = lower
+    var hi = upper
+    while lo < hi {
+      let mid = (lo + hi) / 2
+      if isAtOrPast(mid) { hi = mid } else { lo = mid + 1 }
+    }
+    return lo
   }
 
   @inline(__always)

@@ -1,25 +1,27 @@
 /// Text ↔ token ids for one model's vocabulary.
 ///
 /// Built once from plain `TokenizerVocabulary` data and immutable afterwards, so one instance can
-/// serve every request concurrently. Byte-level BPE (`model == "gpt2"`) is implemented; the
-/// backend enum leaves room for SentencePiece.
+/// serve every request concurrently. Two backends, chosen by `tokenizer.ggml.model`: byte-level
+/// BPE (`gpt2`) and SentencePiece (`llama`).
 public final class Tokenizer: Sendable {
   private enum Backend: Sendable {
     case bytePairEncoding(BPETokenizer)
+    case sentencePiece(SentencePieceTokenizer)
   }
 
   /// Texts that end a turn; llama.cpp treats tokens with these texts as end-of-generation
   /// (and as control tokens) whatever type the vocabulary gives them.
-  private static let endOfGenerationTexts: Set<String> = [
+  private static let endOfGenerationTexts: [String] = [
     "<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|eom_id|>",
   ]
 
   private let backend: Backend
   private let types: [TokenType]
-  private let tokenIndex: [String: Int32]
+  /// Vocabulary text → id, for `tokenID(_:)` and the SentencePiece merges.
+  private let tokenTable: TokenTable
   private let specials: SpecialTokenMatcher
-  /// Every token's bytes back to back: decoded from the GPT-2 form for normal tokens, the
-  /// literal text for control/user-defined/unknown ones. `pieceStarts` has one extra end entry.
+  /// Every token's decoded bytes back to back (see `Tokenizer+Pieces.swift`); `pieceStarts` has one extra
+  /// end entry.
   private let pieceBytes: [UInt8]
   private let pieceStarts: [Int32]
   private let endOfGeneration: Set<Int32>
@@ -37,62 +39,47 @@ public final class Tokenizer: Sendable {
   public var vocabularySize: Int { types.count }
 
   public init(vocabulary v: TokenizerVocabulary) throws(TokenizerError) {
-    guard v.model == "gpt2" else { throw .unsupportedModel(v.model) }
+    guard v.model == "gpt2" || v.model == "llama" else { throw .unsupportedModel(v.model) }
     guard !v.tokens.isEmpty else { throw .emptyVocabulary }
     guard v.tokenTypes.isEmpty || v.tokenTypes.count == v.tokens.count else {
       throw .tokenTypeCountMismatch(tokens: v.tokens.count, types: v.tokenTypes.count)
     }
-    for (name, id) in [("BOS", v.bosID), ("EOS", v.eosID), ("EOT", v.eotID)] {
+    if let scores = v.scores, scores.count != v.tokens.count {
+      throw .scoreCountMismatch(tokens: v.tokens.count, scores: scores.count)
+    }
+    for (name, id) in [("BOS", v.bosID), ("EOS", v.eosID), ("EOT", v.eotID), ("UNK", v.unknownID)] {
       if let id, id < 0 || Int(id) >= v.tokens.count {
         throw .specialTokenOutOfRange(name: name, id: id)
       }
     }
 
-    var index: [String: Int32] = [:]
-    index.reserveCapacity(v.tokens.count)
-    // Later duplicates win, as in llama.cpp's token_to_id map.
-    for (i, t) in v.tokens.enumerated() { index[t] = Int32(i) }
-
-    var types = v.tokens.indices.map { i in
-      i < v.tokenTypes.count ? TokenType(rawValue: v.tokenTypes[i]) ?? .normal : .normal
-    }
+    let table = TokenTable(tokens: v.tokens)
+    var types = [TokenType](repeating: .normal, count: v.tokens.count)
+    for (i, raw) in v.tokenTypes.enumerated() { types[i] = TokenType(rawValue: raw) ?? .undefined }
     var eog = Set<Int32>()
     for id in [v.eosID, v.eotID] { if let id { eog.insert(id) } }
     for text in Tokenizer.endOfGenerationTexts {
-      if let id = index[text] {
+      if let id = table.id(text) {
         eog.insert(id)
         types[Int(id)] = .control
       }
     }
 
-    var bytes: [UInt8] = []
-    var starts: [Int32] = []
-    starts.reserveCapacity(v.tokens.count + 1)
-    for (i, text) in v.tokens.enumerated() {
-      starts.append(Int32(bytes.count))
-      switch types[i] {
-      case .normal, .undefined:
-        bytes.append(contentsOf: ByteUnicodeMap.decode(text))
-      case .byte:
-        if let b = Tokenizer.parseByteToken(text) {
-          bytes.append(b)
-        } else {
-          bytes.append(contentsOf: ByteUnicodeMap.decode(text))
-        }
-      case .control, .userDefined, .unknown:
-        bytes.append(contentsOf: text.utf8)
-      case .unused:
-        break
-      }
+    switch v.model {
+    case "llama":
+      self.backend = .sentencePiece(SentencePieceTokenizer(vocabulary: v, table: table))
+      (self.pieceBytes, self.pieceStarts) = Tokenizer.sentencePiecePieces(table: table, types: types)
+    default:
+      var index: [String: Int32] = [:]
+      index.reserveCapacity(v.tokens.count)
+      // Later duplicates win, as in llama.cpp's token_to_id map.
+      for (i, t) in v.tokens.enumerated() { index[t] = Int32(i) }
+      self.backend = .bytePairEncoding(try BPETokenizer(vocabulary: v, tokenIndex: index))
+      (self.pieceBytes, self.pieceStarts) = Tokenizer.bytePairPieces(tokens: v.tokens, types: types)
     }
-    starts.append(Int32(bytes.count))
-
-    self.backend = .bytePairEncoding(try BPETokenizer(vocabulary: v, tokenIndex: index))
     self.types = types
-    self.tokenIndex = index
+    self.tokenTable = table
     self.specials = SpecialTokenMatcher(tokens: v.tokens, types: types)
-    self.pieceBytes = bytes
-    self.pieceStarts = starts
     self.endOfGeneration = eog
     self.addBOS = v.addBOS
     self.addEOS = v.addEOS
@@ -110,15 +97,30 @@ public final class Tokenizer: Sendable {
     var output: [Int32] = []
     if addSpecial, addBOS, let bosID { output.append(bosID) }
     let utf8 = Array(text.utf8)
-    var workspace = BPEWorkspace()
-    for fragment in specials.partition(utf8, parseSpecial: parseSpecial) {
-      switch fragment {
-      case .token(let id):
-        output.append(id)
-      case .text(let range):
-        switch backend {
-        case .bytePairEncoding(let bpe):
-          bpe.encode(utf8[range], into: &output, workspace: &workspace)
+    let fragments = specials.partition(utf8, parseSpecial: parseSpecial)
+    switch backend {
+    case .bytePairEncoding(let bpe):
+      var workspace = BPEWorkspace()
+      for fragment in fragments {
+        switch fragment {
+        case .token(let id): output.append(id)
+        case .text(let range): bpe.encode(utf8[range], into: &output, workspace: &workspace)
+        }
+      }
+    case .sentencePiece(let spm):
+      var workspace = SentencePieceWorkspace()
+      // The start of the input counts as following a special token, BOS or not.
+      var afterSpecial = true
+      for fragment in fragments {
+        switch fragment {
+        case .token(let id):
+          output.append(id)
+          afterSpecial = true
+        case .text(let range):
+          spm.encode(
+            utf8[range], prefixSpace: spm.addSpacePrefix && afterSpecial, into: &output,
+            workspace: &workspace)
+          afterSpecial = false
         }
       }
     }
@@ -133,7 +135,9 @@ public final class Tokenizer: Sendable {
     Array(pieceSlice(id, special: special))
   }
 
-  /// Concatenated pieces of `ids` as text; invalid UTF-8 becomes U+FFFD.
+  /// Concatenated pieces of `ids` as text; invalid UTF-8 becomes U+FFFD. This is what
+  /// llama-server's `/detokenize` returns. Unlike `llama_detokenize`, no leading space is
+  /// removed for SentencePiece models with `addSpacePrefix` (Gemma has it off, so the two agree).
   public func decode(_ ids: [Int32], special: Bool) -> String {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(ids.count * 4)
@@ -147,9 +151,9 @@ public final class Tokenizer: Sendable {
   }
 
   /// The id of the token whose vocabulary text is exactly `text` (in the vocabulary's own
-  /// encoding, e.g. "Ġworld"), if any.
+  /// encoding, e.g. "Ġworld" or "▁world"), if any.
   public func tokenID(_ text: String) -> Int32? {
-    tokenIndex[text]
+    tokenTable.id(text)
   }
 
   /// The token's type; `.undefined` for out-of-range ids.
@@ -166,12 +170,5 @@ public final class Tokenizer: Sendable {
       break
     }
     return pieceBytes[Int(pieceStarts[Int(id)])..<Int(pieceStarts[Int(id) + 1])]
-  }
-
-  /// SentencePiece-style byte tokens are spelled `<0xAB>`.
-  private static func parseByteToken(_ text: String) -> UInt8? {
-    let u = Array(text.utf8)
-    guard u.count == 6, u[0] == 0x3C, u[1] == 0x30, u[2] == 0x78, u[5] == 0x3E else { return nil }
-    return UInt8(String(decoding: u[3..<5], as: UTF8.self), radix: 16)
   }
 }

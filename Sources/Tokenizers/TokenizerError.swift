@@ -11,6 +11,8 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
   case missingMetadata(String)
   /// `tokenTypes` is present but its length differs from `tokens`.
   case tokenTypeCountMismatch(tokens: Int, types: Int)
+  /// `scores` is present but its length differs from `tokens`.
+  case scoreCountMismatch(tokens: Int, scores: Int)
   /// A merge rule lacks the single space separating its two halves.
   case malformedMerge(index: Int, text: String)
   /// A special token id (BOS, EOS, …) lies outside the vocabulary.
@@ -19,7 +21,7 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
   public var description: String {
     switch self {
     case .unsupportedModel(let m):
-      return "tokenizer model '\(m)' is not supported (only 'gpt2' byte-level BPE is implemented)"
+      return "tokenizer model '\(m)' is not supported (implemented: 'gpt2' byte-level BPE, 'llama' SentencePiece)"
     case .unsupportedPreTokenizer(let p):
       return "pre-tokenizer '\(p)' is not supported"
     case .missingMetadata(let key):
@@ -28,6 +30,8 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
       return "the vocabulary has no tokens"
     case .tokenTypeCountMismatch(let t, let ty):
       return "vocabulary has \(t) tokens but \(ty) token types"
+    case .scoreCountMismatch(let t, let s):
+      return "vocabulary has \(t) tokens but \(s) scores"
     case .malformedMerge(let i, let text):
       return "merge #\(i) '\(text)' is not two parts separated by a space"
     case .specialTokenOutOfRange(let name, let id):

@@ -21,6 +21,7 @@ extension TokenizerVocabulary {
       paddingID: id("tokenizer.ggml.padding_token_id"),
       eotID: id("tokenizer.ggml.eot_token_id"),
       addBOS: m["tokenizer.ggml.add_bos_token"]?.bool ?? (model == "llama"),
-      addEOS: m["tokenizer.ggml.add_eos_token"]?.bool ?? false)
+      addEOS: m["tokenizer.ggml.add_eos_token"]?.bool ?? false,
+      addSpacePrefix: m["tokenizer.ggml.add_space_prefix"]?.bool ?? true)
   }
 }

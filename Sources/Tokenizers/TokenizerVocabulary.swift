@@ -12,7 +12,7 @@ public struct TokenizerVocabulary: Sendable {
   public var tokenTypes: [Int32]
   /// BPE merges in rank order, each "left right" separated by one space.
   public var merges: [String]
-  /// SentencePiece scores; unused by BPE.
+  /// SentencePiece scores, one per token; unused by BPE.
   public var scores: [Float]?
   public var bosID: Int32?
   public var eosID: Int32?
@@ -24,6 +24,9 @@ public struct TokenizerVocabulary: Sendable {
   public var addBOS: Bool
   /// Whether `encode(addSpecial: true)` appends EOS.
   public var addEOS: Bool
+  /// SentencePiece only (`tokenizer.ggml.add_space_prefix`, llama.cpp's default true): put a
+  /// space before text at the start of the input and after each special token.
+  public var addSpacePrefix: Bool
 
   public init(
     model: String,
@@ -38,7 +41,8 @@ public struct TokenizerVocabulary: Sendable {
     paddingID: Int32? = nil,
     eotID: Int32? = nil,
     addBOS: Bool = false,
-    addEOS: Bool = false
+    addEOS: Bool = false,
+    addSpacePrefix: Bool = true
   ) {
     self.model = model
     self.pre = pre
@@ -53,5 +57,6 @@ public struct TokenizerVocabulary: Sendable {
     self.eotID = eotID
     self.addBOS = addBOS
     self.addEOS = addEOS
+    self.addSpacePrefix = addSpacePrefix
   }
 }

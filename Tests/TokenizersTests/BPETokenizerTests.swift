@@ -121,8 +121,8 @@ private func tinyVocabulary(pre: String? = "gpt2") -> TokenizerVocabulary {
 
   @Test func badVocabulariesAreTypedErrors() {
     var v = tinyVocabulary()
-    v.model = "llama"
-    #expect(throws: TokenizerError.unsupportedModel("llama")) { try Tokenizer(vocabulary: v) }
+    v.model = "ugm"
+    #expect(throws: TokenizerError.unsupportedModel("ugm")) { try Tokenizer(vocabulary: v) }
 
     v = tinyVocabulary(pre: "qwen2")
     #expect(throws: TokenizerError.unsupportedPreTokenizer("qwen2")) { try Tokenizer(vocabulary: v) }

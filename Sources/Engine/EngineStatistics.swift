@@ -1,0 +1,31 @@
+/// A snapshot of the engine, cheap to read at any time (metrics, health, admission decisions).
+public struct EngineStatistics: Sendable, Equatable, Codable {
+  public var running = 0
+  public var waiting = 0
+  public var kvBlocksTotal = 0
+  public var kvBlocksUsed = 0
+  /// Fraction of KV blocks held by running requests (0–1).
+  public var kvUsage: Double { kvBlocksTotal > 0 ? Double(kvBlocksUsed) / Double(kvBlocksTotal) : 0 }
+  /// Prompt tokens looked up in / found in the prefix cache since start.
+  public var prefixQueryTokens = 0
+  public var prefixHitTokens = 0
+  public var promptTokensTotal = 0
+  public var generationTokensTotal = 0
+  public var requestsFinished = 0
+  public var preemptionsTotal = 0
+  public var steps = 0
+
+  public init() {}
+
+  enum CodingKeys: String, CodingKey {
+    case running, waiting, steps
+    case kvBlocksTotal = "kv_blocks_total"
+    case kvBlocksUsed = "kv_blocks_used"
+    case prefixQueryTokens = "prefix_query_tokens"
+    case prefixHitTokens = "prefix_hit_tokens"
+    case promptTokensTotal = "prompt_tokens_total"
+    case generationTokensTotal = "generation_tokens_total"
+    case requestsFinished = "requests_finished"
+    case preemptionsTotal = "preemptions_total"
+  }
+}

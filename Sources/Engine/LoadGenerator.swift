@@ -1,0 +1,184 @@
+import Foundation
+
+/// What one load level measured, in the spirit of vLLM's benchmark_serving and of
+/// `shared/tools/loadtest.py` (same definitions, so the numbers compare).
+public struct LoadLevelResult: Sendable, Codable, Equatable {
+  public var concurrency: Int
+  /// Poisson arrival rate (requests/s) in request-rate mode; nil for a closed loop.
+  public var requestRate: Double?
+  public var requests: Int
+  public var completed: Int
+  public var failed: Int
+  public var outputTokens: Int
+  public var promptTokens: Int
+  public var wallSeconds: Double
+  /// All output tokens over wall time, prefill included.
+  public var outputTokensPerSecond: Double
+  public var ttft: Percentiles  // seconds
+  /// Time per output token after the first, per request.
+  public var tpot: Percentiles  // seconds
+  /// Gaps between consecutive tokens, all requests pooled.
+  public var itl: Percentiles  // seconds
+  public var e2e: Percentiles  // seconds
+  public var queue: Percentiles  // seconds
+
+  enum CodingKeys: String, CodingKey {
+    case concurrency, requests, completed, failed, ttft, tpot, itl, e2e, queue
+    case requestRate = "request_rate"
+    case outputTokens = "output_tokens"
+    case promptTokens = "prompt_tokens"
+    case wallSeconds = "wall_s"
+    case outputTokensPerSecond = "output_tokens_per_second"
+  }
+}
+
+/// Median, 95th and 99th percentiles and mean of a sample (linear interpolation, as numpy does).
+public struct Percentiles: Sendable, Codable, Equatable {
+  public var mean: Double
+  public var p50: Double
+  public var p95: Double
+  public var p99: Double
+
+  public init(_ xs: [Double]) {
+    let s = xs.filter { $0.isFinite }.sorted()
+    func at(_ p: Double) -> Double {
+      guard !s.isEmpty else { return .nan }
+      let k = Double(s.count - 1) * p / 100
+      let f = Int(k)
+      let c = min(f + 1, s.count - 1)
+      return s[f] + (s[c] - s[f]) * (k - Double(f))
+    }
+    mean = s.isEmpty ? .nan : s.reduce(0, +) / Double(s.count)
+    p50 = at(50)
+    p95 = at(95)
+    p99 = at(99)
+  }
+}
+
+/// Drives an `InferenceEngine` in-process: a closed loop of `concurrency` clients, or Poisson arrivals
+/// at a request rate, each request streaming `maxTokens` tokens with end-of-generation ignored.
+public struct LoadGenerator: Sendable {
+  public let engine: InferenceEngine
+  public var maxTokens = 128
+  public var requestsPerLevel: @Sendable (Int) -> Int = { max(4, 2 * $0) }
+  /// Builds the prompt ids of request `index` at `concurrency` (make them unique to defeat prefix reuse).
+  public var prompt: @Sendable (_ concurrency: Int, _ index: Int) -> [Int32]
+
+  public init(engine: InferenceEngine, maxTokens: Int = 128, prompt: @escaping @Sendable (Int, Int) -> [Int32]) {
+    self.engine = engine
+    self.maxTokens = maxTokens
+    self.prompt = prompt
+  }
+
+  struct Sample {
+    var ok = false
+    var promptTokens = 0
+    var outputTokens = 0
+    var ttft = Double.nan
+    var e2e = Double.nan
+    var queue = Double.nan
+    var gaps: [Double] = []
+  }
+
+  /// One request, timed from submission on the monotonic clock.
+  func one(_ ids: [Int32]) async -> Sample {
+    var s = Sample()
+    s.promptTokens = ids.count
+    let start = ContinuousClock.now
+    guard let stream = try? engine.submit(
+      EngineRequest(promptIDs: ids, sampling: .greedy, maxTokens: maxTokens, ignoreEndOfGeneration: true))
+    else { return s }
+    var last: ContinuousClock.Instant? = nil
+    for await event in stream {
+      let now = ContinuousClock.now
+      switch event {
+      case .token:
+        if let last { s.gaps.append((now - last).seconds) } else { s.ttft = (now - start).seconds }
+        last = now
+        s.outputTokens += 1
+      case .finished(let c):
+        s.ok = c.finishReason == .length || c.finishReason == .stop
+        s.queue = c.timings.queueSeconds
+        s.e2e = (now - start).seconds
+      }
+    }
+    return s
+  }
+
+  /// A closed loop: `concurrency` clients, each sending its next request when the previous ends.
+  public func closedLoop(concurrency: Int) async -> LoadLevelResult {
+    let total = requestsPerLevel(concurrency)
+    let counter = Counter()
+    let start = ContinuousClock.now
+    let samples = await withTaskGroup(of: [Sample].self) { group in
+      for _ in 0..<concurrency {
+        group.addTask {
+          var mine: [Sample] = []
+          while let i = counter.next(below: total) { mine.append(await one(prompt(concurrency, i))) }
+          return mine
+        }
+      }
+      var all: [Sample] = []
+      for await part in group { all += part }
+      return all
+    }
+    return summarize(samples, concurrency: concurrency, rate: nil, wall: (ContinuousClock.now - start).seconds)
+  }
+
+  /// Open loop: `count` requests arriving as a Poisson process at `rate` requests/s (seeded).
+  public func poisson(rate: Double, count: Int, seed: UInt64 = 1) async -> LoadLevelResult {
+    var rng = SeededRandom(seed: seed)
+    var offsets: [Double] = []
+    var t = 0.0
+    for _ in 0..<count {
+      t += -log(max(1e-12, 1 - rng.nextUnit())) / rate
+      offsets.append(t)
+    }
+    let start = ContinuousClock.now
+    let samples = await withTaskGroup(of: Sample.self) { group in
+      for (i, offset) in offsets.enumerated() {
+        group.addTask {
+          try? await Task.sleep(until: start + .nanoseconds(Int64(offset * 1e9)), clock: .continuous)
+          return await one(prompt(0, i))
+        }
+      }
+      var all: [Sample] = []
+      for await s in group { all.append(s) }
+      return all
+    }
+    return summarize(samples, concurrency: 0, rate: rate, wall: (ContinuousClock.now - start).seconds)
+  }
+
+  func summarize(_ samples: [Sample], concurrency: Int, rate: Double?, wall: Double) -> LoadLevelResult {
+    let ok = samples.filter(\.ok)
+    let out = ok.reduce(0) { $0 + $1.outputTokens }
+    return LoadLevelResult(
+      concurrency: concurrency, requestRate: rate, requests: samples.count, completed: ok.count,
+      failed: samples.count - ok.count, outputTokens: out, promptTokens: ok.reduce(0) { $0 + $1.promptTokens },
+      wallSeconds: wall, outputTokensPerSecond: wall > 0 ? Double(out) / wall : 0,
+      ttft: Percentiles(ok.map(\.ttft)),
+      tpot: Percentiles(ok.compactMap { s in s.outputTokens > 1 ? (s.e2e - s.ttft) / Double(s.outputTokens - 1) : nil }),
+      itl: Percentiles(ok.flatMap(\.gaps)), e2e: Percentiles(ok.map(\.e2e)), queue: Percentiles(ok.map(\.queue)))
+  }
+}
+
+/// Hands out request indices to the closed loop's clients.
+final class Counter: @unchecked Sendable {
+  private let lock = NSLock()
+  private var value = 0
+
+  func next(below limit: Int) -> Int? {
+    lock.lock()
+    defer { lock.unlock() }
+    guard value < limit else { return nil }
+    value += 1
+    return value - 1
+  }
+}
+
+extension Duration {
+  var seconds: Double {
+    let (s, a) = components
+    return Double(s) + Double(a) / 1e18
+  }
+}

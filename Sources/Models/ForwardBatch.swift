@@ -1,0 +1,78 @@
+/// One sequence's share of a batched forward pass: `tokenCount` tokens starting at `tokenOffset` in the
+/// batch, at positions `startPosition..<startPosition + tokenCount` of that sequence.
+public struct BatchSlice: Sendable, Equatable {
+  public var tokenOffset: Int
+  public var tokenCount: Int
+  public var startPosition: Int
+  /// Cache blocks holding this sequence's positions in order (`blockTable[p / blockSize]` holds
+  /// position p); must already cover `startPosition + tokenCount` positions.
+  public var blockTable: [Int32]
+  /// Which of this slice's positions need logits; nil for none (a prefill chunk that is not the last).
+  public var logits: LogitsSelection?
+
+  public init(tokenOffset: Int, tokenCount: Int, startPosition: Int, blockTable: [Int32], logits: LogitsSelection?) {
+    self.tokenOffset = tokenOffset
+    self.tokenCount = tokenCount
+    self.startPosition = startPosition
+    self.blockTable = blockTable
+    self.logits = logits
+  }
+
+  /// Logit rows this slice contributes.
+  public var logitRows: Int {
+    switch logits {
+    case nil: 0
+    case .last: 1
+    case .all: tokenCount
+    }
+  }
+}
+
+/// The tokens of several sequences processed in one pass over the weights.
+public struct ForwardBatch: Sendable, Equatable {
+  public var tokens: [Int32]  // [nTokens]
+  public var slices: [BatchSlice]
+
+  public init(tokens: [Int32] = [], slices: [BatchSlice] = []) {
+    self.tokens = tokens
+    self.slices = slices
+  }
+
+  /// Appends a sequence's tokens as a new slice.
+  public mutating func append(
+    _ newTokens: some Collection<Int32>, startPosition: Int, blockTable: [Int32], logits: LogitsSelection?
+  ) {
+    slices.append(
+      BatchSlice(
+        tokenOffset: tokens.count, tokenCount: newTokens.count, startPosition: startPosition,
+        blockTable: blockTable, logits: logits))
+    tokens.append(contentsOf: newTokens)
+  }
+
+  /// Logit rows the pass returns, slice by slice in order.
+  public var logitRows: Int { slices.reduce(0) { $0 + $1.logitRows } }
+
+  /// Checks the batch against a model and cache before any work is done.
+  public func validate(vocabularySize: Int, contextLength: Int, cache: PagedKVCache) throws(ModelError) {
+    guard !tokens.isEmpty, !slices.isEmpty else { throw .emptyInput }
+    var covered = 0
+    for s in slices {
+      guard s.tokenCount > 0, s.tokenOffset == covered else { throw .emptyInput }
+      covered += s.tokenCount
+      let end = s.startPosition + s.tokenCount
+      guard s.startPosition >= 0, end <= contextLength else {
+        throw .contextFull(needed: end, capacity: contextLength)
+      }
+      guard s.blockTable.count * cache.blockSize >= end else {
+        throw .contextFull(needed: end, capacity: s.blockTable.count * cache.blockSize)
+      }
+      for b in s.blockTable where b < 0 || Int(b) >= cache.blockCount {
+        throw .invalidHyperparameter("block id \(b) outside the cache (0..<\(cache.blockCount))")
+      }
+    }
+    guard covered == tokens.count else { throw .emptyInput }
+    for id in tokens where id < 0 || Int(id) >= vocabularySize {
+      throw .invalidToken(id, vocabularySize: vocabularySize)
+    }
+  }
+}
