@@ -34,7 +34,7 @@ public func multiplyQuantized(
   let rows = w.rows
   let cols = w.cols
   let code = Int32(w.type.rawValue)
-  if let packed = w.packed() {
+  if let packed = w.packed(pool: pool) {
     // Groups of 8 interleaved rows, an even share per thread.
     pool.parallelEven((rows + 7) / 8) { groups in
       let done = pg_gemm_packed(
