@@ -177,3 +177,53 @@ struct VecDotToleranceTests {
     #expect(caught >= 18, "\(type): only \(caught) of 20 corruptions caught")
   }
 }
+
+/// `matmulShared` must equal separate `matmul` calls bit for bit: same quantization, same kernels.
+@Suite("matmulShared vs separate matmuls")
+struct MatmulSharedTests {
+  @Test("three matrices sharing one input", arguments: [GGMLType.q4_1, .q8_0, .q4_0, .f32])
+  func sharedEqualsSeparate(_ type: GGMLType) throws {
+    let pool = ThreadPool(threadCount: 2)
+    var rng = SplitMix64(seed: 0x5A7ED &+ UInt64(type.rawValue))
+    let cols = 96
+    let shapes = [13, 5, 40]
+    let mats = shapes.map { rows in (0..<rows).flatMap { _ in KernelTestData.row(type, cols: cols, rng: &rng) } }
+    for n in [1, 6] {
+      let x = rng.floats(n * cols, in: -2...2)
+      var separate = shapes.map { [Float](repeating: .nan, count: n * $0) }
+      var shared = shapes.map { [Float](repeating: .nan, count: n * $0) }
+      try mats[0].withUnsafeBytes { m0 in
+        try mats[1].withUnsafeBytes { m1 in
+          try mats[2].withUnsafeBytes { m2 in
+            let w = [
+              try WeightMatrix(type: type, rows: shapes[0], cols: cols, data: m0.baseAddress!),
+              try WeightMatrix(type: type, rows: shapes[1], cols: cols, data: m1.baseAddress!),
+              try WeightMatrix(type: type, rows: shapes[2], cols: cols, data: m2.baseAddress!),
+            ]
+            x.withUnsafeBufferPointer { xp in
+              for i in 0..<3 {
+                separate[i].withUnsafeMutableBufferPointer { matmul(w[i], xp.baseAddress!, $0.baseAddress!, n: n, pool: pool) }
+              }
+              var s0 = shared[0]
+              var s1 = shared[1]
+              var s2 = shared[2]
+              s0.withUnsafeMutableBufferPointer { y0 in
+                s1.withUnsafeMutableBufferPointer { y1 in
+                  s2.withUnsafeMutableBufferPointer { y2 in
+                    matmulShared(
+                      w[0], y0.baseAddress!, w[1], y1.baseAddress!, w[2], y2.baseAddress!, x: xp.baseAddress!, n: n,
+                      pool: pool)
+                  }
+                }
+              }
+              shared = [s0, s1, s2]
+            }
+          }
+        }
+      }
+      for i in 0..<3 {
+        #expect(shared[i].map(\.bitPattern) == separate[i].map(\.bitPattern), "\(type) matrix \(i) n \(n)")
+      }
+    }
+  }
+}
