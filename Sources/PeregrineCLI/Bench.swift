@@ -104,6 +104,13 @@ struct Bench: ParsableCommand {
       print(String(decoding: try encoder.encode(results), as: UTF8.self))
       return
     }
+    // Cost of one empty parallel region on this pool (what ~150 regions per token pay).
+    let probePool = ThreadPool(threadCount: modelOptions.threads)
+    let regions = 20000
+    probePool.parallelFor(probePool.threadCount) { _ in }
+    let dispatchStart = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<regions { probePool.parallelFor(probePool.threadCount) { _ in } }
+    let dispatch = Double(DispatchTime.now().uptimeNanoseconds - dispatchStart) / Double(regions) / 1000
     print("| model | size | threads | isa | test | t/s | weights GB/s | of read bw |")
     print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
     for r in results {
@@ -113,6 +120,7 @@ struct Bench: ParsableCommand {
       let share = r.bandwidth_share.map { String(format: "%.0f %% of %.1f GB/s", $0 * 100, bandwidth / 1e9) } ?? ""
       print("| \(r.model) | \(size) | \(r.threads) | \(r.isa) | \(r.test) | \(speed) | \(gbs) | \(share) |")
     }
+    print(String(format: "\nthread pool: %.2f µs per empty parallel region (%d threads)", dispatch, probePool.threadCount))
   }
 
   /// Bytes of weights a decode step reads: every matrix, except the token embedding when a separate
