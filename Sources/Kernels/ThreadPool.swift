@@ -71,7 +71,9 @@ public final class ThreadPool: @unchecked Sendable {
     }
     defer { core.release() }
     withoutActuallyEscaping(body) { escaping in
-      var job = escaping
+      // A concrete struct (not a bare closure through a generic pointer) keeps the closure in its
+      // natural representation: no reabstraction thunk, no allocation per region.
+      var job = RegionBody(run: escaping)
       withUnsafeMutablePointer(to: &job) { core.run(UnsafeMutableRawPointer($0), chunks: chunks) }
     }
   }
@@ -102,6 +104,10 @@ public final class ThreadPool: @unchecked Sendable {
       if lo < hi { body(lo..<hi) }
     }
   }
+}
+
+private struct RegionBody {
+  var run: (Int) -> Void
 }
 
 private final class WorkerContext {
@@ -184,7 +190,7 @@ private final class PoolCore: @unchecked Sendable {
   /// Claims and runs chunks of region `g` until none are left.
   @inline(__always) private func work(generation g: Int, body: UnsafeMutableRawPointer, chunks count: Int) {
     let tag = (g & 0x7FFF_FFFF) << 32
-    let f = body.assumingMemoryBound(to: ((Int) -> Void).self)
+    let f = body.assumingMemoryBound(to: RegionBody.self)
     var t = ticket.load(ordering: .relaxed)
     while true {
       if t & ~0xFFFF_FFFF != tag { return }
@@ -196,7 +202,7 @@ private final class PoolCore: @unchecked Sendable {
         t = original
         continue
       }
-      f.pointee(c)
+      f.pointee.run(c)
       done.add(1, ordering: .releasing)
       t = ticket.load(ordering: .relaxed)
     }
