@@ -37,23 +37,19 @@ public func matmulShared(
     // Groups of 8 rows of all matrices, numbered consecutively; each thread takes an even share.
     let ga = (a.rows + 7) / 8
     let gb = (b.rows + 7) / 8
-    let gc = third.map { ($0.0.rows + 7) / 8 } ?? 0
-    pool.parallelEven(ga + gb + gc) { range in
-      @inline(__always) func run(_ w: WeightMatrix, _ packed: UnsafeRawPointer, _ y: UnsafeMutablePointer<Float>, _ base: Int, _ count: Int) {
-        let lo = max(range.lowerBound, base) - base
-        let hi = min(range.upperBound, base + count) - base
-        if lo >= hi { return }
-        let done = pg_gemm_packed(
-          Int32(w.type.rawValue), packed, Int32(w.rows), Int32(lo), Int32(hi), act, actBytes, Int32(n), y, w.rows,
-          Int32(w.cols))
-        if done != 0 { return }
-        for r in (lo * 8)..<min(w.rows, hi * 8) {
-          for t in 0..<n { y[t * w.rows + r] = vecDot(w.type, w.row(r), act + t * actBytes, w.cols) }
-        }
-      }
-      run(a, pa, ya, 0, ga)
-      run(b, pb, yb, ga, gb)
-      if let (c, yc) = third, let pc = packedC { run(c, pc, yc, ga + gb, gc) }
+    var targets: (PackedGemmTarget, PackedGemmTarget?, PackedGemmTarget?) = (
+      PackedGemmTarget(weights: a, packed: pa, y: ya, firstGroup: 0, groups: ga),
+      PackedGemmTarget(weights: b, packed: pb, y: yb, firstGroup: ga, groups: gb), nil
+    )
+    var total = ga + gb
+    if let (c, yc) = third, let pc = packedC {
+      let gc = (c.rows + 7) / 8
+      targets.2 = PackedGemmTarget(weights: c, packed: pc, y: yc, firstGroup: total, groups: gc)
+      total += gc
     }
+    let job = PackedGemmJob(
+      targets: targets, act: UnsafeRawPointer(act), actBytes: actBytes, n: n, totalGroups: total,
+      parts: min(pool.threadCount, total))
+    pool.parallelFor(job.parts, job: job)
   }
 }

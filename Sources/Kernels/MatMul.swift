@@ -36,16 +36,11 @@ public func multiplyQuantized(
   let code = Int32(w.type.rawValue)
   if let packed = w.packed(pool: pool) {
     // Groups of 8 interleaved rows, an even share per thread.
-    pool.parallelEven((rows + 7) / 8) { groups in
-      let done = pg_gemm_packed(
-        code, packed, Int32(rows), Int32(groups.lowerBound), Int32(groups.upperBound), act, actBytes, Int32(n), y,
-        rows, Int32(cols))
-      if done != 0 { return }
-      // Rows too long for the kernel's scale buffer: the plain kernel on the same rows.
-      for r in (groups.lowerBound * 8)..<min(rows, groups.upperBound * 8) {
-        for t in 0..<n { y[t * rows + r] = vecDot(w.type, w.row(r), act + t * actBytes, cols) }
-      }
-    }
+    let groups = (rows + 7) / 8
+    let job = PackedGemmJob(
+      targets: (PackedGemmTarget(weights: w, packed: packed, y: y, firstGroup: 0, groups: groups), nil, nil),
+      act: act, actBytes: actBytes, n: n, totalGroups: groups, parts: min(pool.threadCount, groups))
+    pool.parallelFor(job.parts, job: job)
     return
   }
   // Even split in multiples of 4 rows (the kernels' row tile): one chunk per thread.

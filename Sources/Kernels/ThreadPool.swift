@@ -63,6 +63,8 @@ public final class ThreadPool: @unchecked Sendable {
   }
 
   /// Calls `body(chunk)` for every chunk index in `0..<chunks`, spread over the pool's threads.
+  /// (Publishing a closure to other threads costs one small allocation per region; hot loops use
+  /// a `ParallelJob` struct instead.)
   public func parallelFor(_ chunks: Int, _ body: (Int) -> Void) {
     if chunks <= 0 { return }
     if threads.isEmpty || chunks == 1 || !core.tryAcquire() {
@@ -71,11 +73,22 @@ public final class ThreadPool: @unchecked Sendable {
     }
     defer { core.release() }
     withoutActuallyEscaping(body) { escaping in
-      // A concrete struct (not a bare closure through a generic pointer) keeps the closure in its
-      // natural representation: no reabstraction thunk, no allocation per region.
-      var job = RegionBody(run: escaping)
-      withUnsafeMutablePointer(to: &job) { core.run(UnsafeMutableRawPointer($0), chunks: chunks) }
+      var job = ClosureJob(body: escaping)
+      withUnsafeMutablePointer(to: &job) { core.run(UnsafeRawPointer($0), type: ClosureJob.self, chunks: chunks) }
     }
+  }
+
+  /// Calls `job.run(chunk)` for every chunk index in `0..<chunks`, spread over the pool's threads,
+  /// without allocating: the job is published by address for the region's duration.
+  public func parallelFor<Job: ParallelJob>(_ chunks: Int, job: Job) {
+    if chunks <= 0 { return }
+    if threads.isEmpty || chunks == 1 || !core.tryAcquire() {
+      for c in 0..<chunks { job.run(c) }
+      return
+    }
+    defer { core.release() }
+    var local = job
+    withUnsafeMutablePointer(to: &local) { core.run(UnsafeRawPointer($0), type: Job.self, chunks: chunks) }
   }
 
   /// Splits `0..<count` into at most `threadCount * 4` contiguous ranges of at least `minimumChunk`
@@ -106,8 +119,21 @@ public final class ThreadPool: @unchecked Sendable {
   }
 }
 
-private struct RegionBody {
-  var run: (Int) -> Void
+/// The work of one parallel region as a value: `run(chunk)` is called once for every chunk index,
+/// on any of the pool's threads. Conforming structs hold plain values and pointers.
+public protocol ParallelJob {
+  func run(_ chunk: Int)
+}
+
+extension ParallelJob {
+  @inline(__always) static func invoke(_ job: UnsafeRawPointer, _ chunk: Int) {
+    job.assumingMemoryBound(to: Self.self).pointee.run(chunk)
+  }
+}
+
+private struct ClosureJob: ParallelJob {
+  let body: (Int) -> Void
+  func run(_ chunk: Int) { body(chunk) }
 }
 
 private final class WorkerContext {
@@ -141,6 +167,8 @@ private final class PoolCore: @unchecked Sendable {
   // the new generation (acquire). A raw pointer to the caller's closure: no reference counting.
   let job = Atomic<Int>(0)
   let chunks = Atomic<Int>(0)
+  /// The job's type (how to call it); written with `job`, under the same publication.
+  var jobType: (any ParallelJob.Type)?
 
   // Heap cells: pthread objects must not move, which Swift does not promise for stored properties.
   private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -167,8 +195,9 @@ private final class PoolCore: @unchecked Sendable {
 
   func release() { busy.store(0, ordering: .releasing) }
 
-  func run(_ body: UnsafeMutableRawPointer, chunks count: Int) {
+  func run(_ body: UnsafeRawPointer, type: any ParallelJob.Type, chunks count: Int) {
     let g = generation.load(ordering: .relaxed) &+ 1
+    jobType = type
     job.store(Int(bitPattern: body), ordering: .relaxed)
     chunks.store(count, ordering: .relaxed)
     done.store(0, ordering: .relaxed)
@@ -179,7 +208,7 @@ private final class PoolCore: @unchecked Sendable {
       pthread_cond_broadcast(condition)
       pthread_mutex_unlock(mutex)
     }
-    work(generation: g, body: body, chunks: count)
+    work(generation: g, body: body, type: type, chunks: count)
     var spins = 0
     while done.load(ordering: .acquiring) != count {
       spins += 1
@@ -188,9 +217,10 @@ private final class PoolCore: @unchecked Sendable {
   }
 
   /// Claims and runs chunks of region `g` until none are left.
-  @inline(__always) private func work(generation g: Int, body: UnsafeMutableRawPointer, chunks count: Int) {
+  @inline(__always) private func work(
+    generation g: Int, body: UnsafeRawPointer, type: any ParallelJob.Type, chunks count: Int
+  ) {
     let tag = (g & 0x7FFF_FFFF) << 32
-    let f = body.assumingMemoryBound(to: RegionBody.self)
     var t = ticket.load(ordering: .relaxed)
     while true {
       if t & ~0xFFFF_FFFF != tag { return }
@@ -202,7 +232,7 @@ private final class PoolCore: @unchecked Sendable {
         t = original
         continue
       }
-      f.pointee.run(c)
+      type.invoke(body, c)
       done.add(1, ordering: .releasing)
       t = ticket.load(ordering: .relaxed)
     }
@@ -237,10 +267,11 @@ private final class PoolCore: @unchecked Sendable {
       }
       if current == seen { return }  // stopping
       seen = current
-      let body = UnsafeMutableRawPointer(bitPattern: job.load(ordering: .relaxed))
+      let body = UnsafeRawPointer(bitPattern: job.load(ordering: .relaxed))
       let count = chunks.load(ordering: .relaxed)
+      let type = jobType
       // If the caller has already moved on, the ticket's tag no longer matches and nothing runs.
-      if let body { work(generation: current, body: body, chunks: count) }
+      if let body, let type { work(generation: current, body: body, type: type, chunks: count) }
     }
   }
 

@@ -92,4 +92,23 @@ struct ThreadPoolTests {
     #expect((0..<100).allSatisfy { counts[$0] == 1 })
     counts.deallocate()
   }
+
+  struct CountingJob: ParallelJob {
+    let counts: UnsafeMutablePointer<Int>
+    func run(_ chunk: Int) { counts[chunk] += 1 }
+  }
+
+  @Test("a ParallelJob struct runs every chunk exactly once, nested or not", arguments: [1, 2, 3])
+  func jobExactlyOnce(_ threads: Int) {
+    let pool = ThreadPool(threadCount: threads)
+    for chunks in [0, 1, 2, 5, 300] {
+      let counts = UnsafeMutablePointer<Int>.allocate(capacity: max(1, chunks))
+      counts.initialize(repeating: 0, count: max(1, chunks))
+      for _ in 0..<20 { pool.parallelFor(chunks, job: CountingJob(counts: counts)) }
+      // Inside a closure region the job runs serially on the calling thread.
+      pool.parallelFor(2) { c in if c == 0 { pool.parallelFor(chunks, job: CountingJob(counts: counts)) } }
+      #expect((0..<chunks).allSatisfy { counts[$0] == 21 }, "\(threads) threads, \(chunks) chunks")
+      counts.deallocate()
+    }
+  }
 }
