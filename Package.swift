@@ -23,8 +23,11 @@ let package = Package(
   targets: [
     // File format: GGUF reader and writer, metadata values, tensor type table.
     .target(name: "GGUF"),
+    // Hand-written SIMD kernels in C: per-function target attributes (AVX2, AVX-512 VNNI) chosen at
+    // run time from CPUID, so the package itself needs no -march flag.
+    .target(name: "KernelsC", cSettings: [.unsafeFlags(["-O3"], .when(configuration: .release))]),
     // Quant blocks, dequantization, dot products, matmul, element-wise ops, thread pool.
-    .target(name: "Kernels", dependencies: ["GGUF"], swiftSettings: kernelFlags),
+    .target(name: "Kernels", dependencies: ["GGUF", "KernelsC"], swiftSettings: kernelFlags),
     // Byte-level BPE (and later SentencePiece) tokenizers, streaming detokenizer.
     .target(name: "Tokenizers", dependencies: ["GGUF"]),
     // Jinja-subset interpreter for chat templates, and the JSON values requests carry.
@@ -40,13 +43,13 @@ let package = Package(
     .executableTarget(
       name: "PeregrineCLI",
       dependencies: [
-        "Engine", "Hub", "GGUF", "Models", "Templates", "Tokenizers",
+        "Engine", "Hub", "GGUF", "Kernels", "KernelsC", "Models", "Templates", "Tokenizers",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(name: "TestSupport", dependencies: ["GGUF", "Tokenizers", "Models", "Hub", "Kernels"], path: "Tests/TestSupport"),
     .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
-    .testTarget(name: "KernelsTests", dependencies: ["Kernels", "GGUF", "TestSupport"]),
+    .testTarget(name: "KernelsTests", dependencies: ["Kernels", "KernelsC", "GGUF", "TestSupport"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     .testTarget(
       name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport", "Kernels"],

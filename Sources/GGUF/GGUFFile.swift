@@ -19,6 +19,9 @@ public final class GGUFFile: @unchecked Sendable {
   public let dataOffset: Int
   /// All bytes of the file. Immutable for the file's lifetime.
   public let bytes: UnsafeRawBufferPointer
+  /// True when `bytes` is a read-only private mapping of the file: its pages can be dropped from
+  /// this process (madvise DONTNEED) and are re-read from the page cache on the next access.
+  public let isFileMapping: Bool
   private let index: [String: Int]
   private let release: @Sendable () -> Void
 
@@ -39,7 +42,7 @@ public final class GGUFFile: @unchecked Sendable {
     }
     let address = UInt(bitPattern: mapped)
     try self.init(
-      bytes: UnsafeRawBufferPointer(start: mapped, count: size), limits: limits,
+      bytes: UnsafeRawBufferPointer(start: mapped, count: size), limits: limits, isFileMapping: true,
       release: { _ = munmap(UnsafeMutableRawPointer(bitPattern: address), size) })
   }
 
@@ -50,11 +53,11 @@ public final class GGUFFile: @unchecked Sendable {
     let address = UInt(bitPattern: buffer.baseAddress)
     try self.init(
       bytes: UnsafeRawBufferPointer(start: buffer.baseAddress, count: source.count), limits: limits,
-      release: { UnsafeMutableRawPointer(bitPattern: address)?.deallocate() })
+      isFileMapping: false, release: { UnsafeMutableRawPointer(bitPattern: address)?.deallocate() })
   }
 
   private init(
-    bytes: UnsafeRawBufferPointer, limits: GGUFLimits, release: @escaping @Sendable () -> Void
+    bytes: UnsafeRawBufferPointer, limits: GGUFLimits, isFileMapping: Bool, release: @escaping @Sendable () -> Void
   ) throws(GGUFError) {
     do {
       let header = try GGUFHeaderParser.parse(bytes, limits: limits)
@@ -68,6 +71,7 @@ public final class GGUFFile: @unchecked Sendable {
       throw error
     }
     self.bytes = bytes
+    self.isFileMapping = isFileMapping
     self.release = release
     var index: [String: Int] = [:]
     for (i, t) in tensors.enumerated() { index[t.name] = i }

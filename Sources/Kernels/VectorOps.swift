@@ -1,4 +1,5 @@
 import Foundation
+import KernelsC
 
 /// Dot product of two float vectors, two 16-lane FMA accumulators.
 @inline(__always)
@@ -54,7 +55,16 @@ public func axpyF32(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePoi
 }
 
 /// RMSNorm: `out = x / sqrt(mean(x²) + eps) * weight`, sum of squares in Double as ggml does.
+/// SIMD kernel when the CPU has one; `rmsNormReference` otherwise.
+@inline(__always)
 public func rmsNorm(
+  _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int, eps: Float
+) {
+  if pg_rms_norm(x, weight, out, Int32(n), eps) == 0 { rmsNormReference(x, weight, out, n, eps: eps) }
+}
+
+/// Reference twin of `rmsNorm`: plain loops.
+public func rmsNormReference(
   _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int, eps: Float
 ) {
   var sum: Double = 0
@@ -77,8 +87,14 @@ public func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
   for i in 0..<n { x[i] *= inv }
 }
 
-/// SwiGLU: `gate[i] = silu(gate[i]) * up[i]`.
+/// SwiGLU: `gate[i] = silu(gate[i]) * up[i]`; SIMD kernel (vector exp) when the CPU has one.
+@inline(__always)
 public func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+  if pg_swiglu(gate, up, Int32(n)) == 0 { swigluReference(gate, up, n) }
+}
+
+/// Reference twin of `swiglu`: `expf` per element.
+public func swigluReference(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
   for i in 0..<n {
     let g = gate[i]
     gate[i] = g / (1 + expf(-g)) * up[i]

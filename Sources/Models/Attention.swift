@@ -37,55 +37,48 @@ struct CausalAttention {
     q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: ForwardBatch, placement: TokenPlacement,
     layer: Int, cache: PagedKVCache, pool: ThreadPool
   ) {
-    let group = heads / kvHeads
-    let qDim = heads * headDim
-    let kvDim = cache.kvDim
-    let blockSize = cache.blockSize
-    let blockStride = cache.blockStride
-    let keyBase = cache.keyBase(layer: layer)
-    let valueBase = cache.valueBase(layer: layer)
-    let longest = batch.slices.reduce(0) { max($0, $1.startPosition + $1.tokenCount) }
     let n = batch.tokens.count
-    pool.parallelRanges(n * heads) { range in
-      let scores = UnsafeMutablePointer<Float>.allocate(capacity: longest)  // [positions]
-      let acc = UnsafeMutablePointer<Float>.allocate(capacity: headDim)  // [headDim]
-      defer {
-        scores.deallocate()
-        acc.deallocate()
-      }
-      for task in range {
-        let t = task / heads
-        let h = task % heads
-        let kvOffset = (h / group) * headDim
-        let position = placement.position[t]
-        let table = batch.slices[placement.slice[t]].blockTable
-        let first = window.map { max(0, position - $0 + 1) } ?? 0
-        let qh = q + t * qDim + h * headDim
-        var maxScore = -Float.infinity
-        for p in first...position {
-          let k = keyBase + Int(table[p / blockSize]) * blockStride + (p % blockSize) * kvDim + kvOffset
-          var s: Float = 0
-          for i in 0..<headDim { s += qh[i] * Float(k[i]) }
-          s *= scale
-          scores[p - first] = s
-          maxScore = max(maxScore, s)
-        }
-        let count = position - first + 1
-        var sum: Float = 0
-        for i in 0..<count {
-          let e = expf(scores[i] - maxScore)
-          scores[i] = e
-          sum += e
-        }
-        acc.initialize(repeating: 0, count: headDim)
-        for p in first...position {
-          let v = valueBase + Int(table[p / blockSize]) * blockStride + (p % blockSize) * kvDim + kvOffset
-          let w = scores[p - first]
-          for i in 0..<headDim { acc[i] += w * Float(v[i]) }
-        }
-        let o = out + t * qDim + h * headDim
-        let inv = 1 / sum
-        for i in 0..<headDim { o[i] = acc[i] * inv }
+    let tasks = n * heads
+    let job = AttentionJob(
+      attention: self, q: q, out: out, batch: batch, placement: placement, keyBase: cache.keyBase(layer: layer),
+      valueBase: cache.valueBase(layer: layer), kvDim: cache.kvDim, blockSize: cache.blockSize,
+      blockStride: cache.blockStride, tasks: tasks, parts: max(1, min(pool.threadCount * 4, tasks)))
+    pool.parallelFor(job.parts, job: job)
+  }
+}
+
+/// One (token, head) attention per task, tasks split into `parts` contiguous ranges; a value type
+/// so a parallel region allocates nothing.
+private struct AttentionJob: ParallelJob {
+  let attention: CausalAttention
+  let q: UnsafePointer<Float>  // [nTokens, heads, headDim]
+  let out: UnsafeMutablePointer<Float>  // [nTokens, heads, headDim]
+  let batch: ForwardBatch
+  let placement: TokenPlacement
+  let keyBase: UnsafeMutablePointer<Float16>
+  let valueBase: UnsafeMutablePointer<Float16>
+  let kvDim: Int
+  let blockSize: Int
+  let blockStride: Int
+  let tasks: Int
+  let parts: Int
+
+  func run(_ part: Int) {
+    let heads = attention.heads
+    let headDim = attention.headDim
+    let group = heads / attention.kvHeads
+    let qDim = heads * headDim
+    for task in (tasks * part / parts)..<(tasks * (part + 1) / parts) {
+      let t = task / heads
+      let h = task % heads
+      let kvOffset = (h / group) * headDim
+      batch.slices[placement.slice[t]].blockTable.withUnsafeBufferPointer { table in
+        let view = PagedHeadView(
+          keys: keyBase + kvOffset, values: valueBase + kvOffset, blockTable: table.baseAddress!,
+          blockSize: blockSize, blockStride: blockStride, rowStride: kvDim)
+        attendHead(
+          query: q + t * qDim + h * headDim, kv: view, position: placement.position[t], window: attention.window,
+          headDim: headDim, scale: attention.scale, out: out + t * qDim + h * headDim)
       }
     }
   }

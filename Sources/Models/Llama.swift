@@ -141,9 +141,7 @@ public final class LlamaModel: LanguageModel {
       layer.attnNorm.withUnsafeBufferPointer { w in
         for t in 0..<n { rmsNorm(x + t * d, w.baseAddress!, xn + t * d, d, eps: c.rmsEpsilon) }
       }
-      matmul(layer.wq, xn, q, n: n, pool: pool)
-      matmul(layer.wk, xn, k, n: n, pool: pool)
-      matmul(layer.wv, xn, v, n: n, pool: pool)
+      matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool)
       for t in 0..<n {
         rope.apply(q + t * qDim, heads: c.heads, headDim: c.headDim, position: placement.position[t])
         rope.apply(k + t * kvDim, heads: c.kvHeads, headDim: c.headDim, position: placement.position[t])
@@ -156,8 +154,7 @@ public final class LlamaModel: LanguageModel {
       layer.ffnNorm.withUnsafeBufferPointer { w in
         for t in 0..<n { rmsNorm(x + t * d, w.baseAddress!, xn + t * d, d, eps: c.rmsEpsilon) }
       }
-      matmul(layer.wGate, xn, gate, n: n, pool: pool)
-      matmul(layer.wUp, xn, up, n: n, pool: pool)
+      matmulShared(layer.wGate, gate, layer.wUp, up, x: xn, n: n, pool: pool)
       swiglu(gate, up, n * ff)
       matmul(layer.wDown, gate, xn, n: n, pool: pool)
       addInPlace(x, xn, n * d)

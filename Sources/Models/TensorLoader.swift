@@ -17,7 +17,9 @@ struct TensorLoader {
     let t = try info(name)
     guard t.shape == [cols, rows] else { throw .badTensorShape(name: name, expected: [cols, rows], actual: t.shape) }
     do {
-      return try WeightMatrix(type: t.type, rows: rows, cols: cols, data: file.data(of: t).baseAddress!)
+      return try WeightMatrix(
+        type: t.type, rows: rows, cols: cols, data: file.data(of: t).baseAddress!,
+        releasesSourceAfterPacking: file.isFileMapping)
     } catch {
       throw .kernel(error)
     }

@@ -97,6 +97,7 @@ struct VecDotTests {
   @Test("matmul equals per-element vecDot and matches matmulReference", arguments: matmulCases)
   func matmulMatchesReference(_ type: GGMLType, _ cols: Int) throws {
     let pool = ThreadPool(threadCount: 2)
+    let serial = ThreadPool(threadCount: 1)
     var rng = SplitMix64(seed: 0x3A7 &+ UInt64(type.rawValue) << 16 &+ UInt64(cols))
     for rows in [1, 5, 37] {
       let weights = (0..<rows).flatMap { _ in KernelTestData.row(type, cols: cols, rng: &rng) }
@@ -105,10 +106,12 @@ struct VecDotTests {
         let x = rng.floats(n * cols, in: -2...2)
         var fast = [Float](repeating: .nan, count: n * rows)
         var reference = [Float](repeating: .nan, count: n * rows)
+        var single = [Float](repeating: .nan, count: n * rows)
         try weights.withUnsafeBytes { wp in
           let w = try WeightMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!)
           x.withUnsafeBufferPointer { xp in
             fast.withUnsafeMutableBufferPointer { matmul(w, xp.baseAddress!, $0.baseAddress!, n: n, pool: pool) }
+            single.withUnsafeMutableBufferPointer { matmul(w, xp.baseAddress!, $0.baseAddress!, n: n, pool: serial) }
             reference.withUnsafeMutableBufferPointer { matmulReference(w, xp.baseAddress!, $0.baseAddress!, n: n) }
           }
         }
@@ -116,12 +119,10 @@ struct VecDotTests {
           let act = Self.activations(for: type, Array(x[(t * cols)..<((t + 1) * cols)]))
           for r in 0..<rows {
             let row = Array(weights[(r * rowBytes)..<((r + 1) * rowBytes)])
-            let single = row.withUnsafeBytes { rp in
-              act.withUnsafeBytes { vecDot(type, rp.baseAddress!, $0.baseAddress!, cols) }
-            }
             let y = fast[t * rows + r]
-            // Same quantized activations, same kernel: threading must not change a single bit.
-            #expect(y.bitPattern == single.bitPattern, "\(type) \(rows)x\(cols) n \(n) [\(t), \(r)]")
+            // Same quantized activations, same kernel: how rows are split over threads and tiles
+            // must not change a single bit.
+            #expect(y.bitPattern == single[t * rows + r].bitPattern, "\(type) \(rows)x\(cols) n \(n) [\(t), \(r)]")
             let tolerance = Self.tolerance(type, row: row, act: act, cols: cols)
             #expect(
               abs(y - reference[t * rows + r]) <= tolerance,
@@ -181,5 +182,55 @@ struct VecDotToleranceTests {
     }
     // A corruption can meet a near-zero activation or weight; nearly all must be seen.
     #expect(caught >= 18, "\(type): only \(caught) of 20 corruptions caught")
+  }
+}
+
+/// `matmulShared` must equal separate `matmul` calls bit for bit: same quantization, same kernels.
+@Suite("matmulShared vs separate matmuls")
+struct MatmulSharedTests {
+  @Test("three matrices sharing one input", arguments: [GGMLType.q4_1, .q8_0, .q4_0, .f32])
+  func sharedEqualsSeparate(_ type: GGMLType) throws {
+    let pool = ThreadPool(threadCount: 2)
+    var rng = SplitMix64(seed: 0x5A7ED &+ UInt64(type.rawValue))
+    let cols = 96
+    let shapes = [13, 5, 40]
+    let mats = shapes.map { rows in (0..<rows).flatMap { _ in KernelTestData.row(type, cols: cols, rng: &rng) } }
+    for n in [1, 6] {
+      let x = rng.floats(n * cols, in: -2...2)
+      var separate = shapes.map { [Float](repeating: .nan, count: n * $0) }
+      var shared = shapes.map { [Float](repeating: .nan, count: n * $0) }
+      try mats[0].withUnsafeBytes { m0 in
+        try mats[1].withUnsafeBytes { m1 in
+          try mats[2].withUnsafeBytes { m2 in
+            let w = [
+              try WeightMatrix(type: type, rows: shapes[0], cols: cols, data: m0.baseAddress!),
+              try WeightMatrix(type: type, rows: shapes[1], cols: cols, data: m1.baseAddress!),
+              try WeightMatrix(type: type, rows: shapes[2], cols: cols, data: m2.baseAddress!),
+            ]
+            x.withUnsafeBufferPointer { xp in
+              for i in 0..<3 {
+                separate[i].withUnsafeMutableBufferPointer { matmul(w[i], xp.baseAddress!, $0.baseAddress!, n: n, pool: pool) }
+              }
+              var s0 = shared[0]
+              var s1 = shared[1]
+              var s2 = shared[2]
+              s0.withUnsafeMutableBufferPointer { y0 in
+                s1.withUnsafeMutableBufferPointer { y1 in
+                  s2.withUnsafeMutableBufferPointer { y2 in
+                    matmulShared(
+                      w[0], y0.baseAddress!, w[1], y1.baseAddress!, w[2], y2.baseAddress!, x: xp.baseAddress!, n: n,
+                      pool: pool)
+                  }
+                }
+              }
+              shared = [s0, s1, s2]
+            }
+          }
+        }
+      }
+      for i in 0..<3 {
+        #expect(shared[i].map(\.bitPattern) == separate[i].map(\.bitPattern), "\(type) matrix \(i) n \(n)")
+      }
+    }
   }
 }

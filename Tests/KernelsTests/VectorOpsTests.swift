@@ -119,6 +119,32 @@ struct VectorOpsTests {
     }
   }
 
+  @Test("swiglu and rmsNorm agree with their reference twins", arguments: lengths)
+  func fastMatchesTwins(_ n: Int) {
+    var rng = SplitMix64(seed: 0x7317 &+ UInt64(n))
+    let x = rng.floats(n, in: -12...12)
+    let w = rng.floats(n, in: 0.5...1.5)
+    var fast = x
+    var reference = x
+    fast.withUnsafeMutableBufferPointer { g in w.withUnsafeBufferPointer { swiglu(g.baseAddress!, $0.baseAddress!, n) } }
+    reference.withUnsafeMutableBufferPointer { g in
+      w.withUnsafeBufferPointer { swigluReference(g.baseAddress!, $0.baseAddress!, n) }
+    }
+    for i in 0..<n { #expect(abs(fast[i] - reference[i]) <= 1e-6 * abs(reference[i]) + 1e-30, "swiglu [\(i)]") }
+    var a = [Float](repeating: .nan, count: n)
+    var b = [Float](repeating: .nan, count: n)
+    x.withUnsafeBufferPointer { px in
+      w.withUnsafeBufferPointer { pw in
+        a.withUnsafeMutableBufferPointer { rmsNorm(px.baseAddress!, pw.baseAddress!, $0.baseAddress!, n, eps: 1e-5) }
+        b.withUnsafeMutableBufferPointer {
+          rmsNormReference(px.baseAddress!, pw.baseAddress!, $0.baseAddress!, n, eps: 1e-5)
+        }
+      }
+    }
+    // Both sum squares in Double; only the summation order differs.
+    for i in 0..<n { #expect(abs(a[i] - b[i]) <= 1e-6 * abs(b[i]), "rmsNorm [\(i)]") }
+  }
+
   @Test("addInPlace adds element-wise")
   func add() {
     var y: [Float] = [1, 2, 3, 4, 5]

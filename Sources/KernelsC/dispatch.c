@@ -1,0 +1,93 @@
+// Run-time choice between the per-ISA variants.
+#include "KernelsC.h"
+
+#if defined(__x86_64__)
+int pg_quantize_q8_avx2(const float *x, void *dst, int count, int with_sum);
+int pg_quantize_q8_avx512(const float *x, void *dst, int count, int with_sum);
+int pg_gemm_avx2(int type, const void *w, size_t w_stride, int r0, int r1, const void *act, size_t a_stride, int n,
+                 float *y, size_t y_stride, int cols);
+int pg_gemm_avx512(int type, const void *w, size_t w_stride, int r0, int r1, const void *act, size_t a_stride, int n,
+                   float *y, size_t y_stride, int cols);
+int pg_gemm_packed_avx2(int type, const void *packed, int rows, int g0, int g1, const void *act, size_t a_stride,
+                        int n, float *y, size_t y_stride, int cols);
+int pg_gemm_packed_avx512(int type, const void *packed, int rows, int g0, int g1, const void *act, size_t a_stride,
+                          int n, float *y, size_t y_stride, int cols);
+int pg_attend_heads_avx2(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                         const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
+                         size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
+                         size_t out_stride);
+int pg_attend_head_avx2(const float *query, const uint16_t *key_base, const uint16_t *value_base,
+                        const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride, int first,
+                        int last, int head_dim, float scale, float *out);
+#endif
+
+int pg_quantize_q8(const float *x, void *dst, int count, int with_sum) {
+  return pg_quantize_q8_at(pg_isa(), x, dst, count, with_sum);
+}
+
+int pg_quantize_q8_at(int level, const float *x, void *dst, int count, int with_sum) {
+  if (level > pg_isa_supported()) return 0;
+#if defined(__x86_64__)
+  switch (level) {
+  case PG_ISA_AVX512: return pg_quantize_q8_avx512(x, dst, count, with_sum);
+  case PG_ISA_AVX2: return pg_quantize_q8_avx2(x, dst, count, with_sum);
+  }
+#endif
+  return 0;
+}
+
+int pg_gemm(int type, const void *w, size_t w_stride, int r0, int r1, const void *act, size_t a_stride, int n,
+            float *y, size_t y_stride, int cols) {
+  return pg_gemm_at(pg_isa(), type, w, w_stride, r0, r1, act, a_stride, n, y, y_stride, cols);
+}
+
+int pg_gemm_at(int level, int type, const void *w, size_t w_stride, int r0, int r1, const void *act,
+               size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  if (level > pg_isa_supported()) return 0;
+#if defined(__x86_64__)
+  switch (level) {
+  case PG_ISA_AVX512: return pg_gemm_avx512(type, w, w_stride, r0, r1, act, a_stride, n, y, y_stride, cols);
+  case PG_ISA_AVX2: return pg_gemm_avx2(type, w, w_stride, r0, r1, act, a_stride, n, y, y_stride, cols);
+  }
+#endif
+  return 0;
+}
+
+int pg_attend_head(const float *query, const uint16_t *key_base, const uint16_t *value_base,
+                   const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride, int first,
+                   int last, int head_dim, float scale, float *out) {
+#if defined(__x86_64__)
+  if (pg_isa() >= PG_ISA_AVX2)
+    return pg_attend_head_avx2(query, key_base, value_base, block_table, block_size, block_stride, row_stride, first,
+                               last, head_dim, scale, out);
+#endif
+  return 0;
+}
+
+int pg_gemm_packed(int type, const void *packed, int rows, int g0, int g1, const void *act, size_t a_stride, int n,
+                   float *y, size_t y_stride, int cols) {
+  return pg_gemm_packed_at(pg_isa(), type, packed, rows, g0, g1, act, a_stride, n, y, y_stride, cols);
+}
+
+int pg_gemm_packed_at(int level, int type, const void *packed, int rows, int g0, int g1, const void *act,
+                      size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  if (level > pg_isa_supported()) return 0;
+#if defined(__x86_64__)
+  switch (level) {
+  case PG_ISA_AVX512: return pg_gemm_packed_avx512(type, packed, rows, g0, g1, act, a_stride, n, y, y_stride, cols);
+  case PG_ISA_AVX2: return pg_gemm_packed_avx2(type, packed, rows, g0, g1, act, a_stride, n, y, y_stride, cols);
+  }
+#endif
+  return 0;
+}
+
+int pg_attend_heads(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                    const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
+                    size_t row_stride, int first, int last, int head_dim, float scale, float *outs, size_t out_stride) {
+#if defined(__x86_64__)
+  if (pg_isa() >= PG_ISA_AVX2)
+    return pg_attend_heads_avx2(queries, query_stride, nq, key_base, value_base, block_table, block_size, block_stride,
+                                row_stride, first, last, head_dim, scale, outs, out_stride);
+#endif
+  return 0;
+}

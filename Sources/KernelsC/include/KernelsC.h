@@ -1,0 +1,104 @@
+// Hand-written SIMD kernels for Peregrine, compiled once per instruction set with per-function target
+// attributes and chosen at run time from CPUID. Every function here has a plain Swift twin in Kernels
+// (the portable fallback and the reference the tests compare against).
+#ifndef PEREGRINE_KERNELS_C_H
+#define PEREGRINE_KERNELS_C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set levels, in increasing order.
+enum {
+  PG_ISA_GENERIC = 0,  ///< no SIMD kernels: callers use the Swift code
+  PG_ISA_AVX2 = 1,     ///< AVX2 + FMA + F16C
+  PG_ISA_AVX512 = 2,   ///< AVX-512 F/BW/VL + VNNI
+};
+
+/// The level in use: the best the CPU supports, capped by the environment variable PEREGRINE_ISA
+/// (0, 1 or 2) when set, to measure or test a lower level on a bigger CPU.
+int pg_isa(void);
+/// The best level this CPU supports.
+int pg_isa_supported(void);
+
+/// Spin-wait hint for busy loops.
+static inline void pg_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/// Weight type codes (ggml's numbering).
+enum { PG_F32 = 0, PG_F16 = 1, PG_Q4_0 = 2, PG_Q4_1 = 3, PG_Q8_0 = 8 };
+
+/// Quantizes `count` floats (a multiple of 32) to Q8_0 blocks (f16 d, 32×int8) or, with
+/// `with_sum`, Q8_1 blocks (f16 d, f16 d·Σq, 32×int8). Returns 0 when no SIMD level is available.
+int pg_quantize_q8(const float *x, void *dst, int count, int with_sum);
+/// `pg_quantize_q8` at an explicit level (≤ `pg_isa_supported()`), for tests.
+int pg_quantize_q8_at(int level, const float *x, void *dst, int count, int with_sum);
+
+/// y[t*y_stride + r] = dot(weight row r, activation row t) for r in [row_begin, row_end), t in
+/// [0, n_tokens). Weight rows are `w_stride` bytes apart; activation rows (Q8_0 for Q4_0/Q8_0
+/// weights, Q8_1 for Q4_1, f32 for F32/F16) `a_stride` bytes apart; `cols` elements per row.
+/// Returns 0 when the type or the CPU is not covered (the caller falls back to Swift).
+int pg_gemm(int type, const void *w, size_t w_stride, int row_begin, int row_end, const void *act,
+            size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
+/// `pg_gemm` at an explicit level (≤ `pg_isa_supported()`), for tests.
+int pg_gemm_at(int level, int type, const void *w, size_t w_stride, int row_begin, int row_end, const void *act,
+               size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
+
+/// Row-interleaved ("packed") weights: groups of 8 rows, block by block, laid out so one 32-byte
+/// load holds 4 consecutive codes of each of the 8 rows and one integer dot instruction yields 8 row
+/// partial sums at once (no per-row horizontal reductions, one f16→f32 conversion per 8 scales).
+/// Per group and 32-element block: the 8 rows' f16 d (16 bytes), for Q4_1 their f16 m (16 bytes),
+/// then the code bytes: chunk c (32 bytes) holds bytes 4c..4c+3 of each row's codes, row r at 4r.
+/// The last group is padded with zero rows. Groups follow each other, blocks within a group too.
+/// Returns the packed size in bytes, or 0 if the type has no packed form (Q4_1 and Q8_0 do).
+size_t pg_packed_size(int type, int rows, int cols);
+/// Packs `rows` rows (`src_stride` bytes apart) into `dst` (`pg_packed_size` bytes).
+int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, void *dst);
+/// Like `pg_gemm` for packed weights, over groups [group_begin, group_end) (8 rows each); outputs
+/// beyond `rows` (padding) are not written.
+int pg_gemm_packed(int type, const void *packed, int rows, int group_begin, int group_end, const void *act,
+                   size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
+/// `pg_gemm_packed` at an explicit level, for tests.
+int pg_gemm_packed_at(int level, int type, const void *packed, int rows, int group_begin, int group_end,
+                      const void *act, size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
+
+/// Attention of one query head over keys/values stored as f16 in fixed-size blocks.
+///
+/// Position p lives in block `block_table[p / block_size]`, row `p % block_size`; a row of a block
+/// starts at `key_base + block * block_stride + (p % block_size) * row_stride` (in f16 elements; the
+/// same offsets for `value_base`). Positions `first..last` (inclusive) are attended with scores
+/// `scale · q·k`, streamed block by block with an online softmax. `out` gets `head_dim` floats.
+/// Returns 0 when no SIMD level is available.
+int pg_attend_head(const float *query, const uint16_t *key_base, const uint16_t *value_base,
+                   const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride,
+                   int first, int last, int head_dim, float scale, float *out);
+
+/// gate[i] = silu(gate[i]) · up[i]. Returns 0 when no SIMD level is available.
+int pg_swiglu(float *gate, const float *up, int n);
+/// out = x / sqrt(mean(x²) + eps) · weight, the sum of squares in double. Returns 0 without SIMD.
+int pg_rms_norm(const float *x, const float *weight, float *out, int n, float eps);
+
+/// Reads `bytes` bytes (a multiple of 64) and returns a checksum, so the loads cannot be removed:
+/// the inner loop of the memory-bandwidth probe.
+uint64_t pg_read_checksum(const void *data, size_t bytes);
+
+/// `pg_attend_head` for `nq` query heads sharing one KV head: query h at
+/// `queries + h * query_stride`, its output at `outs + h * out_stride`. Keys and values are widened
+/// to f32 once per chunk for the whole group.
+int pg_attend_heads(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                    const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
+                    size_t row_stride, int first, int last, int head_dim, float scale, float *outs, size_t out_stride);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

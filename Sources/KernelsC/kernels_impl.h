@@ -1,0 +1,391 @@
+// SIMD kernel bodies, included once per instruction set by kernels_avx2.c and kernels_avx512.c.
+// The includer defines:
+//   PG_FN(name)   the per-ISA function name
+//   PG_TARGET     the target attribute for every function here
+//   PG_VNNI       1 to use vpdpbusd (AVX-512 VNNI) for u8×s8 dot products, 0 for vpmaddubsw/vpmaddwd
+//   PG_TILE_R/T   weight rows × activation rows per register tile in the matrix-matrix path
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "KernelsC.h"
+
+#define INL static inline __attribute__((always_inline)) PG_TARGET
+
+INL float half_at(const uint8_t *p) {
+  uint16_t h;
+  memcpy(&h, p, 2);
+  return _cvtsh_ss(h);
+}
+
+INL void store_half(uint8_t *p, float v) {
+  uint16_t h = (uint16_t)_cvtss_sh(v, _MM_FROUND_TO_NEAREST_INT);
+  memcpy(p, &h, 2);
+}
+
+// Eight int32 partial sums of u[i]·s[i] over 32 unsigned × signed bytes.
+INL __m256i dot_u8s8(__m256i u, __m256i s) {
+#if PG_VNNI
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+  // maddubs pairs stay below 2·255·127 only for u ≤ 128; callers keep u ≤ 128.
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+// 32 nibbles: low nibbles of the 16 bytes are elements 0..15, high nibbles 16..31 (ggml order).
+INL __m256i unpack_nibbles(const uint8_t *q) {
+  __m128i v = _mm_loadu_si128((const __m128i *)q);
+  __m128i m = _mm_set1_epi8(0x0F);
+  __m128i lo = _mm_and_si128(v, m);
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(v, 4), m);
+  return _mm256_set_m128i(hi, lo);
+}
+
+INL float hsum_ps(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+INL int hsum_epi32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+  return _mm_cvtsi128_si32(s);
+}
+
+int PG_TARGET PG_FN(quantize_q8)(const float *x, void *dst, int count, int with_sum) {
+  const int block_bytes = with_sum ? 36 : 34;
+  const int header = with_sum ? 4 : 2;
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  uint8_t *out = (uint8_t *)dst;
+  for (int b = 0; b < count / 32; b++) {
+    const float *xb = x + 32 * b;
+    uint8_t *block = out + (size_t)b * block_bytes;
+    __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
+    __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
+    __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                             _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+    const float amax = _mm_cvtss_f32(m4);
+    const float d = amax / 127.0f;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    const __m256 vid = _mm256_set1_ps(id);
+    // cvtps rounds to nearest even under the default MXCSR, as the Swift twin's .toNearestOrEven.
+    __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, vid));
+    __m256i i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, vid));
+    __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, vid));
+    __m256i i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, vid));
+    if (with_sum) {
+      int sum = hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3)));
+      store_half(block + 2, d * (float)sum);
+    }
+    // packs works within 128-bit lanes; the permute restores element order.
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+    p = _mm256_permutevar8x32_epi32(p, order);
+    _mm256_storeu_si256((__m256i *)(block + header), p);
+    store_half(block, d);
+  }
+  return 1;
+}
+
+// One R×T register tile of a quantized matrix product: weight rows w[0..R) (w_stride apart) against
+// activation rows a[0..T) (a_stride apart), all nb blocks; y[t*y_stride + r].
+INL void tile_q(const int type, const int R, const int T, const uint8_t *w, size_t w_stride, const uint8_t *a,
+                size_t a_stride, int nb, float *y, size_t y_stride) {
+  const int wb_bytes = type == PG_Q4_0 ? 18 : type == PG_Q4_1 ? 20 : 34;
+  const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
+  const int a_hdr = type == PG_Q4_1 ? 4 : 2;
+  __m256 acc[PG_TILE_R][PG_TILE_T];
+  float mins[PG_TILE_R][PG_TILE_T];
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) {
+      acc[r][t] = _mm256_setzero_ps();
+      mins[r][t] = 0;
+    }
+  for (int b = 0; b < nb; b++) {
+    __m256i ya[PG_TILE_T], ycorr[PG_TILE_T];
+    float da[PG_TILE_T], sa[PG_TILE_T];
+    for (int t = 0; t < T; t++) {
+      const uint8_t *ab = a + t * a_stride + (size_t)b * ab_bytes;
+      da[t] = half_at(ab);
+      if (type == PG_Q4_1) sa[t] = half_at(ab + 2);
+      ya[t] = _mm256_loadu_si256((const __m256i *)(ab + a_hdr));
+      // Offsets turning signed weights into unsigned ones are removed exactly in integers:
+      // Q4_0 stores w+8, so Σ(w+8)y − 8Σy; with VNNI, Q8_0 uses w⊕0x80 = w+128, so −128Σy.
+      if (type == PG_Q4_0) ycorr[t] = dot_u8s8(_mm256_set1_epi8(8), ya[t]);
+#if PG_VNNI
+      if (type == PG_Q8_0) ycorr[t] = _mm256_slli_epi32(dot_u8s8(_mm256_set1_epi8(1), ya[t]), 7);
+#endif
+    }
+    for (int r = 0; r < R; r++) {
+      const uint8_t *wb = w + r * w_stride + (size_t)b * wb_bytes;
+      const float dw = half_at(wb);
+      float mw = 0;
+      __m256i u;
+      if (type == PG_Q4_1) {
+        mw = half_at(wb + 2);
+        u = unpack_nibbles(wb + 4);
+      } else if (type == PG_Q4_0) {
+        u = unpack_nibbles(wb + 2);
+      } else {
+        u = _mm256_loadu_si256((const __m256i *)(wb + 2));
+#if PG_VNNI
+        u = _mm256_xor_si256(u, _mm256_set1_epi8((char)0x80));
+#endif
+      }
+#if !PG_VNNI
+      __m256i absw = type == PG_Q8_0 ? _mm256_sign_epi8(u, u) : u;
+#endif
+      for (int t = 0; t < T; t++) {
+        __m256i p;
+        if (type == PG_Q4_1) {
+          p = dot_u8s8(u, ya[t]);
+        } else if (type == PG_Q4_0) {
+          p = _mm256_sub_epi32(dot_u8s8(u, ya[t]), ycorr[t]);
+        } else {
+#if PG_VNNI
+          p = _mm256_sub_epi32(dot_u8s8(u, ya[t]), ycorr[t]);
+#else
+          p = dot_u8s8(absw, _mm256_sign_epi8(ya[t], u));
+#endif
+        }
+        acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(dw * da[t]), acc[r][t]);
+        if (type == PG_Q4_1) mins[r][t] += mw * sa[t];
+      }
+    }
+  }
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) y[t * y_stride + r] = hsum_ps(acc[r][t]) + mins[r][t];
+}
+
+// Rows are tiled by R and activation rows by T; activation rows are taken in groups small enough to
+// stay in L1 while every weight row tile streams past them.
+INL void gemm_q(const int type, const uint8_t *w, size_t w_stride, int r0, int r1, const uint8_t *a,
+                size_t a_stride, int n, float *y, size_t y_stride, int nb) {
+  enum { R = PG_TILE_R, T = PG_TILE_T };
+  int group = (int)(24576 / (a_stride ? a_stride : 1)) / T * T;
+  if (group < T) group = T;
+  for (int t0 = 0; t0 < n; t0 += group) {
+    const int t1 = t0 + group < n ? t0 + group : n;
+    int r = r0;
+    for (; r + R <= r1; r += R) {
+      const uint8_t *wr = w + (size_t)r * w_stride;
+      int t = t0;
+      for (; t + T <= t1; t += T)
+        tile_q(type, R, T, wr, w_stride, a + (size_t)t * a_stride, a_stride, nb, y + (size_t)t * y_stride + r, y_stride);
+      for (; t < t1; t++)
+        tile_q(type, R, 1, wr, w_stride, a + (size_t)t * a_stride, a_stride, nb, y + (size_t)t * y_stride + r, y_stride);
+    }
+    for (; r < r1; r++) {
+      const uint8_t *wr = w + (size_t)r * w_stride;
+      int t = t0;
+      for (; t + T <= t1; t += T)
+        tile_q(type, 1, T, wr, w_stride, a + (size_t)t * a_stride, a_stride, nb, y + (size_t)t * y_stride + r, y_stride);
+      for (; t < t1; t++)
+        tile_q(type, 1, 1, wr, w_stride, a + (size_t)t * a_stride, a_stride, nb, y + (size_t)t * y_stride + r, y_stride);
+    }
+  }
+}
+
+INL __m256 load8_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+
+// Float rows (F32 or F16 weights) against f32 activations.
+INL float dot_row_float(const int is_half, const void *row, const float *x, int n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m256 w0, w1;
+    if (is_half) {
+      w0 = load8_f16((const uint16_t *)row + i);
+      w1 = load8_f16((const uint16_t *)row + i + 8);
+    } else {
+      w0 = _mm256_loadu_ps((const float *)row + i);
+      w1 = _mm256_loadu_ps((const float *)row + i + 8);
+    }
+    s0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), s0);
+    s1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), s1);
+  }
+  float sum = hsum_ps(_mm256_add_ps(s0, s1));
+  for (; i < n; i++) {
+    float wv = is_half ? _cvtsh_ss(((const uint16_t *)row)[i]) : ((const float *)row)[i];
+    sum += wv * x[i];
+  }
+  return sum;
+}
+
+int PG_TARGET PG_FN(gemm)(int type, const void *w, size_t w_stride, int r0, int r1, const void *act, size_t a_stride,
+                          int n, float *y, size_t y_stride, int cols) {
+  const uint8_t *wp = (const uint8_t *)w;
+  const uint8_t *ap = (const uint8_t *)act;
+  switch (type) {
+  case PG_Q4_0:
+    gemm_q(PG_Q4_0, wp, w_stride, r0, r1, ap, a_stride, n, y, y_stride, cols / 32);
+    return 1;
+  case PG_Q4_1:
+    gemm_q(PG_Q4_1, wp, w_stride, r0, r1, ap, a_stride, n, y, y_stride, cols / 32);
+    return 1;
+  case PG_Q8_0:
+    gemm_q(PG_Q8_0, wp, w_stride, r0, r1, ap, a_stride, n, y, y_stride, cols / 32);
+    return 1;
+  case PG_F32:
+  case PG_F16:
+    for (int r = r0; r < r1; r++)
+      for (int t = 0; t < n; t++)
+        y[(size_t)t * y_stride + r] =
+            dot_row_float(type == PG_F16, wp + (size_t)r * w_stride, (const float *)(ap + (size_t)t * a_stride), cols);
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+// ---- Packed (8-row interleaved) weights ----
+
+// Broadcast 4 activation bytes to every 32-bit lane.
+INL __m256i bcast4(const uint8_t *p) {
+  int32_t v;
+  memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Eight row dot products (one per lane) for T activation rows and one block of a packed group.
+// Returns integer sums in s[t]; the caller applies scales.
+INL void packed_block_q4_1(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+#if PG_VNNI
+  __m256i s0[PG_TILE_T], s1[PG_TILE_T];
+  for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
+  for (int c = 0; c < 4; c++) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+    const __m256i lo = _mm256_and_si256(v, mask);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+    for (int t = 0; t < T; t++) {
+      s0[t] = _mm256_dpbusd_epi32(s0[t], lo, bcast4(ya[t] + 4 * c));
+      s1[t] = _mm256_dpbusd_epi32(s1[t], hi, bcast4(ya[t] + 16 + 4 * c));
+    }
+  }
+  for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
+#else
+  // Nibble × int8 pair sums stay within 2·15·127, so 8 of them fit one int16 lane.
+  __m256i p[PG_TILE_T];
+  for (int t = 0; t < T; t++) p[t] = _mm256_setzero_si256();
+  for (int c = 0; c < 4; c++) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+    const __m256i lo = _mm256_and_si256(v, mask);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+    for (int t = 0; t < T; t++) {
+      p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(lo, bcast4(ya[t] + 4 * c)));
+      p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(hi, bcast4(ya[t] + 16 + 4 * c)));
+    }
+  }
+  for (int t = 0; t < T; t++) s[t] = _mm256_madd_epi16(p[t], _mm256_set1_epi16(1));
+#endif
+}
+
+INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
+  __m256i s0[PG_TILE_T], s1[PG_TILE_T];
+  for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
+  for (int c = 0; c < 8; c++) {
+    const __m256i w = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+    const __m256i aw = _mm256_sign_epi8(w, w);
+    for (int t = 0; t < T; t++) {
+      const __m256i y = _mm256_sign_epi8(bcast4(ya[t] + 4 * c), w);
+      if (c & 1) s1[t] = _mm256_add_epi32(s1[t], dot_u8s8(aw, y));
+      else s0[t] = _mm256_add_epi32(s0[t], dot_u8s8(aw, y));
+    }
+  }
+  for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
+}
+
+// da/sa: the activation rows' block scales (and Q4_1 scaled sums) as f32, [T][nb] with row stride
+// `nb`, so each block costs one broadcast multiply and one FMA per activation row.
+INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride,
+                     const float *da, const float *sa, float *y, size_t y_stride, int valid_rows) {
+  const int header = type == PG_Q4_1 ? 32 : 16;
+  const int block_bytes = type == PG_Q4_1 ? 160 : 272;
+  const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
+  const int a_hdr = type == PG_Q4_1 ? 4 : 2;
+  __m256 acc[PG_TILE_T], accm[PG_TILE_T];
+  for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm256_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *pb = group + (size_t)b * block_bytes;
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
+    const uint8_t *ya[PG_TILE_T];
+    for (int t = 0; t < T; t++) ya[t] = a + t * a_stride + (size_t)b * ab_bytes + a_hdr;
+    __m256i s[PG_TILE_T];
+    if (type == PG_Q4_1) packed_block_q4_1(T, pb + header, ya, s);
+    else packed_block_q8_0(T, pb + header, ya, s);
+    for (int t = 0; t < T; t++)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b)), acc[t]);
+    if (type == PG_Q4_1) {
+      const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
+      for (int t = 0; t < T; t++) accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
+    }
+  }
+  for (int t = 0; t < T; t++) {
+    const __m256 sum = _mm256_add_ps(acc[t], accm[t]);
+    if (valid_rows == 8) {
+      _mm256_storeu_ps(y + t * y_stride, sum);  // the group's 8 outputs are adjacent
+    } else {
+      // The padded last group: write only the real rows.
+      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      _mm256_maskstore_ps(y + t * y_stride, mask, sum);
+    }
+  }
+}
+
+enum { PG_SCALE_CAPACITY = 8192 };
+
+INL int gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+                    size_t a_stride, int n, float *y, size_t y_stride, int nb) {
+  enum { T = PG_TILE_T };
+  if (nb * T > PG_SCALE_CAPACITY) return 0;
+  float da[PG_SCALE_CAPACITY], sa[PG_SCALE_CAPACITY];
+  const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
+  const size_t group_bytes = (size_t)nb * (type == PG_Q4_1 ? 160 : 272);
+  // Activation rows per pass: small enough to stay in L1 while the groups stream past.
+  int span = (int)(24576 / (a_stride ? a_stride : 1)) / T * T;
+  if (span < T) span = T;
+  if (span * nb > PG_SCALE_CAPACITY) span = PG_SCALE_CAPACITY / nb / T * T;
+  for (int t0 = 0; t0 < n; t0 += span) {
+    const int t1 = t0 + span < n ? t0 + span : n;
+    for (int t = t0; t < t1; t++)
+      for (int b = 0; b < nb; b++) {
+        const uint8_t *ab = a + (size_t)t * a_stride + (size_t)b * ab_bytes;
+        da[(t - t0) * nb + b] = half_at(ab);
+        if (type == PG_Q4_1) sa[(t - t0) * nb + b] = half_at(ab + 2);
+      }
+    for (int g = g0; g < g1; g++) {
+      const uint8_t *group = packed + (size_t)g * group_bytes;
+      const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
+      int t = t0;
+      for (; t + T <= t1; t += T)
+        packed_tile(type, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
+                    y + (size_t)t * y_stride + 8 * g, y_stride, valid);
+      for (; t < t1; t++)
+        packed_tile(type, 1, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
+                    y + (size_t)t * y_stride + 8 * g, y_stride, valid);
+    }
+  }
+  return 1;
+}
+
+int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0, int g1, const void *act,
+                                 size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  switch (type) {
+  case PG_Q4_1:
+    return gemm_packed(PG_Q4_1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
+                       cols / 32);
+  case PG_Q8_0:
+    return gemm_packed(PG_Q8_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
+                       cols / 32);
+  default:
+    return 0;
+  }
+}
