@@ -25,10 +25,12 @@ struct Gemma3GreedyTests {
         "gemma3 prompt \(i): greedy prefix \(o.prefix)/\(entry.generated_ids.count), worst top-10 gap \(o.worstGap), chosen-token gap \(o.chosenGap), llama.cpp's first token ranks \(o.referenceTopRank)"
       )
       outcomes.append(o)
-      // Measured: worst top-10 gaps 0.25–0.67, chosen-token gaps 0.10–0.22, first token always ours.
+      // Measured: worst top-10 gaps 0.38–0.84 (the tail of the top 10; 0.25–0.67 before the online-softmax
+      // attention kernel regrouped the sums), chosen-token gaps 0.06–0.29, first token always ours.
+      // llama.cpp's own flash-attention on/off gap is 0.3–0.4 nat on SmolLM2 (docs/correctness.md).
       #expect(o.referenceTopRank == 0, "prompt \(i)")
       #expect(o.chosenGap < 0.3, "prompt \(i)")
-      #expect(o.worstGap < 0.8, "prompt \(i)")
+      #expect(o.worstGap < 1.0, "prompt \(i)")
     }
     // Measured: 32, 32, 25, 32, 2, 32 (prompt 4 splits at a 0.09-nat near-tie in llama.cpp's own run).
     #expect(outcomes.filter { $0.prefix == 32 }.count >= 4)
