@@ -1,10 +1,10 @@
 import ArgumentParser
 
 @main
-struct Peregrine: ParsableCommand {
+struct Peregrine: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "peregrine",
     abstract: "Run GGUF language models fast on CPUs.",
     version: "0.1.0",
-    subcommands: [Run.self, Chat.self, Tokenize.self, Inspect.self, PerplexityCommand.self, Pull.self])
+    subcommands: [Run.self, Chat.self, Serve.self, Tokenize.self, Inspect.self, PerplexityCommand.self, Pull.self])
 }
