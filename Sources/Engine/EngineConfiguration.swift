@@ -1,0 +1,40 @@
+import Foundation
+import Models
+
+/// How an `InferenceEngine` is sized. Defaults suit a small CPU box serving a handful of users.
+public struct EngineConfiguration: Sendable, Equatable {
+  /// Positions per KV block.
+  public var blockSize = 16
+  /// Memory for the KV cache; nil takes a quarter of available RAM, at most 2 GiB.
+  public var kvCacheBytes: Int? = nil
+  /// Tokens per step (decodes plus prefill chunks): smaller keeps running streams smooth while a long
+  /// prompt is prefilled, larger finishes prefills sooner.
+  public var maxBatchTokens = 256
+  /// Sequences per step at most.
+  public var maxRunning = 64
+  /// Queued requests at most; beyond it `submit` refuses with `queueFull`.
+  public var maxWaiting = 256
+  public var prefixCaching = true
+  /// Testing aid: preempt the newest running request every this many steps.
+  public var preemptEverySteps: Int? = nil
+
+  public init() {}
+
+  /// The KV budget in bytes this configuration resolves to on this machine.
+  public func resolvedKVCacheBytes() -> Int {
+    if let kvCacheBytes { return kvCacheBytes }
+    let quarter = EngineConfiguration.availableMemoryBytes() / 4
+    return max(64 << 20, min(quarter, 2 << 30))
+  }
+
+  /// MemAvailable from /proc/meminfo (physical memory where that is missing).
+  static func availableMemoryBytes() -> Int {
+    if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
+      for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+        let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        if kb > 0 { return kb * 1024 }
+      }
+    }
+    return Int(ProcessInfo.processInfo.physicalMemory)
+  }
+}

@@ -1,0 +1,349 @@
+import Foundation
+import Logging
+import Models
+import Tokenizers
+
+/// The serving engine: many requests share one copy of the weights and one paged KV cache; every step
+/// is one batched pass over the weights for all running sequences (decodes plus prefill chunks), as
+/// the scheduler plans it. Callers submit requests and read an `AsyncStream` of events; ending that
+/// stream (a client that went away) cancels the request and frees its blocks at once.
+public final class InferenceEngine: @unchecked Sendable {
+  public let model: any LanguageModel
+  public let tokenizer: Tokenizer
+  public let configuration: EngineConfiguration
+  public var modelInfo: ModelInfo { model.info }
+  let logger: Logger
+  let cache: PagedKVCache
+  let schedulerConfiguration: SchedulerConfiguration
+
+  private let lock = NSCondition()
+  // Guarded by `lock`:
+  private var inbox: [(EngineRequest, AsyncStream<EngineEvent>.Continuation)] = []
+  private var cancellations: [String] = []
+  private var live: Set<String> = []
+  private var queued = 0
+  private var accepting = true
+  private var abortAll = false
+  private var stopped = false
+  private var snapshot = EngineStatistics()
+  private var thread: Thread?
+
+  // Owned by the step thread:
+  private var scheduler: Scheduler
+  private var outputs: [String: RequestOutput] = [:]
+  private let scratch = ScratchArena()
+  private var stats = EngineStatistics()
+
+  public init(
+    model: any LanguageModel, tokenizer: Tokenizer, configuration: EngineConfiguration = .init(),
+    logger: Logger = Logger(label: "peregrine.engine")
+  ) throws(EngineError) {
+    guard configuration.blockSize > 0, configuration.maxBatchTokens > 0, configuration.maxRunning > 0,
+      configuration.maxWaiting >= 0
+    else { throw .invalidParameters("engine limits must be positive") }
+    self.model = model
+    self.tokenizer = tokenizer
+    self.configuration = configuration
+    self.logger = logger
+    let layout = model.kvLayout
+    let perBlock = PagedKVCache.bytesPerBlock(layers: layout.layers, kvDim: layout.kvDim, blockSize: configuration.blockSize)
+    let blocks = configuration.resolvedKVCacheBytes() / perBlock
+    guard blocks >= 1 else {
+      throw .invalidParameters("KV cache memory \(configuration.resolvedKVCacheBytes()) B is less than one block (\(perBlock) B)")
+    }
+    cache = PagedKVCache(layers: layout.layers, kvDim: layout.kvDim, blockSize: configuration.blockSize, blockCount: blocks)
+    var s = SchedulerConfiguration()
+    s.blockSize = configuration.blockSize
+    s.blockCount = blocks
+    s.maxBatchTokens = configuration.maxBatchTokens
+    s.maxRunning = configuration.maxRunning
+    s.maxWaiting = configuration.maxWaiting
+    s.prefixCaching = configuration.prefixCaching
+    s.contextLength = model.info.contextLength
+    schedulerConfiguration = s
+    scheduler = Scheduler(s)
+    stats.kvBlocksTotal = blocks
+    snapshot = stats
+    logger.info(
+      "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens, \(cache.byteCount >> 20) MiB")
+    let t = Thread { [weak self] in self?.run() }
+    t.name = "peregrine-engine"
+    t.stackSize = 8 << 20
+    thread = t
+    t.start()
+  }
+
+  deinit {
+    lock.lock()
+    stopped = true
+    lock.broadcast()
+    lock.unlock()
+  }
+
+  /// Tokens the KV cache holds in total.
+  public var cacheCapacityTokens: Int { schedulerConfiguration.blockCount * schedulerConfiguration.blockSize }
+
+  /// Queues a request. Events follow on the returned stream: tokens, then exactly one `finished`.
+  public func submit(_ request: EngineRequest) throws(EngineError) -> AsyncStream<EngineEvent> {
+    try validate(request)
+    let (stream, continuation) = AsyncStream<EngineEvent>.makeStream()
+    lock.lock()
+    defer { lock.unlock() }
+    guard accepting else { throw .shuttingDown }
+    guard !live.contains(request.id) else { throw .duplicateRequestID(request.id) }
+    guard queued < configuration.maxWaiting else {
+      throw .queueFull(waiting: queued, retryAfterSeconds: 1)
+    }
+    live.insert(request.id)
+    queued += 1
+    inbox.append((request, continuation))
+    let id = request.id
+    continuation.onTermination = { [weak self] reason in
+      if case .cancelled = reason { self?.cancel(id) }
+    }
+    lock.signal()
+    return stream
+  }
+
+  /// Stops a request wherever it is; its blocks are freed before the next step.
+  public func cancel(_ id: String) {
+    lock.lock()
+    if live.contains(id) {
+      cancellations.append(id)
+      lock.signal()
+    }
+    lock.unlock()
+  }
+
+  /// A consistent snapshot, updated after every step.
+  public func statistics() -> EngineStatistics {
+    lock.lock()
+    defer { lock.unlock() }
+    var s = snapshot
+    s.waiting += inbox.count
+    return s
+  }
+
+  /// Stops accepting requests, lets running ones finish until the grace period ends, then aborts the
+  /// rest and stops the step thread.
+  public func shutdown(gracePeriod: Duration) async {
+    withLock { accepting = false }
+    let deadline = ContinuousClock.now + gracePeriod
+    while ContinuousClock.now < deadline, withLock({ !live.isEmpty }) {
+      try? await Task.sleep(for: .milliseconds(20))
+    }
+    withLock {
+      abortAll = true
+      lock.signal()
+    }
+    while !withLock({ live.isEmpty }) { try? await Task.sleep(for: .milliseconds(5)) }
+    withLock {
+      stopped = true
+      lock.broadcast()
+    }
+  }
+
+  private func withLock<T>(_ body: () -> T) -> T {
+    lock.lock()
+    defer { lock.unlock() }
+    return body()
+  }
+
+  private func validate(_ r: EngineRequest) throws(EngineError) {
+    if let why = r.sampling.validationError { throw .invalidParameters(why) }
+    guard !r.promptIDs.isEmpty else { throw .invalidParameters("the prompt is empty") }
+    guard r.maxTokens >= 1 else { throw .invalidParameters("max_tokens must be at least 1, got \(r.maxTokens)") }
+    let vocab = model.info.vocabularySize
+    for id in r.promptIDs where id < 0 || Int(id) >= vocab {
+      throw .invalidParameters("prompt token id \(id) is outside the vocabulary (0..<\(vocab))")
+    }
+    for (id, bias) in r.logitBias {
+      guard id >= 0, Int(id) < vocab else { throw .invalidParameters("logit_bias token id \(id) is outside the vocabulary") }
+      guard bias.isFinite, abs(bias) <= 100 else { throw .invalidParameters("logit_bias values must be in [-100, 100]") }
+    }
+    if let n = r.topLogprobs, !(0...20).contains(n) {
+      throw .invalidParameters("top_logprobs must be in 0...20, got \(n)")
+    }
+    let length = r.promptIDs.count + r.maxTokens
+    let context = model.info.contextLength
+    guard length <= context else {
+      throw .promptTooLong(promptTokens: r.promptIDs.count, maxTokens: r.maxTokens, contextLength: context)
+    }
+    guard length <= cacheCapacityTokens else {
+      throw .exceedsCacheCapacity(neededTokens: length, capacityTokens: cacheCapacityTokens)
+    }
+  }
+
+  // MARK: - The step loop
+
+  private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+  private func run() {
+    while true {
+      lock.lock()
+      while inbox.isEmpty && cancellations.isEmpty && !scheduler.hasWork && !stopped && !abortAll {
+        lock.wait()
+      }
+      if stopped {
+        lock.unlock()
+        return
+      }
+      let arrivals = inbox
+      inbox.removeAll()
+      let cancelled = cancellations
+      cancellations.removeAll()
+      let aborting = abortAll
+      lock.unlock()
+
+      for (request, continuation) in arrivals { admit(request, continuation) }
+      for id in cancelled { finish(id, .abort) }
+      if aborting {
+        for id in Array(outputs.keys) { finish(id, .abort) }
+        publish()
+        continue
+      }
+      if scheduler.hasWork { step() }
+      publish()
+    }
+  }
+
+  private func admit(_ request: EngineRequest, _ continuation: AsyncStream<EngineEvent>.Continuation) {
+    let output = RequestOutput(request: request, continuation: continuation, tokenizer: tokenizer, arrival: now())
+    do {
+      try scheduler.add(
+        id: request.id, promptIDs: request.promptIDs, maxTokens: request.maxTokens, priority: request.priority,
+        salt: request.cacheSalt)
+      outputs[request.id] = output
+    } catch {
+      var c = output.completion(.error, now: now(), cachedPromptTokens: 0, preemptions: 0, error: error.description)
+      c.completionTokens = 0
+      continuation.yield(.finished(c))
+      continuation.finish()
+      retire(request.id)
+    }
+  }
+
+  private func step() {
+    if let every = configuration.preemptEverySteps, every > 0, stats.steps % every == every - 1,
+      let victim = outputs.keys.sorted().last
+    {
+      scheduler.preempt(victim)
+    }
+    let plan = scheduler.schedule()
+    guard !plan.isEmpty else {
+      // Nothing fits right now (cannot happen with validated requests, but never spin).
+      Thread.sleep(forTimeInterval: 0.001)
+      return
+    }
+    let start = now()
+    for id in plan.started { outputs[id]?.firstScheduled = start }
+    var batch = ForwardBatch()
+    for c in plan.chunks {
+      let tokens = scheduler.tokens(of: c.id)!
+      batch.append(tokens[c.start..<(c.start + c.count)], startPosition: c.start, blockTable: c.blockTable, logits: c.samples ? .last : nil)
+    }
+    let logits: Logits
+    do {
+      logits = try model.forward(batch, cache: cache, scratch: scratch)
+    } catch {
+      logger.error("forward pass failed: \(error)")
+      for c in plan.chunks { finish(c.id, .error, error: error.description) }
+      return
+    }
+    scheduler.didCompute(plan)
+    stats.steps += 1
+    var row = 0
+    for c in plan.chunks where c.samples {
+      logits.values.withUnsafeBufferPointer { all in
+        let r = UnsafeBufferPointer(rebasing: all[(row * logits.vocabularySize)..<((row + 1) * logits.vocabularySize)])
+        emitToken(c.id, logits: r)
+      }
+      row += 1
+    }
+  }
+
+  /// Samples the next token of `id` from its logits row and reports it.
+  private func emitToken(_ id: String, logits raw: UnsafeBufferPointer<Float>) {
+    guard let out = outputs[id] else { return }
+    let r = out.request
+    let t = now()
+    if out.firstToken == nil { out.firstToken = t }
+
+    var row = Array(raw)  // [vocabularySize], biased and masked below
+    if !r.logitBias.isEmpty { for (tok, b) in r.logitBias { row[Int(tok)] += b } }
+    if out.constraint != nil {
+      row.withUnsafeMutableBufferPointer { out.constraint!.mask($0) }
+    }
+    let history = scheduler.tokens(of: id) ?? []
+    let token = out.sampler.sample(row[...], history: history)
+    out.constraint?.advance(token)
+
+    var chosen: TokenLogprob? = nil
+    var top: [TokenLogprob] = []
+    if let n = r.topLogprobs {
+      let lse = Logprobs.logSumExp(raw)
+      chosen = TokenLogprob(id: token, text: tokenizer.decode([token], special: true), logprob: raw[Int(token)] - lse)
+      top = Logprobs.top(raw, count: n, logSumExp: lse).map {
+        TokenLogprob(id: $0.id, text: tokenizer.decode([$0.id], special: true), logprob: $0.logprob)
+      }
+    }
+
+    let endOfGeneration = !r.ignoreEndOfGeneration && tokenizer.isEndOfGeneration(token)
+    if endOfGeneration || r.stopTokenIDs.contains(token) {
+      // The end token itself is not output; release any text held back for a possible stop string.
+      let rest = out.stops.push(out.detokenizer.flush()) + out.stops.flush()
+      if !rest.isEmpty {
+        out.continuation.yield(.token(GeneratedToken(id: token, text: rest, logprob: nil, topLogprobs: [], time: out.seconds(since: out.arrival, to: t))))
+      }
+      finish(id, .stop)
+      return
+    }
+    out.generated += 1
+    stats.generationTokensTotal += 1
+    scheduler.append(id, token: token)
+    var text = out.stops.push(out.detokenizer.append(token))
+    let length = out.generated >= r.maxTokens
+    if length && !out.stops.stopped { text += out.stops.push(out.detokenizer.flush()) + out.stops.flush() }
+    out.continuation.yield(
+      .token(GeneratedToken(id: token, text: text, logprob: chosen, topLogprobs: top, time: out.seconds(since: out.arrival, to: t))))
+    if out.stops.stopped {
+      finish(id, .stop)
+    } else if length {
+      finish(id, .length)
+    }
+  }
+
+  private func finish(_ id: String, _ reason: FinishReason, error: String? = nil) {
+    guard let out = outputs[id] else { return }
+    let completion = out.completion(
+      reason, now: now(), cachedPromptTokens: scheduler.cachedPromptTokens(of: id),
+      preemptions: scheduler.preemptions(of: id), error: error)
+    scheduler.remove(id)
+    outputs[id] = nil
+    stats.requestsFinished += 1
+    stats.promptTokensTotal += out.request.promptIDs.count
+    out.continuation.yield(.finished(completion))
+    out.continuation.finish()
+    retire(id)
+  }
+
+  private func retire(_ id: String) {
+    lock.lock()
+    live.remove(id)
+    lock.unlock()
+  }
+
+  /// Publishes the statistics snapshot readers see.
+  private func publish() {
+    stats.running = scheduler.runningCount
+    stats.waiting = scheduler.waitingCount
+    stats.kvBlocksUsed = scheduler.pool.usedCount
+    stats.prefixQueryTokens = scheduler.prefixQueryTokens
+    stats.prefixHitTokens = scheduler.prefixHitTokens
+    stats.preemptionsTotal = scheduler.preemptionsTotal
+    lock.lock()
+    queued = scheduler.waitingCount + inbox.count
+    snapshot = stats
+    lock.unlock()
+  }
+}

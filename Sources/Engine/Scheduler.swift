@@ -1,0 +1,223 @@
+/// Decides what every engine step computes, knowing only token counts and block ids (no model, so it
+/// is tested with thousands of fake requests). Each request's computed tokens catch up with its known
+/// tokens: a prompt is spread over steps in chunks, running decodes go first so that a long new prompt
+/// never freezes them, prefix blocks come from the cache, and when blocks run out the newest,
+/// lowest-priority request is preempted and later recomputed.
+public struct Scheduler: Sendable {
+  public let configuration: SchedulerConfiguration
+  public private(set) var pool: BlockPool
+  private var records: [String: SequenceRecord] = [:]
+  private var waiting: [String] = []  // kept sorted by precedence
+  private var running: [String] = []  // kept sorted by precedence
+  private var arrivals = 0
+  public private(set) var prefixQueryTokens = 0
+  public private(set) var prefixHitTokens = 0
+  public private(set) var preemptionsTotal = 0
+
+  public init(_ configuration: SchedulerConfiguration) {
+    self.configuration = configuration
+    pool = BlockPool(blockCount: configuration.blockCount, blockSize: configuration.blockSize)
+  }
+
+  public var waitingCount: Int { waiting.count }
+  public var runningCount: Int { running.count }
+  public var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
+  public func contains(_ id: String) -> Bool { records[id] != nil }
+
+  /// Queues a request. Refuses what can never run (longer than the context or the whole cache) and
+  /// what does not fit in the queue.
+  public mutating func add(
+    id: String, promptIDs: [Int32], maxTokens: Int, priority: Int = 0, salt: String? = nil
+  ) throws(EngineError) {
+    guard records[id] == nil else { throw .duplicateRequestID(id) }
+    guard !promptIDs.isEmpty else { throw .invalidParameters("the prompt is empty") }
+    let length = promptIDs.count + max(0, maxTokens)
+    guard length <= configuration.contextLength else {
+      throw .promptTooLong(
+        promptTokens: promptIDs.count, maxTokens: maxTokens, contextLength: configuration.contextLength)
+    }
+    let capacity = configuration.blockCount * configuration.blockSize
+    guard length <= capacity else { throw .exceedsCacheCapacity(neededTokens: length, capacityTokens: capacity) }
+    guard waiting.count < configuration.maxWaiting else {
+      throw .queueFull(waiting: waiting.count, retryAfterSeconds: 1)
+    }
+    arrivals += 1
+    let record = SequenceRecord(
+      id: id, tokens: promptIDs, promptCount: promptIDs.count, maxLength: length, priority: priority,
+      arrival: arrivals, salt: salt)
+    records[id] = record
+    insert(id, into: &waiting)
+  }
+
+  /// Chooses the next step's work within the token budget.
+  public mutating func schedule() -> SchedulerOutput {
+    var out = SchedulerOutput()
+    var budget = configuration.maxBatchTokens
+    var scheduled: Set<String> = []
+
+    // Running requests: decodes (one token) before unfinished prefills.
+    let order = running.filter { records[$0]!.remaining == 1 } + running.filter { records[$0]!.remaining > 1 }
+    for id in order where budget > 0 {
+      guard running.contains(id), let r = records[id], r.remaining > 0 else { continue }
+      let count = min(r.remaining, budget)
+      if !reserve(id, count: count, scheduled: &scheduled, out: &out) { continue }
+      budget -= count
+      scheduled.insert(id)
+      out.chunks.append(chunk(id, count: count))
+    }
+
+    // Waiting requests, in precedence order, while the budget, the batch and the blocks allow.
+    while budget > 0, running.count < configuration.maxRunning, let id = waiting.first {
+      var r = records[id]!
+      if r.computed == 0 && r.blockTable.isEmpty { attachCachedPrefix(&r) }
+      records[id] = r
+      let count = min(r.remaining, budget)
+      if !canReserve(r, count: count) {
+        // Never preempt running work for a newcomer: it waits for blocks to free.
+        releaseBlocks(of: id)
+        break
+      }
+      waiting.removeFirst()
+      insert(id, into: &running)
+      _ = reserve(id, count: count, scheduled: &scheduled, out: &out)
+      budget -= count
+      scheduled.insert(id)
+      if !records[id]!.everScheduled {
+        records[id]!.everScheduled = true
+        out.started.append(id)
+        let r = records[id]!
+        let hit = configuration.prefixCaching ? min(r.computed, r.promptCount) : 0
+        prefixQueryTokens += configuration.prefixCaching ? r.promptCount : 0
+        prefixHitTokens += hit
+        records[id]!.cachedPromptTokens = hit
+      }
+      out.chunks.append(chunk(id, count: count))
+    }
+    return out
+  }
+
+  /// Records that a step computed its chunks: caches newly full blocks under their hashes.
+  public mutating func didCompute(_ output: SchedulerOutput) {
+    for c in output.chunks {
+      guard var r = records[c.id] else { continue }
+      r.computed = c.start + c.count
+      if configuration.prefixCaching {
+        let bs = configuration.blockSize
+        while r.blockHashes.count < r.computed / bs {
+          let i = r.blockHashes.count
+          let tokens = r.tokens[(i * bs)..<((i + 1) * bs)]
+          let h = BlockHash(parent: r.blockHashes.last, tokens: tokens, salt: r.salt)
+          pool.register(r.blockTable[i], hash: h, tokens: tokens)
+          r.blockHashes.append(h)
+        }
+      }
+      records[c.id] = r
+    }
+  }
+
+  /// Appends a sampled token to a running request.
+  public mutating func append(_ id: String, token: Int32) {
+    records[id]?.tokens.append(token)
+  }
+
+  /// Removes a request (finished or cancelled) and frees its blocks at once.
+  public mutating func remove(_ id: String) {
+    guard records[id] != nil else { return }
+    releaseBlocks(of: id)
+    records[id] = nil
+    running.removeAll { $0 == id }
+    waiting.removeAll { $0 == id }
+  }
+
+  /// Known tokens of a request (prompt and generated).
+  public func tokens(of id: String) -> [Int32]? { records[id]?.tokens }
+  public func cachedPromptTokens(of id: String) -> Int { records[id]?.cachedPromptTokens ?? 0 }
+  public func preemptions(of id: String) -> Int { records[id]?.preemptions ?? 0 }
+  public func generatedCount(of id: String) -> Int { records[id].map { $0.tokens.count - $0.promptCount } ?? 0 }
+
+  /// Sends a running request back to the queue, as if blocks had run out (for tests and tooling).
+  public mutating func preempt(_ id: String) {
+    guard running.contains(id) else { return }
+    preemptRunning(id)
+  }
+
+  // MARK: - Blocks
+
+  private func blocksNeeded(_ r: SequenceRecord, through end: Int) -> Int {
+    let bs = configuration.blockSize
+    return max(0, (end + bs - 1) / bs - r.blockTable.count)
+  }
+
+  private func canReserve(_ r: SequenceRecord, count: Int) -> Bool {
+    blocksNeeded(r, through: r.computed + count) <= pool.freeCount
+  }
+
+  /// Gives `id` blocks for `count` more tokens, preempting the lowest-precedence running requests
+  /// (never one already scheduled in this step) until it fits; false if `id` itself was preempted.
+  private mutating func reserve(
+    _ id: String, count: Int, scheduled: inout Set<String>, out: inout SchedulerOutput
+  ) -> Bool {
+    while true {
+      let r = records[id]!
+      let need = blocksNeeded(r, through: r.computed + count)
+      if need <= pool.freeCount {
+        for _ in 0..<need { records[id]!.blockTable.append(pool.allocate()!) }
+        return true
+      }
+      guard let victim = running.last(where: { !scheduled.contains($0) }) else { return false }
+      preemptRunning(victim)
+      out.preempted.append(victim)
+      if victim == id { return false }
+    }
+  }
+
+  private mutating func preemptRunning(_ id: String) {
+    releaseBlocks(of: id)
+    records[id]!.computed = 0
+    records[id]!.blockHashes = []
+    records[id]!.preemptions += 1
+    preemptionsTotal += 1
+    running.removeAll { $0 == id }
+    insert(id, into: &waiting)
+  }
+
+  private mutating func releaseBlocks(of id: String) {
+    guard let r = records[id] else { return }
+    pool.release(r.blockTable.reversed())
+    records[id]!.blockTable = []
+    records[id]!.blockHashes = []
+    records[id]!.computed = 0
+  }
+
+  /// Takes every cached full block of the request's known tokens, leaving at least one token to
+  /// compute (its logits pick the next token).
+  private mutating func attachCachedPrefix(_ r: inout SequenceRecord) {
+    guard configuration.prefixCaching else { return }
+    let bs = configuration.blockSize
+    let full = (r.tokens.count - 1) / bs
+    var parent: BlockHash? = nil
+    var hits = 0
+    for i in 0..<full {
+      let tokens = r.tokens[(i * bs)..<((i + 1) * bs)]
+      let h = BlockHash(parent: parent, tokens: tokens, salt: r.salt)
+      guard let b = pool.takeCached(h, tokens: tokens) else { break }
+      r.blockTable.append(b)
+      r.blockHashes.append(h)
+      parent = h
+      hits += 1
+    }
+    r.computed = hits * bs
+  }
+
+  private func chunk(_ id: String, count: Int) -> ScheduledChunk {
+    let r = records[id]!
+    return ScheduledChunk(
+      id: id, start: r.computed, count: count, blockTable: r.blockTable, samples: r.computed + count == r.tokens.count)
+  }
+
+  private func insert(_ id: String, into list: inout [String]) {
+    let r = records[id]!
+    let at = list.firstIndex { records[$0]!.precedes(r) == false && r.precedes(records[$0]!) } ?? list.count
+    list.insert(id, at: at)
+  }
+}

@@ -1,0 +1,62 @@
+/// Limits the scheduler works within.
+public struct SchedulerConfiguration: Sendable, Equatable {
+  /// Tokens (decodes plus prefill chunks) one step may process: bounds a step's latency.
+  public var maxBatchTokens = 256
+  /// Sequences in one step at most.
+  public var maxRunning = 64
+  /// Requests waiting for admission at most; beyond it `add` refuses with `queueFull`.
+  public var maxWaiting = 256
+  public var blockSize = 16
+  public var blockCount = 1024
+  public var prefixCaching = true
+  public var contextLength = 8192
+
+  public init() {}
+}
+
+/// One sequence's work in a step: compute `count` tokens from position `start` into `blockTable`.
+public struct ScheduledChunk: Sendable, Equatable {
+  public var id: String
+  public var start: Int
+  public var count: Int
+  public var blockTable: [Int32]
+  /// The chunk reaches the last known token, so the step's logits for it pick the next token.
+  public var samples: Bool
+}
+
+/// What one step runs, and what changed to make room for it.
+public struct SchedulerOutput: Sendable, Equatable {
+  public var chunks: [ScheduledChunk] = []
+  /// Requests sent back to the queue, blocks freed, to be recomputed later.
+  public var preempted: [String] = []
+  /// Requests scheduled for the first time.
+  public var started: [String] = []
+
+  public var isEmpty: Bool { chunks.isEmpty }
+  public var tokenCount: Int { chunks.reduce(0) { $0 + $1.count } }
+}
+
+/// The scheduler's view of one request (catch-up model): `tokens` known, the first `computed` of
+/// them already in the KV cache.
+struct SequenceRecord {
+  let id: String
+  var tokens: [Int32]  // prompt, then generated
+  let promptCount: Int
+  let maxLength: Int  // prompt + max tokens
+  let priority: Int
+  let arrival: Int
+  let salt: String?
+  var computed = 0
+  var blockTable: [Int32] = []
+  var blockHashes: [BlockHash] = []  // of the first blockHashes.count full blocks, registered
+  var cachedPromptTokens = 0
+  var preemptions = 0
+  var everScheduled = false
+
+  var remaining: Int { tokens.count - computed }
+
+  /// Earlier = scheduled first: higher priority, then earlier arrival.
+  func precedes(_ other: SequenceRecord) -> Bool {
+    priority != other.priority ? priority > other.priority : arrival < other.arrival
+  }
+}

@@ -1,0 +1,177 @@
+import Engine
+import TestSupport
+import Testing
+
+/// The scheduler driven by a fake model: a "KV cache" that stores, for every slot, the token whose
+/// keys would live there. Every step checks that a chunk's earlier positions hold exactly its
+/// sequence's tokens (so prefix sharing, eviction and preemption never hand out wrong contents),
+/// that the budget holds, and at the end that every request finished and every block is free.
+@Suite("Scheduler with a fake model")
+struct SchedulerTests {
+  struct Workload {
+    var requests = 2000
+    var blockCount = 48
+    var blockSize = 4
+    var budget = 24
+    var maxRunning = 8
+    var cancelChance = 0.01
+    var preemptChance = 0.03
+    var prefixCaching = true
+  }
+
+  /// Runs a random workload to completion; returns (finished, cancelled, preemptions, hit tokens).
+  func simulate(_ w: Workload, seed: UInt64) throws -> (Int, Int, Int, Int) {
+    var rng = SplitMix64(seed: seed)
+    var config = SchedulerConfiguration()
+    config.blockCount = w.blockCount
+    config.blockSize = w.blockSize
+    config.maxBatchTokens = w.budget
+    config.maxRunning = w.maxRunning
+    config.maxWaiting = 16
+    config.contextLength = 120
+    config.prefixCaching = w.prefixCaching
+    var s = Scheduler(config)
+    // What each slot holds: like real keys, it depends on the token and everything before it.
+    var kv = [UInt64](repeating: 0, count: w.blockCount * w.blockSize)
+    func contents(_ tokens: [Int32], through p: Int) -> UInt64 {
+      var h: UInt64 = 1469598103934665603
+      for t in tokens[...p] { h = (h ^ UInt64(UInt32(bitPattern: t))) &* 1099511628211 }
+      return h
+    }
+    let prefixes: [[Int32]] = (0..<4).map { _ in (0..<Int.random(in: 4...40, using: &rng)).map { _ in Int32.random(in: 0..<50, using: &rng) } }
+    var target: [String: Int] = [:]  // generated tokens at which a request "hits EOS"
+    var live: [String] = []
+    var submitted = 0, finished = 0, cancelled = 0, steps = 0
+
+    while submitted < w.requests || s.hasWork {
+      steps += 1
+      #expect(steps < 200_000, "no progress")
+      if steps >= 200_000 { break }
+      for _ in 0..<Int.random(in: 0...2, using: &rng) where submitted < w.requests {
+        var prompt = prefixes[Int.random(in: 0..<prefixes.count, using: &rng)]
+        prompt += (0..<Int.random(in: 1...30, using: &rng)).map { _ in Int32.random(in: 0..<2, using: &rng) }  // tiny alphabet: equal blocks after different prefixes
+        let maxTokens = Int.random(in: 1...40, using: &rng)
+        let id = "r\(submitted)"
+        guard s.waitingCount < config.maxWaiting else { break }
+        try s.add(id: id, promptIDs: prompt, maxTokens: maxTokens, priority: Int.random(in: 0...1, using: &rng))
+        submitted += 1
+        live.append(id)
+        target[id] = Int.random(in: 1...maxTokens, using: &rng)
+      }
+      if !live.isEmpty && Double.random(in: 0..<1, using: &rng) < w.cancelChance {
+        let id = live.remove(at: Int.random(in: 0..<live.count, using: &rng))
+        s.remove(id)
+        cancelled += 1
+      }
+      if !live.isEmpty && Double.random(in: 0..<1, using: &rng) < w.preemptChance {
+        s.preempt(live[Int.random(in: 0..<live.count, using: &rng)])
+      }
+
+      let plan = s.schedule()
+      #expect(plan.tokenCount <= w.budget)
+      #expect(Set(plan.chunks.map(\.id)).count == plan.chunks.count)
+      for c in plan.chunks {
+        let tokens = s.tokens(of: c.id)!
+        #expect(c.blockTable.count * w.blockSize >= c.start + c.count)
+        for p in 0..<c.start {
+          let slot = Int(c.blockTable[p / w.blockSize]) * w.blockSize + p % w.blockSize
+          if kv[slot] != contents(tokens, through: p) {
+            Issue.record("\(c.id): position \(p) holds keys of another prefix")
+            return (finished, cancelled, s.preemptionsTotal, s.prefixHitTokens)
+          }
+        }
+      }
+      // No two sequences write the same slot in one step.
+      var written: Set<Int> = []
+      for c in plan.chunks {
+        let tokens = s.tokens(of: c.id)!
+        for p in c.start..<(c.start + c.count) {
+          let slot = Int(c.blockTable[p / w.blockSize]) * w.blockSize + p % w.blockSize
+          #expect(written.insert(slot).inserted, "slot \(slot) written twice")
+          kv[slot] = contents(tokens, through: p)
+        }
+      }
+      s.didCompute(plan)
+      for c in plan.chunks where c.samples {
+        if s.generatedCount(of: c.id) + 1 >= target[c.id]! {
+          s.remove(c.id)
+          live.removeAll { $0 == c.id }
+          finished += 1
+        } else {
+          s.append(c.id, token: Int32.random(in: 0..<2, using: &rng))
+        }
+      }
+    }
+    #expect(finished + cancelled == w.requests)
+    #expect(s.runningCount == 0 && s.waitingCount == 0)
+    #expect(s.pool.usedCount == 0, "blocks still held: \(s.pool.usedCount)")
+    #expect(s.pool.freeCount == w.blockCount)
+    return (finished, cancelled, s.preemptionsTotal, s.prefixHitTokens)
+  }
+
+  @Test(arguments: [1, 2, 3] as [UInt64])
+  func randomWorkloadsFinishWithEveryBlockFree(seed: UInt64) throws {
+    let (finished, cancelled, preemptions, hits) = try simulate(Workload(), seed: seed)
+    #expect(finished > 0 && cancelled > 0)
+    #expect(preemptions > 0, "the workload should exercise preemption")
+    #expect(hits > 0, "shared prefixes should hit the cache")
+  }
+
+  @Test func tinyPoolForcesPreemptionByBlockPressure() throws {
+    var w = Workload()
+    w.requests = 500
+    w.blockCount = 30  // exactly one longest request (120 tokens / 4)
+    w.preemptChance = 0
+    w.cancelChance = 0
+    let (finished, _, preemptions, _) = try simulate(w, seed: 9)
+    #expect(finished == 500)
+    #expect(preemptions > 0)
+  }
+
+  @Test func withoutPrefixCachingNothingIsShared() throws {
+    var w = Workload()
+    w.requests = 300
+    w.prefixCaching = false
+    let (_, _, _, hits) = try simulate(w, seed: 4)
+    #expect(hits == 0)
+  }
+
+  @Test func runningDecodesAreNeverStarvedByALongPrefill() throws {
+    var config = SchedulerConfiguration()
+    config.maxBatchTokens = 16
+    config.blockCount = 100
+    config.blockSize = 4
+    var s = Scheduler(config)
+    try s.add(id: "a", promptIDs: [1, 2, 3], maxTokens: 50)
+    var plan = s.schedule()
+    s.didCompute(plan)
+    s.append("a", token: 5)
+    try s.add(id: "long", promptIDs: Array(repeating: 7, count: 200), maxTokens: 5)
+    for _ in 0..<5 {
+      plan = s.schedule()
+      #expect(plan.chunks.first?.id == "a" && plan.chunks.first?.count == 1)
+      #expect(plan.tokenCount == 16)
+      s.didCompute(plan)
+      s.append("a", token: 5)
+    }
+  }
+
+  @Test func refusesWhatCanNeverRun() {
+    var config = SchedulerConfiguration()
+    config.blockCount = 4
+    config.blockSize = 4
+    config.contextLength = 100
+    config.maxWaiting = 1
+    var s = Scheduler(config)
+    #expect(throws: EngineError.exceedsCacheCapacity(neededTokens: 20, capacityTokens: 16)) {
+      try s.add(id: "x", promptIDs: Array(repeating: 1, count: 10), maxTokens: 10)
+    }
+    #expect(throws: EngineError.promptTooLong(promptTokens: 90, maxTokens: 20, contextLength: 100)) {
+      try s.add(id: "y", promptIDs: Array(repeating: 1, count: 90), maxTokens: 20)
+    }
+    #expect(throws: Never.self) { try s.add(id: "z", promptIDs: [1], maxTokens: 1) }
+    #expect(throws: EngineError.queueFull(waiting: 1, retryAfterSeconds: 1)) {
+      try s.add(id: "w", promptIDs: [1], maxTokens: 1)
+    }
+  }
+}
