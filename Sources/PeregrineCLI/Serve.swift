@@ -24,7 +24,7 @@ struct Serve: AsyncParsableCommand {
   @Option(name: .customLong("served-model-name"), help: "The id clients send as 'model' (default: the model's name).")
   var servedModelName: String?
   @Option(name: .customLong("max-batch-tokens"), help: "Tokens the engine computes per step at most.")
-  var maxBatchTokens = 512
+  var maxBatchTokens = EngineConfiguration().maxBatchTokens
   @Option(name: .customLong("max-running"), help: "Requests decoded together at most.") var maxRunning = 64
   @Option(name: .customLong("max-waiting"), help: "Requests queued at most; more get 429.") var maxWaiting = 256
   @Option(
@@ -82,10 +82,11 @@ struct Serve: AsyncParsableCommand {
     engineConfiguration.prefixCaching = !noPrefixCaching
     engineConfiguration.kvCacheBytes = kvCacheMemory.flatMap(Self.parseBytes)
     let options = modelOptions
+    let engineSettings = engineConfiguration
     let server = PeregrineServer(configuration: configuration, logger: logger) {
       let loaded = try options.load()
       let engine = try InferenceEngine(
-        model: loaded.model, tokenizer: loaded.tokenizer, configuration: engineConfiguration,
+        model: loaded.model, tokenizer: loaded.tokenizer, configuration: engineSettings,
         logger: Logger(label: "peregrine.engine"))
       return ServedModel(engine: engine, template: loaded.template)
     }
@@ -102,8 +103,8 @@ struct Serve: AsyncParsableCommand {
   /// "512MiB", "2GiB", "1.5G", "1000000" → bytes.
   static func parseBytes(_ text: String) -> Int? {
     let units: [(String, Double)] = [
-      ("KiB", 1024), ("MiB", 1 << 20), ("GiB", 1 << 30), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9),
-      ("K", 1024), ("M", 1 << 20), ("G", 1 << 30), ("B", 1),
+      ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9),
+      ("K", 1024), ("M", 1_048_576), ("G", 1_073_741_824), ("B", 1),
     ]
     let trimmed = text.trimmingCharacters(in: .whitespaces)
     for (suffix, scale) in units where trimmed.hasSuffix(suffix) {

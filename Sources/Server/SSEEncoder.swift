@@ -16,7 +16,7 @@ enum SSEEncoder {
   /// `data:` line carries it whole.
   static func json(_ value: some Encodable) -> Data {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     encoder.nonConformingFloatEncodingStrategy = .convertToString(
       positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
     return (try? encoder.encode(value)) ?? Data("{}".utf8)

@@ -1,6 +1,6 @@
-import Engine
+@testable import Engine
 import Foundation
-import Models
+@testable import Models
 import Server
 import TestSupport
 import Tokenizers

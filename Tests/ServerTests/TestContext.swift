@@ -1,4 +1,4 @@
-import Engine
+@testable import Engine
 @testable import Server
 
 /// A model context without weights: every whitespace-separated word is one token, a chat is its
@@ -24,12 +24,12 @@ func decode<T: Decodable>(_ type: T.Type, _ json: String) throws(APIError) -> T 
 }
 
 /// The error a throwing closure throws, or nil.
-func apiError(_ body: () throws(APIError) -> Void) -> APIError? {
+func apiError(_ body: () throws -> Void) -> APIError? {
   do {
     try body()
     return nil
   } catch {
-    return error
+    return error as? APIError
   }
 }
 
