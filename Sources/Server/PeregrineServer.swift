@@ -27,12 +27,19 @@ public struct PeregrineServer: Sendable {
   public func run() async throws {
     let usage = try configuration.usageDatabasePath.map { try UsageStore(path: $0) }
     let server = ServerContext(configuration: configuration, usage: usage, logger: logger)
+    // Loading waits for the listener, so /health can report 503 for as long as loading takes.
+    let (listening, listeningContinuation) = AsyncStream<Void>.makeStream()
     let app = Application(
       router: Routes.router(server),
       configuration: .init(
         address: .hostname(configuration.host, port: configuration.port), serverName: "peregrine"),
+      onServerRunning: { _ in
+        listeningContinuation.yield()
+        listeningContinuation.finish()
+      },
       logger: logger)
-    let engineService = EngineService(server: server, load: load, gracePeriod: configuration.shutdownGracePeriod)
+    let engineService = EngineService(
+      server: server, load: load, gracePeriod: configuration.shutdownGracePeriod, listening: listening)
     // Services shut down in reverse order: the engine drains first while HTTP still delivers its
     // last tokens, then the listener stops.
     let group = ServiceGroup(
@@ -60,8 +67,10 @@ struct EngineService: Service {
   let server: ServerContext
   let load: @Sendable () async throws -> ServedModel
   let gracePeriod: Duration
+  let listening: AsyncStream<Void>
 
   func run() async throws {
+    for await _ in listening { break }
     let served: ServedModel
     do {
       // Loading is blocking work (mmap, weight repacking); keep it off the cooperative pool's hot path.

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 
 /// Reads and decodes JSON request bodies under the size limit.
 enum RequestBodyReader {
@@ -13,6 +14,9 @@ enum RequestBodyReader {
     do {
       buffer = try await request.body.collect(upTo: limit)
     } catch let error as HTTPError where error.status == .contentTooLarge {
+      throw APIError.tooLarge(limit: limit)
+    } catch is NIOTooManyBytesError {
+      // A body without Content-Length (chunked) crossed the limit while being read.
       throw APIError.tooLarge(limit: limit)
     }
     return try decode(type, from: Data(buffer.readableBytesView))

@@ -77,6 +77,11 @@ final class ServerMetrics: Sendable {
     generationTokensPerRequest.record(Double(c.completionTokens))
   }
 
+  /// Choices whose client left before they finished (their engine events are no longer read).
+  func observeAbandoned(_ count: Int) {
+    if count > 0 { successByReason["abort"]?.increment(by: Int64(count)) }
+  }
+
   func observeResponse(status: Int) {
     httpRequests[status]?.increment()
   }

@@ -64,6 +64,8 @@ struct ServerMiddleware: RouterMiddleware {
   static func response(_ error: APIError) -> Response {
     var headers: HTTPFields = [.contentType: "application/json"]
     if let retry = error.retryAfter { headers[.retryAfter] = String(retry) }
+    // The unread rest of an oversized body would otherwise be the next request on this connection.
+    if error.status == 413 { headers[.connection] = "close" }
     return Response(
       status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body)))
   }

@@ -6,10 +6,12 @@ Environment: PEREGRINE_BASE_URL, PEREGRINE_API_KEY (the server requires it), PER
 """
 import json
 import os
+import socket
 import sqlite3
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import openai
@@ -239,9 +241,41 @@ def test_404_unknown_model():
     assert e.value.status_code == 404 and e.value.body["code"] == "model_not_found"
 
 
-def test_413_oversized_body_refused():
-    status, _, body = http("POST", "/v1/completions", raw=b'{"prompt":"' + b"a" * (6 << 20) + b'"}')
-    assert status == 413 and json.loads(body)["error"]["code"] == "request_too_large"
+def test_413_oversized_body_refused_before_it_is_read():
+    # Announce 64 MiB but send only 1 KiB: the answer must come without the rest of the body.
+    u = urllib.parse.urlparse(BASE)
+    sock = socket.create_connection((u.hostname, u.port), timeout=10)
+    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Authorization: Bearer " + KEY.encode() + b"\r\nContent-Length: 67108864\r\n\r\n" + b"a" * 1024)
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        reply += chunk
+    sock.close()
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    # Without a Content-Length (chunked), the limit is enforced while reading: 5 MiB in 64 KiB chunks.
+    sock = socket.create_connection((u.hostname, u.port), timeout=10)
+    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Authorization: Bearer " + KEY.encode() + b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+    piece = b"a" * 65536
+    try:
+        for _ in range(80):
+            sock.sendall(b"%x\r\n" % len(piece) + piece + b"\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server stopped reading: that is the point
+    reply = b""
+    try:
+        while b"\r\n\r\n" not in reply:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    except ConnectionResetError:
+        pass
+    sock.close()
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
 
 
 @pytest.mark.skipif(not SMALL, reason="no small-queue server")
