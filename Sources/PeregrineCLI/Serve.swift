@@ -44,7 +44,9 @@ struct Serve: AsyncParsableCommand {
   func validate() throws {
     guard (1...65535).contains(port) || port == 0 else { throw ValidationError("--port must be between 1 and 65535") }
     guard maxBatchTokens >= 16 else { throw ValidationError("--max-batch-tokens must be at least 16") }
-    guard maxRunning >= 1, maxWaiting >= 0 else { throw ValidationError("--max-running must be ≥ 1 and --max-waiting ≥ 0") }
+    guard maxRunning >= 1, maxWaiting >= 0 else {
+      throw ValidationError("--max-running must be ≥ 1 and --max-waiting ≥ 0")
+    }
     guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
     guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be ≥ 0") }
     if let kvCacheMemory, Self.parseBytes(kvCacheMemory) == nil {
@@ -64,7 +66,9 @@ struct Serve: AsyncParsableCommand {
     configuration.host = host
     configuration.port = port
     configuration.apiKeys = apiKeys
-    if let key = ProcessInfo.processInfo.environment["PEREGRINE_API_KEY"], !key.isEmpty { configuration.apiKeys.append(key) }
+    if let key = ProcessInfo.processInfo.environment["PEREGRINE_API_KEY"], !key.isEmpty {
+      configuration.apiKeys.append(key)
+    }
     configuration.maxBodyBytes = maxBodyBytes
     configuration.shutdownGracePeriod = .seconds(shutdownGrace)
     configuration.version = Peregrine.configuration.version
@@ -72,7 +76,8 @@ struct Serve: AsyncParsableCommand {
     case "none": configuration.usageDatabasePath = nil
     case let path?: configuration.usageDatabasePath = path
     case nil:
-      configuration.usageDatabasePath = FileManager.default.homeDirectoryForCurrentUser
+      configuration.usageDatabasePath =
+        FileManager.default.homeDirectoryForCurrentUser
         .appendingPathComponent(".cache/peregrine/usage.sqlite").path
     }
     var engineConfiguration = EngineConfiguration()

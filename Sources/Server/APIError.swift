@@ -28,7 +28,8 @@ struct APIError: Error, Sendable, Equatable {
   }
 
   static func notFound(_ path: String) -> APIError {
-    APIError(status: 404, message: "No route for \(path).", type: "invalid_request_error", param: nil, code: "not_found")
+    APIError(
+      status: 404, message: "No route for \(path).", type: "invalid_request_error", param: nil, code: "not_found")
   }
 
   static func loading() -> APIError {
@@ -79,7 +80,11 @@ struct APIError: Error, Sendable, Equatable {
     func path(_ context: DecodingError.Context, extra: String? = nil) -> String? {
       var parts: [String] = []
       for key in context.codingPath {
-        if let i = key.intValue { parts.append("[\(i)]") } else { parts.append((parts.isEmpty ? "" : ".") + key.stringValue) }
+        if let i = key.intValue {
+          parts.append("[\(i)]")
+        } else {
+          parts.append((parts.isEmpty ? "" : ".") + key.stringValue)
+        }
       }
       if let extra { parts.append((parts.isEmpty ? "" : ".") + extra) }
       let p = parts.joined()

@@ -8,7 +8,9 @@ import Hummingbird
 struct CompletionHandler: Sendable {
   let server: ServerContext
 
-  func respond(plan: GenerationPlan, engine: any ServingEngine, requestID: String, apiKeyID: String?) async throws -> Response {
+  func respond(plan: GenerationPlan, engine: any ServingEngine, requestID: String, apiKeyID: String?) async throws
+    -> Response
+  {
     let streams: ChoiceStreams
     do {
       streams = try ChoiceStreams(plan: plan, engine: engine)
@@ -20,7 +22,8 @@ struct CompletionHandler: Sendable {
         status: .ok,
         headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
         body: ResponseBody { writer in
-          try await stream(plan: plan, streams: streams, engine: engine, writer: &writer, requestID: requestID, apiKeyID: apiKeyID)
+          try await stream(
+            plan: plan, streams: streams, engine: engine, writer: &writer, requestID: requestID, apiKeyID: apiKeyID)
         })
     }
     // Collect on a task of its own so the handler can notice a client that leaves: HTTP/1 only
@@ -33,7 +36,8 @@ struct CompletionHandler: Sendable {
       return choices
     }
     if await Self.finishes(collector, within: Self.heartbeatInterval) {
-      return .json(try whole(plan: plan, choices: await collector.value, engine: engine, requestID: requestID, apiKeyID: apiKeyID))
+      return .json(
+        try whole(plan: plan, choices: await collector.value, engine: engine, requestID: requestID, apiKeyID: apiKeyID))
     }
     // Still generating: commit to 200 and send a space (leading JSON whitespace) each interval; a
     // failed write means the client is gone and its generations are cancelled.
@@ -49,25 +53,25 @@ struct CompletionHandler: Sendable {
     _ collector: Task<[ChoiceAccumulator], Never>, plan: GenerationPlan, engine: any ServingEngine,
     writer: inout any ResponseBodyWriter, requestID: String, apiKeyID: String?
   ) async throws {
-        while !(await Self.finishes(collector, within: Self.heartbeatInterval)) {
-          do {
-            try await writer.write(ByteBuffer(string: " "))
-          } catch {
-            collector.cancel()
-            abandon(plan: plan, choices: await collector.value, engine: engine, requestID: requestID, apiKeyID: apiKeyID)
-            throw error
-          }
-        }
-        let choices = await collector.value
-        let body: Data
-        do {
-          body = try whole(plan: plan, choices: choices, engine: engine, requestID: requestID, apiKeyID: apiKeyID)
-        } catch {
-          // Too late for an error status: the body says what went wrong.
-          body = error.body
-        }
-        try await writer.write(ByteBuffer(bytes: body))
-        try await writer.finish(nil)
+    while !(await Self.finishes(collector, within: Self.heartbeatInterval)) {
+      do {
+        try await writer.write(ByteBuffer(string: " "))
+      } catch {
+        collector.cancel()
+        abandon(plan: plan, choices: await collector.value, engine: engine, requestID: requestID, apiKeyID: apiKeyID)
+        throw error
+      }
+    }
+    let choices = await collector.value
+    let body: Data
+    do {
+      body = try whole(plan: plan, choices: choices, engine: engine, requestID: requestID, apiKeyID: apiKeyID)
+    } catch {
+      // Too late for an error status: the body says what went wrong.
+      body = error.body
+    }
+    try await writer.write(ByteBuffer(bytes: body))
+    try await writer.finish(nil)
   }
 
   static let heartbeatInterval: Duration = .seconds(1)
@@ -155,6 +159,7 @@ struct CompletionHandler: Sendable {
       throw error
     }
     let complete = choices.allSatisfy { $0.completion != nil }
-    server.recordUsage(plan: plan, choices: choices, status: complete ? 200 : 499, requestID: requestID, apiKeyID: apiKeyID)
+    server.recordUsage(
+      plan: plan, choices: choices, status: complete ? 200 : 499, requestID: requestID, apiKeyID: apiKeyID)
   }
 }

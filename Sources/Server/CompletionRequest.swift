@@ -21,7 +21,8 @@ struct CompletionRequest: Sendable, Decodable {
           Prompt.self,
           .init(
             codingPath: decoder.codingPath,
-            debugDescription: "expected a string, a list of strings, a list of token ids or a list of lists of token ids"))
+            debugDescription:
+              "expected a string, a list of strings, a list of token ids or a list of lists of token ids"))
       }
     }
 

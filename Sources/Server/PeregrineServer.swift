@@ -44,7 +44,9 @@ public struct PeregrineServer: Sendable {
     // last tokens, then the listener stops.
     let group = ServiceGroup(
       configuration: .init(
-        services: [.init(service: app), .init(service: engineService, failureTerminationBehavior: .gracefullyShutdownGroup)],
+        services: [
+          .init(service: app), .init(service: engineService, failureTerminationBehavior: .gracefullyShutdownGroup),
+        ],
         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await group.run()
     if case .failed(let why) = server.host.state { throw ServerError.modelLoadFailed(why) }
@@ -85,7 +87,8 @@ struct EngineService: Service {
       served: served, name: server.configuration.modelName, aliases: server.configuration.modelAliases)
     server.host.set(.ready(engine: served.engine, context: context))
     server.logger.info(
-      "model \(server.configuration.modelName) ready (context \(context.contextLength) tokens) on http://\(server.configuration.host):\(server.configuration.port)")
+      "model \(server.configuration.modelName) ready (context \(context.contextLength) tokens) on http://\(server.configuration.host):\(server.configuration.port)"
+    )
     try? await gracefulShutdown()
     server.logger.info("shutting down: draining in-flight requests for up to \(gracePeriod)")
     await served.engine.shutdown(gracePeriod: gracePeriod)

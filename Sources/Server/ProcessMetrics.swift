@@ -11,12 +11,16 @@ final class ProcessMetrics: Sendable {
   private let threads: Gauge
 
   init(registry: PrometheusCollectorRegistry) {
-    residentMemory = registry.makeGauge(descriptor: .metric("process_resident_memory_bytes", "Resident memory size in bytes."))
-    virtualMemory = registry.makeGauge(descriptor: .metric("process_virtual_memory_bytes", "Virtual memory size in bytes."))
+    residentMemory = registry.makeGauge(
+      descriptor: .metric("process_resident_memory_bytes", "Resident memory size in bytes."))
+    virtualMemory = registry.makeGauge(
+      descriptor: .metric("process_virtual_memory_bytes", "Virtual memory size in bytes."))
     // A gauge rather than a counter: the value is read whole from the kernel each scrape.
-    cpuSeconds = registry.makeGauge(descriptor: .metric("process_cpu_seconds_total", "User and system CPU time in seconds."))
+    cpuSeconds = registry.makeGauge(
+      descriptor: .metric("process_cpu_seconds_total", "User and system CPU time in seconds."))
     openFDs = registry.makeGauge(descriptor: .metric("process_open_fds", "Open file descriptors."))
-    startTime = registry.makeGauge(descriptor: .metric("process_start_time_seconds", "Start time since the Unix epoch in seconds."))
+    startTime = registry.makeGauge(
+      descriptor: .metric("process_start_time_seconds", "Start time since the Unix epoch in seconds."))
     threads = registry.makeGauge(descriptor: .metric("process_threads", "Threads in the process."))
     startTime.set(Date().timeIntervalSince1970)
   }
@@ -41,7 +45,10 @@ struct ProcessSample: Sendable, Equatable {
 
   static func read() -> ProcessSample? {
     guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8) else { return nil }
-    guard var sample = parse(stat: stat, pageSize: Int(sysconf(Int32(_SC_PAGESIZE))), ticksPerSecond: Int(sysconf(Int32(_SC_CLK_TCK)))) else {
+    guard
+      var sample = parse(
+        stat: stat, pageSize: Int(sysconf(Int32(_SC_PAGESIZE))), ticksPerSecond: Int(sysconf(Int32(_SC_CLK_TCK))))
+    else {
       return nil
     }
     sample.openFDs = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0

@@ -93,7 +93,8 @@ struct RequestMapper: Sendable {
       user: r.user)
     let prompt = try model.encodeChat(messages)
     return try build(
-      common, endpoint: .chat, id: id, prompts: [prompt], promptParam: "messages", maxTokensParam:
+      common, endpoint: .chat, id: id, prompts: [prompt], promptParam: "messages",
+      maxTokensParam:
         r.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens",
       defaultMaxTokens: nil, topLogprobs: topLogprobs, echoTexts: nil)
   }
@@ -111,7 +112,8 @@ struct RequestMapper: Sendable {
       throw .invalidParameter("logprobs", "'logprobs' must be between 0 and 20, got \(lp).")
     }
     if r.echo == true, r.logprobs != nil {
-      throw .invalidParameter("echo", "'echo' with 'logprobs' is not supported (prompt log-probabilities are not computed).")
+      throw .invalidParameter(
+        "echo", "'echo' with 'logprobs' is not supported (prompt log-probabilities are not computed).")
     }
     guard r.prompt.count > 0 else { throw .invalidParameter("prompt", "'prompt' must not be an empty list.") }
     guard r.prompt.count <= maxChoices else {
@@ -161,7 +163,8 @@ struct RequestMapper: Sendable {
       throw .invalidParameter("n", "'n' must be between 1 and \(maxChoices), got \(n).")
     }
     guard prompts.count * n <= maxChoices * 4 else {
-      throw .invalidParameter("n", "\(prompts.count) prompts × n=\(n) is more choices than allowed (\(maxChoices * 4)).")
+      throw .invalidParameter(
+        "n", "\(prompts.count) prompts × n=\(n) is more choices than allowed (\(maxChoices * 4)).")
     }
     if let m = c.maxTokens, m < 1 {
       throw .invalidParameter(maxTokensParam, "'\(maxTokensParam)' must be at least 1, got \(m).")
@@ -238,7 +241,8 @@ struct RequestMapper: Sendable {
       throw .invalidParameter("frequency_penalty", "'frequency_penalty' must be between -2 and 2, got \(v).")
     }
     if let v = c.repetitionPenalty, !(v.isFinite && v > 0 && v <= 10) {
-      throw .invalidParameter("repetition_penalty", "'repetition_penalty' must be greater than 0 and at most 10, got \(v).")
+      throw .invalidParameter(
+        "repetition_penalty", "'repetition_penalty' must be greater than 0 and at most 10, got \(v).")
     }
     if let why = s.validationError { throw .invalidParameter(nil, why) }
     return s

@@ -60,7 +60,8 @@ enum Routes {
       let body = try await RequestBodyReader.decode(DetokenizeRequest.self, from: request, limit: limit)
       let (engine, context) = try server.host.ready()
       if let bad = body.tokens.first(where: { $0 < 0 || Int($0) >= context.vocabularySize }) {
-        throw APIError.invalidParameter("tokens", "Token id \(bad) is outside the vocabulary (0..<\(context.vocabularySize)).")
+        throw APIError.invalidParameter(
+          "tokens", "Token id \(bad) is outside the vocabulary (0..<\(context.vocabularySize)).")
       }
       let text = engine.tokenizer.decode(body.tokens, special: false)
       return Response.json(DetokenizeResponse(prompt: text, content: text))

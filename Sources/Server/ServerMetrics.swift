@@ -29,23 +29,47 @@ final class ServerMetrics: Sendable {
 
   init(modelName: String) {
     let model = [("model_name", modelName)]
-    running = registry.makeGauge(descriptor: .metric("vllm:num_requests_running", "Requests being computed."), labels: model)
-    waiting = registry.makeGauge(descriptor: .metric("vllm:num_requests_waiting", "Requests waiting to be scheduled."), labels: model)
-    kvUsage = registry.makeGauge(descriptor: .metric("vllm:kv_cache_usage_perc", "Fraction of KV-cache blocks in use (1 = full)."), labels: model)
-    promptTokens = registry.makeCounter(descriptor: .metric("vllm:prompt_tokens_total", "Prompt tokens processed."), labels: model)
-    generationTokens = registry.makeCounter(descriptor: .metric("vllm:generation_tokens_total", "Tokens generated."), labels: model)
-    prefixQueries = registry.makeCounter(descriptor: .metric("vllm:prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache."), labels: model)
-    prefixHits = registry.makeCounter(descriptor: .metric("vllm:prefix_cache_hits_total", "Prompt tokens found in the prefix cache."), labels: model)
-    preemptions = registry.makeCounter(descriptor: .metric("vllm:num_preemptions_total", "Requests preempted and recomputed."), labels: model)
-    let latency: [Double] = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640]
-    let itl: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 10]
-    ttft = registry.makeValueHistogram(descriptor: .metric("vllm:time_to_first_token_seconds", "Arrival to first token."), labels: model, buckets: latency)
-    interToken = registry.makeValueHistogram(descriptor: .metric("vllm:inter_token_latency_seconds", "Time between consecutive tokens."), labels: model, buckets: itl)
-    e2e = registry.makeValueHistogram(descriptor: .metric("vllm:e2e_request_latency_seconds", "Arrival to finish."), labels: model, buckets: latency)
-    queueTime = registry.makeValueHistogram(descriptor: .metric("vllm:request_queue_time_seconds", "Arrival to first scheduled."), labels: model, buckets: latency)
+    running = registry.makeGauge(
+      descriptor: .metric("vllm:num_requests_running", "Requests being computed."), labels: model)
+    waiting = registry.makeGauge(
+      descriptor: .metric("vllm:num_requests_waiting", "Requests waiting to be scheduled."), labels: model)
+    kvUsage = registry.makeGauge(
+      descriptor: .metric("vllm:kv_cache_usage_perc", "Fraction of KV-cache blocks in use (1 = full)."), labels: model)
+    promptTokens = registry.makeCounter(
+      descriptor: .metric("vllm:prompt_tokens_total", "Prompt tokens processed."), labels: model)
+    generationTokens = registry.makeCounter(
+      descriptor: .metric("vllm:generation_tokens_total", "Tokens generated."), labels: model)
+    prefixQueries = registry.makeCounter(
+      descriptor: .metric("vllm:prefix_cache_queries_total", "Prompt tokens looked up in the prefix cache."),
+      labels: model)
+    prefixHits = registry.makeCounter(
+      descriptor: .metric("vllm:prefix_cache_hits_total", "Prompt tokens found in the prefix cache."), labels: model)
+    preemptions = registry.makeCounter(
+      descriptor: .metric("vllm:num_preemptions_total", "Requests preempted and recomputed."), labels: model)
+    let latency: [Double] = [
+      0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640,
+    ]
+    let itl: [Double] = [
+      0.001, 0.0025, 0.005, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1,
+      2.5, 5, 10,
+    ]
+    ttft = registry.makeValueHistogram(
+      descriptor: .metric("vllm:time_to_first_token_seconds", "Arrival to first token."), labels: model,
+      buckets: latency)
+    interToken = registry.makeValueHistogram(
+      descriptor: .metric("vllm:inter_token_latency_seconds", "Time between consecutive tokens."), labels: model,
+      buckets: itl)
+    e2e = registry.makeValueHistogram(
+      descriptor: .metric("vllm:e2e_request_latency_seconds", "Arrival to finish."), labels: model, buckets: latency)
+    queueTime = registry.makeValueHistogram(
+      descriptor: .metric("vllm:request_queue_time_seconds", "Arrival to first scheduled."), labels: model,
+      buckets: latency)
     let sizes: [Double] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000]
-    promptTokensPerRequest = registry.makeValueHistogram(descriptor: .metric("vllm:request_prompt_tokens", "Prompt tokens per request."), labels: model, buckets: sizes)
-    generationTokensPerRequest = registry.makeValueHistogram(descriptor: .metric("vllm:request_generation_tokens", "Generated tokens per request."), labels: model, buckets: sizes)
+    promptTokensPerRequest = registry.makeValueHistogram(
+      descriptor: .metric("vllm:request_prompt_tokens", "Prompt tokens per request."), labels: model, buckets: sizes)
+    generationTokensPerRequest = registry.makeValueHistogram(
+      descriptor: .metric("vllm:request_generation_tokens", "Generated tokens per request."), labels: model,
+      buckets: sizes)
     var byReason: [String: Counter] = [:]
     for reason in ["stop", "length", "abort", "error"] {
       byReason[reason] = registry.makeCounter(

@@ -19,7 +19,9 @@ struct ServerMiddleware: RouterMiddleware {
     ["/health", "/metrics", "/version", "/openapi.json", "/"].contains(path)
   }
 
-  func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+  func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    -> Response
+  {
     var context = context
     let incoming = request.headers[.requestID].flatMap { $0.isEmpty || $0.utf8.count > 200 ? nil : $0 }
     let requestID = incoming ?? "req-" + UUID().uuidString.lowercased()

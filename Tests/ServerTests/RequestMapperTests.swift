@@ -1,12 +1,13 @@
-@testable import Engine
 import Foundation
 import Testing
 
+@testable import Engine
 @testable import Server
 
 @Suite struct RequestMapperTests {
   @Test func chatDefaultsFollowOpenAI() throws {
-    let r = try decode(ChatCompletionRequest.self, #"{"model":"test-model","messages":[{"role":"user","content":"a b c"}]}"#)
+    let r = try decode(
+      ChatCompletionRequest.self, #"{"model":"test-model","messages":[{"role":"user","content":"a b c"}]}"#)
     let plan = try mapper().plan(r, id: "chatcmpl-x")
     #expect(plan.requests.count == 1)
     let e = plan.requests[0]
@@ -113,7 +114,8 @@ import Testing
     let huge = try decode(
       ChatCompletionRequest.self, #"{"messages":[{"role":"user","content":"a"}],"max_tokens":9223372036854775807}"#)
     #expect(apiError { _ = try mapper().plan(huge, id: "c") }?.code == "context_length_exceeded")
-    let fits = try decode(ChatCompletionRequest.self, #"{"messages":[{"role":"user","content":"a b c"}],"max_tokens":95}"#)
+    let fits = try decode(
+      ChatCompletionRequest.self, #"{"messages":[{"role":"user","content":"a b c"}],"max_tokens":95}"#)
     #expect(try mapper().plan(fits, id: "c").requests[0].maxTokens == 95)
   }
 
@@ -122,7 +124,8 @@ import Testing
     let error = apiError { _ = try mapper().plan(bad, id: "c") }
     #expect(error?.status == 404)
     #expect(error?.code == "model_not_found")
-    let alias = try decode(ChatCompletionRequest.self, #"{"model":"test.gguf","messages":[{"role":"user","content":"hi"}]}"#)
+    let alias = try decode(
+      ChatCompletionRequest.self, #"{"model":"test.gguf","messages":[{"role":"user","content":"hi"}]}"#)
     #expect(apiError { _ = try mapper().plan(alias, id: "c") } == nil)
   }
 

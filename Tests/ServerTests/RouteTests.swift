@@ -1,19 +1,22 @@
-@testable import Engine
 import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import Testing
 
+@testable import Engine
 @testable import Server
 
 /// The routes end to end in process, over a scripted engine: statuses, headers and body shapes.
 @Suite struct RouteTests {
-  func makeApp(engine: ScriptedEngine?, keys: [String] = [], maxBody: Int = 4096) -> (some ApplicationProtocol, ServerContext) {
+  func makeApp(engine: ScriptedEngine?, keys: [String] = [], maxBody: Int = 4096) -> (
+    some ApplicationProtocol, ServerContext
+  ) {
     var configuration = ServerConfiguration(modelName: "scripted")
     configuration.apiKeys = keys
     configuration.maxBodyBytes = maxBody
-    let server = ServerContext(configuration: configuration, usage: try? UsageStore(path: ":memory:"), logger: Logger(label: "test"))
+    let server = ServerContext(
+      configuration: configuration, usage: try? UsageStore(path: ":memory:"), logger: Logger(label: "test"))
     if let engine {
       let served = ServedModel(engine: engine, template: .chatML(defaultSystem: nil))
       server.host.set(.ready(engine: engine, context: ModelContext(served: served, name: "scripted", aliases: [])))
@@ -49,7 +52,8 @@ import Testing
       try await client.execute(uri: "/health", method: .get) { r in #expect(r.status == .ok) }
       try await client.execute(
         uri: "/v1/chat/completions", method: .post, headers: [.requestID: "my-id-1"],
-        body: ByteBuffer(string: #"{"model":"scripted","messages":[{"role":"user","content":"Hello"}],"n":2,"user":"bob"}"#)
+        body: ByteBuffer(
+          string: #"{"model":"scripted","messages":[{"role":"user","content":"Hello"}],"n":2,"user":"bob"}"#)
       ) { r in
         #expect(r.status == .ok)
         #expect(r.headers[.requestID] == "my-id-1")
@@ -77,7 +81,8 @@ import Testing
     try await app.test(.router) { client in
       try await client.execute(
         uri: "/v1/completions", method: .post,
-        body: ByteBuffer(string: #"{"prompt":"Hi","max_tokens":2,"stream":true,"stream_options":{"include_usage":true},"logprobs":1}"#)
+        body: ByteBuffer(
+          string: #"{"prompt":"Hi","max_tokens":2,"stream":true,"stream_options":{"include_usage":true},"logprobs":1}"#)
       ) { r in
         #expect(r.status == .ok)
         #expect(r.headers[.contentType] == "text/event-stream")
@@ -85,12 +90,15 @@ import Testing
         let events = text.components(separatedBy: "\n\n").filter { !$0.isEmpty }
         #expect(events.last == "data: [DONE]")
         #expect(events.allSatisfy { $0.hasPrefix("data: ") })
-        let payloads = events.dropLast().map { try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any] }
+        let payloads = events.dropLast().map {
+          try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any]
+        }
         let texts = payloads.compactMap { ($0?["choices"] as? [[String: Any]])?.first?["text"] as? String }
         #expect(texts.joined() == "abab")
         let usage = try #require(payloads.last??["usage"] as? [String: Any])
         #expect(usage["completion_tokens"] as? Int == 2)
-        #expect(payloads.contains { (($0?["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String) == "length" })
+        #expect(
+          payloads.contains { (($0?["choices"] as? [[String: Any]])?.first?["finish_reason"] as? String) == "length" })
       }
     }
   }
@@ -124,7 +132,8 @@ import Testing
         body: ByteBuffer(string: #"{"prompt":"x","max_tokens":100000}"#)
       ) { r in
         let code = try errorCode(r.body)
-        #expect(code == "context_length_exceeded") }
+        #expect(code == "context_length_exceeded")
+      }
       try await client.execute(
         uri: "/v1/completions", method: .post, headers: auth,
         body: ByteBuffer(string: #"{"prompt":""# + String(repeating: "a", count: 5000) + #""}"#)
@@ -150,7 +159,8 @@ import Testing
     try await app.test(.router) { client in
       var ids: [Int] = []
       try await client.execute(
-        uri: "/tokenize", method: .post, body: ByteBuffer(string: #"{"prompt":"Hello world","add_special_tokens":false}"#)
+        uri: "/tokenize", method: .post,
+        body: ByteBuffer(string: #"{"prompt":"Hello world","add_special_tokens":false}"#)
       ) { r in
         ids = try #require(try json(r.body)["tokens"] as? [Int])
         #expect(!ids.isEmpty)

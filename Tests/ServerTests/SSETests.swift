@@ -1,7 +1,7 @@
-@testable import Engine
 import Foundation
 import Testing
 
+@testable import Engine
 @testable import Server
 
 @Suite struct SSETests {
@@ -19,13 +19,17 @@ import Testing
   func token(_ text: String, logprob: Float? = nil) -> GeneratedToken {
     GeneratedToken(
       id: 5, text: text, logprob: logprob.map { TokenLogprob(id: 5, text: text, logprob: $0) },
-      topLogprobs: logprob == nil ? [] : [TokenLogprob(id: 5, text: text, logprob: logprob!), TokenLogprob(id: 6, text: "b", logprob: -3)],
+      topLogprobs: logprob == nil
+        ? [] : [TokenLogprob(id: 5, text: text, logprob: logprob!), TokenLogprob(id: 6, text: "b", logprob: -3)],
       time: 0.2)
   }
 
-  func plan(_ endpoint: GenerationPlan.Endpoint, n: Int = 1, logprobs: Int? = nil, echo: [String]? = nil) -> GenerationPlan {
+  func plan(_ endpoint: GenerationPlan.Endpoint, n: Int = 1, logprobs: Int? = nil, echo: [String]? = nil)
+    -> GenerationPlan
+  {
     GenerationPlan(
-      endpoint: endpoint, id: "id-1", requests: (0..<n).map { EngineRequest(id: "id-1-\($0)", promptIDs: [1, 2, 3, 4]) },
+      endpoint: endpoint, id: "id-1",
+      requests: (0..<n).map { EngineRequest(id: "id-1-\($0)", promptIDs: [1, 2, 3, 4]) },
       n: n, promptTokenCounts: [4], stream: true, includeUsage: true, logprobs: logprobs, echoTexts: echo, user: nil,
       model: "m")
   }

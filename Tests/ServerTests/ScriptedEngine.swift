@@ -1,9 +1,10 @@
-@testable import Engine
 import Foundation
-@testable import Models
 import Server
 import TestSupport
 import Tokenizers
+
+@testable import Engine
+@testable import Models
 
 /// A stand-in engine for route tests (never shipped): each request yields `min(maxTokens, 3)`
 /// tokens whose text is "ab", then finishes; it refuses with `queueFull` when told to, and records
@@ -42,7 +43,8 @@ final class ScriptedEngine: ServingEngine, @unchecked Sendable {
           if Task.isCancelled { break }
           let lp = wantsLogprobs.map { _ in TokenLogprob(id: 1, text: "ab", logprob: -0.25) }
           let top = (0..<(wantsLogprobs ?? 0)).map { TokenLogprob(id: Int32($0), text: "t\($0)", logprob: -Float($0)) }
-          continuation.yield(.token(GeneratedToken(id: 1, text: "ab", logprob: lp, topLogprobs: top, time: Double(i) * 0.01)))
+          continuation.yield(
+            .token(GeneratedToken(id: 1, text: "ab", logprob: lp, topLogprobs: top, time: Double(i) * 0.01)))
         }
         var timings = RequestTimings()
         timings.ttftSeconds = 0.01

@@ -1,7 +1,7 @@
-@testable import Engine
 import Foundation
 import Testing
 
+@testable import Engine
 @testable import Server
 
 @Suite struct ServerPartsTests {
@@ -20,7 +20,8 @@ import Testing
 
   @Test func procStatParsing() throws {
     // The command name holds spaces and a parenthesis, which naive splitting gets wrong.
-    let stat = "1234 (my (odd) proc) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 7 0 100 123456789 2048 18446744073709551615"
+    let stat =
+      "1234 (my (odd) proc) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 7 0 100 123456789 2048 18446744073709551615"
     let s = try #require(ProcessSample.parse(stat: stat, pageSize: 4096, ticksPerSecond: 100))
     #expect(s.cpuSeconds == 3.0)
     #expect(s.threads == 7)
@@ -31,7 +32,8 @@ import Testing
   }
 
   @Test func usageRecordsSurviveReopening() throws {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("usage-\(UUID().uuidString)/usage.sqlite").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("usage-\(UUID().uuidString)/usage.sqlite")
+      .path
     defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
     let record = UsageRecord(
       id: nil, requestID: "req-1", createdAt: 1, endpoint: "chat.completions", model: "m", user: "alice",
@@ -72,7 +74,8 @@ import Testing
       #"vllm:num_requests_running{model_name="m"} 2"#, #"vllm:num_requests_waiting{model_name="m"} 3"#,
       #"vllm:kv_cache_usage_perc{model_name="m"} 0.4"#, #"vllm:prompt_tokens_total{model_name="m"} 100"#,
       #"vllm:prefix_cache_queries_total{model_name="m"} 50"#, #"vllm:prefix_cache_hits_total{model_name="m"} 20"#,
-      #"vllm:time_to_first_token_seconds_count{model_name="m"} 1"#, #"vllm:e2e_request_latency_seconds_count{model_name="m"} 1"#,
+      #"vllm:time_to_first_token_seconds_count{model_name="m"} 1"#,
+      #"vllm:e2e_request_latency_seconds_count{model_name="m"} 1"#,
     ] {
       #expect(text.contains(line), "\(line)")
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 @testable import Engine
 @testable import Server
 
@@ -32,5 +34,3 @@ func apiError(_ body: () throws -> Void) -> APIError? {
     return error as? APIError
   }
 }
-
-import Foundation
