@@ -19,6 +19,12 @@ let package = Package(
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
   ],
   targets: [
     // File format: GGUF reader and writer, metadata values, tensor type table.
@@ -40,10 +46,25 @@ let package = Package(
       dependencies: ["Models", "Tokenizers", "Templates", .product(name: "Logging", package: "swift-log")]),
     // Known models and fetching them into the local cache.
     .target(name: "Hub", dependencies: [.product(name: "Logging", package: "swift-log")]),
+    // OpenAI-compatible HTTP server: routes, OpenAI wire types, auth, metrics, usage records.
+    // Hummingbird types stay inside this target.
+    .target(
+      name: "Server",
+      dependencies: [
+        "Templates",
+        "Engine", "Models", "Tokenizers", "Hub",
+        .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HTTPTypes", package: "swift-http-types"),
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Logging", package: "swift-log"),
+      ]),
     .executableTarget(
       name: "PeregrineCLI",
       dependencies: [
-        "Engine", "Hub", "GGUF", "Kernels", "KernelsC", "Models", "Templates", "Tokenizers",
+        "Engine", "Hub", "GGUF", "Kernels", "KernelsC", "Models", "Templates", "Tokenizers", "Server",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
@@ -55,6 +76,13 @@ let package = Package(
       name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport", "Kernels"],
       exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
+    .testTarget(
+      name: "ServerTests",
+      dependencies: [
+        "Server", "Engine", "Models", "Tokenizers", "TestSupport",
+        .product(name: "HummingbirdTesting", package: "hummingbird"),
+      ],
+      exclude: ["openai_client_test.py", "fuzz_test.py"]),
   ],
   swiftLanguageModes: [.v5]
 )

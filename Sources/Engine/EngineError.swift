@@ -14,7 +14,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     switch self {
     case .invalidParameters(let why): "invalid parameters: \(why)"
     case .promptTooLong(let p, let m, let c):
-      "prompt (\(p) tokens) plus max_tokens (\(m)) is \(p + m) tokens, more than the context length (\(c))"
+      "prompt (\(p) tokens) plus max_tokens (\(m)) is \(p.addingReportingOverflow(m).overflow ? "more than \(Int.max)" : String(p + m)) tokens, more than the context length (\(c))"
     case .exceedsCacheCapacity(let n, let c):
       "request needs \(n) tokens of KV cache but the whole cache holds \(c)"
     case .queueFull(let w, _): "the queue is full (\(w) requests waiting); retry later"

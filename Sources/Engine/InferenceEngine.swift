@@ -164,8 +164,12 @@ public final class InferenceEngine: @unchecked Sendable {
     if let n = r.topLogprobs, !(0...20).contains(n) {
       throw .invalidParameters("top_logprobs must be in 0...20, got \(n)")
     }
-    let length = r.promptIDs.count + r.maxTokens
     let context = model.info.contextLength
+    // Checked before adding so an absurd max_tokens cannot overflow.
+    guard r.maxTokens <= context else {
+      throw .promptTooLong(promptTokens: r.promptIDs.count, maxTokens: r.maxTokens, contextLength: context)
+    }
+    let length = r.promptIDs.count + r.maxTokens
     guard length <= context else {
       throw .promptTooLong(promptTokens: r.promptIDs.count, maxTokens: r.maxTokens, contextLength: context)
     }

@@ -31,8 +31,8 @@ public struct Scheduler: Sendable {
   ) throws(EngineError) {
     guard records[id] == nil else { throw .duplicateRequestID(id) }
     guard !promptIDs.isEmpty else { throw .invalidParameters("the prompt is empty") }
-    let length = promptIDs.count + max(0, maxTokens)
-    guard length <= configuration.contextLength else {
+    let (length, overflow) = promptIDs.count.addingReportingOverflow(max(0, maxTokens))
+    guard !overflow, length <= configuration.contextLength else {
       throw .promptTooLong(
         promptTokens: promptIDs.count, maxTokens: maxTokens, contextLength: configuration.contextLength)
     }

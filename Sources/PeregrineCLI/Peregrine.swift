@@ -6,5 +6,8 @@ struct Peregrine: AsyncParsableCommand {
     commandName: "peregrine",
     abstract: "Run GGUF language models fast on CPUs.",
     version: "0.1.0",
-    subcommands: [Run.self, Chat.self, Tokenize.self, Inspect.self, PerplexityCommand.self, Pull.self, BenchGroup.self, Quantize.self])
+    subcommands: [
+      Run.self, Chat.self, Serve.self, Tokenize.self, Inspect.self, PerplexityCommand.self, Pull.self, BenchGroup.self,
+      Quantize.self,
+    ])
 }

@@ -175,3 +175,12 @@ struct SchedulerTests {
     }
   }
 }
+
+@Suite("Scheduler limits")
+struct SchedulerLimitTests {
+  @Test func absurdMaxTokensIsRefusedNotATrap() {
+    var s = Scheduler(SchedulerConfiguration())
+    #expect(throws: EngineError.self) { try s.add(id: "x", promptIDs: [1, 2], maxTokens: Int.max) }
+    #expect(EngineError.promptTooLong(promptTokens: 2, maxTokens: Int.max, contextLength: 10).description.contains("more than"))
+  }
+}

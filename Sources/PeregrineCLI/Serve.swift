@@ -1,0 +1,123 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Hub
+import Logging
+import Server
+
+struct Serve: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Serve the model over an OpenAI-compatible HTTP API.",
+    discussion: """
+      Listens at once and loads the model in the background: /health answers 503 until it is ready.
+      SIGTERM or SIGINT stops accepting requests, lets running ones finish for --shutdown-grace
+      seconds, then exits. Endpoints, parameters and metrics: docs/server.md.
+      """)
+
+  @OptionGroup var modelOptions: ModelOptions
+  @Option(help: "Address to listen on.") var host = "127.0.0.1"
+  @Option(help: "Port to listen on.") var port = 8080
+  @Option(
+    name: .customLong("api-key"),
+    help: "Require 'Authorization: Bearer <key>' on the API routes (repeat for several keys; also PEREGRINE_API_KEY).")
+  var apiKeys: [String] = []
+  @Option(name: .customLong("served-model-name"), help: "The id clients send as 'model' (default: the model's name).")
+  var servedModelName: String?
+  @Option(name: .customLong("max-batch-tokens"), help: "Tokens the engine computes per step at most.")
+  var maxBatchTokens = EngineConfiguration().maxBatchTokens
+  @Option(name: .customLong("max-running"), help: "Requests decoded together at most.") var maxRunning = 64
+  @Option(name: .customLong("max-waiting"), help: "Requests queued at most; more get 429.") var maxWaiting = 256
+  @Option(
+    name: .customLong("kv-cache-memory"),
+    help: "KV cache size, e.g. 512MiB or 2GiB (default: chosen from free memory).")
+  var kvCacheMemory: String?
+  @Flag(name: .customLong("no-prefix-caching"), help: "Do not share KV blocks between requests with a common prefix.")
+  var noPrefixCaching = false
+  @Option(
+    name: .customLong("usage-db"),
+    help: "SQLite file for per-request usage records (default ~/.cache/peregrine/usage.sqlite; 'none' keeps none).")
+  var usageDB: String?
+  @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.") var maxBodyBytes = 4 << 20
+  @Option(name: .customLong("shutdown-grace"), help: "Seconds running requests may finish after SIGTERM.")
+  var shutdownGrace = 30
+
+  func validate() throws {
+    guard (1...65535).contains(port) || port == 0 else { throw ValidationError("--port must be between 1 and 65535") }
+    guard maxBatchTokens >= 16 else { throw ValidationError("--max-batch-tokens must be at least 16") }
+    guard maxRunning >= 1, maxWaiting >= 0 else {
+      throw ValidationError("--max-running must be ≥ 1 and --max-waiting ≥ 0")
+    }
+    guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+    guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be ≥ 0") }
+    if let kvCacheMemory, Self.parseBytes(kvCacheMemory) == nil {
+      throw ValidationError("--kv-cache-memory: cannot read '\(kvCacheMemory)' as a size (e.g. 512MiB, 2GiB)")
+    }
+  }
+
+  func run() async throws {
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = .info
+      return handler
+    }
+    let logger = Logger(label: "peregrine.server")
+    var configuration = ServerConfiguration(modelName: servedModelName ?? Self.modelName(for: modelOptions.model))
+    configuration.modelAliases = [modelOptions.model, URL(fileURLWithPath: modelOptions.model).lastPathComponent]
+    configuration.host = host
+    configuration.port = port
+    configuration.apiKeys = apiKeys
+    if let key = ProcessInfo.processInfo.environment["PEREGRINE_API_KEY"], !key.isEmpty {
+      configuration.apiKeys.append(key)
+    }
+    configuration.maxBodyBytes = maxBodyBytes
+    configuration.shutdownGracePeriod = .seconds(shutdownGrace)
+    configuration.version = Peregrine.configuration.version
+    switch usageDB {
+    case "none": configuration.usageDatabasePath = nil
+    case let path?: configuration.usageDatabasePath = path
+    case nil:
+      configuration.usageDatabasePath =
+        FileManager.default.homeDirectoryForCurrentUser
+        .appendingPathComponent(".cache/peregrine/usage.sqlite").path
+    }
+    var engineConfiguration = EngineConfiguration()
+    engineConfiguration.maxBatchTokens = maxBatchTokens
+    engineConfiguration.maxRunning = maxRunning
+    engineConfiguration.maxWaiting = maxWaiting
+    engineConfiguration.prefixCaching = !noPrefixCaching
+    engineConfiguration.kvCacheBytes = kvCacheMemory.flatMap(Self.parseBytes)
+    let options = modelOptions
+    let engineSettings = engineConfiguration
+    let server = PeregrineServer(configuration: configuration, logger: logger) {
+      let loaded = try options.load()
+      let engine = try InferenceEngine(
+        model: loaded.model, tokenizer: loaded.tokenizer, configuration: engineSettings,
+        logger: Logger(label: "peregrine.engine"))
+      return ServedModel(engine: engine, template: loaded.template)
+    }
+    do { try await server.run() } catch { throw CLIError(error) }
+  }
+
+  /// A catalog name stays as is; a file path serves under its file name without `.gguf`.
+  static func modelName(for model: String) -> String {
+    guard model.hasSuffix(".gguf") || model.contains("/") else { return model }
+    let file = URL(fileURLWithPath: model).lastPathComponent
+    return file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
+  }
+
+  /// "512MiB", "2GiB", "1.5G", "1000000" → bytes.
+  static func parseBytes(_ text: String) -> Int? {
+    let units: [(String, Double)] = [
+      ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9),
+      ("K", 1024), ("M", 1_048_576), ("G", 1_073_741_824), ("B", 1),
+    ]
+    let trimmed = text.trimmingCharacters(in: .whitespaces)
+    for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
+      guard let value = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), value > 0 else {
+        return nil
+      }
+      return Int(value * scale)
+    }
+    return Int(trimmed).flatMap { $0 > 0 ? $0 : nil }
+  }
+}

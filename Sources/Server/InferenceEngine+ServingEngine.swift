@@ -1,0 +1,4 @@
+import Engine
+
+/// The real engine is what the server drives.
+extension InferenceEngine: ServingEngine {}

@@ -1,0 +1,96 @@
+import Engine
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// `peregrine serve`: the OpenAI-compatible HTTP server. It listens at once and loads the model in
+/// the background (`/health` answers 503 until it is ready), and shuts down gracefully on
+/// SIGTERM/SIGINT: the engine stops taking requests, in-flight ones finish until the grace period
+/// ends, then the listener closes.
+public struct PeregrineServer: Sendable {
+  public let configuration: ServerConfiguration
+  let logger: Logger
+  let load: @Sendable () async throws -> ServedModel
+
+  /// - Parameter load: loads weights and builds the engine; runs after the listener is up.
+  public init(
+    configuration: ServerConfiguration, logger: Logger = Logger(label: "peregrine.server"),
+    load: @escaping @Sendable () async throws -> ServedModel
+  ) {
+    self.configuration = configuration
+    self.logger = logger
+    self.load = load
+  }
+
+  /// Runs until a shutdown signal, or until loading the model fails (then throws its error).
+  public func run() async throws {
+    let usage = try configuration.usageDatabasePath.map { try UsageStore(path: $0) }
+    let server = ServerContext(configuration: configuration, usage: usage, logger: logger)
+    // Loading waits for the listener, so /health can report 503 for as long as loading takes.
+    let (listening, listeningContinuation) = AsyncStream<Void>.makeStream()
+    let app = Application(
+      router: Routes.router(server),
+      configuration: .init(
+        address: .hostname(configuration.host, port: configuration.port), serverName: "peregrine"),
+      onServerRunning: { _ in
+        listeningContinuation.yield()
+        listeningContinuation.finish()
+      },
+      logger: logger)
+    let engineService = EngineService(
+      server: server, load: load, gracePeriod: configuration.shutdownGracePeriod, listening: listening)
+    // Services shut down in reverse order: the engine drains first while HTTP still delivers its
+    // last tokens, then the listener stops.
+    let group = ServiceGroup(
+      configuration: .init(
+        services: [
+          .init(service: app), .init(service: engineService, failureTerminationBehavior: .gracefullyShutdownGroup),
+        ],
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+    if case .failed(let why) = server.host.state { throw ServerError.modelLoadFailed(why) }
+  }
+}
+
+/// Why the server stopped on its own.
+public enum ServerError: Error, CustomStringConvertible {
+  case modelLoadFailed(String)
+
+  public var description: String {
+    switch self {
+    case .modelLoadFailed(let why): "the model failed to load: \(why)"
+    }
+  }
+}
+
+/// Owns the engine's lifetime inside the service group: loads it, then drains it on shutdown.
+struct EngineService: Service {
+  let server: ServerContext
+  let load: @Sendable () async throws -> ServedModel
+  let gracePeriod: Duration
+  let listening: AsyncStream<Void>
+
+  func run() async throws {
+    for await _ in listening { break }
+    let served: ServedModel
+    do {
+      // Loading is blocking work (mmap, weight repacking); keep it off the cooperative pool's hot path.
+      let load = self.load
+      served = try await Task.detached(priority: .userInitiated) { try await load() }.value
+    } catch {
+      server.logger.error("model failed to load: \(error)")
+      server.host.set(.failed("\(error)"))
+      throw error
+    }
+    let context = ModelContext(
+      served: served, name: server.configuration.modelName, aliases: server.configuration.modelAliases)
+    server.host.set(.ready(engine: served.engine, context: context))
+    server.logger.info(
+      "model \(server.configuration.modelName) ready (context \(context.contextLength) tokens) on http://\(server.configuration.host):\(server.configuration.port)"
+    )
+    try? await gracefulShutdown()
+    server.logger.info("shutting down: draining in-flight requests for up to \(gracePeriod)")
+    await served.engine.shutdown(gracePeriod: gracePeriod)
+  }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Reads and decodes JSON request bodies under the size limit.
+enum RequestBodyReader {
+  /// Refuses from the Content-Length header when it is over `limit`, and otherwise stops reading as
+  /// soon as the limit is crossed, so an oversized body is never held whole.
+  static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+    if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+      throw APIError.tooLarge(limit: limit)
+    }
+    let buffer: ByteBuffer
+    do {
+      buffer = try await request.body.collect(upTo: limit)
+    } catch let error as HTTPError where error.status == .contentTooLarge {
+      throw APIError.tooLarge(limit: limit)
+    } catch is NIOTooManyBytesError {
+      // A body without Content-Length (chunked) crossed the limit while being read.
+      throw APIError.tooLarge(limit: limit)
+    }
+    return try decode(type, from: Data(buffer.readableBytesView))
+  }
+
+  static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(APIError) -> T {
+    if data.isEmpty { throw .invalidParameter(nil, "The request needs a JSON body.") }
+    do {
+      return try JSONDecoder().decode(type, from: data)
+    } catch let error as DecodingError {
+      throw .decoding(error)
+    } catch {
+      throw .invalidParameter(nil, "The body is not valid JSON.")
+    }
+  }
+}

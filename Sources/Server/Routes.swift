@@ -1,0 +1,105 @@
+import Engine
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Every route of the server on one router.
+enum Routes {
+  static func router(_ server: ServerContext) -> Router<ServerRequestContext> {
+    let router = Router(context: ServerRequestContext.self)
+    let auth = APIKeyCheck(keys: server.configuration.apiKeys)
+    router.add(middleware: ServerMiddleware(server: server, auth: auth))
+    let limit = server.configuration.maxBodyBytes
+    let handler = CompletionHandler(server: server)
+
+    router.post("/v1/chat/completions") { request, context in
+      let body = try await RequestBodyReader.decode(ChatCompletionRequest.self, from: request, limit: limit)
+      let (engine, model) = try server.host.ready()
+      let plan = try RequestMapper(model: model).plan(body, id: "chatcmpl-" + shortID())
+      return try await handler.respond(
+        plan: plan, engine: engine, requestID: context.requestID, apiKeyID: keyID(request, auth))
+    }
+    router.post("/v1/completions") { request, context in
+      let body = try await RequestBodyReader.decode(CompletionRequest.self, from: request, limit: limit)
+      let (engine, model) = try server.host.ready()
+      var plan = try RequestMapper(model: model).plan(body, id: "cmpl-" + shortID())
+      if case .tokens(let lists) = body.prompt, plan.echoTexts != nil {
+        plan.echoTexts = lists.map { engine.tokenizer.decode($0, special: false) }
+      }
+      return try await handler.respond(
+        plan: plan, engine: engine, requestID: context.requestID, apiKeyID: keyID(request, auth))
+    }
+    router.get("/v1/models") { _, _ in
+      Response.json(ModelList(data: [modelEntry(server)]))
+    }
+    router.get("/v1/models/{id}") { _, context in
+      let id = context.parameters.get("id") ?? ""
+      guard id == server.configuration.modelName || server.configuration.modelAliases.contains(id) else {
+        throw APIError.modelNotFound(id, served: server.configuration.modelName)
+      }
+      return Response.json(modelEntry(server))
+    }
+    router.post("/tokenize") { request, _ in
+      let body = try await RequestBodyReader.decode(TokenizeRequest.self, from: request, limit: limit)
+      let (engine, context) = try server.host.ready()
+      if let requested = body.model, !context.accepts(model: requested) {
+        throw APIError.modelNotFound(requested, served: context.name)
+      }
+      let ids: [Int32]
+      if let messages = body.messages {
+        let chat = ChatCompletionRequest(messages: messages)
+        ids = try RequestMapper(model: context).plan(chat, id: "tok").requests[0].promptIDs
+      } else if let text = body.prompt ?? body.content {
+        ids = engine.tokenizer.encode(text, addSpecial: body.addSpecialTokens ?? true, parseSpecial: true)
+      } else {
+        throw APIError.invalidParameter("prompt", "Send 'prompt' (or 'content') text or 'messages' to tokenize.")
+      }
+      return Response.json(TokenizeResponse(tokens: ids, count: ids.count, maxModelLen: context.contextLength))
+    }
+    router.post("/detokenize") { request, _ in
+      let body = try await RequestBodyReader.decode(DetokenizeRequest.self, from: request, limit: limit)
+      let (engine, context) = try server.host.ready()
+      if let bad = body.tokens.first(where: { $0 < 0 || Int($0) >= context.vocabularySize }) {
+        throw APIError.invalidParameter(
+          "tokens", "Token id \(bad) is outside the vocabulary (0..<\(context.vocabularySize)).")
+      }
+      let text = engine.tokenizer.decode(body.tokens, special: false)
+      return Response.json(DetokenizeResponse(prompt: text, content: text))
+    }
+    router.get("/health") { _, _ in
+      switch server.host.state {
+      case .loading: return Response.json(["status": "loading"], status: 503)
+      case .failed(let why): return Response.json(["status": "error", "message": why], status: 503)
+      case .ready: return Response.json(["status": "ok"])
+      }
+    }
+    router.get("/version") { _, _ in
+      Response.json(["version": server.configuration.version, "name": "peregrine"])
+    }
+    router.get("/metrics") { _, _ in
+      let text = server.metrics.render(statistics: server.host.engineIfReady?.statistics())
+      return Response(
+        status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+        body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+    router.get("/openapi.json") { _, _ in
+      Response.json(Data(OpenAPIDocument.json.utf8))
+    }
+    return router
+  }
+
+  private static func modelEntry(_ server: ServerContext) -> ModelList.Entry {
+    var contextLength: Int? = nil
+    if case .ready(_, let context) = server.host.state { contextLength = context.contextLength }
+    return .init(id: server.configuration.modelName, created: server.host.created, maxModelLen: contextLength)
+  }
+
+  private static func keyID(_ request: Request, _ auth: APIKeyCheck) -> String? {
+    auth.matchingKey(authorization: request.headers[.authorization]).map(APIKeyCheck.keyID)
+  }
+
+  /// A random id suffix, compact like OpenAI's.
+  static func shortID() -> String {
+    UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+  }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+
+extension HTTPField.Name {
+  static let requestID = HTTPField.Name("X-Request-Id")!
+}
+
+/// Outermost middleware: gives every request an id (the client's `X-Request-Id`, or a new one) and
+/// echoes it, checks the API key on the API routes, and turns every error into OpenAI's JSON shape.
+struct ServerMiddleware: RouterMiddleware {
+  typealias Context = ServerRequestContext
+  let server: ServerContext
+  let auth: APIKeyCheck
+
+  /// Routes anyone may read: probes, metrics scrapers and API discovery carry no key.
+  static func isPublic(_ path: String) -> Bool {
+    ["/health", "/metrics", "/version", "/openapi.json", "/"].contains(path)
+  }
+
+  func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+    -> Response
+  {
+    var context = context
+    let incoming = request.headers[.requestID].flatMap { $0.isEmpty || $0.utf8.count > 200 ? nil : $0 }
+    let requestID = incoming ?? "req-" + UUID().uuidString.lowercased()
+    context.requestID = requestID
+    var response: Response
+    do {
+      if auth.enabled, !Self.isPublic(request.uri.path),
+        auth.matchingKey(authorization: request.headers[.authorization]) == nil
+      {
+        throw APIError.unauthorized()
+      }
+      response = try await next(request, context)
+    } catch let error as APIError {
+      response = Self.response(error)
+    } catch let error as HTTPError {
+      response = Self.response(Self.translate(error, path: request.uri.path, limit: server.configuration.maxBodyBytes))
+    } catch {
+      server.logger.error("request \(requestID) failed: \(error)")
+      response = Self.response(.internal("Internal error: \(error)"))
+    }
+    response.headers[.requestID] = requestID
+    server.metrics.observeResponse(status: Int(response.status.code))
+    return response
+  }
+
+  static func translate(_ error: HTTPError, path: String, limit: Int) -> APIError {
+    switch error.status.code {
+    case 404: return .notFound(path)
+    case 405:
+      return APIError(
+        status: 405, message: "Method not allowed on \(path).", type: "invalid_request_error", param: nil,
+        code: "method_not_allowed")
+    case 413: return .tooLarge(limit: limit)
+    case 400..<500:
+      return APIError(
+        status: Int(error.status.code), message: error.body ?? error.status.reasonPhrase,
+        type: "invalid_request_error", param: nil, code: nil)
+    default: return .internal(error.body ?? error.status.reasonPhrase)
+    }
+  }
+
+  static func response(_ error: APIError) -> Response {
+    var headers: HTTPFields = [.contentType: "application/json"]
+    if let retry = error.retryAfter { headers[.retryAfter] = String(retry) }
+    // The unread rest of an oversized body would otherwise be the next request on this connection.
+    if error.status == 413 { headers[.connection] = "close" }
+    return Response(
+      status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body)))
+  }
+}
+
+extension Response {
+  /// A JSON response from already-encoded bytes.
+  static func json(_ data: Data, status: Int = 200) -> Response {
+    Response(
+      status: .init(code: status), headers: [.contentType: "application/json"],
+      body: .init(byteBuffer: ByteBuffer(bytes: data)))
+  }
+
+  static func json(_ value: some Encodable, status: Int = 200) -> Response {
+    json(SSEEncoder.json(value), status: status)
+  }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+
+@testable import Engine
+@testable import Server
+
+@Suite struct ServerPartsTests {
+  @Test func apiKeys() {
+    let check = APIKeyCheck(keys: ["sk-one", "sk-two"])
+    #expect(check.matchingKey(authorization: "Bearer sk-two") == "sk-two")
+    #expect(check.matchingKey(authorization: "bearer sk-one") == "sk-one")
+    #expect(check.matchingKey(authorization: "Bearer sk-on") == nil)
+    #expect(check.matchingKey(authorization: "Bearer sk-one1") == nil)
+    #expect(check.matchingKey(authorization: "sk-one") == nil)
+    #expect(check.matchingKey(authorization: nil) == nil)
+    #expect(APIKeyCheck.keyID("sk-one") != APIKeyCheck.keyID("sk-two"))
+    #expect(APIKeyCheck.keyID("sk-one").count == 20)
+    #expect(!APIKeyCheck.keyID("sk-one").contains("sk-one"))
+  }
+
+  @Test func procStatParsing() throws {
+    // The command name holds spaces and a parenthesis, which naive splitting gets wrong.
+    let stat =
+      "1234 (my (odd) proc) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 7 0 100 123456789 2048 18446744073709551615"
+    let s = try #require(ProcessSample.parse(stat: stat, pageSize: 4096, ticksPerSecond: 100))
+    #expect(s.cpuSeconds == 3.0)
+    #expect(s.threads == 7)
+    #expect(s.virtualBytes == 123_456_789)
+    #expect(s.residentBytes == 2048 * 4096)
+    #expect(ProcessSample.parse(stat: "garbage", pageSize: 4096, ticksPerSecond: 100) == nil)
+    #expect(ProcessSample.read() != nil)
+  }
+
+  @Test func usageRecordsSurviveReopening() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("usage-\(UUID().uuidString)/usage.sqlite")
+      .path
+    defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+    let record = UsageRecord(
+      id: nil, requestID: "req-1", createdAt: 1, endpoint: "chat.completions", model: "m", user: "alice",
+      apiKeyID: "key-1", promptTokens: 10, completionTokens: 5, cachedTokens: 2, queueSeconds: 0.1, ttftSeconds: 0.2,
+      e2eSeconds: 0.5, decodeTokensPerSecond: 12, status: 200, finishReason: "stop")
+    do {
+      let store = try UsageStore(path: path)
+      try store.insert(record)
+      try store.insert(record)
+    }
+    let reopened = try UsageStore(path: path)
+    #expect(try reopened.count() == 2)
+    var back = try #require(try reopened.recent(limit: 1).first)
+    #expect(back.id == 2)
+    back.id = nil
+    #expect(back == record)
+  }
+
+  @Test func metricsUseVLLMNames() {
+    let metrics = ServerMetrics(modelName: "m")
+    var s = EngineStatistics()
+    s.running = 2
+    s.waiting = 3
+    s.kvBlocksTotal = 10
+    s.kvBlocksUsed = 4
+    s.promptTokensTotal = 100
+    s.prefixQueryTokens = 50
+    s.prefixHitTokens = 20
+    var timings = RequestTimings()
+    timings.ttftSeconds = 0.05
+    timings.e2eSeconds = 1
+    metrics.observeFinish(
+      EngineCompletion(
+        finishReason: .stop, promptTokens: 3, completionTokens: 4, cachedPromptTokens: 0, preemptions: 0,
+        timings: timings, error: nil))
+    let text = metrics.render(statistics: s)
+    for line in [
+      #"vllm:num_requests_running{model_name="m"} 2"#, #"vllm:num_requests_waiting{model_name="m"} 3"#,
+      #"vllm:kv_cache_usage_perc{model_name="m"} 0.4"#, #"vllm:prompt_tokens_total{model_name="m"} 100"#,
+      #"vllm:prefix_cache_queries_total{model_name="m"} 50"#, #"vllm:prefix_cache_hits_total{model_name="m"} 20"#,
+      #"vllm:time_to_first_token_seconds_count{model_name="m"} 1"#,
+      #"vllm:e2e_request_latency_seconds_count{model_name="m"} 1"#,
+    ] {
+      #expect(text.contains(line), "\(line)")
+    }
+    #expect(text.contains("process_resident_memory_bytes"))
+    // Counters follow the engine's totals: a second scrape does not add them again.
+    let again = metrics.render(statistics: s)
+    #expect(again.contains(#"vllm:prompt_tokens_total{model_name="m"} 100"#))
+  }
+
+  @Test func openAPIDocumentIsJSONAndCoversEveryRoute() throws {
+    let doc = try #require(JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])
+    let paths = try #require(doc["paths"] as? [String: Any])
+    for route in [
+      "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/models/{id}", "/tokenize", "/detokenize", "/health",
+      "/version", "/metrics", "/openapi.json",
+    ] {
+      #expect(paths[route] != nil, "\(route)")
+    }
+  }
+}

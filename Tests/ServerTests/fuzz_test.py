@@ -1,0 +1,124 @@
+"""Malformed-request corpus against a running `peregrine serve` (run by scripts/server-tests.sh).
+
+Every request must get a status below 500 (a well-formed OpenAI error for 4xx), and the server must
+still be healthy at the end. Deterministic: the random mutations use a fixed seed.
+Environment: PEREGRINE_BASE_URL, PEREGRINE_API_KEY; FUZZ_MUTATIONS (default 300).
+"""
+import http.client
+import json
+import os
+import random
+import sys
+import urllib.parse
+
+BASE = urllib.parse.urlparse(os.environ["PEREGRINE_BASE_URL"])
+KEY = os.environ.get("PEREGRINE_API_KEY", "")
+rng = random.Random(6)
+
+VALID = {
+    "/v1/chat/completions": {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1},
+    "/v1/completions": {"prompt": "Hi", "max_tokens": 1},
+    "/tokenize": {"prompt": "Hi"},
+    "/detokenize": {"tokens": [1, 2, 3]},
+}
+FIELDS = {
+    "/v1/chat/completions": ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
+                             "min_p", "n", "stop", "seed", "presence_penalty", "frequency_penalty", "repetition_penalty",
+                             "logit_bias", "logprobs", "top_logprobs", "user", "ignore_eos", "response_format", "stream",
+                             "stream_options"],
+    "/v1/completions": ["model", "prompt", "suffix", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "best_of",
+                        "stop", "seed", "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias",
+                        "logprobs", "echo", "user", "ignore_eos", "response_format", "stream", "stream_options"],
+    "/tokenize": ["model", "prompt", "content", "messages", "add_special_tokens"],
+    "/detokenize": ["model", "tokens"],
+}
+ODD_VALUES = [None, True, False, -1, 0, 1, 2, 17, -2**63, 2**63 - 1, 2**64, 1e308, -1e308, 0.5, -0.0, "", "x", "🦅" * 50,
+              "\u0000", "a" * 10000, [], [None], [1, "a"], [[1], [2, 3]], [-5], [2**40], {}, {"type": "json_schema"},
+              {"type": "nope"}, {"include_usage": "yes"}, {"17": 1e9}, {"-1": 1}, [{"role": "user"}],
+              [{"role": "user", "content": [{"type": "image_url"}]}], [{"role": "user", "content": None}],
+              ["a"] * 100]
+
+failures = []
+count = 0
+
+
+def send(method, path, body=b"", headers=None):
+    global count
+    count += 1
+    h = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+    h.update(headers or {})
+    conn = http.client.HTTPConnection(BASE.hostname, BASE.port, timeout=120)
+    try:
+        conn.request(method, path, body=body, headers=h)
+        r = conn.getresponse()
+        # A success may be a long generation (chat defaults to the rest of the context): the status
+        # is all that matters here, and hanging up also exercises cancellation of abandoned requests.
+        data = r.read() if r.status >= 300 else b""
+    except Exception as e:  # noqa: a dropped connection is a failure too
+        failures.append((method, path, body[:200], repr(e)))
+        return None
+    finally:
+        conn.close()
+    if r.status >= 500:
+        failures.append((method, path, body[:200], r.status, data[:300]))
+    elif r.status >= 400:
+        try:
+            err = json.loads(data)["error"]
+            assert isinstance(err["message"], str) and isinstance(err["type"], str)
+        except Exception:  # noqa
+            failures.append((method, path, body[:200], r.status, "not an OpenAI error body", data[:300]))
+    return r.status
+
+
+def fixed_corpus():
+    for path in VALID:
+        for raw in [b"", b"null", b"[]", b"{}", b"{", b'"s"', b"123", b"\xff\xfe\x00", b'{"a":' * 5000,
+                    b"[" * 100000, b'{"prompt": "\xc3\x28"}', b'{"messages": [' + b'{"role":"user","content":"x"},' * 2000 + b']}',
+                    b'{"prompt":"x","max_tokens":1e999}', b'{"prompt":"x","max_tokens":NaN}', json.dumps(VALID[path]).encode()[:-1]]:
+            send("POST", path, raw)
+        send("POST", path, json.dumps(VALID[path]).encode(), {"Content-Type": "text/plain"})
+        send("GET", path)
+        send("DELETE", path)
+        for field in FIELDS[path]:
+            for value in ODD_VALUES:
+                body = dict(VALID[path])
+                body[field] = value
+                if field != "stream":
+                    body.pop("stream", None)
+                send("POST", path, json.dumps(body).encode())
+    for path in ["/health", "/metrics", "/version", "/openapi.json", "/v1/models", "/v1/models/x", "/v1/models/%00",
+                 "/v1/../etc/passwd", "/" + "a" * 5000, "/v1/chat/completions?x=%zz"]:
+        send("GET", path)
+    send("POST", "/v1/completions", b"x" * 100, {"Content-Length": "99999999999"})
+
+
+def mutate(raw: bytes) -> bytes:
+    b = bytearray(raw)
+    for _ in range(rng.randint(1, 4)):
+        op = rng.randint(0, 3)
+        i = rng.randrange(len(b) + 1)
+        if op == 0 and b:
+            del b[min(i, len(b) - 1)]
+        elif op == 1:
+            b.insert(i, rng.choice(b'{}[]",:0123456789-eE.tfn\\ \x00\xff'))
+        elif op == 2 and b:
+            b[min(i, len(b) - 1)] = rng.randrange(256)
+        else:
+            b[i:i] = rng.choice([b'"n":2', b'"stream":true', b'"logprobs":true', b'"max_tokens":2', b"null", b"1e400"])
+    return bytes(b)
+
+
+def main():
+    fixed_corpus()
+    for _ in range(int(os.environ.get("FUZZ_MUTATIONS", "300"))):
+        path = rng.choice(list(VALID))
+        send("POST", path, mutate(json.dumps(VALID[path]).encode()))
+    healthy = send("GET", "/health") == 200
+    print(f"fuzz: {count} requests, {len(failures)} failures, healthy at end: {healthy}")
+    for f in failures[:20]:
+        print("  ", f)
+    return 0 if not failures and healthy else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

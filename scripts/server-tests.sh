@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Builds peregrine, starts `peregrine serve` on free loopback ports and drives it with the real
+# `openai` Python client, prometheus_client's parser, the shared load test and a malformed-request
+# fuzz corpus. Exits non-zero if any part fails; the servers are stopped either way.
+#
+#   scripts/server-tests.sh            # build + all parts
+#   SKIP_BUILD=1 scripts/server-tests.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+MODEL=${PEREGRINE_TEST_MODEL:-smollm2-135m}
+API_KEY=sk-peregrine-test
+WORK=$(mktemp -d /tmp/peregrine-server-tests.XXXXXX)
+PIDS=()
+
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+python3 -m pip install -q openai prometheus_client pytest >/dev/null 2>&1 || python3 -m pip install -q openai prometheus_client pytest
+
+if [[ -z "${SKIP_BUILD:-}" ]]; then
+  swift build -c release --product peregrine
+fi
+BIN=$(swift build -c release --show-bin-path)/peregrine
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+
+# Starts a server; prints its pid. Extra flags follow the port.
+start_server() {
+  local port=$1 log=$2
+  shift 2
+  env -u PEREGRINE_API_KEY "$BIN" serve --model "$MODEL" --shutdown-grace 5 --host 127.0.0.1 --port "$port" "$@" >"$log" 2>&1 &
+  echo $!
+}
+
+# Polls /health until 200; records every status seen (the 503 while loading among them).
+wait_ready() {
+  local port=$1 seen=$2
+  : >"$seen"
+  for _ in $(seq 1 6000); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health" || true)
+    echo "$code" >>"$seen"
+    [[ "$code" == 200 ]] && return 0
+    sleep 0.01
+  done
+  echo "server on port $port never became healthy" >&2
+  return 1
+}
+
+PORT=$(free_port)
+start_server "$PORT" "$WORK/server.log" --api-key "$API_KEY" --usage-db "$WORK/usage.sqlite" \
+  --max-batch-tokens 256 >"$WORK/pid"
+PID=$(cat "$WORK/pid"); PIDS+=("$PID")
+wait_ready "$PORT" "$WORK/health-statuses" || { cat "$WORK/server.log"; exit 1; }
+
+# A second, tiny-queue server so that 429 can be provoked without starving the first.
+PORT_SMALL=$(free_port)
+start_server "$PORT_SMALL" "$WORK/server-small.log" --max-running 1 --max-waiting 1 --usage-db none >"$WORK/pid2"
+PID2=$(cat "$WORK/pid2"); PIDS+=("$PID2")
+wait_ready "$PORT_SMALL" "$WORK/health-statuses-small" || { cat "$WORK/server-small.log"; exit 1; }
+
+status=0
+export PEREGRINE_BASE_URL="http://127.0.0.1:$PORT" PEREGRINE_API_KEY="$API_KEY"
+export PEREGRINE_SMALL_URL="http://127.0.0.1:$PORT_SMALL"
+export PEREGRINE_HEALTH_STATUSES="$WORK/health-statuses $WORK/health-statuses-small"
+export PEREGRINE_USAGE_DB="$WORK/usage.sqlite"
+
+echo "== openai client tests"
+python3 -m pytest -q -p no:cacheprovider "$ROOT/Tests/ServerTests/openai_client_test.py" || status=1
+
+echo "== fuzz corpus"
+python3 "$ROOT/Tests/ServerTests/fuzz_test.py" || status=1
+
+# The shared load test sends no Authorization header: give it a server without a key.
+PORT_LOAD=$(free_port)
+start_server "$PORT_LOAD" "$WORK/server-load.log" --usage-db none >"$WORK/pid3"
+PID3=$(cat "$WORK/pid3"); PIDS+=("$PID3")
+wait_ready "$PORT_LOAD" "$WORK/health-statuses-load" || { cat "$WORK/server-load.log"; exit 1; }
+echo "== shared load test"
+python3 "${PEREGRINE_SHARED:-$ROOT/../shared}/tools/loadtest.py" --port "$PORT_LOAD" --levels "${LOAD_LEVELS:-1,4}" --max-tokens "${LOAD_MAX_TOKENS:-32}" \
+  --out "$WORK/loadtest.json" || status=1
+python3 - "$WORK/loadtest.json" <<'PY' || status=1
+import json, sys
+out = json.load(open(sys.argv[1]))
+for level in out["levels"]:
+    assert level["n_errors"] == 0, level
+    assert level["out_tokens_per_req"] == [out["max_tokens"]], level
+print("load test: every request returned exactly max_tokens tokens")
+PY
+
+echo "== graceful shutdown"
+kill -TERM "$PID"
+for _ in $(seq 1 200); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$PID" 2>/dev/null; then echo "server did not exit after SIGTERM" >&2; status=1; fi
+rc=0; wait "$PID" 2>/dev/null || rc=$?
+[[ $rc == 0 ]] || { echo "server exited with $rc after SIGTERM" >&2; status=1; }
+grep -q "shutting down" "$WORK/server.log" || { echo "no shutdown log line" >&2; status=1; }
+
+if [[ $status != 0 ]]; then
+  echo "---- server log (tail)"; tail -50 "$WORK/server.log"
+fi
+echo "server tests: $([[ $status == 0 ]] && echo PASS || echo FAIL) (logs in $WORK)"
+exit $status
