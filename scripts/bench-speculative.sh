@@ -49,11 +49,11 @@ run_pair() { # name model prompt extra-args...
   done
   local mb ms ma
   mb=$(median "${base[@]}"); ms=$(median "${spec[@]}"); ma=$(median "${acc[@]}")
-  python3 -c "print(f'| $name | $* | {float($mb):.1f} | {float($ms):.1f} | {float($ms)/float($mb):.2f}× | {float($ma)*100:.0f} % | $n1 |')"
+  python3 -c "print(f'| $name | $* | {float($mb):.1f} | {float($ms):.1f} | {float($ms)/float($mb):.2f}× | {float($ma)*100:.0f} % |')"
 }
 
-echo "| prompt | speculation | plain tok/s | speculative tok/s | speed-up | acceptance | tokens |"
-echo "|---|---|---:|---:|---:|---:|---:|"
+echo "| prompt | speculation | plain tok/s | speculative tok/s | speed-up | acceptance |"
+echo "|---|---|---:|---:|---:|---:|"
 for i in "${!NAMES[@]}"; do
   run_pair "${NAMES[$i]}" smollm2-135m "${PROMPTS[$i]}" --speculative ngram --draft-tokens 6
 done

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Serving, side by side in one sitting: llama-server (the reference table's flags) and
+# `peregrine serve`, each driven by the unmodified shared load test (closed loop, levels 1,4,8,16,
+# ~219-token unique prompts, 128 output tokens, prompt caching off).
+#   scripts/bench-serve-vs-llama-server.sh [MODEL.gguf]
+#   env: LLAMA_SERVER (/tmp/llama.cpp-build/bin/llama-server), LEVELS (1,4,8,16), THREADS (2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODEL=${1:-$HOME/.cache/peregrine/models/SmolLM2-135M-Instruct.Q4_1.gguf}
+LLAMA_SERVER=${LLAMA_SERVER:-/tmp/llama.cpp-build/bin/llama-server}
+LEVELS=${LEVELS:-1,4,8,16}
+THREADS=${THREADS:-2}
+SHARED=${PEREGRINE_SHARED:-$PWD/../shared}
+BIN=${PEREGRINE:-.build/release/peregrine}
+OUT=$(mktemp -d /tmp/bench-serve.XXXXXX)
+[ -x "$BIN" ] || swift build -c release --product peregrine >/dev/null
+
+wait_ready() { for _ in $(seq 1 3000); do curl -sf "http://127.0.0.1:$1/health" >/dev/null && return 0; sleep 0.1; done; return 1; }
+
+run_one() { # name port command...
+  local name=$1 port=$2; shift 2
+  "$@" >"$OUT/$name.log" 2>&1 &
+  local pid=$!
+  wait_ready "$port" || { echo "$name did not start" >&2; tail "$OUT/$name.log" >&2; kill $pid; return 1; }
+  python3 "$SHARED/tools/loadtest.py" --port "$port" --levels "$LEVELS" --no-cache-prompt --tag "$name" \
+    --out "$OUT/$name.json" | tail -6
+  kill -TERM $pid; wait $pid 2>/dev/null || true
+}
+
+echo "## llama-server (-t $THREADS -np 16 -c 32768 --cont-batching)"
+run_one llama 8391 "$LLAMA_SERVER" -m "$MODEL" -t "$THREADS" -np 16 -c 32768 --cont-batching --port 8391
+echo "## peregrine serve (--threads $THREADS)"
+run_one peregrine 8392 "$BIN" serve --model "$MODEL" --threads "$THREADS" --port 8392 --usage-db none
+python3 - "$OUT" <<'PY'
+import json, sys
+d = sys.argv[1]
+a = {l["concurrency"]: l for l in json.load(open(f"{d}/llama.json"))["levels"]}
+b = {l["concurrency"]: l for l in json.load(open(f"{d}/peregrine.json"))["levels"]}
+print("\n| C | llama-server tok/s | peregrine tok/s | ratio | llama-server TTFT p50 s | peregrine TTFT p50 s | TTFT ratio | llama ITL p50 ms | peregrine ITL p50 ms |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for c in sorted(a):
+    x, y = a[c], b[c]
+    print(f"| {c} | {x['agg_tok_s']:.1f} | {y['agg_tok_s']:.1f} | {y['agg_tok_s']/x['agg_tok_s']:.2f}× | {x['ttft_med_s']:.3f} | {y['ttft_med_s']:.3f} | {y['ttft_med_s']/x['ttft_med_s']:.2f} | {x['itl_med_ms']:.1f} | {y['itl_med_ms']:.1f} |")
+PY
+echo "raw: $OUT"
