@@ -163,7 +163,6 @@ public final class Gemma3Model: LanguageModel {
     let qDim = c.heads * hd
     let kvDim = c.kvHeads * hd
     let ff = c.feedForwardLength
-    let outRows = batch.logitRows
 
     arena.reset(
       reserving: ScratchArena.footprint(
@@ -214,27 +213,10 @@ public final class Gemma3Model: LanguageModel {
       addInPlace(x, y, n * d)
     }
 
-    // Gather the rows that need logits, normed, into the front of xn: [outRows, d].
-    var row = 0
-    outputNorm.withUnsafeBufferPointer { w in
-      for slice in batch.slices where slice.logits != nil {
-        let first = slice.logits == .all ? 0 : slice.tokenCount - 1
-        for j in first..<slice.tokenCount {
-          rmsNorm(x + (slice.tokenOffset + j) * d, w.baseAddress!, xn + row * d, d, eps: c.rmsEpsilon)
-          row += 1
-        }
-      }
-    }
-    var values = [Float](repeating: 0, count: outRows * c.vocabularySize)
-    if outRows > 0 {
-      values.withUnsafeMutableBufferPointer { out in
-        matmul(embedding, xn, out.baseAddress!, n: outRows, pool: pool)
-        if let cap = c.finalLogitSoftcap {
-          for i in 0..<out.count { out[i] = cap * tanhf(out[i] / cap) }
-        }
-      }
-    }
-    return Logits(rows: outRows, vocabularySize: c.vocabularySize, values: values)
+    let head = OutputHead(
+      norm: outputNorm, eps: c.rmsEpsilon, weights: embedding, vocabularySize: c.vocabularySize,
+      softcap: c.finalLogitSoftcap)
+    return head.logits(x: x, scratch: xn, batch: batch, width: d, pool: pool)
   }
 
   /// RMSNorm of `rows` rows of `width` floats with one weight vector (`src` may equal `dst`).

@@ -122,7 +122,6 @@ public final class LlamaModel: LanguageModel {
     let qDim = c.heads * c.headDim
     let kvDim = c.kvHeads * c.headDim
     let ff = c.feedForwardLength
-    let outRows = batch.logitRows
 
     arena.reset(
       reserving: ScratchArena.footprint(n * d, n * d, n * qDim, n * kvDim, n * kvDim, n * qDim, n * ff, n * ff))
@@ -160,23 +159,7 @@ public final class LlamaModel: LanguageModel {
       addInPlace(x, xn, n * d)
     }
 
-    // Gather the rows that need logits, normed, into the front of xn: [outRows, d].
-    var row = 0
-    outputNorm.withUnsafeBufferPointer { w in
-      for slice in batch.slices where slice.logits != nil {
-        let first = slice.logits == .all ? 0 : slice.tokenCount - 1
-        for j in first..<slice.tokenCount {
-          rmsNorm(x + (slice.tokenOffset + j) * d, w.baseAddress!, xn + row * d, d, eps: c.rmsEpsilon)
-          row += 1
-        }
-      }
-    }
-    var values = [Float](repeating: 0, count: outRows * c.vocabularySize)
-    if outRows > 0 {
-      values.withUnsafeMutableBufferPointer { out in
-        matmul(output, xn, out.baseAddress!, n: outRows, pool: pool)
-      }
-    }
-    return Logits(rows: outRows, vocabularySize: c.vocabularySize, values: values)
+    let head = OutputHead(norm: outputNorm, eps: c.rmsEpsilon, weights: output, vocabularySize: c.vocabularySize)
+    return head.logits(x: x, scratch: xn, batch: batch, width: d, pool: pool)
   }
 }
