@@ -1,12 +1,13 @@
 /// Identity of a full KV block: a hash chained over every token before it (so equal blocks after
-/// different prefixes differ), its own tokens and an optional tenant salt. Two independent 64-bit
+/// different prefixes differ), its own tokens, an optional tenant salt and the arithmetic variant the
+/// block was computed with (see `BatchSlice.fullPrecisionCount`). Two independent 64-bit
 /// FNV-1a lanes make accidental collisions negligible; the pool also compares tokens.
 public struct BlockHash: Hashable, Sendable {
   public var high: UInt64
   public var low: UInt64
 
   /// The hash of the block holding `tokens` after the block hashed `parent` (nil for the first).
-  public init(parent: BlockHash?, tokens: ArraySlice<Int32>, salt: String? = nil) {
+  public init(parent: BlockHash?, tokens: ArraySlice<Int32>, salt: String? = nil, variant: Int = 0) {
     var a: UInt64 = 0xcbf2_9ce4_8422_2325
     var b: UInt64 = 0x8422_2325_cbf2_9ce4
     @inline(__always) func mix(_ v: UInt64) {
@@ -21,6 +22,7 @@ public struct BlockHash: Hashable, Sendable {
       mix(0x5eed)
     }
     if let salt { for byte in salt.utf8 { mix(UInt64(byte) | 0x1_0000_0000) } }
+    if variant != 0 { mix(UInt64(variant) | 0x2_0000_0000) }
     for t in tokens { mix(UInt64(UInt32(bitPattern: t))) }
     high = a
     low = b

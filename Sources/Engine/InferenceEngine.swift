@@ -244,7 +244,9 @@ public final class InferenceEngine: @unchecked Sendable {
     var batch = ForwardBatch()
     for c in plan.chunks {
       let tokens = scheduler.tokens(of: c.id)!
-      batch.append(tokens[c.start..<(c.start + c.count)], startPosition: c.start, blockTable: c.blockTable, logits: c.samples ? .last : nil)
+      batch.append(
+        tokens[c.start..<(c.start + c.count)], startPosition: c.start, blockTable: c.blockTable,
+        logits: c.samples ? .last : nil, halfAttentionFrom: scheduler.halfAttentionFrom(of: c.id))
     }
     let logits: Logits
     do {

@@ -1,3 +1,4 @@
+import Models
 /// Decides what every engine step computes, knowing only token counts and block ids (no model, so it
 /// is tested with thousands of fake requests). Each request's computed tokens catch up with its known
 /// tokens: a prompt is spread over steps in chunks, running decodes go first so that a long new prompt
@@ -106,7 +107,7 @@ public struct Scheduler: Sendable {
         while r.blockHashes.count < r.computed / bs {
           let i = r.blockHashes.count
           let tokens = r.tokens[(i * bs)..<((i + 1) * bs)]
-          let h = BlockHash(parent: r.blockHashes.last, tokens: tokens, salt: r.salt)
+          let h = BlockHash(parent: r.blockHashes.last, tokens: tokens, salt: r.salt, variant: r.variant(ofBlock: i, bs))
           pool.register(r.blockTable[i], hash: h, tokens: tokens)
           r.blockHashes.append(h)
         }
@@ -133,6 +134,10 @@ public struct Scheduler: Sendable {
   public func tokens(of id: String) -> [Int32]? { records[id]?.tokens }
   public func cachedPromptTokens(of id: String) -> Int { records[id]?.cachedPromptTokens ?? 0 }
   public func preemptions(of id: String) -> Int { records[id]?.preemptions ?? 0 }
+  /// Where the request's half-accumulator attention starts (`BatchSlice.halfAttentionFrom`).
+  public func halfAttentionFrom(of id: String) -> Int {
+    records[id].map { BatchSlice.halfAttentionStart(promptLength: $0.promptCount) } ?? 0
+  }
   public func generatedCount(of id: String) -> Int { records[id].map { $0.tokens.count - $0.promptCount } ?? 0 }
 
   /// Sends a running request back to the queue, as if blocks had run out (for tests and tooling).
@@ -199,7 +204,7 @@ public struct Scheduler: Sendable {
     var hits = 0
     for i in 0..<full {
       let tokens = r.tokens[(i * bs)..<((i + 1) * bs)]
-      let h = BlockHash(parent: parent, tokens: tokens, salt: r.salt)
+      let h = BlockHash(parent: parent, tokens: tokens, salt: r.salt, variant: r.variant(ofBlock: i, bs))
       guard let b = pool.takeCached(h, tokens: tokens) else { break }
       r.blockTable.append(b)
       r.blockHashes.append(h)

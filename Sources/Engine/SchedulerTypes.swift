@@ -1,3 +1,4 @@
+import Models
 /// Limits the scheduler works within.
 public struct SchedulerConfiguration: Sendable, Equatable {
   /// Tokens (decodes plus prefill chunks) one step may process: bounds a step's latency.
@@ -58,5 +59,12 @@ struct SequenceRecord {
   /// Earlier = scheduled first: higher priority, then earlier arrival.
   func precedes(_ other: SequenceRecord) -> Bool {
     priority != other.priority ? priority > other.priority : arrival < other.arrival
+  }
+
+  /// Block `i`'s arithmetic variant (how many of its positions attend in f32), part of its hash.
+  func variant(ofBlock i: Int, _ blockSize: Int) -> Int {
+    BatchSlice.fullPrecisionCount(
+      start: i * blockSize, count: blockSize,
+      halfAttentionFrom: BatchSlice.halfAttentionStart(promptLength: promptCount))
   }
 }

@@ -38,20 +38,31 @@ public struct PagedHeadView {
 /// The SIMD kernel streams the positions block by block with an online softmax (one pass over the
 /// keys and values, no score buffer), so its cost stays linear and its memory constant at long
 /// context. Without a SIMD level it uses `attendHeadReference`.
+///
+/// With `halfAccumulator` it uses llama.cpp's flash-attention arithmetic instead (see
+/// `attendHeadHalfReference`, its twin and fallback).
 @inline(__always)
 public func attendHead(
   query: UnsafePointer<Float>, kv: PagedHeadView, position: Int, window: Int?, headDim: Int, scale: Float,
-  out: UnsafeMutablePointer<Float>
+  halfAccumulator: Bool = false, out: UnsafeMutablePointer<Float>
 ) {
   let first = window.map { max(0, position - $0 + 1) } ?? 0
   let done = kv.keys.withMemoryRebound(to: UInt16.self, capacity: 1) { k in
     kv.values.withMemoryRebound(to: UInt16.self, capacity: 1) { v in
-      pg_attend_head(
-        query, k, v, kv.blockTable, Int32(kv.blockSize), kv.blockStride, kv.rowStride, Int32(first), Int32(position),
-        Int32(headDim), scale, out)
+      halfAccumulator
+        ? pg_attend_head_half(
+          query, k, v, kv.blockTable, Int32(kv.blockSize), kv.blockStride, kv.rowStride, Int32(first),
+          Int32(position), Int32(headDim), scale, out)
+        : pg_attend_head(
+          query, k, v, kv.blockTable, Int32(kv.blockSize), kv.blockStride, kv.rowStride, Int32(first),
+          Int32(position), Int32(headDim), scale, out)
     }
   }
-  if done == 0 {
+  if done != 0 { return }
+  if halfAccumulator {
+    attendHeadHalfReference(
+      query: query, kv: kv, position: position, window: window, headDim: headDim, scale: scale, out: out)
+  } else {
     attendHeadReference(query: query, kv: kv, position: position, window: window, headDim: headDim, scale: scale, out: out)
   }
 }

@@ -32,8 +32,10 @@ public struct RopeTable: Sendable {
         let (a, b) = adjacentPairs ? (2 * i, 2 * i + 1) : (i, i + pairs)
         let x0 = v[a]
         let x1 = v[b]
-        v[a] = x0 * c - x1 * s
-        v[b] = x0 * s + x1 * c
+        // Fused as llama.cpp's compiled code has them (one product rounded, the other fused), so
+        // rotated values are bit-identical to the reference engine's.
+        v[a] = (-(x1 * s)).addingProduct(x0, c)
+        v[b] = (x1 * c).addingProduct(x0, s)
       }
       theta *= thetaScale
     }

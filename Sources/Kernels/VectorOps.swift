@@ -63,13 +63,15 @@ public func rmsNorm(
   if pg_rms_norm(x, weight, out, Int32(n), eps) == 0 { rmsNormReference(x, weight, out, n, eps: eps) }
 }
 
-/// Reference twin of `rmsNorm`: plain loops.
+/// Reference twin of `rmsNorm`, with llama.cpp's arithmetic: squares rounded to Float and summed in
+/// Double, the mean and the scale in Float, then `x · scale · w` as two Float multiplies.
 public func rmsNormReference(
   _ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int, eps: Float
 ) {
   var sum: Double = 0
-  for i in 0..<n { sum += Double(x[i]) * Double(x[i]) }
-  let scale = Float(1 / (sum / Double(n) + Double(eps)).squareRoot())
+  for i in 0..<n { sum += Double(x[i] * x[i]) }
+  let mean = Float(sum / Double(n))
+  let scale = 1 / (mean + eps).squareRoot()
   for i in 0..<n { out[i] = x[i] * scale * weight[i] }
 }
 
@@ -93,12 +95,34 @@ public func swiglu(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Floa
   if pg_swiglu(gate, up, Int32(n)) == 0 { swigluReference(gate, up, n) }
 }
 
-/// Reference twin of `swiglu`: `expf` per element.
+/// Reference twin of `swiglu`: `g / (1 + e^−g) · up` with `expReference`, so the SIMD kernel must
+/// match it bit for bit.
 public func swigluReference(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
   for i in 0..<n {
     let g = gate[i]
-    gate[i] = g / (1 + expf(-g)) * up[i]
+    gate[i] = g / (1 + expReference(0 - g)) * up[i]
   }
+}
+
+/// e^x the way llama.cpp's vector code computes it (x = n·ln2 + b, a degree-5 polynomial for e^b in
+/// b and b², scaled by 2^n; within 1.5 ulp of e^x), operation for operation in scalar code. The
+/// SiLU of the feed-forward layers uses it so outputs are bit-identical to the reference engine's.
+public func expReference(_ x: Float) -> Float {
+  let r: Float = 0x1.8p23
+  let z = r.addingProduct(x, 0x1.715476p+0)
+  let n = z - r
+  let b = x.addingProduct(-n, 0x1.62e4p-1).addingProduct(-n, 0x1.7f7d1cp-20)
+  let u = b * b
+  let inner = Float(0x1.573e2ep-5).addingProduct(0x1.0e4020p-7, b)
+  let middle = Float(0x1.fffdb6p-2).addingProduct(0x1.555e66p-3, b)
+  let outer = Float(1).addingProduct(0x1.ffffecp-1, b)
+  let j = outer.addingProduct(middle.addingProduct(inner, u), u)
+  if n.isNaN { return n }
+  if abs(n) > 192 { return n <= 0 ? 0 : .infinity }
+  let ni = Int32(n)
+  let n1 = ni >> 1
+  let n2 = ni - n1
+  return j * Float(sign: .plus, exponent: Int(n1), significand: 1) * Float(sign: .plus, exponent: Int(n2), significand: 1)
 }
 
 /// `y += x` over `n` floats.

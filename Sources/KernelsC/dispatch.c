@@ -19,6 +19,9 @@ int pg_attend_heads_avx2(const float *queries, size_t query_stride, int nq, cons
 int pg_attend_head_avx2(const float *query, const uint16_t *key_base, const uint16_t *value_base,
                         const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride, int first,
                         int last, int head_dim, float scale, float *out);
+int pg_attend_head_half_avx2(const float *query, const uint16_t *key_base, const uint16_t *value_base,
+                             const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride,
+                             int first, int last, int head_dim, float scale, float *out);
 #endif
 
 int pg_quantize_q8(const float *x, void *dst, int count, int with_sum) {
@@ -60,6 +63,17 @@ int pg_attend_head(const float *query, const uint16_t *key_base, const uint16_t 
   if (pg_isa() >= PG_ISA_AVX2)
     return pg_attend_head_avx2(query, key_base, value_base, block_table, block_size, block_stride, row_stride, first,
                                last, head_dim, scale, out);
+#endif
+  return 0;
+}
+
+int pg_attend_head_half(const float *query, const uint16_t *key_base, const uint16_t *value_base,
+                        const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride, int first,
+                        int last, int head_dim, float scale, float *out) {
+#if defined(__x86_64__)
+  if (pg_isa() >= PG_ISA_AVX2)
+    return pg_attend_head_half_avx2(query, key_base, value_base, block_table, block_size, block_stride, row_stride,
+                                    first, last, head_dim, scale, out);
 #endif
   return 0;
 }

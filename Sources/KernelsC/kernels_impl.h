@@ -254,38 +254,23 @@ INL __m256i bcast4(const uint8_t *p) {
   return _mm256_set1_epi32(v);
 }
 
-// Eight row dot products (one per lane) for T activation rows and one block of a packed group.
-// Returns integer sums in s[t]; the caller applies scales.
+// Q4_1: for activation row t and each of the group's 8 rows (one per lane), the eight partial sums
+// over elements 4j..4j+3 of the block, kept apart in s[8t + j] (j < 4: low nibbles of chunk j;
+// j ≥ 4: high nibbles of chunk j − 4). llama.cpp scales and accumulates these eight partials
+// separately (one float lane each) before its final horizontal sum; doing the same keeps every
+// output bit-identical to it, which matters because a one-ulp difference can flip a Q8 rounding
+// of the next layer's input and grow from there.
 INL void packed_block_q4_1(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
   const __m256i mask = _mm256_set1_epi8(0x0F);
-#if PG_VNNI
-  __m256i s0[PG_TILE_T], s1[PG_TILE_T];
-  for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
   for (int c = 0; c < 4; c++) {
     const __m256i v = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
     const __m256i lo = _mm256_and_si256(v, mask);
     const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
     for (int t = 0; t < T; t++) {
-      s0[t] = _mm256_dpbusd_epi32(s0[t], lo, bcast4(ya[t] + 4 * c));
-      s1[t] = _mm256_dpbusd_epi32(s1[t], hi, bcast4(ya[t] + 16 + 4 * c));
+      s[8 * t + c] = dot_u8s8(lo, bcast4(ya[t] + 4 * c));
+      s[8 * t + 4 + c] = dot_u8s8(hi, bcast4(ya[t] + 16 + 4 * c));
     }
   }
-  for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
-#else
-  // Nibble × int8 pair sums stay within 2·15·127, so 8 of them fit one int16 lane.
-  __m256i p[PG_TILE_T];
-  for (int t = 0; t < T; t++) p[t] = _mm256_setzero_si256();
-  for (int c = 0; c < 4; c++) {
-    const __m256i v = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
-    const __m256i lo = _mm256_and_si256(v, mask);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
-    for (int t = 0; t < T; t++) {
-      p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(lo, bcast4(ya[t] + 4 * c)));
-      p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(hi, bcast4(ya[t] + 16 + 4 * c)));
-    }
-  }
-  for (int t = 0; t < T; t++) s[t] = _mm256_madd_epi16(p[t], _mm256_set1_epi16(1));
-#endif
 }
 
 INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
@@ -311,25 +296,46 @@ INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, 
   const int block_bytes = type == PG_Q4_1 ? 160 : 272;
   const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
   const int a_hdr = type == PG_Q4_1 ? 4 : 2;
-  __m256 acc[PG_TILE_T], accm[PG_TILE_T];
-  for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm256_setzero_ps();
+  // Q4_1 keeps eight accumulators per activation row (see packed_block_q4_1); Q8_0 one.
+  const int lanes = type == PG_Q4_1 ? 8 : 1;
+  __m256 acc[8 * PG_TILE_T], accm[PG_TILE_T];
+  for (int t = 0; t < T; t++) {
+    accm[t] = _mm256_setzero_ps();
+    for (int j = 0; j < lanes; j++) acc[8 * t + j] = _mm256_setzero_ps();
+  }
   for (int b = 0; b < nb; b++) {
     const uint8_t *pb = group + (size_t)b * block_bytes;
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
     const uint8_t *ya[PG_TILE_T];
     for (int t = 0; t < T; t++) ya[t] = a + t * a_stride + (size_t)b * ab_bytes + a_hdr;
-    __m256i s[PG_TILE_T];
-    if (type == PG_Q4_1) packed_block_q4_1(T, pb + header, ya, s);
-    else packed_block_q8_0(T, pb + header, ya, s);
-    for (int t = 0; t < T; t++)
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b)), acc[t]);
     if (type == PG_Q4_1) {
+      __m256i s[8 * PG_TILE_T];
+      packed_block_q4_1(T, pb + header, ya, s);
       const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
-      for (int t = 0; t < T; t++) accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
+      for (int t = 0; t < T; t++) {
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b));
+        for (int j = 0; j < 8; j++) acc[8 * t + j] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[8 * t + j]), acc[8 * t + j]);
+        accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
+      }
+    } else {
+      __m256i s[PG_TILE_T];
+      packed_block_q8_0(T, pb + header, ya, s);
+      for (int t = 0; t < T; t++)
+        acc[8 * t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b)),
+                                     acc[8 * t]);
     }
   }
   for (int t = 0; t < T; t++) {
-    const __m256 sum = _mm256_add_ps(acc[t], accm[t]);
+    __m256 sum;
+    if (type == PG_Q4_1) {
+      // Per row: ((p4 + p0) + (p6 + p2)) + ((p5 + p1) + (p7 + p3)), then the minimum term.
+      const __m256 *p = acc + 8 * t;
+      const __m256 even = _mm256_add_ps(_mm256_add_ps(p[4], p[0]), _mm256_add_ps(p[6], p[2]));
+      const __m256 odd = _mm256_add_ps(_mm256_add_ps(p[5], p[1]), _mm256_add_ps(p[7], p[3]));
+      sum = _mm256_add_ps(_mm256_add_ps(even, odd), accm[t]);
+    } else {
+      sum = acc[8 * t];
+    }
     if (valid_rows == 8) {
       _mm256_storeu_ps(y + t * y_stride, sum);  // the group's 8 outputs are adjacent
     } else {

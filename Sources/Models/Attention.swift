@@ -72,13 +72,15 @@ private struct AttentionJob: ParallelJob {
       let t = task / heads
       let h = task % heads
       let kvOffset = (h / group) * headDim
-      batch.slices[placement.slice[t]].blockTable.withUnsafeBufferPointer { table in
+      let slice = batch.slices[placement.slice[t]]
+      let half = placement.position[t] >= slice.halfAttentionFrom
+      slice.blockTable.withUnsafeBufferPointer { table in
         let view = PagedHeadView(
           keys: keyBase + kvOffset, values: valueBase + kvOffset, blockTable: table.baseAddress!,
           blockSize: blockSize, blockStride: blockStride, rowStride: kvDim)
         attendHead(
           query: q + t * qDim + h * headDim, kv: view, position: placement.position[t], window: attention.window,
-          headDim: headDim, scale: attention.scale, out: out + t * qDim + h * headDim)
+          headDim: headDim, scale: attention.scale, halfAccumulator: half, out: out + t * qDim + h * headDim)
       }
     }
   }

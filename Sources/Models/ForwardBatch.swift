@@ -9,13 +9,38 @@ public struct BatchSlice: Sendable, Equatable {
   public var blockTable: [Int32]
   /// Which of this slice's positions need logits; nil for none (a prefill chunk that is not the last).
   public var logits: LogitsSelection?
+  /// Positions from here on attend with llama.cpp's flash-attention arithmetic (f16 query, f16
+  /// running sum, see `attendHeadHalfReference`); earlier ones with the faster f32 kernel. Set it
+  /// from the sequence's prompt length with `halfAttentionStart(promptLength:)` so a token's
+  /// arithmetic never depends on how the scheduler batched or chunked it.
+  public var halfAttentionFrom: Int
 
-  public init(tokenOffset: Int, tokenCount: Int, startPosition: Int, blockTable: [Int32], logits: LogitsSelection?) {
+  public init(
+    tokenOffset: Int, tokenCount: Int, startPosition: Int, blockTable: [Int32], logits: LogitsSelection?,
+    halfAttentionFrom: Int = 0
+  ) {
     self.tokenOffset = tokenOffset
     self.tokenCount = tokenCount
     self.startPosition = startPosition
     self.blockTable = blockTable
     self.logits = logits
+    self.halfAttentionFrom = halfAttentionFrom
+  }
+
+  /// Where half-accumulator attention starts for a sequence whose prompt has `promptLength` tokens.
+  ///
+  /// llama.cpp (whose outputs are the correctness reference) attends with f16 accumulators for every
+  /// decode step and for prompts shorter than 64 tokens, and with an f32 tiled kernel for longer
+  /// prompts. Following the same rule makes short-prompt and generated tokens bit-identical to it,
+  /// and keeps long prompts on the fast kernel.
+  public static func halfAttentionStart(promptLength: Int) -> Int {
+    promptLength >= 64 ? promptLength : 0
+  }
+
+  /// How many of the positions `start..<start + count` use the f32 kernel under `halfAttentionFrom`
+  /// (part of a cached block's identity: the same tokens computed the other way differ in low bits).
+  public static func fullPrecisionCount(start: Int, count: Int, halfAttentionFrom: Int) -> Int {
+    max(0, min(start + count, halfAttentionFrom) - start)
   }
 
   /// Logit rows this slice contributes.
@@ -40,12 +65,13 @@ public struct ForwardBatch: Sendable, Equatable {
 
   /// Appends a sequence's tokens as a new slice.
   public mutating func append(
-    _ newTokens: some Collection<Int32>, startPosition: Int, blockTable: [Int32], logits: LogitsSelection?
+    _ newTokens: some Collection<Int32>, startPosition: Int, blockTable: [Int32], logits: LogitsSelection?,
+    halfAttentionFrom: Int = 0
   ) {
     slices.append(
       BatchSlice(
         tokenOffset: tokens.count, tokenCount: newTokens.count, startPosition: startPosition,
-        blockTable: blockTable, logits: logits))
+        blockTable: blockTable, logits: logits, halfAttentionFrom: halfAttentionFrom))
     tokens.append(contentsOf: newTokens)
   }
 

@@ -59,6 +59,9 @@ public final class ModelState: @unchecked Sendable {
   let scratch = ScratchArena()
   /// Tokens processed so far (the next token's position).
   public internal(set) var position = 0
+  /// Where half-accumulator attention starts (see `BatchSlice.halfAttentionFrom`), fixed by the first
+  /// forward call after a reset: that call is taken to be the prompt.
+  var halfAttentionFrom: Int?
   /// Positions this state can hold.
   public var capacity: Int { blockTable.count * cache.blockSize }
 
@@ -71,6 +74,7 @@ public final class ModelState: @unchecked Sendable {
   /// Drops every position from `position` on (to rewind, e.g. to re-run part of a prompt).
   public func truncate(to newPosition: Int) {
     position = min(position, max(0, newPosition))
+    if position == 0 { halfAttentionFrom = nil }
   }
 }
 
@@ -86,8 +90,13 @@ extension LanguageModel {
     guard !tokens.isEmpty else { throw .emptyInput }
     let end = state.position + tokens.count
     guard end <= state.capacity else { throw .contextFull(needed: end, capacity: state.capacity) }
+    if state.halfAttentionFrom == nil || state.position == 0 {
+      state.halfAttentionFrom = BatchSlice.halfAttentionStart(promptLength: tokens.count)
+    }
     var batch = ForwardBatch()
-    batch.append(tokens, startPosition: state.position, blockTable: state.blockTable, logits: logits)
+    batch.append(
+      tokens, startPosition: state.position, blockTable: state.blockTable, logits: logits,
+      halfAttentionFrom: state.halfAttentionFrom ?? 0)
     let result = try forward(batch, cache: state.cache, scratch: state.scratch)
     state.position = end
     return result

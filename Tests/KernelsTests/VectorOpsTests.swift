@@ -153,3 +153,58 @@ struct VectorOpsTests {
     #expect(y == [1.5, 0, 3, 4 + 1e-8, 5])
   }
 }
+
+@Suite("llama.cpp-compatible element-wise arithmetic")
+struct ReferenceArithmeticTests {
+  @Test("expReference stays within 2.5 ulp of e^x (its published bound is 1.95) and handles the limits")
+  func exp() {
+    var rng = SplitMix64(seed: 0xe4)
+    for x in rng.floats(20_000, in: -87...88) + [0, -0.0, 1, -1, 1e-8, 88.5, -103, -110, 200, -200] {
+      let got = expReference(x)
+      let want = Foundation.exp(Double(x))
+      if want > Double(Float.greatestFiniteMagnitude) {
+        #expect(got == .infinity, "\(x)")
+      } else if want < Double(Float.leastNormalMagnitude) {
+        #expect(abs(Double(got) - want) <= Double(Float.leastNormalMagnitude), "\(x)")
+      } else {
+        #expect(abs(Double(got) - want) <= 2.5 * Double(Float(want).ulp), "\(x): \(got) vs \(want)")
+      }
+    }
+    #expect(expReference(.nan).isNaN)
+  }
+
+  @Test("swiglu's SIMD kernel equals its twin bit for bit", arguments: [1, 7, 8, 9, 576, 1536, 1539])
+  func swigluExact(_ n: Int) {
+    var rng = SplitMix64(seed: 0x5e1 &+ UInt64(n))
+    let gate = rng.floats(n, in: -30...30)
+    let up = rng.floats(n, in: -4...4)
+    var fast = gate
+    var twin = gate
+    fast.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { swiglu(g.baseAddress!, $0.baseAddress!, n) } }
+    twin.withUnsafeMutableBufferPointer { g in
+      up.withUnsafeBufferPointer { swigluReference(g.baseAddress!, $0.baseAddress!, n) }
+    }
+    #expect(fast.map(\.bitPattern) == twin.map(\.bitPattern))
+  }
+}
+
+@Suite("GELU through the f16 table")
+struct GELUTableTests {
+  @Test("geluTanhGated is the tanh-form GELU to f16 precision, 0 below −10 and x above 10")
+  func gated() {
+    var rng = SplitMix64(seed: 0x6e1)
+    let x = rng.floats(5000, in: -12...12) + [0, -0.0, 9.999, 10, -10, 1e-3, -1e-3]
+    let up = rng.floats(x.count, in: -2...2)
+    var out = x
+    out.withUnsafeMutableBufferPointer { o in up.withUnsafeBufferPointer { geluTanhGated(o.baseAddress!, $0.baseAddress!, x.count) } }
+    for i in x.indices {
+      let v = Double(x[i])
+      let gelu = 0.5 * v * (1 + tanh(0.7978845608028654 * v * (1 + 0.044715 * v * v)))
+      let want = gelu * Double(up[i])
+      // Input and output each rounded to f16 (relative 2^-11 each): the input error moves GELU by at
+      // most 1.13× it (the steepest slope), the output error by 2^-11 of GELU itself.
+      let bound = abs(Double(up[i])) * (abs(v) * 4.9e-4 * 1.13 + abs(gelu) * 4.9e-4) + 1e-9
+      #expect(abs(Double(out[i]) - want) <= bound, "x \(x[i])")
+    }
+  }
+}

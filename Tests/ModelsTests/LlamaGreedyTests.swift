@@ -3,12 +3,14 @@ import Models
 import TestSupport
 import Testing
 
-/// SmolLM2 against llama.cpp on the same prompt ids.
+/// SmolLM2 against llama.cpp on the same prompt ids: the bar, exactly.
 ///
-/// Why the bounds are loose: this model carries large activation outliers, so rounding activations
-/// to Q8 (as llama.cpp and Peregrine both do) moves its log-probabilities by ~0.1 nat, and so does
-/// accumulating attention in f16. Agreement to 0.02 would need llama.cpp's arithmetic bit for bit.
-/// The average behaviour is checked tightly by the perplexity test (within 1 % of llama.cpp).
+/// Every step of the forward pass follows llama.cpp's arithmetic (Q4_1 partial sums accumulated in
+/// its lane order, its RMSNorm rounding, fused RoPE, its vector e^x in SiLU, f16 flash-attention
+/// accumulation), so the logits are bit-identical to the reference engine's and the only gap left is
+/// the fixture's own rounding of log-probabilities. This model has large activation outliers: a
+/// single one-ulp difference anywhere flips an 8-bit activation rounding and grows to tenths of a
+/// nat within a few layers (docs/correctness.md), so these bounds fail on any arithmetic drift.
 @Suite("SmolLM2 greedy vs llama.cpp", .serialized)
 struct LlamaGreedyTests {
   struct Outcome {
@@ -47,16 +49,12 @@ struct LlamaGreedyTests {
   @Test("greedy continuations and top-10 log-probabilities stay close to llama.cpp")
   func greedy() throws {
     let fixture = try loadFixture("greedy_smollm2.json", as: GreedyFixture.self)
-    var outcomes: [Outcome] = []
     for (i, entry) in fixture.entries.enumerated() {
       let o = try run(entry)
       print("prompt \(i): greedy prefix \(o.prefix)/\(entry.generated_ids.count), worst top-10 gap \(o.worstGap), llama.cpp's first token ranks \(o.referenceTopRank)")
-      outcomes.append(o)
-      // llama.cpp's first token is one of our top two, and its top-10 log-probs are near ours.
-      #expect(o.referenceTopRank <= 1, "prompt \(i)")
-      #expect(o.worstGap < 0.6, "prompt \(i)")
+      #expect(o.referenceTopRank == 0, "prompt \(i)")
+      #expect(o.worstGap < 0.02, "prompt \(i)")
+      #expect(o.prefix == entry.generated_ids.count, "prompt \(i)")
     }
-    #expect(outcomes.filter { $0.prefix >= 4 }.count >= 5)
-    #expect(outcomes.map(\.prefix).reduce(0, +) >= 40)
   }
 }

@@ -81,6 +81,14 @@ int pg_attend_head(const float *query, const uint16_t *key_base, const uint16_t 
                    const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride,
                    int first, int last, int head_dim, float scale, float *out);
 
+/// `pg_attend_head` with llama.cpp's CPU flash-attention arithmetic: the query rounded to f16, each
+/// score summed in a fixed 16-lane order, positions taken one at a time with an online softmax whose
+/// weighted value sum is held in f16 and rounded after every position. Head sizes up to 1024.
+/// Returns 0 when no SIMD level is available (or the head is larger).
+int pg_attend_head_half(const float *query, const uint16_t *key_base, const uint16_t *value_base,
+                        const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride, int first,
+                        int last, int head_dim, float scale, float *out);
+
 /// gate[i] = silu(gate[i]) · up[i]. Returns 0 when no SIMD level is available.
 int pg_swiglu(float *gate, const float *up, int n);
 /// out = x / sqrt(mean(x²) + eps) · weight, the sum of squares in double. Returns 0 without SIMD.
