@@ -68,22 +68,32 @@ public func attendHead(
 }
 
 /// `attendHead` for `count` query heads that share one KV head (grouped-query attention): query `h`
-/// at `queries + h * queryStride`, its output at `out + h * outStride`.
+/// at `queries + h * queryStride`, its output at `out + h * outStride`. With `halfAccumulator` the
+/// heads' updates are interleaved (independent rounding chains overlap), results equal per-head calls.
 @inline(__always)
 public func attendHeads(
   queries: UnsafePointer<Float>, queryStride: Int, count: Int, kv: PagedHeadView, position: Int, window: Int?,
-  headDim: Int, scale: Float, out: UnsafeMutablePointer<Float>, outStride: Int
+  headDim: Int, scale: Float, halfAccumulator: Bool = false, out: UnsafeMutablePointer<Float>, outStride: Int
 ) {
   let first = window.map { max(0, position - $0 + 1) } ?? 0
   let done = kv.keys.withMemoryRebound(to: UInt16.self, capacity: 1) { k in
     kv.values.withMemoryRebound(to: UInt16.self, capacity: 1) { v in
-      pg_attend_heads(
-        queries, queryStride, Int32(count), k, v, kv.blockTable, Int32(kv.blockSize), kv.blockStride, kv.rowStride,
-        Int32(first), Int32(position), Int32(headDim), scale, out, outStride)
+      halfAccumulator
+        ? pg_attend_heads_half(
+          queries, queryStride, Int32(count), k, v, kv.blockTable, Int32(kv.blockSize), kv.blockStride, kv.rowStride,
+          Int32(first), Int32(position), Int32(headDim), scale, out, outStride)
+        : pg_attend_heads(
+          queries, queryStride, Int32(count), k, v, kv.blockTable, Int32(kv.blockSize), kv.blockStride, kv.rowStride,
+          Int32(first), Int32(position), Int32(headDim), scale, out, outStride)
     }
   }
-  if done == 0 {
-    for h in 0..<count {
+  if done != 0 { return }
+  for h in 0..<count {
+    if halfAccumulator {
+      attendHeadHalfReference(
+        query: queries + h * queryStride, kv: kv, position: position, window: window, headDim: headDim, scale: scale,
+        out: out + h * outStride)
+    } else {
       attendHeadReference(
         query: queries + h * queryStride, kv: kv, position: position, window: window, headDim: headDim, scale: scale,
         out: out + h * outStride)

@@ -14,88 +14,161 @@
 #define TARGET __attribute__((target("avx2,fma,f16c")))
 #define INL static inline __attribute__((always_inline)) TARGET
 
-// q·k for f16 vectors as a 16-lane machine sums them: elements 64i + 16a + l go to accumulator a,
-// lane l (fused multiply-adds over i); accumulators fold 0+2, 1+3, then 0+1; the 16 lanes fold as
-// upper 8 + lower 8, upper 4 + lower 4, then (0+2) + (1+3). Here a 16-lane accumulator is two
-// 8-lane halves. Elements past the last multiple of 64 are added one by one in double.
-INL float dot_f16_ordered(const uint16_t *k, const uint16_t *q, int n) {
+// q·k for an f16 key row and a query already widened from f16 (so every product is exact), summed
+// as a 16-lane machine sums it: elements 64i + 16a + l go to accumulator a, lane l (fused
+// multiply-adds over i); accumulators fold 0+2, 1+3, then 0+1; the 16 lanes fold as upper 8 +
+// lower 8, upper 4 + lower 4, then (0+2) + (1+3). Here a 16-lane accumulator is two 8-lane halves.
+// Elements past the last multiple of 64 are added one by one in double.
+INL float dot_f16_ordered(const uint16_t *k, const float *q, int n) {
   __m256 lo[4], hi[4];
   for (int a = 0; a < 4; a++) lo[a] = hi[a] = _mm256_setzero_ps();
   const int np = n & ~63;
   for (int i = 0; i < np; i += 64)
     for (int a = 0; a < 4; a++) {
-      const uint16_t *kp = k + i + 16 * a, *qp = q + i + 16 * a;
-      lo[a] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)kp)),
-                              _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)qp)), lo[a]);
-      hi[a] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kp + 8))),
-                              _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(qp + 8))), hi[a]);
+      const uint16_t *kp = k + i + 16 * a;
+      const float *qp = q + i + 16 * a;
+      lo[a] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)kp)), _mm256_loadu_ps(qp), lo[a]);
+      hi[a] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kp + 8))), _mm256_loadu_ps(qp + 8),
+                              hi[a]);
     }
   const __m256 l = _mm256_add_ps(_mm256_add_ps(lo[0], lo[2]), _mm256_add_ps(lo[1], lo[3]));
   const __m256 h = _mm256_add_ps(_mm256_add_ps(hi[0], hi[2]), _mm256_add_ps(hi[1], hi[3]));
   const __m256 t3 = _mm256_add_ps(h, l);
   const __m128 t6 = _mm_add_ps(_mm256_extractf128_ps(t3, 1), _mm256_castps256_ps128(t3));
-  float f[4];
-  _mm_storeu_ps(f, t6);
-  double sum = (double)((f[0] + f[2]) + (f[1] + f[3]));
-  for (int i = np; i < n; i++) sum += (double)(_cvtsh_ss(k[i]) * _cvtsh_ss(q[i]));
+  const __m128 t8 = _mm_add_ps(t6, _mm_movehl_ps(t6, t6));  // (0+2), (1+3)
+  const float folded = _mm_cvtss_f32(_mm_add_ss(t8, _mm_movehdup_ps(t8)));
+  if (np == n) return folded;
+  double sum = (double)folded;
+  for (int i = np; i < n; i++) sum += (double)(_cvtsh_ss(k[i]) * q[i]);
   return (float)sum;
 }
 
-// acc = f16(acc · s), element by element.
-INL void scale_f16(uint16_t *acc, float s, int n) {
-  const __m256 vs = _mm256_set1_ps(s);
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 a = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(acc + i)));
-    _mm_storeu_si128((__m128i *)(acc + i), _mm256_cvtps_ph(_mm256_mul_ps(a, vs), _MM_FROUND_TO_NEAREST_INT));
+// Rounds to the nearest f16 value, kept in f32 form.
+INL __m256 round_f16(__m256 x) { return _mm256_cvtph_ps(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT)); }
+
+enum { MAX_HEAD_DIM = 1024, RUN = 16, GROUP_MAX = 8, GROUP_HEAD_DIM = 256 };
+
+// One query head's running softmax state.
+typedef struct {
+  float running_max, denominator;
+} half_state;
+
+// One position's update of one head: the order-dependent part of the online softmax.
+INL void half_update(float *acc, half_state *st, float s, const uint16_t *v, int head_dim) {
+  float rescale = 1, weight = 1;
+  if (s > st->running_max) {
+    // A new maximum: what is accumulated shrinks by e^(old − new), this position weighs 1.
+    rescale = expf(st->running_max - s);
+    st->running_max = s;
+    const __m256 vr = _mm256_set1_ps(rescale);
+    int e = 0;
+    for (; e + 8 <= head_dim; e += 8) _mm256_storeu_ps(acc + e, round_f16(_mm256_mul_ps(_mm256_loadu_ps(acc + e), vr)));
+    for (; e < head_dim; e++) acc[e] = _cvtsh_ss(_cvtss_sh(acc[e] * rescale, _MM_FROUND_TO_NEAREST_INT));
+  } else {
+    weight = expf(s - st->running_max);
+    // e^x underflowed to exactly 0: the update would change nothing.
+    if (weight == 0) return;
   }
-  for (; i < n; i++) acc[i] = _cvtss_sh(_cvtsh_ss(acc[i]) * s, _MM_FROUND_TO_NEAREST_INT);
+  // acc = f16(v · weight + acc), the product-sum rounded once.
+  const __m256 vw = _mm256_set1_ps(weight);
+  int e = 0;
+  for (; e + 8 <= head_dim; e += 8) {
+    const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + e)));
+    _mm256_storeu_ps(acc + e, round_f16(_mm256_fmadd_ps(x, vw, _mm256_loadu_ps(acc + e))));
+  }
+  for (; e < head_dim; e++) acc[e] = _cvtsh_ss(_cvtss_sh(fmaf(_cvtsh_ss(v[e]), weight, acc[e]), _MM_FROUND_TO_NEAREST_INT));
+  st->denominator = fmaf(st->denominator, rescale, weight);
 }
 
-// acc = f16(v · w + acc) with one rounding of the product-sum (fused), element by element.
-INL void mad_f16(uint16_t *acc, const uint16_t *v, float w, int n) {
-  const __m256 vw = _mm256_set1_ps(w);
+// The query rounded to f16 and widened back; the running sum as f32 values that are always exact
+// f16 numbers (rounded after every update), so no f16 loads or stores are needed in the loop.
+INL void half_init(const float *query, float *q, float *acc, int head_dim) {
   int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 a = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(acc + i)));
-    const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(v + i)));
-    _mm_storeu_si128((__m128i *)(acc + i), _mm256_cvtps_ph(_mm256_fmadd_ps(x, vw, a), _MM_FROUND_TO_NEAREST_INT));
+  for (; i + 8 <= head_dim; i += 8) {
+    _mm256_storeu_ps(q + i, round_f16(_mm256_loadu_ps(query + i)));
+    _mm256_storeu_ps(acc + i, _mm256_setzero_ps());
   }
-  for (; i < n; i++) acc[i] = _cvtss_sh(fmaf(_cvtsh_ss(v[i]), w, _cvtsh_ss(acc[i])), _MM_FROUND_TO_NEAREST_INT);
+  for (; i < head_dim; i++) {
+    q[i] = _cvtsh_ss(_cvtss_sh(query[i], _MM_FROUND_TO_NEAREST_INT));
+    acc[i] = 0;
+  }
 }
 
-enum { MAX_HEAD_DIM = 1024 };
+INL void half_finish(const float *acc, const half_state *st, float *out, int head_dim) {
+  const float inv = st->denominator == 0 ? 0 : 1.0f / st->denominator;
+  for (int e = 0; e < head_dim; e++) out[e] = acc[e] * inv;
+}
+
+// nq query heads over the same keys and values, positions in runs inside one block: all heads'
+// scores for the run first (they do not depend on the softmax state), then each position's update
+// for every head in turn, so the heads' independent rounding chains overlap in the pipeline.
+INL void half_heads(const float *const *qs, float *const *accs, half_state *st, int nq, const uint16_t *key_base,
+                    const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
+                    size_t row_stride, int first, int last, int head_dim, float scale) {
+  float scores[GROUP_MAX][RUN];
+  int p = first;
+  while (p <= last) {
+    const int row = p % block_size;
+    int count = block_size - row;
+    if (count > RUN) count = RUN;
+    if (count > last - p + 1) count = last - p + 1;
+    const size_t base = (size_t)block_table[p / block_size] * block_stride + (size_t)row * row_stride;
+    for (int h = 0; h < nq; h++)
+      for (int j = 0; j < count; j++)
+        scores[h][j] = dot_f16_ordered(key_base + base + (size_t)j * row_stride, qs[h], head_dim) * scale;
+    for (int j = 0; j < count; j++) {
+      const uint16_t *v = value_base + base + (size_t)j * row_stride;
+      for (int h = 0; h < nq; h++) half_update(accs[h], &st[h], scores[h][j], v, head_dim);
+    }
+    p += count;
+  }
+}
 
 int TARGET pg_attend_head_half_avx2(const float *query, const uint16_t *key_base, const uint16_t *value_base,
                                     const int32_t *block_table, int block_size, size_t block_stride,
                                     size_t row_stride, int first, int last, int head_dim, float scale, float *out) {
   if (head_dim > MAX_HEAD_DIM) return 0;
-  uint16_t q16[MAX_HEAD_DIM];
-  uint16_t acc[MAX_HEAD_DIM];
-  int i = 0;
-  for (; i + 8 <= head_dim; i += 8)
-    _mm_storeu_si128((__m128i *)(q16 + i), _mm256_cvtps_ph(_mm256_loadu_ps(query + i), _MM_FROUND_TO_NEAREST_INT));
-  for (; i < head_dim; i++) q16[i] = _cvtss_sh(query[i], _MM_FROUND_TO_NEAREST_INT);
-  memset(acc, 0, sizeof(uint16_t) * (size_t)head_dim);
-  float running_max = -INFINITY;
-  float denominator = 0;
-  for (int p = first; p <= last; p++) {
-    const size_t base = (size_t)block_table[p / block_size] * block_stride + (size_t)(p % block_size) * row_stride;
-    const float s = dot_f16_ordered(key_base + base, q16, head_dim) * scale;
-    float rescale = 1, weight = 1;
-    if (s > running_max) {
-      // A new maximum: what is accumulated shrinks by e^(old − new), this position weighs 1.
-      rescale = expf(running_max - s);
-      running_max = s;
-      scale_f16(acc, rescale, head_dim);
-    } else {
-      weight = expf(s - running_max);
-    }
-    mad_f16(acc, value_base + base, weight, head_dim);
-    denominator = fmaf(denominator, rescale, weight);
+  float q[MAX_HEAD_DIM], acc[MAX_HEAD_DIM];
+  half_init(query, q, acc, head_dim);
+  half_state st = {-INFINITY, 0};
+  const float *qs[1] = {q};
+  float *accs[1] = {acc};
+  half_heads(qs, accs, &st, 1, key_base, value_base, block_table, block_size, block_stride, row_stride, first, last,
+             head_dim, scale);
+  half_finish(acc, &st, out, head_dim);
+  return 1;
+}
+
+int TARGET pg_attend_heads_half_avx2(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                                     const uint16_t *value_base, const int32_t *block_table, int block_size,
+                                     size_t block_stride, size_t row_stride, int first, int last, int head_dim,
+                                     float scale, float *outs, size_t out_stride) {
+  if (head_dim > GROUP_HEAD_DIM) {
+    // Large heads one at a time (the per-head state would not fit the stack budget).
+    for (int h = 0; h < nq; h++)
+      if (!pg_attend_head_half_avx2(queries + (size_t)h * query_stride, key_base, value_base, block_table, block_size,
+                                    block_stride, row_stride, first, last, head_dim, scale,
+                                    outs + (size_t)h * out_stride))
+        return 0;
+    return 1;
   }
-  const float inv = denominator == 0 ? 0 : 1.0f / denominator;
-  for (int e = 0; e < head_dim; e++) out[e] = _cvtsh_ss(acc[e]) * inv;
+  for (int h0 = 0; h0 < nq; h0 += GROUP_MAX) {
+    const int m = nq - h0 < GROUP_MAX ? nq - h0 : GROUP_MAX;
+    float q[GROUP_MAX][GROUP_HEAD_DIM], acc[GROUP_MAX][GROUP_HEAD_DIM];
+    half_state st[GROUP_MAX];
+    const float *qs[GROUP_MAX];
+    float *accs[GROUP_MAX];
+    for (int h = 0; h < m; h++) {
+      half_init(queries + (size_t)(h0 + h) * query_stride, q[h], acc[h], head_dim);
+      st[h].running_max = -INFINITY;
+      st[h].denominator = 0;
+      qs[h] = q[h];
+      accs[h] = acc[h];
+    }
+    half_heads(qs, accs, st, m, key_base, value_base, block_table, block_size, block_stride, row_stride, first, last,
+               head_dim, scale);
+    for (int h = 0; h < m; h++) half_finish(acc[h], &st[h], outs + (size_t)(h0 + h) * out_stride, head_dim);
+  }
   return 1;
 }
 #endif

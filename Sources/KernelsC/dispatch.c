@@ -22,6 +22,10 @@ int pg_attend_head_avx2(const float *query, const uint16_t *key_base, const uint
 int pg_attend_head_half_avx2(const float *query, const uint16_t *key_base, const uint16_t *value_base,
                              const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride,
                              int first, int last, int head_dim, float scale, float *out);
+int pg_attend_heads_half_avx2(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                              const uint16_t *value_base, const int32_t *block_table, int block_size,
+                              size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
+                              float *outs, size_t out_stride);
 #endif
 
 int pg_quantize_q8(const float *x, void *dst, int count, int with_sum) {
@@ -74,6 +78,18 @@ int pg_attend_head_half(const float *query, const uint16_t *key_base, const uint
   if (pg_isa() >= PG_ISA_AVX2)
     return pg_attend_head_half_avx2(query, key_base, value_base, block_table, block_size, block_stride, row_stride,
                                     first, last, head_dim, scale, out);
+#endif
+  return 0;
+}
+
+int pg_attend_heads_half(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                         const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
+                         size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
+                         size_t out_stride) {
+#if defined(__x86_64__)
+  if (pg_isa() >= PG_ISA_AVX2)
+    return pg_attend_heads_half_avx2(queries, query_stride, nq, key_base, value_base, block_table, block_size,
+                                     block_stride, row_stride, first, last, head_dim, scale, outs, out_stride);
 #endif
   return 0;
 }

@@ -48,3 +48,44 @@ struct HalfAttentionKernelTests {
     }
   }
 }
+
+@Suite("half-accumulator attention, grouped heads")
+struct HalfAttentionGroupTests {
+  @Test("a group of heads equals one call per head, bit for bit", arguments: [(3, 64, 40, 16), (4, 256, 70, 16), (9, 64, 33, 7), (2, 300, 20, 16)])
+  func grouped(_ count: Int, _ headDim: Int, _ positions: Int, _ blockSize: Int) {
+    var rng = SplitMix64(seed: UInt64(count * 31 + headDim))
+    let paged = AttentionKernelTests.make(positions: positions, blockSize: blockSize, kvHeads: 1, headDim: headDim, rng: &rng)
+    let stride = headDim + 3
+    let queries = rng.floats(count * stride, in: -3...3)
+    var together = [Float](repeating: .nan, count: count * stride)
+    var single = [Float](repeating: .nan, count: count * stride)
+    paged.keys.withUnsafeBufferPointer { k in
+      paged.values.withUnsafeBufferPointer { v in
+        paged.table.withUnsafeBufferPointer { table in
+          let view = PagedHeadView(
+            keys: k.baseAddress!, values: v.baseAddress!, blockTable: table.baseAddress!, blockSize: blockSize,
+            blockStride: blockSize * headDim, rowStride: headDim)
+          queries.withUnsafeBufferPointer { q in
+            together.withUnsafeMutableBufferPointer { o in
+              attendHeads(
+                queries: q.baseAddress!, queryStride: stride, count: count, kv: view, position: positions - 1,
+                window: nil, headDim: headDim, scale: 0.1, halfAccumulator: true, out: o.baseAddress!, outStride: stride)
+            }
+            single.withUnsafeMutableBufferPointer { o in
+              for h in 0..<count {
+                attendHeadHalfReference(
+                  query: q.baseAddress! + h * stride, kv: view, position: positions - 1, window: nil, headDim: headDim,
+                  scale: 0.1, out: o.baseAddress! + h * stride)
+              }
+            }
+          }
+        }
+      }
+    }
+    for h in 0..<count {
+      let a = together[(h * stride)..<(h * stride + headDim)].map(\.bitPattern)
+      let b = single[(h * stride)..<(h * stride + headDim)].map(\.bitPattern)
+      #expect(a == b, "head \(h) of \(count), hd \(headDim)")
+    }
+  }
+}

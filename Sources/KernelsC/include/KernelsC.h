@@ -89,6 +89,13 @@ int pg_attend_head_half(const float *query, const uint16_t *key_base, const uint
                         const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride, int first,
                         int last, int head_dim, float scale, float *out);
 
+/// `pg_attend_head_half` for `nq` query heads sharing one KV head (as `pg_attend_heads`): the same
+/// results as one call per head, with the heads' position-by-position updates interleaved.
+int pg_attend_heads_half(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                         const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
+                         size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
+                         size_t out_stride);
+
 /// gate[i] = silu(gate[i]) · up[i]. Returns 0 when no SIMD level is available.
 int pg_swiglu(float *gate, const float *up, int n);
 /// out = x / sqrt(mean(x²) + eps) · weight, the sum of squares in double. Returns 0 without SIMD.
