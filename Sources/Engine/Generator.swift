@@ -20,6 +20,8 @@ public struct GenerationResult: Sendable {
   public var generatedIDs: [Int32]
   public var text: String
   public var finishReason: FinishReason
+  /// The end-of-generation token that stopped it (not part of `generatedIDs` or `text`), if one did.
+  public var stopTokenID: Int32? = nil
   public var timings: GenerationTimings
 }
 
@@ -116,6 +118,7 @@ public final class Generator {
     var generated: [Int32] = []
     var text = ""
     var finish = FinishReason.length
+    var stopToken: Int32? = nil
 
     var proposer: (any DraftProposer)? = nil
     var draftLimit = 0
@@ -158,6 +161,7 @@ public final class Generator {
       if generated.isEmpty { firstTokenTime = DispatchTime.now().uptimeNanoseconds }
       if options.stopAtEndOfGeneration && tokenizer.isEndOfGeneration(token) {
         finish = .stop
+        stopToken = token
         return false
       }
       generated.append(token)
@@ -259,7 +263,8 @@ public final class Generator {
       timings.meanAcceptedLength = verifications > 0 ? Double(accepted) / Double(verifications) + 1 : 1
     }
     return GenerationResult(
-      promptIDs: promptIDs, generatedIDs: generated, text: text, finishReason: finish, timings: timings)
+      promptIDs: promptIDs, generatedIDs: generated, text: text, finishReason: finish, stopTokenID: stopToken,
+      timings: timings)
   }
 
   private func reusableState(capacity: Int) -> ModelState {

@@ -38,8 +38,11 @@ struct Run: ParsableCommand {
       }
     } catch { throw CLIError(error) }
     if json {
+      // Like llama.cpp's and vLLM's token lists, the ids end with the end-of-generation token when
+      // one stopped the run (the text does not show it).
       let output = RunOutput(
-        prompt_ids: result.promptIDs, generated_ids: result.generatedIDs, text: result.text,
+        prompt_ids: result.promptIDs, generated_ids: result.generatedIDs + (result.stopTokenID.map { [$0] } ?? []),
+        text: result.text,
         finish_reason: result.finishReason.rawValue, timings: result.timings)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

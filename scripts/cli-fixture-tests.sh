@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The command-line contract against llama.cpp's fixtures: `peregrine run --raw --temperature 0 --json`
+# must reproduce prompt_ids and generated_ids of ../shared/reference/greedy_smollm2.json exactly.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build -c release --product peregrine >/dev/null
+BIN="$(swift build -c release --show-bin-path)/peregrine"
+FIXTURES="${PEREGRINE_FIXTURES:-../shared/reference}"
+python3 - "$BIN" "$FIXTURES/greedy_smollm2.json" <<'PY'
+import json, subprocess, sys
+binary, path = sys.argv[1], sys.argv[2]
+entries = json.load(open(path))["entries"]
+failed = 0
+for i, e in enumerate(entries):
+    out = subprocess.run([binary, "run", "--model", "smollm2-135m", "--raw", "--temperature", "0",
+                          "--max-tokens", str(len(e["generated_ids"])), "--json", "--prompt", e["prompt"]],
+                         capture_output=True, text=True, check=True)
+    got = json.loads(out.stdout)
+    same = got["prompt_ids"] == e["prompt_ids_with_bos_as_server_adds"] and got["generated_ids"] == e["generated_ids"]
+    print(f"prompt {i}: {'identical' if same else 'DIFFERENT'} ({len(got['generated_ids'])} ids)")
+    failed += not same
+print("cli fixtures:", "PASS" if failed == 0 else f"FAIL ({failed})")
+sys.exit(1 if failed else 0)
+PY
