@@ -1,7 +1,7 @@
 /// Who drafts tokens for a request in the serving engine (speculative decoding).
 public enum SpeculativeMethod: String, Sendable, Codable, CaseIterable {
-  /// One token per target pass.
-  case none
+  /// One token per target pass (spelled "none"; not `.none`, which `SpeculativeMethod?` already means).
+  case off = "none"
   /// Prompt lookup over the request's own tokens (`NGramProposer`): free to run, strong when the
   /// output copies its input.
   case ngram
@@ -9,14 +9,14 @@ public enum SpeculativeMethod: String, Sendable, Codable, CaseIterable {
 
 /// Speculative decoding settings: the engine's default for requests that do not choose.
 public struct EngineSpeculation: Sendable, Equatable {
-  public var method: SpeculativeMethod = .none
+  public var method: SpeculativeMethod = .off
   /// Draft tokens per target pass at most; the engine adapts below it from the acceptance rate.
   public var draftTokens = 5
 
   /// Largest `draftTokens` accepted (the same bound `run --draft-tokens` has).
   public static let maxDraftTokens = 64
 
-  public init(method: SpeculativeMethod = .none, draftTokens: Int = 5) {
+  public init(method: SpeculativeMethod = .off, draftTokens: Int = 5) {
     self.method = method
     self.draftTokens = draftTokens
   }

@@ -21,6 +21,15 @@ struct SpeculationFlags: ParsableArguments {
     guard (1...64).contains(draftTokens) else { throw ValidationError("--draft-tokens must be between 1 and 64") }
   }
 
+  /// The serving engine's default for requests that do not choose. The engine drafts by prompt
+  /// lookup only: a draft model is refused rather than silently ignored.
+  func engineDefault(command: String) throws -> EngineSpeculation {
+    if draftModel != nil {
+      throw ValidationError("--draft-model is not supported by \(command) yet; use --speculative ngram")
+    }
+    return EngineSpeculation(method: speculative == "ngram" ? .ngram : .off, draftTokens: draftTokens)
+  }
+
   /// The speculation options, loading the draft model if one is named.
   func options(threads: Int) throws -> SpeculationOptions? {
     if speculative == "ngram" { return SpeculationOptions(proposer: .ngram, draftTokens: draftTokens) }

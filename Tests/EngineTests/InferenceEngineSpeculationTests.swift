@@ -59,7 +59,7 @@ struct InferenceEngineSpeculationTests {
         var r = EngineRequest(
           id: "p\(i)-\(speculate)", promptIDs: p, sampling: .greedy, maxTokens: maxTokens, ignoreEndOfGeneration: true)
         if mode == "engine default" {
-          r.speculative = speculate ? nil : SpeculativeMethod.none
+          r.speculative = speculate ? nil : .off
         } else {
           r.speculative = speculate ? .ngram : nil
           r.draftTokens = speculate ? 3 + i : nil
