@@ -60,6 +60,7 @@ public final class InferenceEngine: @unchecked Sendable {
     s.maxWaiting = configuration.maxWaiting
     s.prefixCaching = configuration.prefixCaching
     s.contextLength = model.info.contextLength
+    s.speculativeStepTokens = configuration.speculation.maxStepTokens
     schedulerConfiguration = s
     scheduler = Scheduler(s)
     stats.kvBlocksTotal = blocks

@@ -55,8 +55,9 @@ public struct Scheduler: Sendable {
   /// known `tokens` (speculative decoding). They are computed in the decode's own slice, after its
   /// last token, and the caller reports how many proved right with `acceptDrafts`. Drafts come
   /// last: only budget left after every running request's own tokens (and at most half of what
-  /// the decodes leave, so new prompts keep moving), and only free blocks (a guess never preempts
-  /// anyone).
+  /// the decodes leave, so new prompts keep moving), only while the step holds fewer than
+  /// `speculativeStepTokens` tokens (past a few rows a CPU step costs nearly in proportion, so
+  /// drafts would slow a busy batch down), and only free blocks (a guess never preempts anyone).
   public mutating func schedule(
     draft: (_ id: String, _ tokens: [Int32], _ maxCount: Int) -> [Int32] = { _, _, _ in [] }
   ) -> SchedulerOutput {
@@ -77,7 +78,10 @@ public struct Scheduler: Sendable {
     }
 
     // Draft tokens for the decodes just scheduled.
-    var draftBudget = min(budget, max(0, configuration.maxBatchTokens - decodes.count) / 2)
+    let stepTokens = configuration.maxBatchTokens - budget
+    var draftBudget = min(
+      budget, max(0, configuration.maxBatchTokens - decodes.count) / 2,
+      max(0, configuration.speculativeStepTokens - stepTokens))
     for i in out.chunks.indices where draftBudget > 0 {
       let c = out.chunks[i]
       guard c.count == 1, c.samples else { continue }

@@ -10,6 +10,8 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   public var blockCount = 1024
   public var prefixCaching = true
   public var contextLength = 8192
+  /// Draft tokens are added to a step only while it holds fewer tokens than this in total.
+  public var speculativeStepTokens = 8
 
   public init() {}
 }

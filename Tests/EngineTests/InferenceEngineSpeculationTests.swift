@@ -44,8 +44,10 @@ struct InferenceEngineSpeculationTests {
     let maxTokens = 37  // odd, so several accepted drafts often overshoot it and must be cut
     let expected = try base.aloneOutputs(prompts, maxTokens: maxTokens)
     let engine = try base.engine { c in
+      // Drafts in every step, however many requests run (the default stops them in busy steps).
+      c.speculation.maxStepTokens = 1000
       switch mode {
-      case "engine default": c.speculation = EngineSpeculation(method: .ngram, draftTokens: 4)
+      case "engine default": c.speculation = EngineSpeculation(method: .ngram, draftTokens: 4, maxStepTokens: 1000)
       case "no prefix cache": c.prefixCaching = false
       case "forced preemption": c.preemptEverySteps = 3
       case "tiny cache": c.kvCacheBytes = 8 * PagedKVCache.bytesPerBlock(layers: 30, kvDim: 192, blockSize: 16)
@@ -91,7 +93,7 @@ struct InferenceEngineSpeculationTests {
   /// be the same, token by token, as without speculation.
   @Test func stopsAndLogprobsInsideAcceptedDraftsMatchPlainDecoding() async throws {
     let tok = try base.tokenizer()
-    let engine = try base.engine()
+    let engine = try base.engine { $0.speculation.maxStepTokens = 1000 }
     let copy = encode(tok, Self.prompts[0])
     let cases: [(String, EngineRequest)] = [
       ("end of generation", EngineRequest(promptIDs: copy, sampling: .greedy, maxTokens: 60)),
@@ -129,7 +131,7 @@ struct InferenceEngineSpeculationTests {
   /// frees its blocks (the rule's exactness is tested on the single-sequence path).
   @Test func sampledRequestsWithSpeculationFinishAndFreeBlocks() async throws {
     let tok = try base.tokenizer()
-    let engine = try base.engine { $0.speculation = EngineSpeculation(method: .ngram, draftTokens: 5) }
+    let engine = try base.engine { $0.speculation = EngineSpeculation(method: .ngram, draftTokens: 5, maxStepTokens: 1000) }
     var sampling = SamplingParameters()
     sampling.temperature = 0.7
     let requests = (0..<4).map { i in

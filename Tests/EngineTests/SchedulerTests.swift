@@ -41,6 +41,7 @@ struct SchedulerTests {
     config.maxWaiting = 16
     config.contextLength = 120
     config.prefixCaching = w.prefixCaching
+    config.speculativeStepTokens = w.budget
     var s = Scheduler(config)
     // What each slot holds: like real keys, it depends on the token and everything before it.
     var kv = [UInt64](repeating: 0, count: w.blockCount * w.blockSize)
@@ -189,6 +190,7 @@ struct SchedulerTests {
     config.maxBatchTokens = 16
     config.blockCount = 100
     config.blockSize = 4
+    config.speculativeStepTokens = 16
     var s = Scheduler(config)
     try s.add(id: "a", promptIDs: [1, 2, 3], maxTokens: 50)
     var plan = s.schedule()
@@ -208,6 +210,39 @@ struct SchedulerTests {
     plan = s.schedule()
     // The decode resumes right after the accepted drafts: position 6 holds the new token.
     #expect(plan.chunks.first?.start == 6 && plan.chunks.first?.count == 1)
+  }
+
+  @Test func draftsStopWhereAStepStopsBeingCheap() throws {
+    var config = SchedulerConfiguration()
+    config.maxBatchTokens = 64
+    config.blockSize = 4
+    config.speculativeStepTokens = 8
+    var s = Scheduler(config)
+    for id in ["a", "b", "c"] { try s.add(id: id, promptIDs: [1, 2, 3], maxTokens: 50) }
+    var plan = s.schedule()
+    s.didCompute(plan)
+    for id in ["a", "b", "c"] { s.append(id, token: 5) }
+    // Three decodes leave room for five drafts below 8 tokens: the first decode takes what it asks.
+    var asked: [Int] = []
+    plan = s.schedule { _, _, maxCount in
+      asked.append(maxCount)
+      return Array(repeating: 9, count: min(maxCount, 4))
+    }
+    #expect(asked == [5, 1])
+    #expect(plan.chunks.map(\.drafts.count) == [4, 1, 0] && plan.tokenCount == 8)
+    // A step that already holds a running prompt's chunk gets no drafts at all.
+    s.didCompute(plan)
+    for c in plan.chunks { s.acceptDrafts(c.id, count: 0) }
+    for id in ["a", "b", "c"] { s.append(id, token: 6) }
+    try s.add(id: "long", promptIDs: Array(repeating: 7, count: 100), maxTokens: 5)
+    plan = s.schedule { _, _, _ in [] }  // admits "long": its prompt spreads over this step and the next
+    s.didCompute(plan)
+    for id in ["a", "b", "c"] { s.append(id, token: 8) }
+    plan = s.schedule { _, _, _ in
+      Issue.record("no drafts beside a prompt chunk")
+      return []
+    }
+    #expect(plan.chunks.contains { $0.id == "long" })
   }
 
   @Test func tinyPoolForcesPreemptionByBlockPressure() throws {
