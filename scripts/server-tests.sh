@@ -78,9 +78,11 @@ python3 -m pytest -q -p no:cacheprovider "$ROOT/Tests/ServerTests/openai_client_
 echo "== fuzz corpus"
 python3 "$ROOT/Tests/ServerTests/fuzz_test.py" || status=1
 
-# The shared load test sends no Authorization header: give it a server without a key.
+# The shared load test sends no Authorization header: give it a server without a key. It also
+# speculates by default, so concurrent requests must still return exactly max_tokens tokens when
+# several drafts are accepted at once.
 PORT_LOAD=$(free_port)
-start_server "$PORT_LOAD" "$WORK/server-load.log" --usage-db none >"$WORK/pid3"
+start_server "$PORT_LOAD" "$WORK/server-load.log" --usage-db none --speculative ngram --draft-tokens 4 >"$WORK/pid3"
 PID3=$(cat "$WORK/pid3"); PIDS+=("$PID3")
 wait_ready "$PORT_LOAD" "$WORK/health-statuses-load" || { cat "$WORK/server-load.log"; exit 1; }
 echo "== shared load test"

@@ -15,6 +15,8 @@ public struct EngineConfiguration: Sendable, Equatable {
   /// Queued requests at most; beyond it `submit` refuses with `queueFull`.
   public var maxWaiting = 256
   public var prefixCaching = true
+  /// Speculative decoding for requests that do not choose (`EngineRequest.speculative`).
+  public var speculation = EngineSpeculation()
   /// Testing aid: preempt the newest running request every this many steps.
   public var preemptEverySteps: Int? = nil
 

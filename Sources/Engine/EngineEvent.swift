@@ -31,6 +31,12 @@ public struct RequestTimings: Sendable, Equatable, Codable {
   public var prefillTokensPerSecond: Double = 0
   /// Tokens after the first, over the time after the first.
   public var decodeTokensPerSecond: Double = 0
+  /// Speculative decoding only (nil without): draft tokens checked and accepted, their ratio, and
+  /// the mean number of tokens each checking pass produced (accepted drafts + 1).
+  public var draftTokens: Int? = nil
+  public var acceptedTokens: Int? = nil
+  public var acceptanceRate: Double? = nil
+  public var meanAcceptedLength: Double? = nil
 
   enum CodingKeys: String, CodingKey {
     case queueSeconds = "queue_s"
@@ -38,6 +44,10 @@ public struct RequestTimings: Sendable, Equatable, Codable {
     case e2eSeconds = "e2e_s"
     case prefillTokensPerSecond = "prefill_tokens_per_second"
     case decodeTokensPerSecond = "decode_tokens_per_second"
+    case draftTokens = "draft_tokens"
+    case acceptedTokens = "accepted_tokens"
+    case acceptanceRate = "acceptance_rate"
+    case meanAcceptedLength = "mean_accepted_length"
   }
 
   public init() {}

@@ -34,14 +34,22 @@ public struct EngineRequest: Sendable {
   public var priority: Int
   /// Separates prefix-cache entries of different tenants: blocks are only shared under equal salts.
   public var cacheSalt: String?
-  /// Restricts which tokens may be sampled (structured output).
+  /// Restricts which tokens may be sampled (structured output). Speculation is not used under a
+  /// constraint.
   public var constraint: (any TokenConstraint)?
+  /// Speculative decoding for this request; nil takes the engine's default
+  /// (`EngineConfiguration.speculation`). The output is the same either way (greedy) or has the
+  /// same distribution (sampling); only the speed differs.
+  public var speculative: SpeculativeMethod?
+  /// Draft tokens per target pass at most (1–64); nil takes the engine's default.
+  public var draftTokens: Int?
 
   public init(
     id: String = UUID().uuidString, promptIDs: [Int32], sampling: SamplingParameters = .greedy,
     maxTokens: Int = 256, ignoreEndOfGeneration: Bool = false, stopSequences: [String] = [],
     stopTokenIDs: Set<Int32> = [], topLogprobs: Int? = nil, logitBias: [Int32: Float] = [:],
-    priority: Int = 0, cacheSalt: String? = nil, constraint: (any TokenConstraint)? = nil
+    priority: Int = 0, cacheSalt: String? = nil, constraint: (any TokenConstraint)? = nil,
+    speculative: SpeculativeMethod? = nil, draftTokens: Int? = nil
   ) {
     self.id = id
     self.promptIDs = promptIDs
@@ -55,5 +63,7 @@ public struct EngineRequest: Sendable {
     self.priority = priority
     self.cacheSalt = cacheSalt
     self.constraint = constraint
+    self.speculative = speculative
+    self.draftTokens = draftTokens
   }
 }

@@ -14,6 +14,12 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
   public var requestsFinished = 0
   public var preemptionsTotal = 0
   public var steps = 0
+  /// Speculative decoding since start: target passes that checked drafts, draft tokens checked,
+  /// draft tokens accepted (vLLM's spec_decode counters). Acceptance rate = accepted / draft
+  /// tokens; mean accepted length = 1 + accepted / drafts.
+  public var specDrafts = 0
+  public var specDraftTokens = 0
+  public var specAcceptedTokens = 0
 
   public init() {}
 
@@ -27,5 +33,8 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
     case generationTokensTotal = "generation_tokens_total"
     case requestsFinished = "requests_finished"
     case preemptionsTotal = "preemptions_total"
+    case specDrafts = "spec_decode_drafts"
+    case specDraftTokens = "spec_decode_draft_tokens"
+    case specAcceptedTokens = "spec_decode_accepted_tokens"
   }
 }

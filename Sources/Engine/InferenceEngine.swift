@@ -60,6 +60,7 @@ public final class InferenceEngine: @unchecked Sendable {
     s.maxWaiting = configuration.maxWaiting
     s.prefixCaching = configuration.prefixCaching
     s.contextLength = model.info.contextLength
+    s.speculativeStepTokens = configuration.speculation.maxStepTokens
     schedulerConfiguration = s
     scheduler = Scheduler(s)
     stats.kvBlocksTotal = blocks
@@ -161,6 +162,9 @@ public final class InferenceEngine: @unchecked Sendable {
       guard id >= 0, Int(id) < vocab else { throw .invalidParameters("logit_bias token id \(id) is outside the vocabulary") }
       guard bias.isFinite, abs(bias) <= 100 else { throw .invalidParameters("logit_bias values must be in [-100, 100]") }
     }
+    if let k = r.draftTokens, !(1...EngineSpeculation.maxDraftTokens).contains(k) {
+      throw .invalidParameters("draft tokens must be between 1 and \(EngineSpeculation.maxDraftTokens), got \(k)")
+    }
     if let n = r.topLogprobs, !(0...20).contains(n) {
       throw .invalidParameters("top_logprobs must be in 0...20, got \(n)")
     }
@@ -213,6 +217,11 @@ public final class InferenceEngine: @unchecked Sendable {
 
   private func admit(_ request: EngineRequest, _ continuation: AsyncStream<EngineEvent>.Continuation) {
     let output = RequestOutput(request: request, continuation: continuation, tokenizer: tokenizer, arrival: now())
+    let method = request.speculative ?? configuration.speculation.method
+    // Under a constraint every token must be masked before it is chosen, which drafts skip.
+    if method == .ngram && request.constraint == nil {
+      output.speculation = SpeculationState(maxDraft: request.draftTokens ?? configuration.speculation.draftTokens)
+    }
     do {
       try scheduler.add(
         id: request.id, promptIDs: request.promptIDs, maxTokens: request.maxTokens, priority: request.priority,
@@ -233,7 +242,7 @@ public final class InferenceEngine: @unchecked Sendable {
     {
       scheduler.preempt(victim)
     }
-    let plan = scheduler.schedule()
+    let plan = scheduler.schedule { id, tokens, maxCount in self.propose(id, tokens: tokens, maxCount: maxCount) }
     guard !plan.isEmpty else {
       // Nothing fits right now (cannot happen with validated requests, but never spin).
       Thread.sleep(forTimeInterval: 0.001)
@@ -244,9 +253,17 @@ public final class InferenceEngine: @unchecked Sendable {
     var batch = ForwardBatch()
     for c in plan.chunks {
       let tokens = scheduler.tokens(of: c.id)!
-      batch.append(
-        tokens[c.start..<(c.start + c.count)], startPosition: c.start, blockTable: c.blockTable,
-        logits: c.samples ? .last : nil, halfAttentionFrom: scheduler.halfAttentionFrom(of: c.id))
+      let halfFrom = scheduler.halfAttentionFrom(of: c.id)
+      if c.drafts.isEmpty {
+        batch.append(
+          tokens[c.start..<(c.start + c.count)], startPosition: c.start, blockTable: c.blockTable,
+          logits: c.samples ? .last : nil, halfAttentionFrom: halfFrom)
+      } else {
+        // The last known token and the drafts: row i is the model's choice after drafts[..<i].
+        batch.append(
+          [tokens[c.start]] + c.drafts, startPosition: c.start, blockTable: c.blockTable, logits: .all,
+          halfAttentionFrom: halfFrom)
+      }
     }
     let logits: Logits
     do {
@@ -259,30 +276,90 @@ public final class InferenceEngine: @unchecked Sendable {
     scheduler.didCompute(plan)
     stats.steps += 1
     var row = 0
+    let v = logits.vocabularySize
     for c in plan.chunks where c.samples {
+      let rows = c.drafts.count + 1
       logits.values.withUnsafeBufferPointer { all in
-        let r = UnsafeBufferPointer(rebasing: all[(row * logits.vocabularySize)..<((row + 1) * logits.vocabularySize)])
-        emitToken(c.id, logits: r)
+        let block = UnsafeBufferPointer(rebasing: all[(row * v)..<((row + rows) * v)])  // [rows, vocab]
+        if c.drafts.isEmpty {
+          emitToken(c.id, logits: block)
+        } else {
+          verify(c.id, drafts: c.drafts, logits: block, vocabularySize: v)
+        }
       }
-      row += 1
+      row += rows
     }
+  }
+
+  /// Draft tokens for a running decode, when its request speculates.
+  private func propose(_ id: String, tokens: [Int32], maxCount: Int) -> [Int32] {
+    guard let out = outputs[id], let spec = out.speculation else { return [] }
+    let count = min(maxCount, spec.limit, out.request.maxTokens - out.generated)
+    guard count > 0 else { return [] }
+    var proposer = NGramProposer()
+    return proposer.propose(history: tokens, count: count).map(\.id)
+  }
+
+  /// Checks a decode's drafts against the model's rows (`logits`: [drafts + 1, vocab]): greedy keeps
+  /// the longest prefix equal to the model's own choices, sampling applies the rejection rule, so
+  /// the output is what decoding one token at a time would give (greedy) or has its distribution.
+  /// Then reports the kept drafts and the token after them, one event each.
+  private func verify(_ id: String, drafts: [Int32], logits: UnsafeBufferPointer<Float>, vocabularySize v: Int) {
+    guard let out = outputs[id], var history = scheduler.tokens(of: id) else { return }
+    func raw(_ i: Int) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(rebasing: logits[(i * v)..<((i + 1) * v)]) }
+    var kept = 0
+    var next: Int32? = nil
+    for d in drafts {
+      let dist = out.sampler.distribution(biased(raw(kept), out.request)[...], history: history)
+      if let correction = SpeculativeAcceptance.check(target: dist, draft: DraftToken(id: d), sampler: &out.sampler) {
+        next = correction
+        break
+      }
+      kept += 1
+      history.append(d)
+    }
+    let last = next ?? out.sampler.sample(biased(raw(kept), out.request)[...], history: history)
+    out.speculation?.record(kept: kept, of: drafts.count)
+    stats.specDrafts += 1
+    stats.specDraftTokens += drafts.count
+    stats.specAcceptedTokens += kept
+    scheduler.acceptDrafts(id, count: kept)
+    for i in 0..<kept {
+      guard deliver(id, drafts[i], logits: raw(i), known: true) else { return }
+    }
+    deliver(id, last, logits: raw(kept), known: false)
+  }
+
+  /// A row with the request's logit bias applied.
+  private func biased(_ raw: UnsafeBufferPointer<Float>, _ r: EngineRequest) -> [Float] {
+    var row = Array(raw)  // [vocabularySize]
+    for (tok, b) in r.logitBias { row[Int(tok)] += b }
+    return row
   }
 
   /// Samples the next token of `id` from its logits row and reports it.
   private func emitToken(_ id: String, logits raw: UnsafeBufferPointer<Float>) {
     guard let out = outputs[id] else { return }
     let r = out.request
-    let t = now()
-    if out.firstToken == nil { out.firstToken = t }
-
-    var row = Array(raw)  // [vocabularySize], biased and masked below
-    if !r.logitBias.isEmpty { for (tok, b) in r.logitBias { row[Int(tok)] += b } }
+    var row = biased(raw, r)  // [vocabularySize], masked below
     if out.constraint != nil {
       row.withUnsafeMutableBufferPointer { out.constraint!.mask($0) }
     }
     let history = scheduler.tokens(of: id) ?? []
     let token = out.sampler.sample(row[...], history: history)
     out.constraint?.advance(token)
+    deliver(id, token, logits: raw, known: false)
+  }
+
+  /// Reports one chosen token (its logprobs from `raw`, the row it was chosen from) and ends the
+  /// request when it is an end token, completes a stop string or reaches max tokens. `known`: the
+  /// scheduler already holds the token (an accepted draft). False when the request has finished.
+  @discardableResult
+  private func deliver(_ id: String, _ token: Int32, logits raw: UnsafeBufferPointer<Float>, known: Bool) -> Bool {
+    guard let out = outputs[id] else { return false }
+    let r = out.request
+    let t = now()
+    if out.firstToken == nil { out.firstToken = t }
 
     var chosen: TokenLogprob? = nil
     var top: [TokenLogprob] = []
@@ -302,11 +379,11 @@ public final class InferenceEngine: @unchecked Sendable {
         out.continuation.yield(.token(GeneratedToken(id: token, text: rest, logprob: nil, topLogprobs: [], time: out.seconds(since: out.arrival, to: t))))
       }
       finish(id, .stop)
-      return
+      return false
     }
     out.generated += 1
     stats.generationTokensTotal += 1
-    scheduler.append(id, token: token)
+    if !known { scheduler.append(id, token: token) }
     var text = out.stops.push(out.detokenizer.append(token))
     let length = out.generated >= r.maxTokens
     // A constraint that is complete (a whole JSON document) ends the output like an end token.
@@ -318,9 +395,12 @@ public final class InferenceEngine: @unchecked Sendable {
       .token(GeneratedToken(id: token, text: text, logprob: chosen, topLogprobs: top, time: out.seconds(since: out.arrival, to: t))))
     if out.stops.stopped || complete {
       finish(id, .stop)
+      return false
     } else if length {
       finish(id, .length)
+      return false
     }
+    return true
   }
 
   private func finish(_ id: String, _ reason: FinishReason, error: String? = nil) {

@@ -21,9 +21,19 @@ public struct LoadLevelResult: Sendable, Codable, Equatable {
   public var itl: Percentiles  // seconds
   public var e2e: Percentiles  // seconds
   public var queue: Percentiles  // seconds
+  /// Speculative decoding during the level (nil when nothing was drafted): draft tokens checked and
+  /// accepted, their ratio, and tokens per checking pass.
+  public var draftTokens: Int? = nil
+  public var acceptedTokens: Int? = nil
+  public var acceptanceRate: Double? = nil
+  public var meanAcceptedLength: Double? = nil
 
   enum CodingKeys: String, CodingKey {
     case concurrency, requests, completed, failed, ttft, tpot, itl, e2e, queue
+    case draftTokens = "draft_tokens"
+    case acceptedTokens = "accepted_tokens"
+    case acceptanceRate = "acceptance_rate"
+    case meanAcceptedLength = "mean_accepted_length"
     case requestRate = "request_rate"
     case outputTokens = "output_tokens"
     case promptTokens = "prompt_tokens"
@@ -109,6 +119,7 @@ public struct LoadGenerator: Sendable {
   public func closedLoop(concurrency: Int) async -> LoadLevelResult {
     let total = requestsPerLevel(concurrency)
     let counter = Counter()
+    let before = engine.statistics()
     let start = ContinuousClock.now
     let samples = await withTaskGroup(of: [Sample].self) { group in
       for _ in 0..<concurrency {
@@ -122,7 +133,8 @@ public struct LoadGenerator: Sendable {
       for await part in group { all += part }
       return all
     }
-    return summarize(samples, concurrency: concurrency, rate: nil, wall: (ContinuousClock.now - start).seconds)
+    return summarize(
+      samples, concurrency: concurrency, rate: nil, wall: (ContinuousClock.now - start).seconds, before: before)
   }
 
   /// Open loop: `count` requests arriving as a Poisson process at `rate` requests/s (seeded).
@@ -134,6 +146,7 @@ public struct LoadGenerator: Sendable {
       t += -log(max(1e-12, 1 - rng.nextUnit())) / rate
       offsets.append(t)
     }
+    let before = engine.statistics()
     let start = ContinuousClock.now
     let samples = await withTaskGroup(of: Sample.self) { group in
       for (i, offset) in offsets.enumerated() {
@@ -146,19 +159,33 @@ public struct LoadGenerator: Sendable {
       for await s in group { all.append(s) }
       return all
     }
-    return summarize(samples, concurrency: 0, rate: rate, wall: (ContinuousClock.now - start).seconds)
+    return summarize(samples, concurrency: 0, rate: rate, wall: (ContinuousClock.now - start).seconds, before: before)
   }
 
-  func summarize(_ samples: [Sample], concurrency: Int, rate: Double?, wall: Double) -> LoadLevelResult {
+  /// `before`: the engine's statistics when the level began (speculation counters are differenced).
+  func summarize(
+    _ samples: [Sample], concurrency: Int, rate: Double?, wall: Double, before: EngineStatistics
+  ) -> LoadLevelResult {
     let ok = samples.filter(\.ok)
     let out = ok.reduce(0) { $0 + $1.outputTokens }
-    return LoadLevelResult(
+    var result = LoadLevelResult(
       concurrency: concurrency, requestRate: rate, requests: samples.count, completed: ok.count,
       failed: samples.count - ok.count, outputTokens: out, promptTokens: ok.reduce(0) { $0 + $1.promptTokens },
       wallSeconds: wall, outputTokensPerSecond: wall > 0 ? Double(out) / wall : 0,
       ttft: Percentiles(ok.map(\.ttft)),
       tpot: Percentiles(ok.compactMap { s in s.outputTokens > 1 ? (s.e2e - s.ttft) / Double(s.outputTokens - 1) : nil }),
       itl: Percentiles(ok.flatMap(\.gaps)), e2e: Percentiles(ok.map(\.e2e)), queue: Percentiles(ok.map(\.queue)))
+    let after = engine.statistics()
+    let passes = after.specDrafts - before.specDrafts
+    let drafted = after.specDraftTokens - before.specDraftTokens
+    let accepted = after.specAcceptedTokens - before.specAcceptedTokens
+    if drafted > 0 {
+      result.draftTokens = drafted
+      result.acceptedTokens = accepted
+      result.acceptanceRate = Double(accepted) / Double(drafted)
+      result.meanAcceptedLength = 1 + Double(accepted) / Double(max(1, passes))
+    }
+    return result
   }
 }
 

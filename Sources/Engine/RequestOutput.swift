@@ -16,6 +16,8 @@ final class RequestOutput {
   var firstToken: UInt64?
   var prefillStart: UInt64?
   var generated = 0
+  /// Set when the request speculates.
+  var speculation: SpeculationState?
 
   init(request: EngineRequest, continuation: AsyncStream<EngineEvent>.Continuation, tokenizer: Tokenizer, arrival: UInt64) {
     self.request = request
@@ -43,6 +45,12 @@ final class RequestOutput {
       t.prefillTokensPerSecond = prefill > 0 ? Double(computed) / prefill : 0
       let decode = seconds(since: firstToken, to: now)
       t.decodeTokensPerSecond = generated > 1 && decode > 0 ? Double(generated - 1) / decode : 0
+    }
+    if let s = speculation {
+      t.draftTokens = s.drafted
+      t.acceptedTokens = s.accepted
+      t.acceptanceRate = s.drafted > 0 ? Double(s.accepted) / Double(s.drafted) : 0
+      t.meanAcceptedLength = s.passes > 0 ? Double(s.accepted) / Double(s.passes) + 1 : 1
     }
     return EngineCompletion(
       finishReason: reason, promptTokens: request.promptIDs.count, completionTokens: generated,

@@ -51,13 +51,24 @@ public struct Scheduler: Sendable {
   }
 
   /// Chooses the next step's work within the token budget.
-  public mutating func schedule() -> SchedulerOutput {
+  ///
+  /// `draft` is asked, for each running decode, for up to `maxCount` tokens likely to follow its
+  /// known `tokens` (speculative decoding). They are computed in the decode's own slice, after its
+  /// last token, and the caller reports how many proved right with `acceptDrafts`. Drafts come
+  /// last: only budget left after every running request's own tokens (and at most half of what
+  /// the decodes leave, so new prompts keep moving), only while the step holds fewer than
+  /// `speculativeStepTokens` tokens (past a few rows a CPU step costs nearly in proportion, so
+  /// drafts would slow a busy batch down), and only free blocks (a guess never preempts anyone).
+  public mutating func schedule(
+    draft: (_ id: String, _ tokens: [Int32], _ maxCount: Int) -> [Int32] = { _, _, _ in [] }
+  ) -> SchedulerOutput {
     var out = SchedulerOutput()
     var budget = configuration.maxBatchTokens
     var scheduled: Set<String> = []
 
     // Running requests: decodes (one token) before unfinished prefills.
-    let order = running.filter { records[$0]!.remaining == 1 } + running.filter { records[$0]!.remaining > 1 }
+    let decodes = running.filter { records[$0]!.remaining == 1 }
+    let order = decodes + running.filter { records[$0]!.remaining > 1 }
     for id in order where budget > 0 {
       guard running.contains(id), let r = records[id], r.remaining > 0 else { continue }
       let count = min(r.remaining, budget)
@@ -65,6 +76,23 @@ public struct Scheduler: Sendable {
       budget -= count
       scheduled.insert(id)
       out.chunks.append(chunk(id, count: count))
+    }
+
+    // Draft tokens for the decodes just scheduled.
+    let stepTokens = configuration.maxBatchTokens - budget
+    var draftBudget = min(
+      budget, max(0, configuration.maxBatchTokens - decodes.count) / 2,
+      max(0, configuration.speculativeStepTokens - stepTokens))
+    for i in out.chunks.indices where draftBudget > 0 {
+      let c = out.chunks[i]
+      guard c.count == 1, c.samples else { continue }
+      let drafts = proposeDrafts(c.id, limit: draftBudget, draft)
+      guard !drafts.isEmpty else { continue }
+      draftBudget -= drafts.count
+      budget -= drafts.count
+      out.chunks[i].count += drafts.count
+      out.chunks[i].drafts = drafts
+      out.chunks[i].blockTable = records[c.id]!.blockTable
     }
 
     // Waiting requests, in precedence order, while the budget, the batch and the blocks allow.
@@ -97,23 +125,34 @@ public struct Scheduler: Sendable {
     return out
   }
 
-  /// Records that a step computed its chunks: caches newly full blocks under their hashes.
+  /// Records that a step computed its chunks: caches newly full blocks under their hashes. Draft
+  /// tokens are not counted as computed until `acceptDrafts` says they were right.
   public mutating func didCompute(_ output: SchedulerOutput) {
     for c in output.chunks {
-      guard var r = records[c.id] else { continue }
-      r.computed = c.start + c.count
-      if configuration.prefixCaching {
-        let bs = configuration.blockSize
-        while r.blockHashes.count < r.computed / bs {
-          let i = r.blockHashes.count
-          let tokens = r.tokens[(i * bs)..<((i + 1) * bs)]
-          let h = BlockHash(parent: r.blockHashes.last, tokens: tokens, salt: r.salt, variant: r.variant(ofBlock: i, bs))
-          pool.register(r.blockTable[i], hash: h, tokens: tokens)
-          r.blockHashes.append(h)
-        }
-      }
-      records[c.id] = r
+      guard records[c.id] != nil else { continue }
+      records[c.id]!.computed = c.start + c.count - c.drafts.count
+      registerFullBlocks(c.id)
     }
+  }
+
+  /// After a step that computed drafts for `id`: the first `count` of them matched what the model
+  /// would have chosen, so they join the known and computed tokens. The KV slots of the rest are
+  /// simply overwritten later; blocks beyond the next position go back to the pool. Call it for
+  /// every chunk with drafts (with 0 when none were accepted), then `append` the token that follows.
+  public mutating func acceptDrafts(_ id: String, count: Int) {
+    guard var r = records[id] else { return }
+    let k = max(0, min(count, r.drafts.count))
+    r.tokens += r.drafts[..<k]
+    r.computed += k
+    r.drafts = []
+    // The next step computes the token that follows at position `computed`.
+    let keep = (r.computed + configuration.blockSize) / configuration.blockSize
+    if r.blockTable.count > keep {
+      pool.release(r.blockTable[keep...].reversed())
+      r.blockTable.removeLast(r.blockTable.count - keep)
+    }
+    records[id] = r
+    registerFullBlocks(id)
   }
 
   /// Appends a sampled token to a running request.
@@ -153,6 +192,40 @@ public struct Scheduler: Sendable {
     return max(0, (end + bs - 1) / bs - r.blockTable.count)
   }
 
+  /// Caches the request's newly full blocks (all of whose tokens are computed) under their hashes.
+  private mutating func registerFullBlocks(_ id: String) {
+    guard configuration.prefixCaching, var r = records[id] else { return }
+    let bs = configuration.blockSize
+    while r.blockHashes.count < r.computed / bs {
+      let i = r.blockHashes.count
+      let tokens = r.tokens[(i * bs)..<((i + 1) * bs)]
+      let h = BlockHash(parent: r.blockHashes.last, tokens: tokens, salt: r.salt, variant: r.variant(ofBlock: i, bs))
+      pool.register(r.blockTable[i], hash: h, tokens: tokens)
+      r.blockHashes.append(h)
+    }
+    records[id] = r
+  }
+
+  /// Asks `draft` for tokens after `id`'s known ones and gives them KV slots from free blocks.
+  private mutating func proposeDrafts(
+    _ id: String, limit: Int, _ draft: (String, [Int32], Int) -> [Int32]
+  ) -> [Int32] {
+    let r = records[id]!
+    // Never past the request's own length (prompt + max tokens): nothing there can be kept.
+    let room = r.maxLength - r.tokens.count
+    let slots = (r.blockTable.count + pool.freeCount) * configuration.blockSize - r.tokens.count
+    let maxCount = min(limit, room, slots)
+    guard maxCount > 0 else { return [] }
+    var drafts = draft(id, r.tokens, maxCount)
+    if drafts.count > maxCount { drafts.removeLast(drafts.count - maxCount) }
+    guard !drafts.isEmpty else { return [] }
+    for _ in 0..<blocksNeeded(r, through: r.tokens.count + drafts.count) {
+      records[id]!.blockTable.append(pool.allocate()!)
+    }
+    records[id]!.drafts = drafts
+    return drafts
+  }
+
   private func canReserve(_ r: SequenceRecord, count: Int) -> Bool {
     blocksNeeded(r, through: r.computed + count) <= pool.freeCount
   }
@@ -180,6 +253,7 @@ public struct Scheduler: Sendable {
     releaseBlocks(of: id)
     records[id]!.computed = 0
     records[id]!.blockHashes = []
+    records[id]!.drafts = []
     records[id]!.preemptions += 1
     preemptionsTotal += 1
     running.removeAll { $0 == id }

@@ -11,6 +11,8 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   public var blockCount = 1024
   public var prefixCaching = true
   public var contextLength = 8192
+  /// Draft tokens are added to a step only while it holds fewer tokens than this in total.
+  public var speculativeStepTokens = 8
 
   public init() {}
 }
@@ -19,10 +21,14 @@ public struct SchedulerConfiguration: Sendable, Equatable {
 public struct ScheduledChunk: Sendable, Equatable {
   public var id: String
   public var start: Int
+  /// Known tokens, plus the drafts when there are any.
   public var count: Int
   public var blockTable: [Int32]
   /// The chunk reaches the last known token, so the step's logits for it pick the next token.
   public var samples: Bool
+  /// Speculative tokens computed after the decode's last known token (positions
+  /// `start + 1 ..< start + count`); the step needs logits for every position of such a chunk.
+  public var drafts: [Int32] = []
 }
 
 /// What one step runs, and what changed to make room for it.
@@ -50,6 +56,7 @@ struct SequenceRecord {
   var computed = 0
   var blockTable: [Int32] = []
   var blockHashes: [BlockHash] = []  // of the first blockHashes.count full blocks, registered
+  var drafts: [Int32] = []  // scheduled this step, awaiting acceptDrafts
   var cachedPromptTokens = 0
   var preemptions = 0
   var everScheduled = false

@@ -23,6 +23,12 @@ struct BenchServe: AsyncParsableCommand {
   @Flag(name: .customLong("no-prefix-caching"), help: "Disable automatic prefix reuse.") var noPrefixCaching = false
   @Option(name: .customLong("prefix-reuse"), help: "Instead of a sweep: TTFT of a request with an N-token prompt, then of one sharing its first N tokens.")
   var prefixReuse: Int?
+  @Option(
+    name: .customLong("prompt-file"),
+    help: "Every request's prompt is this file's text (made unique per request) instead of the built-in essay prompt.")
+  var promptFile: String?
+  @Flag(help: "Send the prompt as a user message through the model's chat template (default: raw text).") var chat = false
+  @OptionGroup(title: "Speculative decoding (every request)") var speculation: SpeculationFlags
   @Flag(help: "Print one JSON document instead of a table.") var json = false
   @Option(help: "Write an SVG plot of throughput and TTFT per level to this file.") var plot: String?
 
@@ -46,6 +52,7 @@ struct BenchServe: AsyncParsableCommand {
     guard !levels.isEmpty, levels.allSatisfy({ $0 >= 1 && $0 <= 1024 }) else {
       throw ValidationError("--concurrency takes numbers between 1 and 1024, e.g. 1,4,8,16")
     }
+    _ = try speculation.engineDefault(command: "bench serve")
   }
 
   var levels: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -56,6 +63,17 @@ struct BenchServe: AsyncParsableCommand {
     config.maxBatchTokens = maxBatchTokens
     config.prefixCaching = !noPrefixCaching
     if let mib = kvCacheMemory { config.kvCacheBytes = mib << 20 }
+    config.speculation = try speculation.engineDefault(command: "bench serve")
+    let text: String
+    if let promptFile {
+      do { text = try String(contentsOfFile: promptFile, encoding: .utf8) } catch {
+        throw CLIError("\(promptFile): \(error.localizedDescription)")
+      }
+    } else {
+      text = BenchServe.basePrompt
+    }
+    let template = loaded.template
+    let chat = chat
     let engine: InferenceEngine
     do { engine = try InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: config) } catch {
       throw CLIError(error)
@@ -63,7 +81,11 @@ struct BenchServe: AsyncParsableCommand {
     let tokenizer = loaded.tokenizer
     let tag = UUID().uuidString.prefix(8)
     var generator = LoadGenerator(engine: engine, maxTokens: maxTokens) { c, i in
-      tokenizer.encode("[\(tag)-c\(c)-r\(i)] " + BenchServe.basePrompt, addSpecial: true, parseSpecial: false)
+      let body = "[\(tag)-c\(c)-r\(i)] " + text
+      if chat, let rendered = try? template.render([ChatMessage(role: "user", content: body)]) {
+        return tokenizer.encode(rendered, addSpecial: false, parseSpecial: true)
+      }
+      return tokenizer.encode(body, addSpecial: true, parseSpecial: false)
     }
     // Warm-up, not measured.
     generator.requestsPerLevel = { _ in 1 }
@@ -131,14 +153,19 @@ struct BenchServe: AsyncParsableCommand {
 
   func printRow(_ r: LoadLevelResult, header: Bool) {
     func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
+    // Speculation adds two columns: accepted / drafted tokens and tokens per checking pass.
+    let speculating = speculation.speculative != nil
     if header {
-      print("| C | rate | reqs | ok | out tok/s | TTFT p50 s | TTFT p95 s | TPOT p50 ms | ITL p50 ms | ITL p95 ms | e2e p50 s | queue p50 s |")
-      print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+      print(
+        "| C | rate | reqs | ok | out tok/s | TTFT p50 s | TTFT p95 s | TPOT p50 ms | ITL p50 ms | ITL p95 ms | e2e p50 s | queue p50 s |"
+          + (speculating ? " accept % | tok/pass |" : ""))
+      print("|---|---|---|---|---|---|---|---|---|---|---|---|" + (speculating ? "---|---|" : ""))
     }
     print(
       "| \(r.concurrency) | \(r.requestRate.map { f($0, 2) } ?? "-") | \(r.requests) | \(r.completed) | \(f(r.outputTokensPerSecond)) | "
         + "\(f(r.ttft.p50, 3)) | \(f(r.ttft.p95, 3)) | \(f(r.tpot.p50 * 1e3)) | \(f(r.itl.p50 * 1e3)) | \(f(r.itl.p95 * 1e3)) | "
-        + "\(f(r.e2e.p50, 2)) | \(f(r.queue.p50, 3)) |")
+        + "\(f(r.e2e.p50, 2)) | \(f(r.queue.p50, 3)) |"
+        + (speculating ? " \(f((r.acceptanceRate ?? 0) * 100)) | \(f(r.meanAcceptedLength ?? 1, 2)) |" : ""))
     fflush(stdout)
   }
 }

@@ -40,6 +40,8 @@ struct Serve: AsyncParsableCommand {
   @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.") var maxBodyBytes = 4 << 20
   @Option(name: .customLong("shutdown-grace"), help: "Seconds running requests may finish after SIGTERM.")
   var shutdownGrace = 30
+  @OptionGroup(title: "Speculative decoding (the default for requests; they may choose with \"speculative\")")
+  var speculation: SpeculationFlags
 
   func validate() throws {
     guard (1...65535).contains(port) || port == 0 else { throw ValidationError("--port must be between 1 and 65535") }
@@ -49,6 +51,7 @@ struct Serve: AsyncParsableCommand {
     }
     guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
     guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be ≥ 0") }
+    _ = try speculation.engineDefault(command: "serve")
     if let kvCacheMemory, Self.parseBytes(kvCacheMemory) == nil {
       throw ValidationError("--kv-cache-memory: cannot read '\(kvCacheMemory)' as a size (e.g. 512MiB, 2GiB)")
     }
@@ -86,6 +89,7 @@ struct Serve: AsyncParsableCommand {
     engineConfiguration.maxWaiting = maxWaiting
     engineConfiguration.prefixCaching = !noPrefixCaching
     engineConfiguration.kvCacheBytes = kvCacheMemory.flatMap(Self.parseBytes)
+    engineConfiguration.speculation = try speculation.engineDefault(command: "serve")
     let options = modelOptions
     let engineSettings = engineConfiguration
     let server = PeregrineServer(configuration: configuration, logger: logger) {

@@ -14,11 +14,26 @@ struct SpeculationFlags: ParsableArguments {
   var draftModel: String?
   @Option(name: .customLong("draft-tokens"), help: "Draft tokens per target pass at most.")
   var draftTokens: Int = 5
+  @Option(
+    name: .customLong("speculative-step-tokens"),
+    help: "serve / bench serve: drafts join an engine step only while it holds fewer tokens than this (decodes, drafts, prompt chunks).")
+  var speculativeStepTokens: Int = EngineSpeculation().maxStepTokens
 
   func validate() throws {
     if let s = speculative, s != "ngram" { throw ValidationError("--speculative takes 'ngram' (use --draft-model for a draft model)") }
     if speculative != nil && draftModel != nil { throw ValidationError("choose --speculative ngram or --draft-model, not both") }
     guard (1...64).contains(draftTokens) else { throw ValidationError("--draft-tokens must be between 1 and 64") }
+    guard speculativeStepTokens >= 0 else { throw ValidationError("--speculative-step-tokens must be ≥ 0") }
+  }
+
+  /// The serving engine's default for requests that do not choose. The engine drafts by prompt
+  /// lookup only: a draft model is refused rather than silently ignored.
+  func engineDefault(command: String) throws -> EngineSpeculation {
+    if draftModel != nil {
+      throw ValidationError("--draft-model is not supported by \(command) yet; use --speculative ngram")
+    }
+    return EngineSpeculation(
+      method: speculative == "ngram" ? .ngram : .off, draftTokens: draftTokens, maxStepTokens: speculativeStepTokens)
   }
 
   /// The speculation options, loading the draft model if one is named.

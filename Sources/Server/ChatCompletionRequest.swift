@@ -49,6 +49,10 @@ struct ChatCompletionRequest: Sendable, Decodable {
   var responseFormat: ResponseFormat?
   var stream: Bool?
   var streamOptions: StreamOptions?
+  /// Extension: speculative decoding for this request, "ngram" or "none" (default: the server's).
+  var speculative: String?
+  /// Extension: draft tokens per target pass at most (1–64).
+  var draftTokens: Int?
 
   enum CodingKeys: String, CodingKey {
     case model, messages, temperature, n, stop, seed, logprobs, user, stream
@@ -65,5 +69,7 @@ struct ChatCompletionRequest: Sendable, Decodable {
     case ignoreEOS = "ignore_eos"
     case responseFormat = "response_format"
     case streamOptions = "stream_options"
+    case speculative
+    case draftTokens = "draft_tokens"
   }
 }

@@ -58,6 +58,10 @@ struct CompletionRequest: Sendable, Decodable {
   var responseFormat: ResponseFormat?
   var stream: Bool?
   var streamOptions: StreamOptions?
+  /// Extension: speculative decoding for this request, "ngram" or "none" (default: the server's).
+  var speculative: String?
+  /// Extension: draft tokens per target pass at most (1–64).
+  var draftTokens: Int?
 
   enum CodingKeys: String, CodingKey {
     case model, prompt, suffix, temperature, n, stop, seed, logprobs, echo, user, stream
@@ -73,5 +77,7 @@ struct CompletionRequest: Sendable, Decodable {
     case ignoreEOS = "ignore_eos"
     case responseFormat = "response_format"
     case streamOptions = "stream_options"
+    case speculative
+    case draftTokens = "draft_tokens"
   }
 }

@@ -35,7 +35,9 @@ enum OpenAPIDocument {
             "ignore_eos": {"type": "boolean"},
             "response_format": {"$ref": "#/components/schemas/ResponseFormat"},
             "stream": {"type": "boolean"},
-            "stream_options": {"$ref": "#/components/schemas/StreamOptions"}}},
+            "stream_options": {"$ref": "#/components/schemas/StreamOptions"},
+            "speculative": {"type": "string", "enum": ["ngram", "none"], "description": "Extension: speculative decoding (default: the server's)."},
+            "draft_tokens": {"type": "integer", "minimum": 1, "maximum": 64, "description": "Extension: draft tokens per target pass at most."}}},
           "ChatMessage": {"type": "object", "required": ["role"], "properties": {
             "role": {"type": "string", "enum": ["system", "developer", "user", "assistant"]},
             "content": {"oneOf": [{"type": "string"}, {"type": "null"}, {"type": "array", "items": {"type": "object",
@@ -65,7 +67,9 @@ enum OpenAPIDocument {
             "queue_s": {"type": "number"}, "ttft_s": {"type": "number"}, "e2e_s": {"type": "number"},
             "prompt_n": {"type": "integer"}, "cached_n": {"type": "integer"}, "predicted_n": {"type": "integer"},
             "prompt_ms": {"type": "number"}, "prompt_per_second": {"type": "number"},
-            "predicted_ms": {"type": "number"}, "predicted_per_second": {"type": "number"}}},
+            "predicted_ms": {"type": "number"}, "predicted_per_second": {"type": "number"},
+            "draft_n": {"type": "integer"}, "draft_n_accepted": {"type": "integer"},
+            "acceptance_rate": {"type": "number"}, "mean_accepted_length": {"type": "number"}}},
           "ChatCompletion": {"type": "object", "required": ["id", "object", "created", "model", "choices", "usage"], "properties": {
             "id": {"type": "string"}, "object": {"const": "chat.completion"}, "created": {"type": "integer"},
             "model": {"type": "string"}, "usage": {"$ref": "#/components/schemas/Usage"},

@@ -32,6 +32,8 @@ struct RequestMapper: Sendable {
     var stream: Bool?
     var streamOptions: StreamOptions?
     var user: String?
+    var speculative: String?
+    var draftTokens: Int?
   }
 
   // MARK: - Chat
@@ -90,7 +92,7 @@ struct RequestMapper: Sendable {
       topK: r.topK, minP: r.minP, n: r.n, stop: r.stop, seed: r.seed, presencePenalty: r.presencePenalty,
       frequencyPenalty: r.frequencyPenalty, repetitionPenalty: r.repetitionPenalty, logitBias: r.logitBias,
       ignoreEOS: r.ignoreEOS, responseFormat: r.responseFormat, stream: r.stream, streamOptions: r.streamOptions,
-      user: r.user)
+      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens)
     let prompt = try model.encodeChat(messages)
     return try build(
       common, endpoint: .chat, id: id, prompts: [prompt], promptParam: "messages",
@@ -142,7 +144,7 @@ struct RequestMapper: Sendable {
       minP: r.minP, n: r.n, stop: r.stop, seed: r.seed, presencePenalty: r.presencePenalty,
       frequencyPenalty: r.frequencyPenalty, repetitionPenalty: r.repetitionPenalty, logitBias: r.logitBias,
       ignoreEOS: r.ignoreEOS, responseFormat: r.responseFormat, stream: r.stream, streamOptions: r.streamOptions,
-      user: r.user)
+      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens)
     // OpenAI's legacy default is 16 tokens.
     return try build(
       common, endpoint: .completions, id: id, prompts: prompts, promptParam: "prompt", maxTokensParam: "max_tokens",
@@ -173,6 +175,7 @@ struct RequestMapper: Sendable {
     let stops = try stopSequences(c.stop)
     let bias = try logitBias(c.logitBias)
     let format = try outputFormat(c.responseFormat)
+    let speculative = try speculativeMethod(c)
     if c.streamOptions != nil, c.stream != true {
       throw .invalidParameter("stream_options", "'stream_options' is only allowed when 'stream' is true.")
     }
@@ -201,7 +204,8 @@ struct RequestMapper: Sendable {
           EngineRequest(
             id: "\(id)-\(p * n + j)", promptIDs: prompt, sampling: s, maxTokens: maxTokens,
             ignoreEndOfGeneration: c.ignoreEOS ?? false, stopSequences: stops, topLogprobs: topLogprobs,
-            logitBias: bias, constraint: try constraint(for: format)))
+            logitBias: bias, constraint: try constraint(for: format), speculative: speculative,
+            draftTokens: c.draftTokens))
       }
     }
     return GenerationPlan(
@@ -276,6 +280,22 @@ struct RequestMapper: Sendable {
       out[id] = Float(value)
     }
     return out
+  }
+
+  /// The extension fields `speculative` ("ngram" | "none"; absent: the server's default) and
+  /// `draft_tokens` (1–64).
+  func speculativeMethod(_ c: Common) throws(APIError) -> SpeculativeMethod? {
+    if let k = c.draftTokens, !(1...EngineSpeculation.maxDraftTokens).contains(k) {
+      throw .invalidParameter(
+        "draft_tokens", "'draft_tokens' must be between 1 and \(EngineSpeculation.maxDraftTokens), got \(k).")
+    }
+    guard let name = c.speculative else { return nil }
+    guard let method = SpeculativeMethod(rawValue: name) else {
+      throw .invalidParameter(
+        "speculative",
+        "'speculative' must be 'ngram' or 'none', got '\(name)' (a draft model is not supported by serve yet).")
+    }
+    return method
   }
 
   func outputFormat(_ f: ResponseFormat?) throws(APIError) -> OutputFormat {

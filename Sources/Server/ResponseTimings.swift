@@ -13,6 +13,12 @@ struct ResponseTimings: Sendable, Equatable, Codable {
   var promptPerSecond: Double
   var predictedMs: Double
   var predictedPerSecond: Double
+  /// Speculative decoding only (absent without): draft tokens checked and accepted (llama-server's
+  /// names), their ratio, and tokens per checking pass.
+  var draftN: Int?
+  var draftAcceptedN: Int?
+  var acceptanceRate: Double?
+  var meanAcceptedLength: Double?
 
   init(_ completion: EngineCompletion) {
     let t = completion.timings
@@ -26,6 +32,10 @@ struct ResponseTimings: Sendable, Equatable, Codable {
     promptPerSecond = t.prefillTokensPerSecond
     predictedMs = max(0, t.e2eSeconds - t.ttftSeconds) * 1000
     predictedPerSecond = t.decodeTokensPerSecond
+    draftN = t.draftTokens
+    draftAcceptedN = t.acceptedTokens
+    acceptanceRate = t.acceptanceRate
+    meanAcceptedLength = t.meanAcceptedLength
   }
 
   enum CodingKeys: String, CodingKey {
@@ -39,5 +49,9 @@ struct ResponseTimings: Sendable, Equatable, Codable {
     case promptPerSecond = "prompt_per_second"
     case predictedMs = "predicted_ms"
     case predictedPerSecond = "predicted_per_second"
+    case draftN = "draft_n"
+    case draftAcceptedN = "draft_n_accepted"
+    case acceptanceRate = "acceptance_rate"
+    case meanAcceptedLength = "mean_accepted_length"
   }
 }

@@ -15,6 +15,11 @@ final class ServerMetrics: Sendable {
   private let prefixQueries: Counter
   private let prefixHits: Counter
   private let preemptions: Counter
+  private let specDrafts: Counter
+  private let specDraftTokens: Counter
+  private let specAcceptedTokens: Counter
+  private let specAcceptanceRate: Gauge
+  private let specMeanAcceptedLength: Gauge
   private let ttft: ValueHistogram
   private let interToken: ValueHistogram
   private let e2e: ValueHistogram
@@ -46,6 +51,24 @@ final class ServerMetrics: Sendable {
       descriptor: .metric("vllm:prefix_cache_hits_total", "Prompt tokens found in the prefix cache."), labels: model)
     preemptions = registry.makeCounter(
       descriptor: .metric("vllm:num_preemptions_total", "Requests preempted and recomputed."), labels: model)
+    specDrafts = registry.makeCounter(
+      descriptor: .metric("vllm:spec_decode_num_drafts_total", "Speculative decoding: target passes that checked drafts."),
+      labels: model)
+    specDraftTokens = registry.makeCounter(
+      descriptor: .metric("vllm:spec_decode_num_draft_tokens_total", "Speculative decoding: draft tokens checked."),
+      labels: model)
+    specAcceptedTokens = registry.makeCounter(
+      descriptor: .metric("vllm:spec_decode_num_accepted_tokens_total", "Speculative decoding: draft tokens accepted."),
+      labels: model)
+    specAcceptanceRate = registry.makeGauge(
+      descriptor: .metric(
+        "peregrine_spec_decode_acceptance_rate", "Speculative decoding since start: accepted / checked draft tokens."),
+      labels: model)
+    specMeanAcceptedLength = registry.makeGauge(
+      descriptor: .metric(
+        "peregrine_spec_decode_mean_accepted_length",
+        "Speculative decoding since start: tokens per checking pass (1 + accepted / drafts)."),
+      labels: model)
     let latency: [Double] = [
       0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640,
     ]
@@ -116,12 +139,17 @@ final class ServerMetrics: Sendable {
       running.set(Double(s.running))
       waiting.set(Double(s.waiting))
       kvUsage.set(s.kvUsage)
+      specAcceptanceRate.set(s.specDraftTokens > 0 ? Double(s.specAcceptedTokens) / Double(s.specDraftTokens) : 0)
+      specMeanAcceptedLength.set(s.specDrafts > 0 ? 1 + Double(s.specAcceptedTokens) / Double(s.specDrafts) : 0)
       lastTotals.withLock { last in
         promptTokens.increment(by: Int64(max(0, s.promptTokensTotal - last.promptTokensTotal)))
         generationTokens.increment(by: Int64(max(0, s.generationTokensTotal - last.generationTokensTotal)))
         prefixQueries.increment(by: Int64(max(0, s.prefixQueryTokens - last.prefixQueryTokens)))
         prefixHits.increment(by: Int64(max(0, s.prefixHitTokens - last.prefixHitTokens)))
         preemptions.increment(by: Int64(max(0, s.preemptionsTotal - last.preemptionsTotal)))
+        specDrafts.increment(by: Int64(max(0, s.specDrafts - last.specDrafts)))
+        specDraftTokens.increment(by: Int64(max(0, s.specDraftTokens - last.specDraftTokens)))
+        specAcceptedTokens.increment(by: Int64(max(0, s.specAcceptedTokens - last.specAcceptedTokens)))
         last = s
       }
     }

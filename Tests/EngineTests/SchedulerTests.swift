@@ -17,10 +17,21 @@ struct SchedulerTests {
     var cancelChance = 0.01
     var preemptChance = 0.03
     var prefixCaching = true
+    /// Draft tokens for decodes (speculative decoding), mostly but not always the fake model's choice.
+    var speculate = false
   }
 
-  /// Runs a random workload to completion; returns (finished, cancelled, preemptions, hit tokens).
-  func simulate(_ w: Workload, seed: UInt64) throws -> (Int, Int, Int, Int) {
+  struct Outcome {
+    var finished = 0
+    var cancelled = 0
+    var preemptions = 0
+    var hits = 0
+    var drafted = 0
+    var accepted = 0
+  }
+
+  /// Runs a random workload to completion.
+  func simulate(_ w: Workload, seed: UInt64) throws -> Outcome {
     var rng = SplitMix64(seed: seed)
     var config = SchedulerConfiguration()
     config.blockCount = w.blockCount
@@ -30,6 +41,7 @@ struct SchedulerTests {
     config.maxWaiting = 16
     config.contextLength = 120
     config.prefixCaching = w.prefixCaching
+    config.speculativeStepTokens = w.budget
     var s = Scheduler(config)
     // What each slot holds: like real keys, it depends on the token and everything before it.
     var kv = [UInt64](repeating: 0, count: w.blockCount * w.blockSize)
@@ -38,6 +50,10 @@ struct SchedulerTests {
       for t in tokens[...p] { h = (h ^ UInt64(UInt32(bitPattern: t))) &* 1099511628211 }
       return h
     }
+    // The fake model's choice after a sequence when speculating: a function of the whole sequence,
+    // so drafts can be checked the way the engine checks them.
+    func truth(_ tokens: [Int32]) -> Int32 { Int32((contents(tokens, through: tokens.count - 1) >> 17) & 1) }
+    var drafted = 0, accepted = 0
     let prefixes: [[Int32]] = (0..<4).map { _ in (0..<Int.random(in: 4...40, using: &rng)).map { _ in Int32.random(in: 0..<50, using: &rng) } }
     var target: [String: Int] = [:]  // generated tokens at which a request "hits EOS"
     var live: [String] = []
@@ -67,7 +83,18 @@ struct SchedulerTests {
         s.preempt(live[Int.random(in: 0..<live.count, using: &rng)])
       }
 
-      let plan = s.schedule()
+      let plan = s.schedule { _, tokens, maxCount in
+        guard w.speculate else { return [] }
+        #expect(maxCount >= 1)
+        var seq = tokens
+        var drafts: [Int32] = []
+        for _ in 0..<Int.random(in: 0...(maxCount + 1), using: &rng) {  // sometimes more than allowed
+          let t = Double.random(in: 0..<1, using: &rng) < 0.75 ? truth(seq) : Int32.random(in: 0..<2, using: &rng)
+          drafts.append(t)
+          seq.append(t)
+        }
+        return drafts
+      }
       #expect(plan.tokenCount <= w.budget)
       #expect(Set(plan.chunks.map(\.id)).count == plan.chunks.count)
       for c in plan.chunks {
@@ -77,14 +104,17 @@ struct SchedulerTests {
           let slot = Int(c.blockTable[p / w.blockSize]) * w.blockSize + p % w.blockSize
           if kv[slot] != contents(tokens, through: p) {
             Issue.record("\(c.id): position \(p) holds keys of another prefix")
-            return (finished, cancelled, s.preemptionsTotal, s.prefixHitTokens)
+            return Outcome(finished: finished, cancelled: cancelled)
           }
         }
       }
       // No two sequences write the same slot in one step.
       var written: Set<Int> = []
       for c in plan.chunks {
-        let tokens = s.tokens(of: c.id)!
+        let tokens = s.tokens(of: c.id)! + c.drafts
+        if !c.drafts.isEmpty {
+          #expect(c.samples && c.count == c.drafts.count + 1 && c.start + c.count <= config.contextLength)
+        }
         for p in c.start..<(c.start + c.count) {
           let slot = Int(c.blockTable[p / w.blockSize]) * w.blockSize + p % w.blockSize
           #expect(written.insert(slot).inserted, "slot \(slot) written twice")
@@ -93,12 +123,25 @@ struct SchedulerTests {
       }
       s.didCompute(plan)
       for c in plan.chunks where c.samples {
+        if !c.drafts.isEmpty {
+          var seq = s.tokens(of: c.id)!
+          var kept = 0
+          for d in c.drafts {
+            guard d == truth(seq) else { break }
+            seq.append(d)
+            kept += 1
+          }
+          s.acceptDrafts(c.id, count: kept)
+          drafted += c.drafts.count
+          accepted += kept
+        }
         if s.generatedCount(of: c.id) + 1 >= target[c.id]! {
           s.remove(c.id)
           live.removeAll { $0 == c.id }
           finished += 1
         } else {
-          s.append(c.id, token: Int32.random(in: 0..<2, using: &rng))
+          let next = w.speculate ? truth(s.tokens(of: c.id)!) : Int32.random(in: 0..<2, using: &rng)
+          s.append(c.id, token: next)
         }
       }
     }
@@ -106,15 +149,100 @@ struct SchedulerTests {
     #expect(s.runningCount == 0 && s.waitingCount == 0)
     #expect(s.pool.usedCount == 0, "blocks still held: \(s.pool.usedCount)")
     #expect(s.pool.freeCount == w.blockCount)
-    return (finished, cancelled, s.preemptionsTotal, s.prefixHitTokens)
+    return Outcome(
+      finished: finished, cancelled: cancelled, preemptions: s.preemptionsTotal, hits: s.prefixHitTokens,
+      drafted: drafted, accepted: accepted)
   }
 
   @Test(arguments: [1, 2, 3] as [UInt64])
   func randomWorkloadsFinishWithEveryBlockFree(seed: UInt64) throws {
-    let (finished, cancelled, preemptions, hits) = try simulate(Workload(), seed: seed)
-    #expect(finished > 0 && cancelled > 0)
-    #expect(preemptions > 0, "the workload should exercise preemption")
-    #expect(hits > 0, "shared prefixes should hit the cache")
+    let o = try simulate(Workload(), seed: seed)
+    #expect(o.finished > 0 && o.cancelled > 0)
+    #expect(o.preemptions > 0, "the workload should exercise preemption")
+    #expect(o.hits > 0, "shared prefixes should hit the cache")
+  }
+
+  /// Drafts are computed into the decode's slots; rejected ones must never be read as a prefix,
+  /// cached under a hash, or keep blocks, under cancellation, preemption and prefix sharing.
+  @Test(arguments: [5, 6, 7] as [UInt64])
+  func speculativeDraftsRollBackCleanly(seed: UInt64) throws {
+    var w = Workload()
+    w.speculate = true
+    let o = try simulate(w, seed: seed)
+    #expect(o.finished > 0 && o.preemptions > 0 && o.hits > 0)
+    #expect(o.drafted > 1000 && o.accepted > 0 && o.accepted < o.drafted, "drafted \(o.drafted), accepted \(o.accepted)")
+  }
+
+  @Test func speculativeDraftsUnderBlockPressure() throws {
+    var w = Workload()
+    w.requests = 500
+    w.blockCount = 30
+    w.preemptChance = 0
+    w.cancelChance = 0
+    w.speculate = true
+    let o = try simulate(w, seed: 11)
+    #expect(o.finished == 500)
+    #expect(o.drafted > 0 && o.accepted > 0)
+  }
+
+  @Test func draftsUseOnlyBudgetLeftByDecodesAndFreeBlocks() throws {
+    var config = SchedulerConfiguration()
+    config.maxBatchTokens = 16
+    config.blockCount = 100
+    config.blockSize = 4
+    config.speculativeStepTokens = 16
+    var s = Scheduler(config)
+    try s.add(id: "a", promptIDs: [1, 2, 3], maxTokens: 50)
+    var plan = s.schedule()
+    s.didCompute(plan)
+    s.append("a", token: 5)
+    try s.add(id: "long", promptIDs: Array(repeating: 7, count: 200), maxTokens: 5)
+    plan = s.schedule { _, _, maxCount in
+      #expect(maxCount == 7)  // half of the 15 tokens the one decode leaves
+      return Array(repeating: 9, count: 20)
+    }
+    #expect(plan.chunks.first?.id == "a" && plan.chunks.first?.drafts.count == 7 && plan.chunks.first?.count == 8)
+    #expect(plan.tokenCount == 16)
+    s.didCompute(plan)
+    s.acceptDrafts("a", count: 2)
+    #expect(s.tokens(of: "a") == [1, 2, 3, 5, 9, 9])
+    s.append("a", token: 4)
+    plan = s.schedule()
+    // The decode resumes right after the accepted drafts: position 6 holds the new token.
+    #expect(plan.chunks.first?.start == 6 && plan.chunks.first?.count == 1)
+  }
+
+  @Test func draftsStopWhereAStepStopsBeingCheap() throws {
+    var config = SchedulerConfiguration()
+    config.maxBatchTokens = 64
+    config.blockSize = 4
+    config.speculativeStepTokens = 8
+    var s = Scheduler(config)
+    for id in ["a", "b", "c"] { try s.add(id: id, promptIDs: [1, 2, 3], maxTokens: 50) }
+    var plan = s.schedule()
+    s.didCompute(plan)
+    for id in ["a", "b", "c"] { s.append(id, token: 5) }
+    // Three decodes leave room for five drafts below 8 tokens: the first decode takes what it asks.
+    var asked: [Int] = []
+    plan = s.schedule { _, _, maxCount in
+      asked.append(maxCount)
+      return Array(repeating: 9, count: min(maxCount, 4))
+    }
+    #expect(asked == [5, 1])
+    #expect(plan.chunks.map(\.drafts.count) == [4, 1, 0] && plan.tokenCount == 8)
+    // A step that already holds a running prompt's chunk gets no drafts at all.
+    s.didCompute(plan)
+    for c in plan.chunks { s.acceptDrafts(c.id, count: 0) }
+    for id in ["a", "b", "c"] { s.append(id, token: 6) }
+    try s.add(id: "long", promptIDs: Array(repeating: 7, count: 100), maxTokens: 5)
+    plan = s.schedule { _, _, _ in [] }  // admits "long": its prompt spreads over this step and the next
+    s.didCompute(plan)
+    for id in ["a", "b", "c"] { s.append(id, token: 8) }
+    plan = s.schedule { _, _, _ in
+      Issue.record("no drafts beside a prompt chunk")
+      return []
+    }
+    #expect(plan.chunks.contains { $0.id == "long" })
   }
 
   @Test func tinyPoolForcesPreemptionByBlockPressure() throws {
@@ -123,17 +251,17 @@ struct SchedulerTests {
     w.blockCount = 30  // exactly one longest request (120 tokens / 4)
     w.preemptChance = 0
     w.cancelChance = 0
-    let (finished, _, preemptions, _) = try simulate(w, seed: 9)
-    #expect(finished == 500)
-    #expect(preemptions > 0)
+    let o = try simulate(w, seed: 9)
+    #expect(o.finished == 500)
+    #expect(o.preemptions > 0)
   }
 
   @Test func withoutPrefixCachingNothingIsShared() throws {
     var w = Workload()
     w.requests = 300
     w.prefixCaching = false
-    let (_, _, _, hits) = try simulate(w, seed: 4)
-    #expect(hits == 0)
+    let o = try simulate(w, seed: 4)
+    #expect(o.hits == 0)
   }
 
   @Test func runningDecodesAreNeverStarvedByALongPrefill() throws {

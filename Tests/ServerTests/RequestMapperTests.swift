@@ -62,6 +62,19 @@ import Testing
     #expect(plan.logprobs == 3)
   }
 
+  @Test func speculationExtensionFieldsReachTheEngineRequest() throws {
+    let chat = try decode(
+      ChatCompletionRequest.self, #"{"messages":[{"role":"user","content":"hi"}],"speculative":"ngram","draft_tokens":3}"#)
+    let e = try mapper().plan(chat, id: "c").requests[0]
+    #expect(e.speculative == .ngram && e.draftTokens == 3)
+    let off = try decode(CompletionRequest.self, #"{"prompt":"hi","speculative":"none","n":2}"#)
+    #expect(try mapper().plan(off, id: "c").requests.map(\.speculative) == [.off, .off])
+    // Absent: the server's default decides.
+    let absent = try decode(CompletionRequest.self, #"{"prompt":"hi"}"#)
+    let a = try mapper().plan(absent, id: "c").requests[0]
+    #expect(a.speculative == nil && a.draftTokens == nil)
+  }
+
   @Test func choicesGetDistinctReproducibleSeeds() throws {
     let r = try decode(ChatCompletionRequest.self, #"{"messages":[{"role":"user","content":"hi"}],"n":3,"seed":7}"#)
     let a = try mapper().plan(r, id: "c")
@@ -93,6 +106,9 @@ import Testing
       (#""stream_options":{"include_usage":true}"#, "stream_options"),
       (#""response_format":{"type":"json_object"}"#, "response_format"),
       (#""response_format":{"type":"json_schema","json_schema":{"name":"x"}}"#, "response_format.json_schema.schema"),
+      (#""speculative":"draft_model""#, "speculative"),
+      (#""draft_tokens":0"#, "draft_tokens"),
+      (#""speculative":"ngram","draft_tokens":65"#, "draft_tokens"),
     ]
     for (fragment, param) in cases {
       let r = try decode(ChatCompletionRequest.self, #"{"messages":[{"role":"user","content":"hi"}],"# + fragment + "}")

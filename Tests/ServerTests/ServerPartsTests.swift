@@ -62,6 +62,9 @@ import Testing
     s.promptTokensTotal = 100
     s.prefixQueryTokens = 50
     s.prefixHitTokens = 20
+    s.specDrafts = 10
+    s.specDraftTokens = 40
+    s.specAcceptedTokens = 30
     var timings = RequestTimings()
     timings.ttftSeconds = 0.05
     timings.e2eSeconds = 1
@@ -76,6 +79,11 @@ import Testing
       #"vllm:prefix_cache_queries_total{model_name="m"} 50"#, #"vllm:prefix_cache_hits_total{model_name="m"} 20"#,
       #"vllm:time_to_first_token_seconds_count{model_name="m"} 1"#,
       #"vllm:e2e_request_latency_seconds_count{model_name="m"} 1"#,
+      #"vllm:spec_decode_num_drafts_total{model_name="m"} 10"#,
+      #"vllm:spec_decode_num_draft_tokens_total{model_name="m"} 40"#,
+      #"vllm:spec_decode_num_accepted_tokens_total{model_name="m"} 30"#,
+      #"peregrine_spec_decode_acceptance_rate{model_name="m"} 0.75"#,
+      #"peregrine_spec_decode_mean_accepted_length{model_name="m"} 4.0"#,
     ] {
       #expect(text.contains(line), "\(line)")
     }
@@ -83,6 +91,22 @@ import Testing
     // Counters follow the engine's totals: a second scrape does not add them again.
     let again = metrics.render(statistics: s)
     #expect(again.contains(#"vllm:prompt_tokens_total{model_name="m"} 100"#))
+  }
+
+  @Test func timingsCarrySpeculationOnlyWhenUsed() throws {
+    var c = EngineCompletion(
+      finishReason: .stop, promptTokens: 1, completionTokens: 5, cachedPromptTokens: 0, preemptions: 0,
+      timings: RequestTimings(), error: nil)
+    let plain = String(decoding: try JSONEncoder().encode(ResponseTimings(c)), as: UTF8.self)
+    #expect(!plain.contains("draft_n") && !plain.contains("acceptance_rate"))
+    c.timings.draftTokens = 8
+    c.timings.acceptedTokens = 6
+    c.timings.acceptanceRate = 0.75
+    c.timings.meanAcceptedLength = 2.5
+    let object = try #require(
+      JSONSerialization.jsonObject(with: try JSONEncoder().encode(ResponseTimings(c))) as? [String: Any])
+    #expect(object["draft_n"] as? Int == 8 && object["draft_n_accepted"] as? Int == 6)
+    #expect(object["acceptance_rate"] as? Double == 0.75 && object["mean_accepted_length"] as? Double == 2.5)
   }
 
   @Test func openAPIDocumentIsJSONAndCoversEveryRoute() throws {

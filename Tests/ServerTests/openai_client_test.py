@@ -324,6 +324,32 @@ def test_metrics_parse_and_histograms_move():
     assert sample(after, "process_resident_memory_bytes") > 10e6
 
 
+def test_speculative_request_returns_the_same_text():
+    # An input-grounded prompt, so prompt lookup drafts well; at temperature 0 speculation must not
+    # change a single token, and the timings and metrics must show that drafts were checked.
+    messages = [{"role": "user", "content": "Repeat the following Python code exactly:\n\n"
+                 "def add(a, b):\n    return a + b\n\ndef mul(a, b):\n    return a * b"}]
+    drafted0 = sample(metrics(), "vllm:spec_decode_num_draft_tokens", "_total")
+    plain = client.chat.completions.create(
+        model=MODEL, messages=messages, max_tokens=40, temperature=0, extra_body={"speculative": "none"})
+    spec = client.chat.completions.create(
+        model=MODEL, messages=messages, max_tokens=40, temperature=0,
+        extra_body={"speculative": "ngram", "draft_tokens": 4})
+    assert spec.choices[0].message.content == plain.choices[0].message.content
+    assert spec.usage.completion_tokens == plain.usage.completion_tokens
+    assert "draft_n" not in plain.model_extra["timings"]
+    timings = spec.model_extra["timings"]
+    assert timings["draft_n"] > 0 and 0 < timings["draft_n_accepted"] <= timings["draft_n"], timings
+    assert timings["mean_accepted_length"] > 1 and 0 < timings["acceptance_rate"] <= 1, timings
+    after = metrics()
+    assert sample(after, "vllm:spec_decode_num_draft_tokens", "_total") >= drafted0 + timings["draft_n"]
+    assert sample(after, "vllm:spec_decode_num_accepted_tokens", "_total") >= timings["draft_n_accepted"]
+    assert sample(after, "peregrine_spec_decode_mean_accepted_length") > 1
+    status, _, body = http("POST", "/v1/chat/completions",
+                           {"model": MODEL, "messages": messages, "speculative": "draft_model"})
+    assert status == 400 and json.loads(body)["error"]["param"] == "speculative"
+
+
 def test_client_disconnect_cancels_request():
     aborted0 = sample(metrics(), "vllm:request_success", "_total", finished_reason="abort")
     stream = client.completions.create(
