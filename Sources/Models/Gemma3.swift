@@ -187,9 +187,7 @@ public final class Gemma3Model: LanguageModel {
       let local = c.isLocal(l)
       let rope = local ? localRope : globalRope
       normRows(x, layer.attnNorm, xn, rows: n, width: d)
-      matmul(layer.wq, xn, q, n: n, pool: pool)
-      matmul(layer.wk, xn, k, n: n, pool: pool)
-      matmul(layer.wv, xn, v, n: n, pool: pool)
+      matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool)
       normRows(q, layer.qNorm, q, rows: n * c.heads, width: hd)
       normRows(k, layer.kNorm, k, rows: n * c.kvHeads, width: hd)
       for t in 0..<n {
@@ -205,8 +203,7 @@ public final class Gemma3Model: LanguageModel {
       addInPlace(x, y, n * d)
 
       normRows(x, layer.ffnNorm, xn, rows: n, width: d)
-      matmul(layer.wGate, xn, gate, n: n, pool: pool)
-      matmul(layer.wUp, xn, up, n: n, pool: pool)
+      matmulShared(layer.wGate, gate, layer.wUp, up, x: xn, n: n, pool: pool)
       geluTanhGated(gate, up, n * ff)
       matmul(layer.wDown, gate, y, n: n, pool: pool)
       normRows(y, layer.postFfnNorm, y, rows: n, width: d)
