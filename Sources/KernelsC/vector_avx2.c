@@ -1,4 +1,4 @@
-// Element-wise passes of the forward pass (SwiGLU, RMSNorm), AVX2 + FMA.
+// Element-wise passes of the forward pass (SwiGLU, GeGLU, RMSNorm), AVX2 + FMA.
 #include <math.h>
 
 #include "KernelsC.h"
@@ -47,6 +47,31 @@ static int TARGET swiglu_avx2(float *gate, const float *up, int n) {
   return 1;
 }
 
+// GELU (tanh form) gated: 0.5·x·(1 + tanh(u)) = x·sigmoid(2u), u = √(2/π)·(x + 0.044715·x³), so it
+// needs only e^−|2u| (no cancellation in 1 + tanh for negative x, unlike the float twin).
+static int TARGET gelu_tanh_gated_avx2(float *gate, const float *up, int n) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_loadu_ps(gate + i);
+    const __m256 x2 = _mm256_mul_ps(x, x);
+    const __m256 z = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(2 * 0.79788456f), x),
+                                   _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x2, one));
+    const __m256 e = exp_neg(_mm256_or_ps(z, sign));
+    const __m256 inv = _mm256_div_ps(one, _mm256_add_ps(one, e));
+    const __m256 neg = _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_LT_OQ);
+    const __m256 sig = _mm256_blendv_ps(inv, _mm256_mul_ps(e, inv), neg);
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_mul_ps(x, sig), _mm256_loadu_ps(up + i)));
+  }
+  for (; i < n; i++) {
+    const float x = gate[i];
+    const float z = 2 * 0.79788456f * x * (1 + 0.044715f * x * x);
+    gate[i] = x / (1.0f + expf(-z)) * up[i];
+  }
+  return 1;
+}
+
 static int TARGET rms_norm_avx2(const float *x, const float *w, float *out, int n, float eps) {
   __m256d s0 = _mm256_setzero_pd(), s1 = _mm256_setzero_pd();
   int i = 0;
@@ -72,6 +97,13 @@ static int TARGET rms_norm_avx2(const float *x, const float *w, float *out, int 
 int pg_swiglu(float *gate, const float *up, int n) {
 #if defined(__x86_64__)
   if (pg_isa() >= PG_ISA_AVX2) return swiglu_avx2(gate, up, n);
+#endif
+  return 0;
+}
+
+int pg_gelu_tanh_gated(float *gate, const float *up, int n) {
+#if defined(__x86_64__)
+  if (pg_isa() >= PG_ISA_AVX2) return gelu_tanh_gated_avx2(gate, up, n);
 #endif
   return 0;
 }

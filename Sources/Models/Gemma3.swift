@@ -204,7 +204,7 @@ public final class Gemma3Model: LanguageModel {
 
       normRows(x, layer.ffnNorm, xn, rows: n, width: d)
       matmulShared(layer.wGate, gate, layer.wUp, up, x: xn, n: n, pool: pool)
-      geluTanhGated(gate, up, n * ff)
+      geluTanhGated(gate, up, n * ff, pool: pool)
       matmul(layer.wDown, gate, y, n: n, pool: pool)
       normRows(y, layer.postFfnNorm, y, rows: n, width: d)
       addInPlace(x, y, n * d)

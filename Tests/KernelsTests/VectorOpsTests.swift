@@ -119,6 +119,33 @@ struct VectorOpsTests {
     }
   }
 
+  @Test("geluTanhGated matches 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³)))·up in Double, and its twin", arguments: lengths)
+  func geluTanhGatedMatches(_ n: Int) {
+    var rng = SplitMix64(seed: 0x6E1 &+ UInt64(n))
+    var gate = rng.floats(n, in: -6...6)
+    if n > 3 {
+      gate[0] = -100  // far negative: −0-ish, never NaN
+      gate[1] = 100
+      gate[2] = 0
+    }
+    let up = rng.floats(n, in: -3...3)
+    var fast = gate
+    var twin = gate
+    fast.withUnsafeMutableBufferPointer { g in up.withUnsafeBufferPointer { geluTanhGated(g.baseAddress!, $0.baseAddress!, n) } }
+    twin.withUnsafeMutableBufferPointer { g in
+      up.withUnsafeBufferPointer { geluTanhGatedReference(g.baseAddress!, $0.baseAddress!, n) }
+    }
+    for i in 0..<n {
+      let x = Double(gate[i])
+      let expected = 0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) * Double(up[i])
+      #expect(fast[i].isFinite)
+      #expect(abs(Double(fast[i]) - expected) <= 4e-6 * abs(expected) + 1e-30, "n \(n) [\(i)]: \(fast[i]) vs \(expected)")
+      // The float twin loses relative precision where 1 + tanh cancels (x ≪ 0): compare on |x·up|.
+      let scale = abs(gate[i] * up[i])
+      #expect(abs(fast[i] - twin[i]) <= 2e-6 * scale + 1e-30, "twin n \(n) [\(i)]: \(fast[i]) vs \(twin[i])")
+    }
+  }
+
   @Test("swiglu and rmsNorm agree with their reference twins", arguments: lengths)
   func fastMatchesTwins(_ n: Int) {
     var rng = SplitMix64(seed: 0x7317 &+ UInt64(n))
