@@ -10,7 +10,7 @@ public func geluTanh(_ x: Float) -> Float {
 }
 
 /// Gated GELU (GeGLU): `gate[i] = geluTanh(gate[i]) * up[i]` over `n` floats, through the SIMD kernel
-/// when the CPU has one (it evaluates `x · sigmoid(2u)`, the same function, within ~1e-6 relative).
+/// when the CPU has one (the same formula, tanh from one exponential: within ~1e-6 of |x·up|).
 public func geluTanhGated(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
   if pg_gelu_tanh_gated(gate, up, Int32(n)) == 0 { geluTanhGatedReference(gate, up, n) }
 }

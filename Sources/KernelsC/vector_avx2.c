@@ -47,27 +47,28 @@ static int TARGET swiglu_avx2(float *gate, const float *up, int n) {
   return 1;
 }
 
-// GELU (tanh form) gated: 0.5·x·(1 + tanh(u)) = x·sigmoid(2u), u = √(2/π)·(x + 0.044715·x³), so it
-// needs only e^−|2u| (no cancellation in 1 + tanh for negative x, unlike the float twin).
+// GELU (tanh form) gated, in the twin's formula and operation order: 0.5·x·(1 + tanh(u)),
+// u = (√(2/π)·x)·(1 + 0.044715·x·x), tanh(u) = ±(1 − e)/(1 + e) with e = e^−2|u|. (x·sigmoid(2u) is the
+// same function without the cancellation in 1 + tanh for x ≪ 0, but it moved Gemma's logits further
+// from the twin's than the twin's own rounding does, so the kernel follows the twin.)
 static int TARGET gelu_tanh_gated_avx2(float *gate, const float *up, int n) {
   const __m256 sign = _mm256_set1_ps(-0.0f);
   const __m256 one = _mm256_set1_ps(1.0f);
   int i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 x = _mm256_loadu_ps(gate + i);
-    const __m256 x2 = _mm256_mul_ps(x, x);
-    const __m256 z = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(2 * 0.79788456f), x),
-                                   _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x2, one));
-    const __m256 e = exp_neg(_mm256_or_ps(z, sign));
-    const __m256 inv = _mm256_div_ps(one, _mm256_add_ps(one, e));
-    const __m256 neg = _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_LT_OQ);
-    const __m256 sig = _mm256_blendv_ps(inv, _mm256_mul_ps(e, inv), neg);
-    _mm256_storeu_ps(gate + i, _mm256_mul_ps(_mm256_mul_ps(x, sig), _mm256_loadu_ps(up + i)));
+    const __m256 u = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.79788456f), x),
+                                   _mm256_add_ps(one, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.044715f), x), x)));
+    const __m256 e = exp_neg(_mm256_mul_ps(_mm256_set1_ps(-2.0f), _mm256_andnot_ps(sign, u)));
+    __m256 t = _mm256_div_ps(_mm256_sub_ps(one, e), _mm256_add_ps(one, e));
+    t = _mm256_or_ps(t, _mm256_and_ps(u, sign));
+    const __m256 g = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(one, t));
+    _mm256_storeu_ps(gate + i, _mm256_mul_ps(g, _mm256_loadu_ps(up + i)));
   }
   for (; i < n; i++) {
     const float x = gate[i];
-    const float z = 2 * 0.79788456f * x * (1 + 0.044715f * x * x);
-    gate[i] = x / (1.0f + expf(-z)) * up[i];
+    const float u = 0.79788456f * x * (1 + 0.044715f * x * x);
+    gate[i] = 0.5f * x * (1 + tanhf(u)) * up[i];
   }
   return 1;
 }

@@ -95,7 +95,7 @@ int pg_attend_head(const float *query, const uint16_t *key_base, const uint16_t 
 
 /// gate[i] = silu(gate[i]) · up[i]. Returns 0 when no SIMD level is available.
 int pg_swiglu(float *gate, const float *up, int n);
-/// gate[i] = gelu_tanh(gate[i]) · up[i], computed as x·sigmoid(2u). Returns 0 without SIMD.
+/// gate[i] = gelu_tanh(gate[i]) · up[i] (the twin's tanh formula, tanh from e^−2|u|). Returns 0 without SIMD.
 int pg_gelu_tanh_gated(float *gate, const float *up, int n);
 /// out = x / sqrt(mean(x²) + eps) · weight, the sum of squares in double. Returns 0 without SIMD.
 int pg_rms_norm(const float *x, const float *weight, float *out, int n, float eps);
