@@ -18,6 +18,10 @@ int pg_attend_heads_avx2(const float *queries, size_t query_stride, int nq, cons
                          const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
                          size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
                          size_t out_stride);
+int pg_attend_heads_avx512(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                           const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
+                           size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
+                           size_t out_stride);
 int pg_attend_head_avx2(const float *query, const uint16_t *key_base, const uint16_t *value_base,
                         const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride, int first,
                         int last, int head_dim, float scale, float *out);
@@ -100,6 +104,9 @@ int pg_attend_heads(const float *queries, size_t query_stride, int nq, const uin
                     const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
                     size_t row_stride, int first, int last, int head_dim, float scale, float *outs, size_t out_stride) {
 #if defined(__x86_64__)
+  if (pg_isa() >= PG_ISA_AVX512)
+    return pg_attend_heads_avx512(queries, query_stride, nq, key_base, value_base, block_table, block_size,
+                                  block_stride, row_stride, first, last, head_dim, scale, outs, out_stride);
   if (pg_isa() >= PG_ISA_AVX2)
     return pg_attend_heads_avx2(queries, query_stride, nq, key_base, value_base, block_table, block_size, block_stride,
                                 row_stride, first, last, head_dim, scale, outs, out_stride);

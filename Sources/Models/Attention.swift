@@ -38,11 +38,17 @@ struct CausalAttention {
     layer: Int, cache: PagedKVCache, pool: ThreadPool
   ) {
     let n = batch.tokens.count
-    let tasks = n * heads
+    // A prompt's tokens give enough tasks to take a whole query group per task, which lets the
+    // AVX-512 kernel widen each key and value row once for the group (groups of 4 heads; others run
+    // per head inside `attendHeads`, as before). A few tokens keep one head per task, so a decode
+    // step still spreads its heads over the threads.
+    let group = heads / kvHeads
+    let grouped = n >= 8 && group % 4 == 0
+    let tasks = grouped ? n * kvHeads : n * heads
     let job = AttentionJob(
       attention: self, q: q, out: out, batch: batch, placement: placement, keyBase: cache.keyBase(layer: layer),
       valueBase: cache.valueBase(layer: layer), kvDim: cache.kvDim, blockSize: cache.blockSize,
-      blockStride: cache.blockStride, tasks: tasks, parts: max(1, min(pool.threadCount * 4, tasks)))
+      blockStride: cache.blockStride, grouped: grouped, tasks: tasks, parts: max(1, min(pool.threadCount * 4, tasks)))
     pool.parallelFor(job.parts, job: job)
   }
 }
@@ -60,6 +66,8 @@ private struct AttentionJob: ParallelJob {
   let kvDim: Int
   let blockSize: Int
   let blockStride: Int
+  /// One task per (token, KV head) for all its query heads, else one per (token, query head).
+  let grouped: Bool
   let tasks: Int
   let parts: Int
 
@@ -68,6 +76,23 @@ private struct AttentionJob: ParallelJob {
     let headDim = attention.headDim
     let group = heads / attention.kvHeads
     let qDim = heads * headDim
+    if grouped {
+      let kvHeads = attention.kvHeads
+      for task in (tasks * part / parts)..<(tasks * (part + 1) / parts) {
+        let t = task / kvHeads
+        let g = task % kvHeads
+        let first = t * qDim + g * group * headDim  // the group's query heads are adjacent
+        batch.slices[placement.slice[t]].blockTable.withUnsafeBufferPointer { table in
+          let view = PagedHeadView(
+            keys: keyBase + g * headDim, values: valueBase + g * headDim, blockTable: table.baseAddress!,
+            blockSize: blockSize, blockStride: blockStride, rowStride: kvDim)
+          attendHeads(
+            queries: q + first, queryStride: headDim, count: group, kv: view, position: placement.position[t],
+            window: attention.window, headDim: headDim, scale: attention.scale, out: out + first, outStride: headDim)
+        }
+      }
+      return
+    }
     for task in (tasks * part / parts)..<(tasks * (part + 1) / parts) {
       let t = task / heads
       let h = task % heads

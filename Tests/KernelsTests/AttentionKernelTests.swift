@@ -65,7 +65,7 @@ struct AttentionKernelTests {
     }
   }
 
-  @Test("grouped heads equal one call per head", arguments: [(3, 64, 100, 16), (4, 40, 33, 8), (7, 256, 70, 32)])
+  @Test("grouped heads equal one call per head", arguments: [(3, 64, 100, 16), (4, 40, 33, 8), (7, 256, 70, 32), (4, 256, 150, 16), (8, 128, 77, 32), (4, 64, 5, 4)])
   func grouped(_ group: Int, _ headDim: Int, _ positions: Int, _ blockSize: Int) {
     var rng = SplitMix64(seed: UInt64(group * 7 + headDim))
     let paged = Self.make(positions: positions, blockSize: blockSize, kvHeads: 1, headDim: headDim, rng: &rng)
