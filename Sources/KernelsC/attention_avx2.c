@@ -182,19 +182,18 @@ int TARGET pg_attend_heads_avx2(const float *queries, size_t query_stride, int n
 // ---- AVX-512: four query heads of one KV head together ----
 // Each key and value row is widened from f16 once for the four heads (the AVX2 path converts it once
 // per head): scores come from a 4-query × 4-key register tile over the head dimension, the weighted
-// value sum from a 4-head × 64-column tile. Online softmax per head, as above.
-#define TARGET512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512dq")))
+// value sum from a 4-head × 64-column tile. Every float operation happens in the same order as in
+// pg_attend_head_avx2 (8-lane score accumulators reduced by the same hadd tree, tail keys through
+// dot_f32_f16, the same exp and value FMAs per element), so the results are bit-identical to one
+// call per head: only the register reuse differs.
+#define TARGET512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
 #define INL512 static inline __attribute__((always_inline)) TARGET512
 
 INL512 __m512 load16_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 
-// The four sums of a, b, c, d.
-INL512 __m128 sum4_512(__m512 a, __m512 b, __m512 c, __m512 d) {
-  const __m256 a2 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
-  const __m256 b2 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
-  const __m256 c2 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
-  const __m256 d2 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm512_extractf32x8_ps(d, 1));
-  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a2, b2), _mm256_hadd_ps(c2, d2));
+// The four sums of a, b, c, d, each reduced as dot8_f32_f16 reduces its accumulators.
+INL512 __m128 sum4_256(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
   return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
@@ -221,28 +220,27 @@ static void TARGET512 attend4_avx512(const float *queries, size_t query_stride, 
     const size_t base = (size_t)block_table[block] * block_stride + (size_t)row * row_stride;
     const uint16_t *k = key_base + base;
     const uint16_t *v = value_base + base;
-    // Scores, four keys at a time (a short last group repeats its first key; the extra sums are dropped).
-    for (int j = 0; j < count; j += 4) {
-      const int nk = count - j < 4 ? count - j : 4;
+    // Scores: keys in whole groups of 8 (as dot8_f32_f16 takes them) four at a time, the rest one by one.
+    const int full = count & ~7;
+    for (int j = 0; j < full; j += 4) {
       const uint16_t *kr[4];
-      for (int c = 0; c < 4; c++) kr[c] = k + (size_t)(j + (c < nk ? c : 0)) * row_stride;
-      __m512 acc[4][4];
+      for (int c = 0; c < 4; c++) kr[c] = k + (size_t)(j + c) * row_stride;
+      __m256 acc[4][4];
       for (int h = 0; h < 4; h++)
-        for (int c = 0; c < 4; c++) acc[h][c] = _mm512_setzero_ps();
-      for (int e = 0; e < head_dim; e += 16) {
-        __m512 kv[4];
-        for (int c = 0; c < 4; c++) kv[c] = load16_f16(kr[c] + e);
+        for (int c = 0; c < 4; c++) acc[h][c] = _mm256_setzero_ps();
+      for (int e = 0; e < head_dim; e += 8) {
+        __m256 kv[4];
+        for (int c = 0; c < 4; c++) kv[c] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr[c] + e)));
         for (int h = 0; h < 4; h++) {
-          const __m512 qv = _mm512_loadu_ps(q[h] + e);
-          for (int c = 0; c < 4; c++) acc[h][c] = _mm512_fmadd_ps(qv, kv[c], acc[h][c]);
+          const __m256 qv = _mm256_loadu_ps(q[h] + e);
+          for (int c = 0; c < 4; c++) acc[h][c] = _mm256_fmadd_ps(qv, kv[c], acc[h][c]);
         }
       }
-      for (int h = 0; h < 4; h++) {
-        float s[4];
-        _mm_storeu_ps(s, _mm_mul_ps(_mm_set1_ps(scale), sum4_512(acc[h][0], acc[h][1], acc[h][2], acc[h][3])));
-        for (int c = 0; c < nk; c++) scores[h][j + c] = s[c];
-      }
+      for (int h = 0; h < 4; h++)
+        _mm_storeu_ps(scores[h] + j, _mm_mul_ps(_mm_set1_ps(scale), sum4_256(acc[h][0], acc[h][1], acc[h][2], acc[h][3])));
     }
+    for (int j = full; j < count; j++)
+      for (int h = 0; h < 4; h++) scores[h][j] = scale * dot_f32_f16(q[h], k + (size_t)j * row_stride, head_dim);
     for (int h = 0; h < 4; h++) {
       float *sc = scores[h];
       float chunk_max = -INFINITY;

@@ -105,6 +105,46 @@ struct AttentionKernelTests {
     }
   }
 
+  @Test(
+    "grouped heads are bit-identical to one attendHead per head (the AVX-512 four-head tile)",
+    arguments: [(4, 256, 700, 16, 512), (8, 64, 130, 32, nil), (4, 128, 37, 16, 20)] as [(Int, Int, Int, Int, Int?)])
+  func groupedBitIdentical(_ group: Int, _ headDim: Int, _ positions: Int, _ blockSize: Int, _ window: Int?) {
+    var rng = SplitMix64(seed: UInt64(group * 131 + headDim + positions))
+    let paged = Self.make(positions: positions, blockSize: blockSize, kvHeads: 1, headDim: headDim, rng: &rng)
+    // Peaky scores (scale 1, |q| up to 2), where rounding differences would show.
+    let queries = rng.floats(group * headDim, in: -2...2)
+    paged.keys.withUnsafeBufferPointer { k in
+      paged.values.withUnsafeBufferPointer { v in
+        paged.table.withUnsafeBufferPointer { table in
+          let view = PagedHeadView(
+            keys: k.baseAddress!, values: v.baseAddress!, blockTable: table.baseAddress!, blockSize: blockSize,
+            blockStride: blockSize * headDim, rowStride: headDim)
+          for position in [0, 5, positions / 2, positions - 1] {
+            var together = [Float](repeating: .nan, count: group * headDim)
+            var single = [Float](repeating: .nan, count: group * headDim)
+            queries.withUnsafeBufferPointer { q in
+              together.withUnsafeMutableBufferPointer {
+                attendHeads(
+                  queries: q.baseAddress!, queryStride: headDim, count: group, kv: view, position: position,
+                  window: window, headDim: headDim, scale: 1, out: $0.baseAddress!, outStride: headDim)
+              }
+              single.withUnsafeMutableBufferPointer { out in
+                for h in 0..<group {
+                  attendHead(
+                    query: q.baseAddress! + h * headDim, kv: view, position: position, window: window,
+                    headDim: headDim, scale: 1, out: out.baseAddress! + h * headDim)
+                }
+              }
+            }
+            #expect(
+              together.map(\.bitPattern) == single.map(\.bitPattern),
+              "group \(group) hd \(headDim) position \(position) window \(String(describing: window))")
+          }
+        }
+      }
+    }
+  }
+
   @Test("a single position returns its value row exactly")
   func singlePosition() {
     // softmax over one score is exactly 1, so the output is the value row itself.
