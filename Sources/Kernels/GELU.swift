@@ -30,3 +30,12 @@ public func geluTanhGated(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePoint
     }
   }
 }
+
+/// `geluTanhGated` over the pool's threads when `n` is large (prefill), in one call otherwise.
+public func geluTanhGated(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int, pool: ThreadPool) {
+  if n < 1 << 15 {
+    geluTanhGated(gate, up, n)
+    return
+  }
+  pool.parallelEven(n, granule: 64) { r in geluTanhGated(gate + r.lowerBound, up + r.lowerBound, r.count) }
+}

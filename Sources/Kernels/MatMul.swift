@@ -77,8 +77,8 @@ public func quantizeActivationRows(
 public func quantizeActivationsFast(
   _ format: ActivationFormat, _ x: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ count: Int
 ) {
-  // The SIMD quantizer writes Q8_0/Q8_1 blocks only; Q8_K (K-quant partner) stays in Swift.
   if format == .q8_0 || format == .q8_1, pg_quantize_q8(x, dst, Int32(count), format == .q8_1 ? 1 : 0) != 0 { return }
+  if format == .q8_K, pg_quantize_q8k(x, dst, Int32(count)) != 0 { return }
   quantizeActivations(format, x, dst, count)
 }
 

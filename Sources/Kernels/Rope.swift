@@ -40,4 +40,28 @@ public struct RopeTable: Sendable {
       theta *= thetaScale
     }
   }
+
+  /// `apply` to a token's queries and keys at once: each cos/sin pair is computed once for both
+  /// (the same values, so the result equals two `apply` calls bit for bit).
+  public func apply(
+    queries q: UnsafeMutablePointer<Float>, heads: Int, keys k: UnsafeMutablePointer<Float>, kvHeads: Int,
+    headDim: Int, position: Int
+  ) {
+    let pairs = dimensions / 2
+    let thetaScale = powf(base, -2 / Float(dimensions))
+    var theta = Float(position) * positionScale
+    for i in 0..<pairs {
+      let c = cosf(theta)
+      let s = sinf(theta)
+      let (a, b) = adjacentPairs ? (2 * i, 2 * i + 1) : (i, i + pairs)
+      for h in 0..<(heads + kvHeads) {
+        let v = h < heads ? q + h * headDim : k + (h - heads) * headDim
+        let x0 = v[a]
+        let x1 = v[b]
+        v[a] = x0 * c - x1 * s
+        v[b] = x0 * s + x1 * c
+      }
+      theta *= thetaScale
+    }
+  }
 }

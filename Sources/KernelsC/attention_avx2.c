@@ -178,4 +178,132 @@ int TARGET pg_attend_heads_avx2(const float *queries, size_t query_stride, int n
                         block_stride, row_stride, first, last, head_dim, scale, outs + (size_t)h * out_stride);
   return 1;
 }
+
+// ---- AVX-512: four query heads of one KV head together ----
+// Each key and value row is widened from f16 once for the four heads (the AVX2 path converts it once
+// per head): scores come from a 4-query × 4-key register tile over the head dimension, the weighted
+// value sum from a 4-head × 64-column tile. Every float operation happens in the same order as in
+// pg_attend_head_avx2 (8-lane score accumulators reduced by the same hadd tree, tail keys through
+// dot_f32_f16, the same exp and value FMAs per element), so the results are bit-identical to one
+// call per head: only the register reuse differs.
+#define TARGET512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+#define INL512 static inline __attribute__((always_inline)) TARGET512
+
+INL512 __m512 load16_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+
+// The four sums of a, b, c, d, each reduced as dot8_f32_f16 reduces its accumulators.
+INL512 __m128 sum4_256(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+static void TARGET512 attend4_avx512(const float *queries, size_t query_stride, const uint16_t *key_base,
+                                     const uint16_t *value_base, const int32_t *block_table, int block_size,
+                                     size_t block_stride, size_t row_stride, int first, int last, int head_dim,
+                                     float scale, float *outs, size_t out_stride) {
+  float scores[4][CHUNK + 8];
+  float running_max[4], denominator[4];
+  for (int h = 0; h < 4; h++) {
+    running_max[h] = -INFINITY;
+    denominator[h] = 0;
+    memset(outs + (size_t)h * out_stride, 0, sizeof(float) * (size_t)head_dim);
+  }
+  const float *q[4];
+  for (int h = 0; h < 4; h++) q[h] = queries + (size_t)h * query_stride;
+  int p = first;
+  while (p <= last) {
+    const int block = p / block_size;
+    const int row = p % block_size;
+    int count = block_size - row;
+    if (count > CHUNK) count = CHUNK;
+    if (count > last - p + 1) count = last - p + 1;
+    const size_t base = (size_t)block_table[block] * block_stride + (size_t)row * row_stride;
+    const uint16_t *k = key_base + base;
+    const uint16_t *v = value_base + base;
+    // Scores: keys in whole groups of 8 (as dot8_f32_f16 takes them) four at a time, the rest one by one.
+    const int full = count & ~7;
+    for (int j = 0; j < full; j += 4) {
+      const uint16_t *kr[4];
+      for (int c = 0; c < 4; c++) kr[c] = k + (size_t)(j + c) * row_stride;
+      __m256 acc[4][4];
+      for (int h = 0; h < 4; h++)
+        for (int c = 0; c < 4; c++) acc[h][c] = _mm256_setzero_ps();
+      for (int e = 0; e < head_dim; e += 8) {
+        __m256 kv[4];
+        for (int c = 0; c < 4; c++) kv[c] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr[c] + e)));
+        for (int h = 0; h < 4; h++) {
+          const __m256 qv = _mm256_loadu_ps(q[h] + e);
+          for (int c = 0; c < 4; c++) acc[h][c] = _mm256_fmadd_ps(qv, kv[c], acc[h][c]);
+        }
+      }
+      for (int h = 0; h < 4; h++)
+        _mm_storeu_ps(scores[h] + j, _mm_mul_ps(_mm_set1_ps(scale), sum4_256(acc[h][0], acc[h][1], acc[h][2], acc[h][3])));
+    }
+    for (int j = full; j < count; j++)
+      for (int h = 0; h < 4; h++) scores[h][j] = scale * dot_f32_f16(q[h], k + (size_t)j * row_stride, head_dim);
+    for (int h = 0; h < 4; h++) {
+      float *sc = scores[h];
+      float chunk_max = -INFINITY;
+      for (int j = 0; j < count; j++) chunk_max = sc[j] > chunk_max ? sc[j] : chunk_max;
+      float *out = outs + (size_t)h * out_stride;
+      if (chunk_max > running_max[h]) {
+        const float correction = expf(running_max[h] - chunk_max);
+        running_max[h] = chunk_max;
+        denominator[h] *= correction;
+        const __m512 c = _mm512_set1_ps(correction);
+        for (int e = 0; e < head_dim; e += 16) _mm512_storeu_ps(out + e, _mm512_mul_ps(c, _mm512_loadu_ps(out + e)));
+      }
+      const __m256 vm = _mm256_set1_ps(running_max[h]);
+      for (int j = count; j < ((count + 7) & ~7); j++) sc[j] = -INFINITY;
+      __m256 vsum = _mm256_setzero_ps();
+      for (int j = 0; j < count; j += 8) {
+        const __m256 e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(sc + j), vm));
+        _mm256_storeu_ps(sc + j, e);
+        if (j + 8 <= count) vsum = _mm256_add_ps(vsum, e);
+      }
+      denominator[h] += hsum(vsum);
+      for (int j = count & ~7; j < count; j++) denominator[h] += sc[j];
+    }
+    // Values: 64 columns × 4 heads in registers across the chunk's positions.
+    for (int col = 0; col < head_dim; col += 64) {
+      __m512 o[4][4];
+      for (int h = 0; h < 4; h++)
+        for (int c = 0; c < 4; c++) o[h][c] = _mm512_loadu_ps(outs + (size_t)h * out_stride + col + 16 * c);
+      for (int j = 0; j < count; j++) {
+        const uint16_t *vr = v + (size_t)j * row_stride + col;
+        __m512 vv[4];
+        for (int c = 0; c < 4; c++) vv[c] = load16_f16(vr + 16 * c);
+        for (int h = 0; h < 4; h++) {
+          const __m512 w = _mm512_set1_ps(scores[h][j]);
+          for (int c = 0; c < 4; c++) o[h][c] = _mm512_fmadd_ps(w, vv[c], o[h][c]);
+        }
+      }
+      for (int h = 0; h < 4; h++)
+        for (int c = 0; c < 4; c++) _mm512_storeu_ps(outs + (size_t)h * out_stride + col + 16 * c, o[h][c]);
+    }
+    p += count;
+  }
+  for (int h = 0; h < 4; h++) {
+    if (denominator[h] > 0) {
+      const float inv = 1.0f / denominator[h];
+      float *out = outs + (size_t)h * out_stride;
+      for (int i = 0; i < head_dim; i++) out[i] *= inv;
+    }
+  }
+}
+
+// Groups of four heads with a head dimension in 64-column slabs take the AVX-512 tile; other shapes
+// the AVX2 per-head kernel.
+int TARGET512 pg_attend_heads_avx512(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                                     const uint16_t *value_base, const int32_t *block_table, int block_size,
+                                     size_t block_stride, size_t row_stride, int first, int last, int head_dim,
+                                     float scale, float *outs, size_t out_stride) {
+  if (nq % 4 != 0 || head_dim % 64 != 0)
+    return pg_attend_heads_avx2(queries, query_stride, nq, key_base, value_base, block_table, block_size, block_stride,
+                                row_stride, first, last, head_dim, scale, outs, out_stride);
+  for (int h = 0; h < nq; h += 4)
+    attend4_avx512(queries + (size_t)h * query_stride, query_stride, key_base, value_base, block_table, block_size,
+                   block_stride, row_stride, first, last, head_dim, scale, outs + (size_t)h * out_stride, out_stride);
+  return 1;
+}
 #endif

@@ -4,6 +4,8 @@
 #if defined(__x86_64__)
 int pg_quantize_q8_avx2(const float *x, void *dst, int count, int with_sum);
 int pg_quantize_q8_avx512(const float *x, void *dst, int count, int with_sum);
+int pg_quantize_q8k_avx2(const float *x, void *dst, int count);
+int pg_quantize_q8k_avx512(const float *x, void *dst, int count);
 int pg_gemm_avx2(int type, const void *w, size_t w_stride, int r0, int r1, const void *act, size_t a_stride, int n,
                  float *y, size_t y_stride, int cols);
 int pg_gemm_avx512(int type, const void *w, size_t w_stride, int r0, int r1, const void *act, size_t a_stride, int n,
@@ -16,6 +18,10 @@ int pg_attend_heads_avx2(const float *queries, size_t query_stride, int nq, cons
                          const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
                          size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
                          size_t out_stride);
+int pg_attend_heads_avx512(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                           const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
+                           size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
+                           size_t out_stride);
 int pg_attend_head_avx2(const float *query, const uint16_t *key_base, const uint16_t *value_base,
                         const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride, int first,
                         int last, int head_dim, float scale, float *out);
@@ -38,6 +44,19 @@ int pg_quantize_q8_at(int level, const float *x, void *dst, int count, int with_
   switch (level) {
   case PG_ISA_AVX512: return pg_quantize_q8_avx512(x, dst, count, with_sum);
   case PG_ISA_AVX2: return pg_quantize_q8_avx2(x, dst, count, with_sum);
+  }
+#endif
+  return 0;
+}
+
+int pg_quantize_q8k(const float *x, void *dst, int count) { return pg_quantize_q8k_at(pg_isa(), x, dst, count); }
+
+int pg_quantize_q8k_at(int level, const float *x, void *dst, int count) {
+  if (level > pg_isa_supported()) return 0;
+#if defined(__x86_64__)
+  switch (level) {
+  case PG_ISA_AVX512: return pg_quantize_q8k_avx512(x, dst, count);
+  case PG_ISA_AVX2: return pg_quantize_q8k_avx2(x, dst, count);
   }
 #endif
   return 0;
@@ -115,6 +134,9 @@ int pg_attend_heads(const float *queries, size_t query_stride, int nq, const uin
                     const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
                     size_t row_stride, int first, int last, int head_dim, float scale, float *outs, size_t out_stride) {
 #if defined(__x86_64__)
+  if (pg_isa() >= PG_ISA_AVX512)
+    return pg_attend_heads_avx512(queries, query_stride, nq, key_base, value_base, block_table, block_size,
+                                  block_stride, row_stride, first, last, head_dim, scale, outs, out_stride);
   if (pg_isa() >= PG_ISA_AVX2)
     return pg_attend_heads_avx2(queries, query_stride, nq, key_base, value_base, block_table, block_size, block_stride,
                                 row_stride, first, last, head_dim, scale, outs, out_stride);

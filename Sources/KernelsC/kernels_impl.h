@@ -382,6 +382,8 @@ INL int gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int
   return 1;
 }
 
+#include "kernels_packed_k.h"
+
 int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0, int g1, const void *act,
                                  size_t a_stride, int n, float *y, size_t y_stride, int cols) {
   switch (type) {
@@ -391,6 +393,15 @@ int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0,
   case PG_Q8_0:
     return gemm_packed(PG_Q8_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
                        cols / 32);
+  case PG_Q5_0:
+    return gemm_packed_k(PG_Q5_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
+                         y_stride, cols);
+  case PG_Q4_K:
+    return gemm_packed_k(PG_Q4_K, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
+                         y_stride, cols);
+  case PG_Q6_K:
+    return gemm_packed_k(PG_Q6_K, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
+                         y_stride, cols);
   default:
     return 0;
   }

@@ -1,41 +1,112 @@
-// Row-interleaved weight layout (see KernelsC.h), portable C: runs once per matrix.
+// Row-interleaved weight layouts (see KernelsC.h), portable C: runs once per matrix.
 #include <string.h>
 
 #include "KernelsC.h"
 
-static int packed_geometry(int type, int *header, int *codes, int *src_block) {
+// Bytes per 8-row group and block of the packed form, bytes per source block, elements per block.
+static int packed_geometry(int type, int *group_block, int *src_block, int *block_elems) {
   switch (type) {
-  case PG_Q4_1: *header = 32; *codes = 128; *src_block = 20; return 1;
-  case PG_Q8_0: *header = 16; *codes = 256; *src_block = 34; return 1;
+  case PG_Q4_1: *group_block = 160; *src_block = 20; *block_elems = 32; return 1;
+  case PG_Q8_0: *group_block = 272; *src_block = 34; *block_elems = 32; return 1;
+  case PG_Q5_0: *group_block = PG_Q5_0_GROUP_BLOCK; *src_block = 22; *block_elems = 32; return 1;
+  case PG_Q4_K: *group_block = PG_Q4_K_GROUP_BLOCK; *src_block = 144; *block_elems = 256; return 1;
+  case PG_Q6_K: *group_block = PG_Q6_K_GROUP_BLOCK; *src_block = 210; *block_elems = 256; return 1;
   default: return 0;
   }
 }
 
 size_t pg_packed_size(int type, int rows, int cols) {
-  int header, codes, src_block;
-  if (!packed_geometry(type, &header, &codes, &src_block) || cols % 32 != 0) return 0;
-  return (size_t)((rows + 7) / 8) * (size_t)(cols / 32) * (size_t)(header + codes);
+  int gb, sb, be;
+  if (!packed_geometry(type, &gb, &sb, &be) || cols <= 0 || cols % be != 0) return 0;
+  return (size_t)((rows + 7) / 8) * (size_t)(cols / be) * (size_t)gb;
+}
+
+// Q4_1 / Q8_0: scales, then code bytes 4c..4c+3 of row r at chunk c, offset 4r.
+static void pack_block_simple(int type, const uint8_t *s, int r, uint8_t *block) {
+  const int scales = type == PG_Q4_1 ? 2 : 1;
+  const int header = 16 * scales;
+  const int chunks = type == PG_Q4_1 ? 4 : 8;
+  for (int k = 0; k < scales; k++) memcpy(block + 16 * k + 2 * r, s + 2 * k, 2);
+  for (int c = 0; c < chunks; c++) memcpy(block + header + 32 * c + 4 * r, s + 2 * scales + 4 * c, 4);
+}
+
+// Q5_0: f16 d at 2r; fifth-bit planes at 16 (byte 4r+k, bit 2c+h = fifth bit of element 16h+4c+k);
+// nibble bytes 4c..4c+3 at 48 + 32c + 4r, as Q4_1.
+static void pack_block_q5_0(const uint8_t *s, int r, uint8_t *block) {
+  memcpy(block + 2 * r, s, 2);
+  uint32_t qh;
+  memcpy(&qh, s + 2, 4);
+  for (int c = 0; c < 4; c++)
+    for (int k = 0; k < 4; k++)
+      for (int h = 0; h < 2; h++)
+        block[16 + 4 * r + k] |= (uint8_t)(((qh >> (16 * h + 4 * c + k)) & 1) << (2 * c + h));
+  for (int c = 0; c < 4; c++) memcpy(block + 48 + 32 * c + 4 * r, s + 6 + 4 * c, 4);
+}
+
+// Q4_K: f16 d at 2r, f16 dmin at 16 + 2r; 6-bit scales and mins as bytes, sub-block pairs
+// (2i, 2i+1) at 32 + 16i + 2r (scales) and 96 + 16i + 2r (mins); then per 64-element chunk ch,
+// 256 bytes: qs bytes 4c..4c+3 of the chunk at 160 + 256ch + 32c + 4r.
+static void pack_block_q4_k(const uint8_t *s, int r, uint8_t *block) {
+  memcpy(block + 2 * r, s, 2);
+  memcpy(block + 16 + 2 * r, s + 2, 2);
+  const uint8_t *sc = s + 4;
+  for (int j = 0; j < 8; j++) {
+    uint8_t scale, min;
+    if (j < 4) {
+      scale = sc[j] & 63;
+      min = sc[j + 4] & 63;
+    } else {
+      scale = (uint8_t)((sc[j + 4] & 0x0F) | (sc[j - 4] >> 6) << 4);
+      min = (uint8_t)((sc[j + 4] >> 4) | (sc[j] >> 6) << 4);
+    }
+    block[32 + 16 * (j / 2) + 2 * r + (j & 1)] = scale;
+    block[96 + 16 * (j / 2) + 2 * r + (j & 1)] = min;
+  }
+  for (int ch = 0; ch < 4; ch++)
+    for (int c = 0; c < 8; c++) memcpy(block + 160 + 256 * ch + 32 * c + 4 * r, s + 16 + 32 * ch + 4 * c, 4);
+}
+
+// Q6_K: f16 d at 2r; int8 scales, sub-block pairs (2i, 2i+1) at 16 + 16i + 2r; then the 256 codes
+// as unsigned bytes 0..63 (q + 32) in natural order, per 16-element sub-block sb 128 bytes:
+// elements 4c..4c+3 of the sub-block at 144 + 128sb + 32c + 4r.
+static void pack_block_q6_k(const uint8_t *s, int r, uint8_t *block) {
+  memcpy(block + 2 * r, s + 208, 2);
+  for (int j = 0; j < 16; j++) block[16 + 16 * (j / 2) + 2 * r + (j & 1)] = s[192 + j];
+  uint8_t codes[256];
+  for (int half = 0; half < 2; half++) {
+    const uint8_t *ql = s + 64 * half, *qh = s + 128 + 32 * half;
+    uint8_t *out = codes + 128 * half;
+    for (int l = 0; l < 32; l++) {
+      out[l] = (uint8_t)((ql[l] & 0x0F) | (qh[l] & 3) << 4);
+      out[l + 32] = (uint8_t)((ql[l + 32] & 0x0F) | ((qh[l] >> 2) & 3) << 4);
+      out[l + 64] = (uint8_t)((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4);
+      out[l + 96] = (uint8_t)((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4);
+    }
+  }
+  for (int sb = 0; sb < 16; sb++)
+    for (int c = 0; c < 4; c++) memcpy(block + 144 + 128 * sb + 32 * c + 4 * r, codes + 16 * sb + 4 * c, 4);
 }
 
 int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, void *dst) {
-  int header, codes, src_block;
-  if (!packed_geometry(type, &header, &codes, &src_block) || cols % 32 != 0) return 0;
-  const int nb = cols / 32;
-  const int scales = type == PG_Q4_1 ? 2 : 1;
-  const int code_offset = 2 * scales;  // in the source block
-  const int chunks = codes / 32;
+  int gb, sb, be;
+  if (!packed_geometry(type, &gb, &sb, &be) || cols <= 0 || cols % be != 0) return 0;
+  const int nb = cols / be;
   uint8_t *out = (uint8_t *)dst;
   const uint8_t *in = (const uint8_t *)src;
   for (int g = 0; g < (rows + 7) / 8; g++) {
     for (int b = 0; b < nb; b++) {
-      uint8_t *block = out + ((size_t)g * nb + b) * (size_t)(header + codes);
-      memset(block, 0, (size_t)(header + codes));
+      uint8_t *block = out + ((size_t)g * nb + b) * (size_t)gb;
+      memset(block, 0, (size_t)gb);  // padding rows: zero scales and codes
       for (int r = 0; r < 8; r++) {
         const int row = g * 8 + r;
         if (row >= rows) break;
-        const uint8_t *s = in + (size_t)row * src_stride + (size_t)b * src_block;
-        for (int k = 0; k < scales; k++) memcpy(block + 16 * k + 2 * r, s + 2 * k, 2);
-        for (int c = 0; c < chunks; c++) memcpy(block + header + 32 * c + 4 * r, s + code_offset + 4 * c, 4);
+        const uint8_t *s = in + (size_t)row * src_stride + (size_t)b * sb;
+        switch (type) {
+        case PG_Q5_0: pack_block_q5_0(s, r, block); break;
+        case PG_Q4_K: pack_block_q4_k(s, r, block); break;
+        case PG_Q6_K: pack_block_q6_k(s, r, block); break;
+        default: pack_block_simple(type, s, r, block); break;
+        }
       }
     }
   }

@@ -93,6 +93,7 @@ int pg_swiglu(float *gate, const float *up, int n) {
   return 0;
 }
 
+
 int pg_rms_norm(const float *x, const float *weight, float *out, int n, float eps) {
 #if defined(__x86_64__)
   if (pg_isa() >= PG_ISA_AVX2) return rms_norm_avx2(x, weight, out, n, eps);

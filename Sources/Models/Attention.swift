@@ -100,13 +100,14 @@ private struct AttentionJob: ParallelJob {
 }
 
 /// Writes each token's keys and values (`[nTokens, kvDim]` floats each) into its sequence's cache slot.
+/// `tokens` limits it to a range of the batch (threads store disjoint ranges).
 func storeKV(
   _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, batch: ForwardBatch, placement: TokenPlacement,
-  layer: Int, cache: PagedKVCache
+  layer: Int, cache: PagedKVCache, tokens: Range<Int>? = nil
 ) {
   let kvDim = cache.kvDim
   let blockSize = cache.blockSize
-  for t in 0..<batch.tokens.count {
+  for t in tokens ?? 0..<batch.tokens.count {
     let p = placement.position[t]
     let block = batch.slices[placement.slice[t]].blockTable[p / blockSize]
     let kd = cache.keys(layer: layer, block: block, slot: p % blockSize)

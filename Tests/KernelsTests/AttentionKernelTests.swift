@@ -65,7 +65,7 @@ struct AttentionKernelTests {
     }
   }
 
-  @Test("grouped heads equal one call per head", arguments: [(3, 64, 100, 16), (4, 40, 33, 8), (7, 256, 70, 32)])
+  @Test("grouped heads equal one call per head", arguments: [(3, 64, 100, 16), (4, 40, 33, 8), (7, 256, 70, 32), (4, 256, 150, 16), (8, 128, 77, 32), (4, 64, 5, 4)])
   func grouped(_ group: Int, _ headDim: Int, _ positions: Int, _ blockSize: Int) {
     var rng = SplitMix64(seed: UInt64(group * 7 + headDim))
     let paged = Self.make(positions: positions, blockSize: blockSize, kvHeads: 1, headDim: headDim, rng: &rng)
@@ -102,6 +102,46 @@ struct AttentionKernelTests {
         #expect(abs(together[h * queryStride + i] - r) <= 2e-5 + 1e-4 * abs(r), "head \(h) [\(i)]")
       }
       for i in headDim..<queryStride { #expect(together[h * queryStride + i].isNaN, "wrote past head \(h)") }
+    }
+  }
+
+  @Test(
+    "grouped heads are bit-identical to one attendHead per head (the AVX-512 four-head tile)",
+    arguments: [(4, 256, 700, 16, 512), (8, 64, 130, 32, nil), (4, 128, 37, 16, 20)] as [(Int, Int, Int, Int, Int?)])
+  func groupedBitIdentical(_ group: Int, _ headDim: Int, _ positions: Int, _ blockSize: Int, _ window: Int?) {
+    var rng = SplitMix64(seed: UInt64(group * 131 + headDim + positions))
+    let paged = Self.make(positions: positions, blockSize: blockSize, kvHeads: 1, headDim: headDim, rng: &rng)
+    // Peaky scores (scale 1, |q| up to 2), where rounding differences would show.
+    let queries = rng.floats(group * headDim, in: -2...2)
+    paged.keys.withUnsafeBufferPointer { k in
+      paged.values.withUnsafeBufferPointer { v in
+        paged.table.withUnsafeBufferPointer { table in
+          let view = PagedHeadView(
+            keys: k.baseAddress!, values: v.baseAddress!, blockTable: table.baseAddress!, blockSize: blockSize,
+            blockStride: blockSize * headDim, rowStride: headDim)
+          for position in [0, 5, positions / 2, positions - 1] {
+            var together = [Float](repeating: .nan, count: group * headDim)
+            var single = [Float](repeating: .nan, count: group * headDim)
+            queries.withUnsafeBufferPointer { q in
+              together.withUnsafeMutableBufferPointer {
+                attendHeads(
+                  queries: q.baseAddress!, queryStride: headDim, count: group, kv: view, position: position,
+                  window: window, headDim: headDim, scale: 1, out: $0.baseAddress!, outStride: headDim)
+              }
+              single.withUnsafeMutableBufferPointer { out in
+                for h in 0..<group {
+                  attendHead(
+                    query: q.baseAddress! + h * headDim, kv: view, position: position, window: window,
+                    headDim: headDim, scale: 1, out: out.baseAddress! + h * headDim)
+                }
+              }
+            }
+            #expect(
+              together.map(\.bitPattern) == single.map(\.bitPattern),
+              "group \(group) hd \(headDim) position \(position) window \(String(describing: window))")
+          }
+        }
+      }
     }
   }
 

@@ -39,17 +39,19 @@ enum KernelTestData {
   /// including ones `quantizeRow` never emits.
   static func rawRow(_ type: GGMLType, cols: Int, rng: inout SplitMix64) -> [UInt8] {
     var bytes = rng.bytes(type.rowBytes(cols)!)
-    let halves: Int
+    // Byte offsets of each block's f16 scales (the only bytes that must stay finite).
+    let halves: [Int]
     switch type {
-    case .q4_0, .q8_0: halves = 1
-    case .q4_1: halves = 2
+    case .q4_0, .q8_0, .q5_0: halves = [0]
+    case .q4_1, .q4_K: halves = [0, 2]
+    case .q6_K: halves = [208]
     default: return row(type, cols: cols, rng: &rng)
     }
-    for b in 0..<(cols / 32) {
-      for h in 0..<halves {
+    for b in 0..<(cols / type.blockSize) {
+      for h in halves {
         let v = Float16(Float.random(in: -0.1...0.1, using: &rng)).bitPattern
-        bytes[b * type.typeSize + 2 * h] = UInt8(v & 0xFF)
-        bytes[b * type.typeSize + 2 * h + 1] = UInt8(v >> 8)
+        bytes[b * type.typeSize + h] = UInt8(v & 0xFF)
+        bytes[b * type.typeSize + h + 1] = UInt8(v >> 8)
       }
     }
     return bytes

@@ -114,4 +114,25 @@ struct RopeTests {
       #expect(abs(before - after) <= 1e-5 * before)
     }
   }
+
+  @Test("apply(queries:keys:) equals separate apply calls bit for bit", arguments: [false, true])
+  func pairedMatchesSeparate(_ adjacent: Bool) {
+    var rng = SplitMix64(seed: adjacent ? 0x9A1 : 0x9A2)
+    let table = RopeTable(dimensions: 64, base: 10_000, adjacentPairs: adjacent, positionScale: 0.5)
+    for position in Self.positions {
+      let q0 = rng.floats(4 * 64, in: -3...3)
+      let k0 = rng.floats(64, in: -3...3)
+      var q1 = q0, k1 = k0, q2 = q0, k2 = k0
+      q1.withUnsafeMutableBufferPointer { q in
+        k1.withUnsafeMutableBufferPointer { k in
+          table.apply(queries: q.baseAddress!, heads: 4, keys: k.baseAddress!, kvHeads: 1, headDim: 64, position: position)
+        }
+      }
+      q2.withUnsafeMutableBufferPointer { table.apply($0.baseAddress!, heads: 4, headDim: 64, position: position) }
+      k2.withUnsafeMutableBufferPointer { table.apply($0.baseAddress!, heads: 1, headDim: 64, position: position) }
+      #expect(q1.map(\.bitPattern) == q2.map(\.bitPattern), "queries at \(position)")
+      #expect(k1.map(\.bitPattern) == k2.map(\.bitPattern), "keys at \(position)")
+      #expect(q1 != q0 || position == 0)
+    }
+  }
 }

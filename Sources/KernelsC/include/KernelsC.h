@@ -34,13 +34,22 @@ static inline void pg_cpu_relax(void) {
 }
 
 /// Weight type codes (ggml's numbering).
-enum { PG_F32 = 0, PG_F16 = 1, PG_Q4_0 = 2, PG_Q4_1 = 3, PG_Q8_0 = 8 };
+enum { PG_F32 = 0, PG_F16 = 1, PG_Q4_0 = 2, PG_Q4_1 = 3, PG_Q5_0 = 6, PG_Q8_0 = 8, PG_Q4_K = 12, PG_Q6_K = 14 };
+
+/// Bytes of one packed 8-row group per source block (32 elements for Q5_0, 256 for the K-quants).
+enum { PG_Q5_0_GROUP_BLOCK = 176, PG_Q4_K_GROUP_BLOCK = 1184, PG_Q6_K_GROUP_BLOCK = 2192 };
 
 /// Quantizes `count` floats (a multiple of 32) to Q8_0 blocks (f16 d, 32×int8) or, with
 /// `with_sum`, Q8_1 blocks (f16 d, f16 d·Σq, 32×int8). Returns 0 when no SIMD level is available.
 int pg_quantize_q8(const float *x, void *dst, int count, int with_sum);
 /// `pg_quantize_q8` at an explicit level (≤ `pg_isa_supported()`), for tests.
 int pg_quantize_q8_at(int level, const float *x, void *dst, int count, int with_sum);
+
+/// Quantizes `count` floats (a multiple of 256) to Q8_K blocks (f32 d, 256 int8, 16 int16 sums of
+/// 16), bit-identical to the Swift `quantizeQ8K`. Returns 0 when no SIMD level is available.
+int pg_quantize_q8k(const float *x, void *dst, int count);
+/// `pg_quantize_q8k` at an explicit level (≤ `pg_isa_supported()`), for tests.
+int pg_quantize_q8k_at(int level, const float *x, void *dst, int count);
 
 /// y[t*y_stride + r] = dot(weight row r, activation row t) for r in [row_begin, row_end), t in
 /// [0, n_tokens). Weight rows are `w_stride` bytes apart; activation rows (Q8_0 for Q4_0/Q8_0
@@ -58,7 +67,10 @@ int pg_gemm_at(int level, int type, const void *w, size_t w_stride, int row_begi
 /// Per group and 32-element block: the 8 rows' f16 d (16 bytes), for Q4_1 their f16 m (16 bytes),
 /// then the code bytes: chunk c (32 bytes) holds bytes 4c..4c+3 of each row's codes, row r at 4r.
 /// The last group is padded with zero rows. Groups follow each other, blocks within a group too.
-/// Returns the packed size in bytes, or 0 if the type has no packed form (Q4_1 and Q8_0 do).
+/// Q5_0 (Q8_0 activations), Q4_K and Q6_K (Q8_K activations) have packed forms of their own, with
+/// scales widened to bytes and, for Q6_K, codes to bytes; their layouts are described in pack.c.
+/// Returns the packed size in bytes, or 0 if the type has no packed form (Q4_1, Q8_0, Q5_0, Q4_K
+/// and Q6_K do).
 size_t pg_packed_size(int type, int rows, int cols);
 /// Packs `rows` rows (`src_stride` bytes apart) into `dst` (`pg_packed_size` bytes).
 int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, void *dst);
@@ -106,8 +118,9 @@ int pg_rms_norm(const float *x, const float *weight, float *out, int n, float ep
 uint64_t pg_read_checksum(const void *data, size_t bytes);
 
 /// `pg_attend_head` for `nq` query heads sharing one KV head: query h at
-/// `queries + h * query_stride`, its output at `outs + h * out_stride`. Keys and values are widened
-/// to f32 once per chunk for the whole group.
+/// `queries + h * query_stride`, its output at `outs + h * out_stride`. With AVX-512, groups of 4
+/// heads (head_dim a multiple of 64) run as one register tile that widens each f16 key and value
+/// row once for the 4 heads; other shapes and AVX2 run one head after the other.
 int pg_attend_heads(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
                     const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
                     size_t row_stride, int first, int last, int head_dim, float scale, float *outs, size_t out_stride);
