@@ -58,8 +58,8 @@ public struct RopeTable: Sendable {
         let v = h < heads ? q + h * headDim : k + (h - heads) * headDim
         let x0 = v[a]
         let x1 = v[b]
-        v[a] = x0 * c - x1 * s
-        v[b] = x0 * s + x1 * c
+        v[a] = (-(x1 * s)).addingProduct(x0, c)  // fused as in `apply`
+        v[b] = (x1 * c).addingProduct(x0, s)
       }
       theta *= thetaScale
     }
