@@ -55,8 +55,9 @@ wait_ready() {
 }
 
 PORT=$(free_port)
+# --max-model-len bounds requests that leave max_tokens unset (the fuzz corpus sends max_tokens: null).
 start_server "$PORT" "$WORK/server.log" --api-key "$API_KEY" --usage-db "$WORK/usage.sqlite" \
-  --max-batch-tokens 256 >"$WORK/pid"
+  --max-batch-tokens 256 --max-model-len 1024 >"$WORK/pid"
 PID=$(cat "$WORK/pid"); PIDS+=("$PID")
 wait_ready "$PORT" "$WORK/health-statuses" || { cat "$WORK/server.log"; exit 1; }
 

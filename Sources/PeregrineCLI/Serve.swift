@@ -38,6 +38,10 @@ struct Serve: AsyncParsableCommand {
     help: "SQLite file for per-request usage records (default ~/.cache/peregrine/usage.sqlite; 'none' keeps none).")
   var usageDB: String?
   @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted.") var maxBodyBytes = 4 << 20
+  @Option(
+    name: .customLong("max-model-len"),
+    help: "Context a request may use (prompt + generated tokens), if below the model's own.")
+  var maxModelLength: Int?
   @Option(name: .customLong("shutdown-grace"), help: "Seconds running requests may finish after SIGTERM.")
   var shutdownGrace = 30
   @OptionGroup(title: "Speculative decoding (the default for requests; they may choose with \"speculative\")")
@@ -73,6 +77,10 @@ struct Serve: AsyncParsableCommand {
       configuration.apiKeys.append(key)
     }
     configuration.maxBodyBytes = maxBodyBytes
+    if let maxModelLength {
+      guard maxModelLength > 0 else { throw ValidationError("--max-model-len must be positive") }
+      configuration.maxModelLength = maxModelLength
+    }
     configuration.shutdownGracePeriod = .seconds(shutdownGrace)
     configuration.version = Peregrine.configuration.version
     switch usageDB {

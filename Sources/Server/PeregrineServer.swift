@@ -83,8 +83,9 @@ struct EngineService: Service {
       server.host.set(.failed("\(error)"))
       throw error
     }
-    let context = ModelContext(
+    var context = ModelContext(
       served: served, name: server.configuration.modelName, aliases: server.configuration.modelAliases)
+    if let limit = server.configuration.maxModelLength { context.contextLength = min(context.contextLength, limit) }
     server.host.set(.ready(engine: served.engine, context: context))
     server.logger.info(
       "model \(server.configuration.modelName) ready (context \(context.contextLength) tokens) on http://\(server.configuration.host):\(server.configuration.port)"

@@ -14,6 +14,9 @@ public struct ServerConfiguration: Sendable {
   public var usageDatabasePath: String?
   /// How long in-flight requests may run after SIGTERM/SIGINT before they are aborted.
   public var shutdownGracePeriod: Duration = .seconds(30)
+  /// Caps the context a request may use (prompt + generated tokens), below the model's own; requests
+  /// without `max_tokens` generate up to it. nil: the model's context length.
+  public var maxModelLength: Int?
   /// Reported by `/version`.
   public var version = "0.1.0"
 

@@ -228,6 +228,16 @@ def test_400_over_context_states_numbers():
     assert "10000000" in e.value.body["message"]
 
 
+def test_max_model_len_caps_the_context():
+    # The test server runs with --max-model-len 1024 (scripts/server-tests.sh).
+    listed = client.models.list().data[0]
+    assert listed.model_extra["max_model_len"] == 1024
+    with pytest.raises(openai.BadRequestError) as e:
+        client.completions.create(model=MODEL, prompt="Hello there", max_tokens=1020)
+    assert e.value.body["code"] == "context_length_exceeded"
+    assert "1024" in e.value.body["message"]
+
+
 def test_401_bad_key():
     bad = openai.OpenAI(base_url=BASE + "/v1", api_key="wrong", max_retries=0)
     with pytest.raises(openai.AuthenticationError) as e:
