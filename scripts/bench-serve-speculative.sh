@@ -8,6 +8,7 @@
 # prose that no lookup can draft) and open ones OPEN_MAXTOK (default 128).
 #   scripts/bench-serve-speculative.sh
 #   CONCURRENCY=4 ROUNDS=3 scripts/bench-serve-speculative.sh
+#   STEP_TOKENS=8 scripts/bench-serve-speculative.sh   # --speculative-step-tokens (default: the engine's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
@@ -55,7 +56,8 @@ for name in code-rewrite passage-repeat open-story open-explain; do
   for _ in $(seq "$ROUNDS"); do
     common=(bench serve --concurrency "$CONCURRENCY" --max-tokens "$maxtok" --prompt-file "$WORK/$name.txt" --chat -t "$THREADS" --json)
     read -r b _ bo < <("$BIN" "${common[@]}" 2>/dev/null | parse)
-    read -r s a so < <("$BIN" "${common[@]}" --speculative ngram --draft-tokens "$DRAFT" 2>/dev/null | parse)
+    read -r s a so < <("$BIN" "${common[@]}" --speculative ngram --draft-tokens "$DRAFT" \
+      ${STEP_TOKENS:+--speculative-step-tokens "$STEP_TOKENS"} 2>/dev/null | parse)
     base+=("$b"); spec+=("$s"); acc+=("$a"); bout+=("$bo"); sout+=("$so")
   done
   mb=$(median "${base[@]}"); ms=$(median "${spec[@]}"); ma=$(median "${acc[@]}")

@@ -13,16 +13,17 @@ public struct EngineSpeculation: Sendable, Equatable {
   /// Draft tokens per target pass at most; the engine adapts below it from the acceptance rate.
   public var draftTokens = 5
   /// Drafts join a step only while it holds fewer tokens than this (decodes, drafts and prompt
-  /// chunks together). A CPU step of a few rows costs about as much as one row (the weights are
-  /// read once); past that, cost grows nearly in proportion (SmolLM2-135M, 2 threads: 1 row
-  /// 3.7 ms, 4 rows 5.0 ms, 8 rows 10 ms), so drafts pay off when few requests run and would
-  /// only slow a busy batch down.
-  public var maxStepTokens = 8
+  /// chunks together). Up to one register tile of activation rows (4 with AVX-512) a CPU step
+  /// costs little more than one row; past it, cost grows nearly in proportion (SmolLM2-135M,
+  /// 2 threads: 1 row 3.7 ms, 4 rows 5.0 ms, 7 rows 10.8 ms, 8 rows 10 ms). So by default one
+  /// request drafts up to 3 tokens, two up to 2 in total, and a batch of 4 or more none: there
+  /// speculation only slowed the batch (C=4: 0.5–0.7×).
+  public var maxStepTokens = 4
 
   /// Largest `draftTokens` accepted (the same bound `run --draft-tokens` has).
   public static let maxDraftTokens = 64
 
-  public init(method: SpeculativeMethod = .off, draftTokens: Int = 5, maxStepTokens: Int = 8) {
+  public init(method: SpeculativeMethod = .off, draftTokens: Int = 5, maxStepTokens: Int = 4) {
     self.method = method
     self.draftTokens = draftTokens
     self.maxStepTokens = maxStepTokens

@@ -12,7 +12,7 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   public var prefixCaching = true
   public var contextLength = 8192
   /// Draft tokens are added to a step only while it holds fewer tokens than this in total.
-  public var speculativeStepTokens = 8
+  public var speculativeStepTokens = 4
 
   public init() {}
 }

@@ -197,11 +197,17 @@ private final class PoolCore: @unchecked Sendable {
 
   func run(_ body: UnsafeRawPointer, type: any ParallelJob.Type, chunks count: Int) {
     let g = generation.load(ordering: .relaxed) &+ 1
+    // Retire the previous region's ticket before publishing this one's job and count. A worker
+    // that saw the previous generation late may read this region's count while still holding the
+    // previous tag: with the old (exhausted) ticket still in place it could claim a chunk of this
+    // job, and its `done` increment, landing after the reset below, left `done` at count + 1 and
+    // this caller spinning forever (seen under heavy oversubscription). Its acquire load of the
+    // count now also shows it the new ticket, whose tag it does not hold.
+    ticket.store((g & 0x7FFF_FFFF) << 32, ordering: .sequentiallyConsistent)
     jobType = type
-    job.store(Int(bitPattern: body), ordering: .relaxed)
-    chunks.store(count, ordering: .relaxed)
+    job.store(Int(bitPattern: body), ordering: .releasing)
+    chunks.store(count, ordering: .releasing)
     done.store(0, ordering: .relaxed)
-    ticket.store((g & 0x7FFF_FFFF) << 32, ordering: .relaxed)
     generation.store(g, ordering: .sequentiallyConsistent)
     if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
       pthread_mutex_lock(mutex)
@@ -267,8 +273,8 @@ private final class PoolCore: @unchecked Sendable {
       }
       if current == seen { return }  // stopping
       seen = current
-      let body = UnsafeRawPointer(bitPattern: job.load(ordering: .relaxed))
-      let count = chunks.load(ordering: .relaxed)
+      let body = UnsafeRawPointer(bitPattern: job.load(ordering: .acquiring))
+      let count = chunks.load(ordering: .acquiring)
       let type = jobType
       // If the caller has already moved on, the ticket's tag no longer matches and nothing runs.
       if let body, let type { work(generation: current, body: body, type: type, chunks: count) }
