@@ -233,7 +233,7 @@ def test_max_model_len_caps_the_context():
     listed = client.models.list().data[0]
     assert listed.model_extra["max_model_len"] == 1024
     with pytest.raises(openai.BadRequestError) as e:
-        client.completions.create(model=MODEL, prompt="Hello there", max_tokens=1020)
+        client.completions.create(model=MODEL, prompt="Hello there", max_tokens=1024)
     assert e.value.body["code"] == "context_length_exceeded"
     assert "1024" in e.value.body["message"]
 
@@ -363,7 +363,7 @@ def test_speculative_request_returns_the_same_text():
 def test_client_disconnect_cancels_request():
     aborted0 = sample(metrics(), "vllm:request_success", "_total", finished_reason="abort")
     stream = client.completions.create(
-        model=MODEL, prompt="Write forever:", max_tokens=2000, stream=True, extra_body={"ignore_eos": True})
+        model=MODEL, prompt="Write forever:", max_tokens=1000, stream=True, extra_body={"ignore_eos": True})
     for i, _ in enumerate(stream):
         if i == 3:
             break
