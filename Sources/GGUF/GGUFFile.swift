@@ -76,6 +76,13 @@ public final class GGUFFile: @unchecked Sendable {
     var index: [String: Int] = [:]
     for (i, t) in tensors.enumerated() { index[t.name] = i }
     self.index = index
+    // The header and metadata are parsed into values now; their pages (megabytes for a 262k-token
+    // vocabulary) need not stay resident. Whole pages before the tensor data only.
+    if isFileMapping, let base = bytes.baseAddress {
+      let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+      let end = dataOffset / page * page
+      if end > 0 { _ = madvise(UnsafeMutableRawPointer(mutating: base), end, MADV_DONTNEED) }
+    }
   }
 
   deinit { release() }
