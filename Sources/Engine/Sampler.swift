@@ -33,7 +33,12 @@ public struct Sampler: Sendable {
         penalized[Int(id)] = l
       }
     }
-    @inline(__always) func logit(_ i: Int) -> Float { penalized[i] ?? logits[logits.startIndex + i] }
+    // Without penalties, read the row directly: a dictionary lookup per vocabulary entry cost ~0.5 ms
+    // a token on a 49k vocabulary.
+    let plain = penalized.isEmpty
+    @inline(__always) func logit(_ i: Int) -> Float {
+      plain ? logits[logits.startIndex + i] : penalized[i] ?? logits[logits.startIndex + i]
+    }
 
     if p.temperature <= 0 {
       var best = 0
