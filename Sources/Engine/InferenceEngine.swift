@@ -254,15 +254,16 @@ public final class InferenceEngine: @unchecked Sendable {
     for c in plan.chunks {
       let tokens = scheduler.tokens(of: c.id)!
       let halfFrom = scheduler.halfAttentionFrom(of: c.id)
+      let promptLength = scheduler.promptLength(of: c.id)
       if c.drafts.isEmpty {
         batch.append(
           tokens[c.start..<(c.start + c.count)], startPosition: c.start, blockTable: c.blockTable,
-          logits: c.samples ? .last : nil, halfAttentionFrom: halfFrom)
+          logits: c.samples ? .last : nil, halfAttentionFrom: halfFrom, promptLength: promptLength)
       } else {
         // The last known token and the drafts: row i is the model's choice after drafts[..<i].
         batch.append(
           [tokens[c.start]] + c.drafts, startPosition: c.start, blockTable: c.blockTable, logits: .all,
-          halfAttentionFrom: halfFrom)
+          halfAttentionFrom: halfFrom, promptLength: promptLength)
       }
     }
     let logits: Logits

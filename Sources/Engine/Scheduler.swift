@@ -177,6 +177,8 @@ public struct Scheduler: Sendable {
   public func halfAttentionFrom(of id: String) -> Int {
     records[id].map { BatchSlice.halfAttentionStart(promptLength: $0.promptCount) } ?? 0
   }
+  /// The request's prompt length (`BatchSlice.promptLength`).
+  public func promptLength(of id: String) -> Int { records[id]?.promptCount ?? 0 }
   public func generatedCount(of id: String) -> Int { records[id].map { $0.tokens.count - $0.promptCount } ?? 0 }
 
   /// Sends a running request back to the queue, as if blocks had run out (for tests and tooling).

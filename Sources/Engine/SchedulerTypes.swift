@@ -68,10 +68,13 @@ struct SequenceRecord {
     priority != other.priority ? priority > other.priority : arrival < other.arrival
   }
 
-  /// Block `i`'s arithmetic variant (how many of its positions attend in f32), part of its hash.
+  /// Block `i`'s arithmetic variant (how many of its positions attend in f32, and which take
+  /// llama.cpp's batched matrix-product order), part of its hash.
   func variant(ofBlock i: Int, _ blockSize: Int) -> Int {
-    BatchSlice.fullPrecisionCount(
-      start: i * blockSize, count: blockSize,
+    let order = BatchSlice.batchedOrderCode(start: i * blockSize, count: blockSize, promptLength: promptCount)
+    return order * (blockSize + 1)
+      + BatchSlice.fullPrecisionCount(
+        start: i * blockSize, count: blockSize,
       halfAttentionFrom: BatchSlice.halfAttentionStart(promptLength: promptCount))
   }
 }

@@ -273,19 +273,22 @@ INL void packed_block_q4_1(const int T, const uint8_t *codes, const uint8_t *con
   }
 }
 
+// Q8_0: chunk c holds elements 4c..4c+3, so its dot is partial sum c; signs moved onto the activations
+// (|w| · sign(y, w)) keep the u8 × s8 products exact.
 INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
-  __m256i s0[PG_TILE_T], s1[PG_TILE_T];
-  for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
   for (int c = 0; c < 8; c++) {
     const __m256i w = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
     const __m256i aw = _mm256_sign_epi8(w, w);
-    for (int t = 0; t < T; t++) {
-      const __m256i y = _mm256_sign_epi8(bcast4(ya[t] + 4 * c), w);
-      if (c & 1) s1[t] = _mm256_add_epi32(s1[t], dot_u8s8(aw, y));
-      else s0[t] = _mm256_add_epi32(s0[t], dot_u8s8(aw, y));
-    }
+    for (int t = 0; t < T; t++) s[8 * t + c] = dot_u8s8(aw, _mm256_sign_epi8(bcast4(ya[t] + 4 * c), w));
   }
-  for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
+}
+
+// The eight partial-sum accumulators of one activation row folded as llama.cpp's horizontal sum
+// folds its eight lanes: ((p4 + p0) + (p6 + p2)) + ((p5 + p1) + (p7 + p3)).
+INL __m256 fold8(const __m256 *p) {
+  const __m256 even = _mm256_add_ps(_mm256_add_ps(p[4], p[0]), _mm256_add_ps(p[6], p[2]));
+  const __m256 odd = _mm256_add_ps(_mm256_add_ps(p[5], p[1]), _mm256_add_ps(p[7], p[3]));
+  return _mm256_add_ps(even, odd);
 }
 
 // da/sa: the activation rows' block scales (and Q4_1 scaled sums) as f32, [T][nb] with row stride
@@ -296,46 +299,31 @@ INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, 
   const int block_bytes = type == PG_Q4_1 ? 160 : 272;
   const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
   const int a_hdr = type == PG_Q4_1 ? 4 : 2;
-  // Q4_1 keeps eight accumulators per activation row (see packed_block_q4_1); Q8_0 one.
-  const int lanes = type == PG_Q4_1 ? 8 : 1;
+  // Eight accumulators per activation row, one per 4-element partial sum (see packed_block_q4_1).
   __m256 acc[8 * PG_TILE_T], accm[PG_TILE_T];
   for (int t = 0; t < T; t++) {
     accm[t] = _mm256_setzero_ps();
-    for (int j = 0; j < lanes; j++) acc[8 * t + j] = _mm256_setzero_ps();
+    for (int j = 0; j < 8; j++) acc[8 * t + j] = _mm256_setzero_ps();
   }
   for (int b = 0; b < nb; b++) {
     const uint8_t *pb = group + (size_t)b * block_bytes;
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
     const uint8_t *ya[PG_TILE_T];
     for (int t = 0; t < T; t++) ya[t] = a + t * a_stride + (size_t)b * ab_bytes + a_hdr;
-    if (type == PG_Q4_1) {
-      __m256i s[8 * PG_TILE_T];
-      packed_block_q4_1(T, pb + header, ya, s);
-      const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
-      for (int t = 0; t < T; t++) {
-        const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b));
-        for (int j = 0; j < 8; j++) acc[8 * t + j] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[8 * t + j]), acc[8 * t + j]);
-        accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
-      }
-    } else {
-      __m256i s[PG_TILE_T];
-      packed_block_q8_0(T, pb + header, ya, s);
-      for (int t = 0; t < T; t++)
-        acc[8 * t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b)),
-                                     acc[8 * t]);
+    __m256i s[8 * PG_TILE_T];
+    if (type == PG_Q4_1) packed_block_q4_1(T, pb + header, ya, s);
+    else packed_block_q8_0(T, pb + header, ya, s);
+    const __m256 mw = type == PG_Q4_1 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16))) : dw;
+    for (int t = 0; t < T; t++) {
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b));
+      for (int j = 0; j < 8; j++) acc[8 * t + j] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[8 * t + j]), acc[8 * t + j]);
+      if (type == PG_Q4_1) accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
     }
   }
   for (int t = 0; t < T; t++) {
-    __m256 sum;
-    if (type == PG_Q4_1) {
-      // Per row: ((p4 + p0) + (p6 + p2)) + ((p5 + p1) + (p7 + p3)), then the minimum term.
-      const __m256 *p = acc + 8 * t;
-      const __m256 even = _mm256_add_ps(_mm256_add_ps(p[4], p[0]), _mm256_add_ps(p[6], p[2]));
-      const __m256 odd = _mm256_add_ps(_mm256_add_ps(p[5], p[1]), _mm256_add_ps(p[7], p[3]));
-      sum = _mm256_add_ps(_mm256_add_ps(even, odd), accm[t]);
-    } else {
-      sum = acc[8 * t];
-    }
+    // Per row: the folded partials, then (Q4_1) the minimum term.
+    __m256 sum = fold8(acc + 8 * t);
+    if (type == PG_Q4_1) sum = _mm256_add_ps(sum, accm[t]);
     if (valid_rows == 8) {
       _mm256_storeu_ps(y + t * y_stride, sum);  // the group's 8 outputs are adjacent
     } else {
@@ -391,16 +379,24 @@ int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0,
     return gemm_packed(PG_Q4_1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
                        cols / 32);
   case PG_Q8_0:
+  case PG_Q8_0 | PG_BATCHED:
     return gemm_packed(PG_Q8_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
                        cols / 32);
   case PG_Q5_0:
-    return gemm_packed_k(PG_Q5_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
+  case PG_Q5_0 | PG_BATCHED:
+    return gemm_packed_k(PG_Q5_0, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
                          y_stride, cols);
   case PG_Q4_K:
-    return gemm_packed_k(PG_Q4_K, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
+    return gemm_packed_k(PG_Q4_K, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
+                         y_stride, cols);
+  case PG_Q4_K | PG_BATCHED:
+    return gemm_packed_k(PG_Q4_K, 1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
+                         y_stride, cols);
+  case PG_Q6_K | PG_BATCHED:
+    return gemm_packed_k(PG_Q6_K, 1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
                          y_stride, cols);
   case PG_Q6_K:
-    return gemm_packed_k(PG_Q6_K, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
+    return gemm_packed_k(PG_Q6_K, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
                          y_stride, cols);
   default:
     return 0;

@@ -62,6 +62,8 @@ public final class ModelState: @unchecked Sendable {
   /// Where half-accumulator attention starts (see `BatchSlice.halfAttentionFrom`), fixed by the first
   /// forward call after a reset: that call is taken to be the prompt.
   var halfAttentionFrom: Int?
+  /// The prompt length (`BatchSlice.promptLength`), fixed the same way.
+  var promptLength = 0
   /// Positions this state can hold.
   public var capacity: Int { blockTable.count * cache.blockSize }
 
@@ -92,11 +94,12 @@ extension LanguageModel {
     guard end <= state.capacity else { throw .contextFull(needed: end, capacity: state.capacity) }
     if state.halfAttentionFrom == nil || state.position == 0 {
       state.halfAttentionFrom = BatchSlice.halfAttentionStart(promptLength: tokens.count)
+      state.promptLength = state.position + tokens.count
     }
     var batch = ForwardBatch()
     batch.append(
       tokens, startPosition: state.position, blockTable: state.blockTable, logits: logits,
-      halfAttentionFrom: state.halfAttentionFrom ?? 0)
+      halfAttentionFrom: state.halfAttentionFrom ?? 0, promptLength: state.promptLength)
     let result = try forward(batch, cache: state.cache, scratch: state.scratch)
     state.position = end
     return result

@@ -78,6 +78,13 @@ int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, vo
 /// beyond `rows` (padding) are not written.
 int pg_gemm_packed(int type, const void *packed, int rows, int group_begin, int group_end, const void *act,
                    size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
+/// Or'ed into the type of `pg_gemm_packed`: llama.cpp's float order for rows it multiplies in a batch
+/// rather than one at a time. Q4_K: each pair of sub-blocks (64 elements) added to the float sums
+/// separately, as its four-row repacked kernel does (without the flag: each super-block's integer sums
+/// at once, its one-row kernel). Q6_K: per super-block one integer sum, multiplied by d_w, then by
+/// d_a, then added (its tiled kernel for 8+ rows; without the flag: eight lane sums with fused
+/// multiply-adds, its vec_dot). The orders differ in the last bits. Other types ignore the flag.
+enum { PG_BATCHED = 0x100 };
 /// `pg_gemm_packed` at an explicit level, for tests.
 int pg_gemm_packed_at(int level, int type, const void *packed, int rows, int group_begin, int group_end,
                       const void *act, size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
