@@ -61,6 +61,7 @@ public final class InferenceEngine: @unchecked Sendable {
     s.prefixCaching = configuration.prefixCaching
     s.contextLength = model.info.contextLength
     s.speculativeStepTokens = configuration.speculation.maxStepTokens
+    s.numerics = model.numerics
     schedulerConfiguration = s
     scheduler = Scheduler(s)
     stats.kvBlocksTotal = blocks

@@ -45,7 +45,8 @@ public struct Scheduler: Sendable {
     arrivals += 1
     let record = SequenceRecord(
       id: id, tokens: promptIDs, promptCount: promptIDs.count, maxLength: length, priority: priority,
-      arrival: arrivals, salt: salt)
+      arrival: arrivals, salt: salt,
+      halfAttentionFrom: BatchSlice.halfAttentionStart(promptLength: promptIDs.count, numerics: configuration.numerics))
     records[id] = record
     insert(id, into: &waiting)
   }
@@ -175,7 +176,7 @@ public struct Scheduler: Sendable {
   public func preemptions(of id: String) -> Int { records[id]?.preemptions ?? 0 }
   /// Where the request's half-accumulator attention starts (`BatchSlice.halfAttentionFrom`).
   public func halfAttentionFrom(of id: String) -> Int {
-    records[id].map { BatchSlice.halfAttentionStart(promptLength: $0.promptCount) } ?? 0
+    records[id]?.halfAttentionFrom ?? 0
   }
   public func generatedCount(of id: String) -> Int { records[id].map { $0.tokens.count - $0.promptCount } ?? 0 }
 

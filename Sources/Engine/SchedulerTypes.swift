@@ -1,3 +1,4 @@
+import Kernels
 import Models
 /// Limits the scheduler works within.
 public struct SchedulerConfiguration: Sendable, Equatable {
@@ -13,6 +14,9 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   public var contextLength = 8192
   /// Draft tokens are added to a step only while it holds fewer tokens than this in total.
   public var speculativeStepTokens = 4
+  /// The model's summation order: decides which positions attend with f16 accumulators, which is
+  /// part of a cached block's identity.
+  public var numerics = Numerics.exact
 
   public init() {}
 }
@@ -53,6 +57,8 @@ struct SequenceRecord {
   let priority: Int
   let arrival: Int
   let salt: String?
+  /// Where half-accumulator attention starts (`BatchSlice.halfAttentionFrom`), from the prompt length.
+  let halfAttentionFrom: Int
   var computed = 0
   var blockTable: [Int32] = []
   var blockHashes: [BlockHash] = []  // of the first blockHashes.count full blocks, registered
@@ -70,8 +76,6 @@ struct SequenceRecord {
 
   /// Block `i`'s arithmetic variant (how many of its positions attend in f32), part of its hash.
   func variant(ofBlock i: Int, _ blockSize: Int) -> Int {
-    BatchSlice.fullPrecisionCount(
-      start: i * blockSize, count: blockSize,
-      halfAttentionFrom: BatchSlice.halfAttentionStart(promptLength: promptCount))
+    BatchSlice.fullPrecisionCount(start: i * blockSize, count: blockSize, halfAttentionFrom: halfAttentionFrom)
   }
 }

@@ -34,7 +34,7 @@ struct PackedGemmJob: ParallelJob {
     if a >= b { return }
     let w = t.weights
     let done = pg_gemm_packed(
-      Int32(w.type.rawValue), t.packed, Int32(w.rows), Int32(a), Int32(b), act, actBytes, Int32(n), t.y, w.rows,
+      w.packedKernelCode, t.packed, Int32(w.rows), Int32(a), Int32(b), act, actBytes, Int32(n), t.y, w.rows,
       Int32(w.cols))
     if done != 0 { return }
     // Rows too long for the kernel's scale buffer: the plain kernel on the same rows.

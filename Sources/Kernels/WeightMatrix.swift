@@ -20,9 +20,12 @@ public struct WeightMatrix: @unchecked Sendable {
   public let rowBytes: Int
   /// The packed copy, made on first use; nil when the type or CPU has no packed kernel.
   public let packing: PackedWeights?
+  /// The summation order its packed products follow.
+  public let numerics: Numerics
 
   public init(
-    type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, releasesSourceAfterPacking: Bool = false
+    type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, releasesSourceAfterPacking: Bool = false,
+    numerics: Numerics = .exact
   ) throws(KernelError) {
     guard supportedWeightTypes.contains(type) else { throw .unsupportedType(type, operation: "matrix multiply") }
     guard let rowBytes = type.rowBytes(cols) else { throw .badRowLength(type, cols) }
@@ -31,6 +34,7 @@ public struct WeightMatrix: @unchecked Sendable {
     self.cols = cols
     self.data = data
     self.rowBytes = rowBytes
+    self.numerics = numerics
     let code = Int32(type.rawValue)
     packing =
       pg_isa() >= 1 && pg_packed_size(code, Int32(clamping: rows), Int32(clamping: cols)) > 0
@@ -38,6 +42,11 @@ public struct WeightMatrix: @unchecked Sendable {
   }
 
   @inline(__always) public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
+
+  /// The type code `pg_gemm_packed` takes: the GGML type, with the fast-order flag under `.fast`.
+  @inline(__always) var packedKernelCode: Int32 {
+    Int32(type.rawValue) | (numerics == .fast ? Int32(PG_FAST_ORDER) : 0)
+  }
 
   /// The packed layout, packing now (on the pool's threads) if this is the first call.
   @inline(__always) func packed(pool: ThreadPool) -> UnsafeRawPointer? {

@@ -273,6 +273,24 @@ INL void packed_block_q4_1(const int T, const uint8_t *codes, const uint8_t *con
   }
 }
 
+// Q4_1 in the fast order: a block's eight partial sums added in integers (per activation row t, one
+// lane per weight row), scaled once.
+INL void packed_block_q4_1_fast(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  __m256i s0[PG_TILE_T], s1[PG_TILE_T];
+  for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
+  for (int c = 0; c < 4; c++) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+    const __m256i lo = _mm256_and_si256(v, mask);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+    for (int t = 0; t < T; t++) {
+      s0[t] = _mm256_add_epi32(s0[t], dot_u8s8(lo, bcast4(ya[t] + 4 * c)));
+      s1[t] = _mm256_add_epi32(s1[t], dot_u8s8(hi, bcast4(ya[t] + 16 + 4 * c)));
+    }
+  }
+  for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
+}
+
 INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
   __m256i s0[PG_TILE_T], s1[PG_TILE_T];
   for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
@@ -290,14 +308,15 @@ INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *con
 
 // da/sa: the activation rows' block scales (and Q4_1 scaled sums) as f32, [T][nb] with row stride
 // `nb`, so each block costs one broadcast multiply and one FMA per activation row.
-INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride,
-                     const float *da, const float *sa, float *y, size_t y_stride, int valid_rows) {
+INL void packed_tile(const int type, const int fast, const int T, const uint8_t *group, int nb, const uint8_t *a,
+                     size_t a_stride, const float *da, const float *sa, float *y, size_t y_stride, int valid_rows) {
   const int header = type == PG_Q4_1 ? 32 : 16;
   const int block_bytes = type == PG_Q4_1 ? 160 : 272;
   const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
   const int a_hdr = type == PG_Q4_1 ? 4 : 2;
-  // Q4_1 keeps eight accumulators per activation row (see packed_block_q4_1); Q8_0 one.
-  const int lanes = type == PG_Q4_1 ? 8 : 1;
+  // Q4_1 in llama.cpp's order keeps eight accumulators per activation row (see packed_block_q4_1);
+  // the fast order and Q8_0 one.
+  const int lanes = type == PG_Q4_1 && !fast ? 8 : 1;
   __m256 acc[8 * PG_TILE_T], accm[PG_TILE_T];
   for (int t = 0; t < T; t++) {
     accm[t] = _mm256_setzero_ps();
@@ -308,7 +327,16 @@ INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, 
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
     const uint8_t *ya[PG_TILE_T];
     for (int t = 0; t < T; t++) ya[t] = a + t * a_stride + (size_t)b * ab_bytes + a_hdr;
-    if (type == PG_Q4_1) {
+    if (type == PG_Q4_1 && fast) {
+      __m256i s[PG_TILE_T];
+      packed_block_q4_1_fast(T, pb + header, ya, s);
+      const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
+      for (int t = 0; t < T; t++) {
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b));
+        acc[8 * t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[t]), acc[8 * t]);
+        accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
+      }
+    } else if (type == PG_Q4_1) {
       __m256i s[8 * PG_TILE_T];
       packed_block_q4_1(T, pb + header, ya, s);
       const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
@@ -327,7 +355,9 @@ INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, 
   }
   for (int t = 0; t < T; t++) {
     __m256 sum;
-    if (type == PG_Q4_1) {
+    if (type == PG_Q4_1 && fast) {
+      sum = _mm256_add_ps(acc[8 * t], accm[t]);
+    } else if (type == PG_Q4_1) {
       // Per row: ((p4 + p0) + (p6 + p2)) + ((p5 + p1) + (p7 + p3)), then the minimum term.
       const __m256 *p = acc + 8 * t;
       const __m256 even = _mm256_add_ps(_mm256_add_ps(p[4], p[0]), _mm256_add_ps(p[6], p[2]));
@@ -348,7 +378,7 @@ INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, 
 
 enum { PG_SCALE_CAPACITY = 8192 };
 
-INL int gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
                     size_t a_stride, int n, float *y, size_t y_stride, int nb) {
   enum { T = PG_TILE_T };
   if (nb * T > PG_SCALE_CAPACITY) return 0;
@@ -372,10 +402,10 @@ INL int gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int
       const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
       int t = t0;
       for (; t + T <= t1; t += T)
-        packed_tile(type, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
+        packed_tile(type, fast, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
                     y + (size_t)t * y_stride + 8 * g, y_stride, valid);
       for (; t < t1; t++)
-        packed_tile(type, 1, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
+        packed_tile(type, fast, 1, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
                     y + (size_t)t * y_stride + 8 * g, y_stride, valid);
     }
   }
@@ -386,12 +416,16 @@ INL int gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int
 
 int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0, int g1, const void *act,
                                  size_t a_stride, int n, float *y, size_t y_stride, int cols) {
-  switch (type) {
+  const int fast = (type & PG_FAST_ORDER) != 0;  // only Q4_1 has a second order so far
+  switch (type & ~PG_FAST_ORDER) {
   case PG_Q4_1:
-    return gemm_packed(PG_Q4_1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
+    if (fast)
+      return gemm_packed(PG_Q4_1, 1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
+                         y_stride, cols / 32);
+    return gemm_packed(PG_Q4_1, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
                        cols / 32);
   case PG_Q8_0:
-    return gemm_packed(PG_Q8_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
+    return gemm_packed(PG_Q8_0, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
                        cols / 32);
   case PG_Q5_0:
     return gemm_packed_k(PG_Q5_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,

@@ -1,3 +1,5 @@
+import Kernels
+
 /// One sequence's share of a batched forward pass: `tokenCount` tokens starting at `tokenOffset` in the
 /// batch, at positions `startPosition..<startPosition + tokenCount` of that sequence.
 public struct BatchSlice: Sendable, Equatable {
@@ -32,9 +34,11 @@ public struct BatchSlice: Sendable, Equatable {
   /// llama.cpp (whose outputs are the correctness reference) attends with f16 accumulators for every
   /// decode step and for prompts shorter than 64 tokens, and with an f32 tiled kernel for longer
   /// prompts. Following the same rule makes short-prompt and generated tokens bit-identical to it,
-  /// and keeps long prompts on the fast kernel.
-  public static func halfAttentionStart(promptLength: Int) -> Int {
-    promptLength >= 64 ? promptLength : 0
+  /// and keeps long prompts on the fast kernel. Under `Numerics.fast` every position takes the f32
+  /// kernel.
+  public static func halfAttentionStart(promptLength: Int, numerics: Numerics) -> Int {
+    if numerics == .fast { return Int.max }
+    return promptLength >= 64 ? promptLength : 0
   }
 
   /// How many of the positions `start..<start + count` use the f32 kernel under `halfAttentionFrom`

@@ -1,4 +1,5 @@
 import GGUF
+import Kernels
 
 /// What callers need to know about a loaded model.
 public struct ModelInfo: Sendable, Equatable {
@@ -43,6 +44,8 @@ public struct KVLayout: Sendable, Equatable {
 public protocol LanguageModel: AnyObject, Sendable {
   var info: ModelInfo { get }
   var kvLayout: KVLayout { get }
+  /// The summation order its kernels follow (fixed at load).
+  var numerics: Numerics { get }
   /// Runs every slice of `batch` in one pass over the weights: writes each token's keys and values
   /// into `cache` through its slice's block table, attends over the slice's earlier positions, and
   /// returns the logit rows the slices select, in slice order. `scratch` is the caller's working
@@ -91,7 +94,7 @@ extension LanguageModel {
     let end = state.position + tokens.count
     guard end <= state.capacity else { throw .contextFull(needed: end, capacity: state.capacity) }
     if state.halfAttentionFrom == nil || state.position == 0 {
-      state.halfAttentionFrom = BatchSlice.halfAttentionStart(promptLength: tokens.count)
+      state.halfAttentionFrom = BatchSlice.halfAttentionStart(promptLength: tokens.count, numerics: numerics)
     }
     var batch = ForwardBatch()
     batch.append(

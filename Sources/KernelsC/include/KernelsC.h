@@ -36,6 +36,11 @@ static inline void pg_cpu_relax(void) {
 /// Weight type codes (ggml's numbering).
 enum { PG_F32 = 0, PG_F16 = 1, PG_Q4_0 = 2, PG_Q4_1 = 3, PG_Q5_0 = 6, PG_Q8_0 = 8, PG_Q4_K = 12, PG_Q6_K = 14 };
 
+/// Or'ed into a `pg_gemm_packed` type code: sum in the kernel's fastest order instead of llama.cpp's
+/// (Q4_1 folds a block's eight partial sums in integers and scales them once, half the float work).
+/// Results still never depend on how many activation rows a call has.
+enum { PG_FAST_ORDER = 0x100 };
+
 /// Bytes of one packed 8-row group per source block (32 elements for Q5_0, 256 for the K-quants).
 enum { PG_Q5_0_GROUP_BLOCK = 176, PG_Q4_K_GROUP_BLOCK = 1184, PG_Q6_K_GROUP_BLOCK = 2192 };
 
