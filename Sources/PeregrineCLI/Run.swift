@@ -29,7 +29,7 @@ struct Run: ParsableCommand {
     var options = GenerationOptions()
     options.maxTokens = maxTokens
     options.sampling = sampling.parameters
-    options.speculation = try speculation.options(threads: modelOptions.threads)
+    options.speculation = try speculation.options(pool: loaded.pool)
     options.stopAtEndOfGeneration = !ignoreEOS
     let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
     let result: GenerationResult
