@@ -377,6 +377,7 @@ INL void packed_tile(const int type, const int fast, const int T, const uint8_t 
 }
 
 enum { PG_SCALE_CAPACITY = 8192 };
+_Static_assert(PG_TILE_T == 2 || PG_TILE_T == 4, "gemm_packed's remainder switch covers tiles of 2 and 4 rows");
 
 INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
                     size_t a_stride, int n, float *y, size_t y_stride, int nb) {
@@ -404,9 +405,19 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
       for (; t + T <= t1; t += T)
         packed_tile(type, fast, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
                     y + (size_t)t * y_stride + 8 * g, y_stride, valid);
-      for (; t < t1; t++)
-        packed_tile(type, fast, 1, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
-                    y + (size_t)t * y_stride + 8 * g, y_stride, valid);
+      // The remainder in one pass over the group (one pass per row used to make 7 rows cost as much
+      // as 16); a row's result is the same whatever tile it is in.
+      const float *dr = da + (t - t0) * nb, *sr = sa + (t - t0) * nb;
+      const uint8_t *ar = a + (size_t)t * a_stride;
+      float *yr = y + (size_t)t * y_stride + 8 * g;
+      switch (t1 - t) {
+      case 1: packed_tile(type, fast, 1, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
+#if PG_TILE_T > 2
+      case 2: packed_tile(type, fast, 2, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
+      case 3: packed_tile(type, fast, 3, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
+#endif
+      default: break;
+      }
     }
   }
   return 1;
