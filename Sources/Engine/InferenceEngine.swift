@@ -9,6 +9,8 @@ import Tokenizers
 /// stream (a client that went away) cancels the request and frees its blocks at once.
 public final class InferenceEngine: @unchecked Sendable {
   public let model: any LanguageModel
+  /// Drafts for requests that speculate with `.draftModel`.
+  public let draftModel: (any LanguageModel)?
   public let tokenizer: Tokenizer
   public let configuration: EngineConfiguration
   public var modelInfo: ModelInfo { model.info }
@@ -34,13 +36,24 @@ public final class InferenceEngine: @unchecked Sendable {
   private let scratch = ScratchArena()
   private var stats = EngineStatistics()
 
+  /// `draftModel`, when given, drafts for requests that speculate with `.draftModel`; it must share
+  /// the target's vocabulary. Its per-request KV states live outside the KV budget (one per request
+  /// that has drafted, sized to that request, freed when it finishes).
   public init(
     model: any LanguageModel, tokenizer: Tokenizer, configuration: EngineConfiguration = .init(),
-    logger: Logger = Logger(label: "peregrine.engine")
+    draftModel: (any LanguageModel)? = nil, logger: Logger = Logger(label: "peregrine.engine")
   ) throws(EngineError) {
     guard configuration.blockSize > 0, configuration.maxBatchTokens > 0, configuration.maxRunning > 0,
       configuration.maxWaiting >= 0
     else { throw .invalidParameters("engine limits must be positive") }
+    if let draftModel, draftModel.info.vocabularySize != model.info.vocabularySize {
+      throw .invalidParameters(
+        "the draft model's vocabulary (\(draftModel.info.vocabularySize) tokens) differs from the target's (\(model.info.vocabularySize))")
+    }
+    if configuration.speculation.method == .draftModel && draftModel == nil {
+      throw .invalidParameters("speculation by draft model needs a draft model")
+    }
+    self.draftModel = draftModel
     self.model = model
     self.tokenizer = tokenizer
     self.configuration = configuration
@@ -205,6 +218,9 @@ public final class InferenceEngine: @unchecked Sendable {
     if let k = r.draftTokens, !(1...EngineSpeculation.maxDraftTokens).contains(k) {
       throw .invalidParameters("draft tokens must be between 1 and \(EngineSpeculation.maxDraftTokens), got \(k)")
     }
+    if r.speculative == .draftModel && draftModel == nil {
+      throw .invalidParameters("speculation by draft model needs a server started with a draft model")
+    }
     if let n = r.topLogprobs, !(0...20).contains(n) {
       throw .invalidParameters("top_logprobs must be in 0...20, got \(n)")
     }
@@ -259,8 +275,9 @@ public final class InferenceEngine: @unchecked Sendable {
     let output = RequestOutput(request: request, continuation: continuation, tokenizer: tokenizer, arrival: now())
     let method = request.speculative ?? configuration.speculation.method
     // Under a constraint every token must be masked before it is chosen, which drafts skip.
-    if method == .ngram && request.constraint == nil {
-      output.speculation = SpeculationState(maxDraft: request.draftTokens ?? configuration.speculation.draftTokens)
+    if method != .off && request.constraint == nil {
+      output.speculation = SpeculationState(
+        method: method, maxDraft: request.draftTokens ?? configuration.speculation.draftTokens)
     }
     do {
       try scheduler.add(
@@ -336,8 +353,22 @@ public final class InferenceEngine: @unchecked Sendable {
     guard let out = outputs[id], let spec = out.speculation else { return [] }
     let count = min(maxCount, spec.limit, out.request.maxTokens - out.generated)
     guard count > 0 else { return [] }
-    var proposer = NGramProposer()
-    return proposer.propose(history: tokens, count: count).map(\.id)
+    switch spec.method {
+    case .off: return []
+    case .ngram:
+      var proposer = NGramProposer()
+      return proposer.propose(history: tokens, count: count).map(\.id)
+    case .draftModel:
+      guard let draftModel else { return [] }
+      if out.draftProposer == nil {
+        // Greedy drafts are a function of the history, so checking them as point masses keeps the
+        // target's distribution under sampling too (SpeculativeAcceptance).
+        let r = out.request
+        out.draftProposer = DraftModelProposer(
+          model: draftModel, sampling: .greedy, maxTokens: r.promptIDs.count + r.maxTokens + spec.maxDraft + 1)
+      }
+      do { return try out.draftProposer!.propose(history: tokens, count: count).map(\.id) } catch { return [] }
+    }
   }
 
   /// Checks a decode's drafts against the model's rows (`logits`: [drafts + 1, vocab]): greedy keeps

@@ -40,10 +40,11 @@ struct ModelOptions: ParsableArguments {
   func load() throws -> LoadedModel {
     let file = try openFile()
     do {
-      let model = try ModelRegistry.load(file, pool: ThreadPool(threadCount: threads), numerics: numerics)
+      let pool = ThreadPool(threadCount: threads)
+      let model = try ModelRegistry.load(file, pool: pool, numerics: numerics)
       let vocabulary = try TokenizerVocabulary(metadata: file.metadata)
       return LoadedModel(
-        file: file, model: model, tokenizer: try Tokenizer(vocabulary: vocabulary), addBOS: vocabulary.addBOS,
+        file: file, model: model, pool: pool, tokenizer: try Tokenizer(vocabulary: vocabulary), addBOS: vocabulary.addBOS,
         template: ChatTemplate(source: file.metadata["tokenizer.chat_template"]?.string, vocabulary: vocabulary))
     } catch { throw CLIError(error) }
   }
@@ -58,6 +59,8 @@ struct ModelOptions: ParsableArguments {
 struct LoadedModel {
   var file: GGUFFile
   var model: any LanguageModel
+  /// The model's worker threads; a draft model shares them (two spinning pools would fight over cores).
+  var pool: ThreadPool
   var tokenizer: Tokenizer
   var addBOS: Bool
   var template: ChatTemplate
