@@ -59,17 +59,20 @@ public final class InferenceEngine: @unchecked Sendable {
     self.configuration = configuration
     self.logger = logger
     let layout = model.kvLayout
-    let perBlock = PagedKVCache.bytesPerBlock(layers: layout.layers, kvDim: layout.kvDim, blockSize: configuration.blockSize)
-    let blocks = configuration.resolvedKVCacheBytes() / perBlock
-    guard blocks >= 1 else {
-      throw .invalidParameters("KV cache memory \(configuration.resolvedKVCacheBytes()) B is less than one block (\(perBlock) B)")
-    }
-    cache = PagedKVCache(layers: layout.layers, kvDim: layout.kvDim, blockSize: configuration.blockSize, blockCount: blocks)
     var s = SchedulerConfiguration()
     s.blockSize = configuration.blockSize
-    s.blockCount = blocks
     s.maxBatchTokens = configuration.maxBatchTokens
     s.maxRunning = configuration.maxRunning
+    let split = try Self.splitKVBudget(
+      configuration.resolvedKVCacheBytes(), layout: layout, contextLength: model.info.contextLength, scheduler: s)
+    let blocks = split.blocks
+    cache = PagedKVCache(
+      layout: layout, blockSize: configuration.blockSize, blockCount: blocks, windowBlockCount: split.windowBlocks)
+    s.blockCount = blocks
+    if split.windowBlocks > 0 {
+      s.window = layout.window
+      s.windowBlockCount = split.windowBlocks
+    }
     s.maxWaiting = configuration.maxWaiting
     s.prefixCaching = configuration.prefixCaching
     s.contextLength = model.info.contextLength
@@ -78,9 +81,15 @@ public final class InferenceEngine: @unchecked Sendable {
     schedulerConfiguration = s
     scheduler = Scheduler(s)
     stats.kvBlocksTotal = blocks
+    stats.kvWindowBlocksTotal = split.windowBlocks
     snapshot = stats
-    logger.info(
-      "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens, \(cache.byteCount >> 20) MiB")
+    if split.windowBlocks > 0 {
+      logger.info(
+        "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens for \(cache.fullLayers) full-history layers + \(split.windowBlocks) blocks for \(cache.windowLayers) sliding-window layers (window \(layout.window ?? 0)), \(cache.byteCount >> 20) MiB")
+    } else {
+      logger.info(
+        "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens, \(cache.byteCount >> 20) MiB")
+    }
     let t = Thread { [weak self] in self?.run() }
     t.name = "peregrine-engine"
     t.stackSize = 8 << 20
@@ -93,6 +102,36 @@ public final class InferenceEngine: @unchecked Sendable {
     stopped = true
     lock.broadcast()
     lock.unlock()
+  }
+
+  /// Divides a KV budget of `bytes` between the full-history pool and, for a model with
+  /// sliding-window layers, their own window pool (`docs/engine.md`, "Paged KV cache"). The window
+  /// pool gets enough blocks for `maxRunning` sequences' windows (each ⌈(window−1)/blockSize⌉ + 2
+  /// blocks) plus one step's chunks, but at most half the budget; the full-history pool gets the
+  /// rest. When half the budget cannot hold one sequence's window and chunk, or the window reaches
+  /// the context length, every layer shares one pool as before. Never more than `bytes` in total.
+  static func splitKVBudget(
+    _ bytes: Int, layout: KVLayout, contextLength: Int, scheduler s: SchedulerConfiguration
+  ) throws(EngineError) -> (blocks: Int, windowBlocks: Int) {
+    let bs = s.blockSize
+    let windowed = layout.windowedCount
+    if let window = layout.window, windowed > 0, windowed < layout.layers, window < contextLength {
+      let fullBytes = PagedKVCache.bytesPerBlock(layers: layout.layers - windowed, kvDim: layout.kvDim, blockSize: bs)
+      let windowBytes = PagedKVCache.bytesPerBlock(layers: windowed, kvDim: layout.kvDim, blockSize: bs)
+      var w = s
+      w.window = window
+      let wanted =
+        s.maxRunning * ((window - 1 + bs - 1) / bs + 2) + (s.maxBatchTokens + bs - 1) / bs + s.maxRunning
+      let windowBlocks = min(wanted, bytes / 2 / windowBytes)
+      let blocks = (bytes - windowBlocks * windowBytes) / fullBytes
+      if windowBlocks >= w.windowBlocksPerSequence && blocks >= 1 { return (blocks, windowBlocks) }
+    }
+    let perBlock = PagedKVCache.bytesPerBlock(layers: layout.layers, kvDim: layout.kvDim, blockSize: bs)
+    let blocks = bytes / perBlock
+    guard blocks >= 1 else {
+      throw .invalidParameters("KV cache memory \(bytes) B is less than one block (\(perBlock) B)")
+    }
+    return (blocks, 0)
   }
 
   /// Tokens the KV cache holds in total.
@@ -275,12 +314,12 @@ public final class InferenceEngine: @unchecked Sendable {
       if c.drafts.isEmpty {
         batch.append(
           tokens[c.start..<(c.start + c.count)], startPosition: c.start, blockTable: c.blockTable,
-          logits: c.samples ? .last : nil, halfAttentionFrom: halfFrom)
+          logits: c.samples ? .last : nil, halfAttentionFrom: halfFrom, windowTable: c.windowTable)
       } else {
         // The last known token and the drafts: row i is the model's choice after drafts[..<i].
         batch.append(
           [tokens[c.start]] + c.drafts, startPosition: c.start, blockTable: c.blockTable, logits: .all,
-          halfAttentionFrom: halfFrom)
+          halfAttentionFrom: halfFrom, windowTable: c.windowTable)
       }
     }
     let logits: Logits
@@ -460,6 +499,8 @@ public final class InferenceEngine: @unchecked Sendable {
     stats.running = scheduler.runningCount
     stats.waiting = scheduler.waitingCount
     stats.kvBlocksUsed = scheduler.pool.usedCount
+    stats.kvWindowBlocksUsed = scheduler.windowPool?.usedCount ?? 0
+    stats.kvWindowBlocksPeak = max(stats.kvWindowBlocksPeak, stats.kvWindowBlocksUsed)
     stats.prefixQueryTokens = scheduler.prefixQueryTokens
     stats.prefixHitTokens = scheduler.prefixHitTokens
     stats.preemptionsTotal = scheduler.preemptionsTotal

@@ -147,7 +147,11 @@ public final class Gemma3Model: LanguageModel {
       vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
   }
 
-  public var kvLayout: KVLayout { KVLayout(layers: config.layers, kvDim: config.kvHeads * config.headDim) }
+  public var kvLayout: KVLayout {
+    KVLayout(
+      layers: config.layers, kvDim: config.kvHeads * config.headDim,
+      windowedLayers: (0..<config.layers).map { config.isLocal($0) }, window: config.slidingWindow)
+  }
 
   public func forward(_ batch: ForwardBatch, cache: PagedKVCache, scratch arena: ScratchArena) throws(ModelError)
     -> Logits
