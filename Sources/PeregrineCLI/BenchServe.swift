@@ -85,8 +85,8 @@ struct BenchServe: AsyncParsableCommand {
     let tag = UUID().uuidString.prefix(8)
     var generator = LoadGenerator(engine: engine, maxTokens: maxTokens) { c, i in
       let body = "[\(tag)-c\(c)-r\(i)] " + text
-      if chat, let rendered = try? template.render([ChatMessage(role: "user", content: body)]) {
-        return tokenizer.encode(rendered, addSpecial: false, parseSpecial: true)
+      if chat, let ids = try? template.encode([ChatMessage(role: "user", content: body)], tokenizer: tokenizer) {
+        return ids
       }
       return tokenizer.encode(body, addSpecial: true, parseSpecial: false)
     }

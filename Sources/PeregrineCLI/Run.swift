@@ -23,9 +23,11 @@ struct Run: ParsableCommand {
 
   func run() throws {
     let loaded = try modelOptions.load()
-    let text = raw ? prompt : try loaded.template.render([ChatMessage(role: "user", content: prompt)])
-    // Raw prompts get BOS as the GGUF says; templated prompts already carry their special tokens.
-    let ids = loaded.tokenizer.encode(text, addSpecial: raw, parseSpecial: true)
+    // Raw prompts get BOS as the GGUF says; templated ones carry their special tokens (and BOS).
+    let ids =
+      raw
+      ? loaded.tokenizer.encode(prompt, addSpecial: true, parseSpecial: true)
+      : try loaded.template.encode([ChatMessage(role: "user", content: prompt)], tokenizer: loaded.tokenizer)
     var options = GenerationOptions()
     options.maxTokens = maxTokens
     options.sampling = sampling.parameters
