@@ -71,11 +71,67 @@ struct FloatGemmTests {
     }
   }
 
-  @Test("matmul on a pool: a batch's rows equal one-row calls and the reference twin", arguments: types)
-  func matmulIsBatchInvariant(_ type: GGMLType) throws {
+  @Test("packed F16 (4-row quads) equals the twin bit for bit, whole or split into group ranges")
+  func packedMatchesTwin() {
+    var rng = SplitMix64(seed: 0x9AC4)
+    let code = Int32(GGMLType.f16.rawValue)
+    #expect(pg_packed_size(code, 13, 100) == 0, "a row length that is not a multiple of 8 has no packed form")
+    for level in SIMDKernelTests.levels {
+      for cols in [8, 96, 584] {
+        for rows in [1, 13, 37] {
+          let weights = Self.weights(.f16, rows: rows, cols: cols, rng: &rng)
+          var packed = [UInt8](repeating: 0xFF, count: pg_packed_size(code, Int32(rows), Int32(cols)))
+          let packOK = weights.withUnsafeBytes { w in
+            packed.withUnsafeMutableBytes { pg_pack(code, w.baseAddress!, 2 * cols, Int32(rows), Int32(cols), $0.baseAddress!) }
+          }
+          #expect(packOK == 1)
+          let groups = (rows + 7) / 8
+          for n in [1, 3, 7, 17] {
+            let x = rng.floats(n * cols, in: -2...2)  // [n, cols]
+            var whole = [Float](repeating: .nan, count: n * rows)  // [n, rows]
+            var split = [Float](repeating: .nan, count: n * rows)
+            packed.withUnsafeBytes { p in
+              x.withUnsafeBufferPointer { xp in
+                let done = whole.withUnsafeMutableBufferPointer {
+                  pg_gemm_packed_at(
+                    level, code, p.baseAddress!, Int32(rows), 0, Int32(groups), xp.baseAddress!, 4 * cols, Int32(n),
+                    $0.baseAddress!, rows, Int32(cols))
+                }
+                #expect(done == 1)
+                split.withUnsafeMutableBufferPointer { y in
+                  for g in 0..<groups {
+                    _ = pg_gemm_packed_at(
+                      level, code, p.baseAddress!, Int32(rows), Int32(g), Int32(g + 1), xp.baseAddress!, 4 * cols,
+                      Int32(n), y.baseAddress!, rows, Int32(cols))
+                  }
+                }
+              }
+            }
+            weights.withUnsafeBytes { w in
+              x.withUnsafeBufferPointer { xp in
+                for t in 0..<n {
+                  for r in 0..<rows {
+                    let twin = floatDotInKernelOrder(.f16, w.baseAddress! + r * 2 * cols, xp.baseAddress! + t * cols, cols)
+                    let place = "level \(level) \(rows)x\(cols) n \(n) [\(t), \(r)]"
+                    #expect(whole[t * rows + r].bitPattern == twin.bitPattern, "\(place): \(whole[t * rows + r]) vs \(twin)")
+                    #expect(split[t * rows + r].bitPattern == twin.bitPattern, "\(place): split")
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  @Test(
+    "matmul on a pool: a batch's rows equal one-row calls and the reference twin (packed and plain layouts)",
+    arguments: [(GGMLType.f16, 325), (.f16, 328), (.f32, 325)])
+  func matmulIsBatchInvariant(_ type: GGMLType, _ cols: Int) throws {
     var rng = SplitMix64(seed: 0xBA7C &+ UInt64(type.rawValue))
     let pool = ThreadPool(threadCount: 2)
-    let (rows, cols) = (203, 325)
+    let rows = 203
     let weights = Self.weights(type, rows: rows, cols: cols, rng: &rng)
     try weights.withUnsafeBytes { wp in
       let w = try WeightMatrix(type: type, rows: rows, cols: cols, data: wp.baseAddress!)
