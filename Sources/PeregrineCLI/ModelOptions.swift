@@ -30,12 +30,11 @@ struct ModelOptions: ParsableArguments {
     do { return try GGUFFile(path: path.path) } catch { throw CLIError("\(path.path): \(error)") }
   }
 
-  /// The file, its model and its tokenizer; the model runs on `pool` (a new one of `threads` threads
-  /// when nil).
-  func load(pool: ThreadPool? = nil) throws -> LoadedModel {
+  /// The file, its model and its tokenizer.
+  func load() throws -> LoadedModel {
     let file = try openFile()
     do {
-      let model = try ModelRegistry.load(file, pool: pool ?? ThreadPool(threadCount: threads))
+      let model = try ModelRegistry.load(file, pool: ThreadPool(threadCount: threads))
       let vocabulary = try TokenizerVocabulary(metadata: file.metadata)
       return LoadedModel(
         file: file, model: model, tokenizer: try Tokenizer(vocabulary: vocabulary), addBOS: vocabulary.addBOS,

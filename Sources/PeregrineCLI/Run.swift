@@ -1,7 +1,6 @@
 import ArgumentParser
 import Engine
 import Foundation
-import Kernels
 
 struct Run: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -21,15 +20,14 @@ struct Run: ParsableCommand {
   }
 
   func run() throws {
-    let pool = ThreadPool(threadCount: modelOptions.threads)
-    let loaded = try modelOptions.load(pool: pool)
+    let loaded = try modelOptions.load()
     let text = raw ? prompt : try loaded.template.render([ChatMessage(role: "user", content: prompt)])
     // Raw prompts get BOS as the GGUF says; templated prompts already carry their special tokens.
     let ids = loaded.tokenizer.encode(text, addSpecial: raw, parseSpecial: true)
     var options = GenerationOptions()
     options.maxTokens = maxTokens
     options.sampling = sampling.parameters
-    options.speculation = try speculation.options(pool: pool)
+    options.speculation = try speculation.options(threads: modelOptions.threads)
     let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
     let result: GenerationResult
     do {

@@ -36,10 +36,8 @@ struct SpeculationFlags: ParsableArguments {
       method: speculative == "ngram" ? .ngram : .off, draftTokens: draftTokens, maxStepTokens: speculativeStepTokens)
   }
 
-  /// The speculation options, loading the draft model if one is named. The draft runs on `pool`, the
-  /// target's: draft and target passes alternate, and a second pool's workers would spin for a
-  /// while after each pass on the cores the other model is using.
-  func options(pool: ThreadPool) throws -> SpeculationOptions? {
+  /// The speculation options, loading the draft model if one is named.
+  func options(threads: Int) throws -> SpeculationOptions? {
     if speculative == "ngram" { return SpeculationOptions(proposer: .ngram, draftTokens: draftTokens) }
     guard let draftModel else { return nil }
     let path: URL
@@ -48,7 +46,7 @@ struct SpeculationFlags: ParsableArguments {
     } catch { throw CLIError(error) }
     do {
       let file = try GGUFFile(path: path.path)
-      let model = try ModelRegistry.load(file, pool: pool)
+      let model = try ModelRegistry.load(file, pool: ThreadPool(threadCount: threads))
       return SpeculationOptions(proposer: .draftModel(model), draftTokens: draftTokens)
     } catch { throw CLIError("\(path.path): \(error)") }
   }
