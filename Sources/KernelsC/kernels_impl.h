@@ -4,6 +4,7 @@
 //   PG_TARGET     the target attribute for every function here
 //   PG_VNNI       1 to use vpdpbusd (AVX-512 VNNI) for u8×s8 dot products, 0 for vpmaddubsw/vpmaddwd
 //   PG_TILE_R/T   weight rows × activation rows per register tile in the matrix-matrix path
+//   PG_FTILE_R    weight rows per register tile of the float (F32/F16) path (PG_TILE_T activation rows)
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -195,28 +196,96 @@ INL void gemm_q(const int type, const uint8_t *w, size_t w_stride, int r0, int r
 
 INL __m256 load8_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 
-// Float rows (F32 or F16 weights) against f32 activations.
-INL float dot_row_float(const int is_half, const void *row, const float *x, int n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+INL __m256 load8_w(const int is_half, const uint8_t *row, int i) {
+  return is_half ? load8_f16((const uint16_t *)row + i) : _mm256_loadu_ps((const float *)row + i);
+}
+
+INL float weight_at(const int is_half, const uint8_t *row, int i) {
+  return is_half ? _cvtsh_ss(((const uint16_t *)row)[i]) : ((const float *)row)[i];
+}
+
+// One R×T register tile of a float (F32 or F16) matrix product against f32 activations: weight rows
+// w[0..R) (w_stride bytes apart), activation rows x[0..T) (x_stride bytes apart); y[t*y_stride + r].
+// Each weight vector is loaded and widened once for the T activation rows, so verifying several
+// tokens reads and converts every weight once. Every output is the same arithmetic whatever tile
+// it falls in: one 8-lane FMA chain over the columns in order, `hsum_ps`, then the remaining
+// columns one fused multiply-add each. So a row's result does not depend on how many rows share
+// the call (speculative verification equals one-at-a-time decoding bit for bit), nor on the ISA
+// level (AVX-512 uses the same 256-bit vectors, only more of them). `matmulFloatReference` in
+// Kernels is the Swift twin of this order.
+INL void tile_f(const int is_half, const int R, const int T, const uint8_t *w, size_t w_stride, const uint8_t *x,
+                size_t x_stride, int cols, float *y, size_t y_stride) {
+  __m256 acc[2 * PG_FTILE_R][PG_TILE_T];  // 2R rows for a single activation row (gemm_f)
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
   int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m256 w0, w1;
-    if (is_half) {
-      w0 = load8_f16((const uint16_t *)row + i);
-      w1 = load8_f16((const uint16_t *)row + i + 8);
-    } else {
-      w0 = _mm256_loadu_ps((const float *)row + i);
-      w1 = _mm256_loadu_ps((const float *)row + i + 8);
+  for (; i + 8 <= cols; i += 8) {
+    __m256 xv[PG_TILE_T];
+    for (int t = 0; t < T; t++) xv[t] = _mm256_loadu_ps((const float *)(x + t * x_stride) + i);
+    for (int r = 0; r < R; r++) {
+      const __m256 wv = load8_w(is_half, w + r * w_stride, i);
+      for (int t = 0; t < T; t++) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
     }
-    s0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), s0);
-    s1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), s1);
   }
-  float sum = hsum_ps(_mm256_add_ps(s0, s1));
-  for (; i < n; i++) {
-    float wv = is_half ? _cvtsh_ss(((const uint16_t *)row)[i]) : ((const float *)row)[i];
-    sum += wv * x[i];
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) {
+      const float *xt = (const float *)(x + t * x_stride);
+      float s = hsum_ps(acc[r][t]);
+      for (int j = i; j < cols; j++) s = fmaf(weight_at(is_half, w + r * w_stride, j), xt[j], s);
+      y[t * y_stride + r] = s;
+    }
+}
+
+// A tile of R weight rows against m ≤ PG_TILE_T activation rows, with m a compile-time constant in
+// each branch so the accumulators stay in registers.
+INL void tile_f_rows(const int is_half, const int R, int m, const uint8_t *w, size_t w_stride, const uint8_t *x,
+                     size_t x_stride, int cols, float *y, size_t y_stride) {
+  switch (m) {
+  case 1: tile_f(is_half, R, 1, w, w_stride, x, x_stride, cols, y, y_stride); break;
+#if PG_TILE_T > 2
+  case 2: tile_f(is_half, R, 2, w, w_stride, x, x_stride, cols, y, y_stride); break;
+  case 3: tile_f(is_half, R, 3, w, w_stride, x, x_stride, cols, y, y_stride); break;
+#endif
+  default: tile_f(is_half, R, PG_TILE_T, w, w_stride, x, x_stride, cols, y, y_stride); break;
   }
-  return sum;
+}
+
+// Rows in tiles of PG_FTILE_R (2·PG_FTILE_R for a single activation row, whose tile needs no
+// registers for other activation rows: more independent FMA chains), activation rows in tiles of
+// PG_TILE_T. Activation rows are taken in groups that stay in L2 while a thread's rows stream past;
+// a tile of weight rows stays in L1 while it meets every activation row of the group.
+INL void gemm_f(const int is_half, const uint8_t *w, size_t w_stride, int r0, int r1, const uint8_t *a,
+                size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  enum { R = PG_FTILE_R, T = PG_TILE_T };
+  if (n == 1) {
+    int r = r0;
+    for (; r + 2 * R <= r1; r += 2 * R)
+      tile_f(is_half, 2 * R, 1, w + (size_t)r * w_stride, w_stride, a, a_stride, cols, y + r, y_stride);
+    for (; r < r1; r++) tile_f(is_half, 1, 1, w + (size_t)r * w_stride, w_stride, a, a_stride, cols, y + r, y_stride);
+    return;
+  }
+  int group = (int)(262144 / (a_stride ? a_stride : 1)) / T * T;
+  if (group < T) group = T;
+  for (int t0 = 0; t0 < n; t0 += group) {
+    const int t1 = t0 + group < n ? t0 + group : n;
+    int r = r0;
+    for (; r + R <= r1; r += R) {
+      const uint8_t *wr = w + (size_t)r * w_stride;
+      for (int t = t0; t < t1; t += T) {
+        const int m = t1 - t < T ? t1 - t : T;
+        tile_f_rows(is_half, R, m, wr, w_stride, a + (size_t)t * a_stride, a_stride, cols, y + (size_t)t * y_stride + r,
+                    y_stride);
+      }
+    }
+    for (; r < r1; r++) {
+      const uint8_t *wr = w + (size_t)r * w_stride;
+      for (int t = t0; t < t1; t += T) {
+        const int m = t1 - t < T ? t1 - t : T;
+        tile_f_rows(is_half, 1, m, wr, w_stride, a + (size_t)t * a_stride, a_stride, cols, y + (size_t)t * y_stride + r,
+                    y_stride);
+      }
+    }
+  }
 }
 
 int PG_TARGET PG_FN(gemm)(int type, const void *w, size_t w_stride, int r0, int r1, const void *act, size_t a_stride,
@@ -234,11 +303,10 @@ int PG_TARGET PG_FN(gemm)(int type, const void *w, size_t w_stride, int r0, int 
     gemm_q(PG_Q8_0, wp, w_stride, r0, r1, ap, a_stride, n, y, y_stride, cols / 32);
     return 1;
   case PG_F32:
+    gemm_f(0, wp, w_stride, r0, r1, ap, a_stride, n, y, y_stride, cols);
+    return 1;
   case PG_F16:
-    for (int r = r0; r < r1; r++)
-      for (int t = 0; t < n; t++)
-        y[(size_t)t * y_stride + r] =
-            dot_row_float(type == PG_F16, wp + (size_t)r * w_stride, (const float *)(ap + (size_t)t * a_stride), cols);
+    gemm_f(1, wp, w_stride, r0, r1, ap, a_stride, n, y, y_stride, cols);
     return 1;
   default:
     return 0;
@@ -423,6 +491,66 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
   return 1;
 }
 
+// ---- Packed F16 (two 4-row quads per 8-row group, see pack.c) ----
+
+// One quad (4 weight rows, `chunks` 64-byte chunks) against T activation rows: the arithmetic of
+// `tile_f` (cols a multiple of 8, so no scalar tail), reading the quad as one sequential stream.
+// Outputs of padding rows (r ≥ valid) are not written.
+INL void packed_tile_f16(const int T, const uint8_t *quad, int chunks, const uint8_t *x, size_t x_stride, float *y,
+                         size_t y_stride, int valid) {
+  __m256 acc[4][PG_TILE_T];
+  for (int r = 0; r < 4; r++)
+    for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+  for (int i = 0; i < chunks; i++) {
+    __m256 xv[PG_TILE_T];
+    for (int t = 0; t < T; t++) xv[t] = _mm256_loadu_ps((const float *)(x + t * x_stride) + 8 * i);
+    const uint16_t *chunk = (const uint16_t *)(quad + (size_t)i * 64);
+    for (int r = 0; r < 4; r++) {
+      const __m256 wv = load8_f16(chunk + 8 * r);
+      for (int t = 0; t < T; t++) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < 4 && r < valid; r++)
+    for (int t = 0; t < T; t++) y[t * y_stride + r] = hsum_ps(acc[r][t]);
+}
+
+INL void packed_tile_f16_rows(int m, const uint8_t *quad, int chunks, const uint8_t *x, size_t x_stride, float *y,
+                              size_t y_stride, int valid) {
+  switch (m) {
+  case 1: packed_tile_f16(1, quad, chunks, x, x_stride, y, y_stride, valid); break;
+#if PG_TILE_T > 2
+  case 2: packed_tile_f16(2, quad, chunks, x, x_stride, y, y_stride, valid); break;
+  case 3: packed_tile_f16(3, quad, chunks, x, x_stride, y, y_stride, valid); break;
+#endif
+  default: packed_tile_f16(PG_TILE_T, quad, chunks, x, x_stride, y, y_stride, valid); break;
+  }
+}
+
+INL int gemm_packed_f16(const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a, size_t a_stride, int n,
+                        float *y, size_t y_stride, int cols) {
+  enum { T = PG_TILE_T };
+  if (cols % 8 != 0) return 0;
+  const int chunks = cols / 8;
+  const size_t quad_bytes = (size_t)chunks * 64;
+  // Activation rows per pass: they stay in L2 while the thread's quads stream past once.
+  int span = (int)(262144 / (a_stride ? a_stride : 1)) / T * T;
+  if (span < T) span = T;
+  for (int t0 = 0; t0 < n; t0 += span) {
+    const int t1 = t0 + span < n ? t0 + span : n;
+    for (int q = 2 * g0; q < 2 * g1; q++) {
+      const int valid = rows - 4 * q;
+      if (valid <= 0) break;
+      const uint8_t *quad = packed + (size_t)q * quad_bytes;
+      for (int t = t0; t < t1; t += T) {
+        const int m = t1 - t < T ? t1 - t : T;
+        packed_tile_f16_rows(m, quad, chunks, a + (size_t)t * a_stride, a_stride, y + (size_t)t * y_stride + 4 * q,
+                             y_stride, valid);
+      }
+    }
+  }
+  return 1;
+}
+
 #include "kernels_packed_k.h"
 
 int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0, int g1, const void *act,
@@ -438,6 +566,8 @@ int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0,
   case PG_Q8_0:
     return gemm_packed(PG_Q8_0, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
                        cols / 32);
+  case PG_F16:
+    return gemm_packed_f16((const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride, cols);
   case PG_Q5_0:
     return gemm_packed_k(PG_Q5_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
                          y_stride, cols);

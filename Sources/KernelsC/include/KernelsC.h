@@ -74,8 +74,11 @@ int pg_gemm_at(int level, int type, const void *w, size_t w_stride, int row_begi
 /// The last group is padded with zero rows. Groups follow each other, blocks within a group too.
 /// Q5_0 (Q8_0 activations), Q4_K and Q6_K (Q8_K activations) have packed forms of their own, with
 /// scales widened to bytes and, for Q6_K, codes to bytes; their layouts are described in pack.c.
-/// Returns the packed size in bytes, or 0 if the type has no packed form (Q4_1, Q8_0, Q5_0, Q4_K
-/// and Q6_K do).
+/// F16 (f32 activations, rows a multiple of 8 elements) packs each 8-row group as two 4-row quads,
+/// 8 columns of the quad's 4 rows per 64-byte line, so a register tile of 4 rows streams through
+/// memory in order; its results equal the unpacked `pg_gemm` bit for bit (batch-invariant).
+/// Returns the packed size in bytes, or 0 if the type has no packed form (Q4_1, Q8_0, Q5_0, Q4_K,
+/// Q6_K and F16 do).
 size_t pg_packed_size(int type, int rows, int cols);
 /// Packs `rows` rows (`src_stride` bytes apart) into `dst` (`pg_packed_size` bytes).
 int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, void *dst);
