@@ -6,6 +6,8 @@
 #                                           # and a Q4_1 draft for an F16 target
 #   ONLY=draft DRAFT_TOKENS="5 8" scripts/bench-speculative.sh   # only the draft-model pairs, one
 #                                           # row per draft length (the adaptive policy's maximum)
+#   ONLY=ngram NUMERICS=fast scripts/bench-speculative.sh         # n-gram rows only, both runs of
+#                                           # each pair with --numerics fast
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
@@ -45,8 +47,8 @@ run_pair() { # name model prompt extra-args...
   local name=$1 model=$2 prompt=$3; shift 3
   local base=() spec=() acc=()
   for r in $(seq "$ROUNDS"); do
-    read -r b _ n1 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --json 2>/dev/null | tps)
-    read -r s a n2 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --json "$@" 2>/dev/null | tps)
+    read -r b _ n1 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --numerics "$NUMERICS" --json 2>/dev/null | tps)
+    read -r s a n2 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --numerics "$NUMERICS" --json "$@" 2>/dev/null | tps)
     base+=("$b"); spec+=("$s"); acc+=("$a")
   done
   local mb ms ma
@@ -55,6 +57,7 @@ run_pair() { # name model prompt extra-args...
 }
 
 ONLY=${ONLY:-all}
+NUMERICS=${NUMERICS:-exact}
 DRAFT_TOKENS=${DRAFT_TOKENS:-5}
 echo "| prompt | speculation | plain tok/s | speculative tok/s | speed-up | acceptance |"
 echo "|---|---|---:|---:|---:|---:|"
@@ -63,6 +66,7 @@ if [ "$ONLY" != draft ]; then
     run_pair "${NAMES[$i]}" smollm2-135m "${PROMPTS[$i]}" --speculative ngram --draft-tokens 6
   done
 fi
+[ "$ONLY" = ngram ] && exit 0
 for i in 0 2; do
   for k in $DRAFT_TOKENS; do
     run_pair "${NAMES[$i]} (F16 target)" "$F16" "${PROMPTS[$i]}" --draft-model smollm2-135m --draft-tokens "$k"
