@@ -3,13 +3,16 @@
 # `peregrine serve`, each driven by the unmodified shared load test (closed loop, levels 1,4,8,16,
 # ~219-token unique prompts, 128 output tokens, prompt caching off).
 #   scripts/bench-serve-vs-llama-server.sh [MODEL.gguf]
-#   env: LLAMA_SERVER (/tmp/llama.cpp-build/bin/llama-server), LEVELS (1,4,8,16), THREADS (2)
+#   env: LLAMA_SERVER (/tmp/llama.cpp-build/bin/llama-server), LEVELS (1,4,8,16), THREADS (2),
+#        NUMERICS (exact; fast = `serve --numerics fast`), RUN_ROUNDS (3: `peregrine run` baseline for C=1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-$HOME/.cache/peregrine/models/SmolLM2-135M-Instruct.Q4_1.gguf}
 LLAMA_SERVER=${LLAMA_SERVER:-/tmp/llama.cpp-build/bin/llama-server}
 LEVELS=${LEVELS:-1,4,8,16}
 THREADS=${THREADS:-2}
+NUMERICS=${NUMERICS:-exact}
+RUN_ROUNDS=${RUN_ROUNDS:-3}
 SHARED=${PEREGRINE_SHARED:-$PWD/../shared}
 BIN=${PEREGRINE:-.build/release/peregrine}
 OUT=$(mktemp -d /tmp/bench-serve.XXXXXX)
@@ -29,13 +32,31 @@ run_one() { # name port command...
 
 echo "## llama-server (-t $THREADS -np 16 -c 32768 --cont-batching)"
 run_one llama 8391 "$LLAMA_SERVER" -m "$MODEL" -t "$THREADS" -np 16 -c 32768 --cont-batching --port 8391
-echo "## peregrine serve (--threads $THREADS)"
-run_one peregrine 8392 "$BIN" serve --model "$MODEL" --threads "$THREADS" --port 8392 --usage-db none
+echo "## peregrine serve (--threads $THREADS --numerics $NUMERICS)"
+run_one peregrine 8392 "$BIN" serve --model "$MODEL" --threads "$THREADS" --port 8392 --usage-db none \
+  --numerics "$NUMERICS"
+# C=1 baseline: `peregrine run` on the load test's prompt (raw, greedy, 128 tokens, EOS ignored).
+PROMPT=$(python3 -c "import sys; sys.path.insert(0, '$SHARED/tools'); import loadtest; print('[run-c1-r0] ' + loadtest.BASE_PROMPT)")
+for r in $(seq "$RUN_ROUNDS"); do
+  "$BIN" run --model "$MODEL" --threads "$THREADS" --numerics "$NUMERICS" --raw --temperature 0 --ignore-eos \
+    --max-tokens 128 --json -p "$PROMPT" 2>/dev/null >"$OUT/run-$r.json"
+done
 python3 - "$OUT" <<'PY'
 import json, sys
 d = sys.argv[1]
 a = {l["concurrency"]: l for l in json.load(open(f"{d}/llama.json"))["levels"]}
 b = {l["concurrency"]: l for l in json.load(open(f"{d}/peregrine.json"))["levels"]}
+import glob, statistics
+runs = [json.load(open(f))["timings"] for f in sorted(glob.glob(f"{d}/run-*.json"))]
+if runs:
+    e2e = statistics.median(t["ttft_ms"] / 1000 + 127 / t["decode_tokens_per_second"] for t in runs)
+    itl = statistics.median(1000 / t["decode_tokens_per_second"] for t in runs)
+    one = b.get(1)
+    print(f"\nperegrine run, same prompt, 128 tokens (median of {len(runs)}): e2e {e2e:.2f} s, per token {itl:.2f} ms")
+    if one:
+        per_request = one["wall_s"] / one["ok"]  # closed loop, one worker: requests back to back
+        print(f"peregrine serve C=1: e2e mean {per_request:.2f} s, ITL p50 {one['itl_med_ms']:.2f} ms "
+              f"(serve/run e2e {per_request / e2e:.2f})")
 print("\n| C | llama-server tok/s | peregrine tok/s | ratio | llama-server TTFT p50 s | peregrine TTFT p50 s | TTFT ratio | llama ITL p50 ms | peregrine ITL p50 ms |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for c in sorted(a):

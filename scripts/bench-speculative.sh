@@ -4,6 +4,10 @@
 # decode tokens/s that `peregrine run --json` reports.
 #   scripts/bench-speculative.sh            # n-gram on input-grounded and open-ended prompts,
 #                                           # and a Q4_1 draft for an F16 target
+#   ONLY=draft DRAFT_TOKENS="5 8" scripts/bench-speculative.sh   # only the draft-model pairs, one
+#                                           # row per draft length (the adaptive policy's maximum)
+#   ONLY=ngram NUMERICS=fast scripts/bench-speculative.sh         # n-gram rows only, both runs of
+#                                           # each pair with --numerics fast
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
@@ -43,8 +47,8 @@ run_pair() { # name model prompt extra-args...
   local name=$1 model=$2 prompt=$3; shift 3
   local base=() spec=() acc=()
   for r in $(seq "$ROUNDS"); do
-    read -r b _ n1 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --json 2>/dev/null | tps)
-    read -r s a n2 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --json "$@" 2>/dev/null | tps)
+    read -r b _ n1 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --numerics "$NUMERICS" --json 2>/dev/null | tps)
+    read -r s a n2 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --numerics "$NUMERICS" --json "$@" 2>/dev/null | tps)
     base+=("$b"); spec+=("$s"); acc+=("$a")
   done
   local mb ms ma
@@ -52,11 +56,19 @@ run_pair() { # name model prompt extra-args...
   python3 -c "print(f'| $name | $* | {float($mb):.1f} | {float($ms):.1f} | {float($ms)/float($mb):.2f}× | {float($ma)*100:.0f} % |')"
 }
 
+ONLY=${ONLY:-all}
+NUMERICS=${NUMERICS:-exact}
+DRAFT_TOKENS=${DRAFT_TOKENS:-5}
 echo "| prompt | speculation | plain tok/s | speculative tok/s | speed-up | acceptance |"
 echo "|---|---|---:|---:|---:|---:|"
-for i in "${!NAMES[@]}"; do
-  run_pair "${NAMES[$i]}" smollm2-135m "${PROMPTS[$i]}" --speculative ngram --draft-tokens 6
-done
+if [ "$ONLY" != draft ]; then
+  for i in "${!NAMES[@]}"; do
+    run_pair "${NAMES[$i]}" smollm2-135m "${PROMPTS[$i]}" --speculative ngram --draft-tokens 6
+  done
+fi
+[ "$ONLY" = ngram ] && exit 0
 for i in 0 2; do
-  run_pair "${NAMES[$i]} (F16 target)" "$F16" "${PROMPTS[$i]}" --draft-model smollm2-135m --draft-tokens 5
+  for k in $DRAFT_TOKENS; do
+    run_pair "${NAMES[$i]} (F16 target)" "$F16" "${PROMPTS[$i]}" --draft-model smollm2-135m --draft-tokens "$k"
+  done
 done

@@ -67,7 +67,15 @@ start_server "$PORT_SMALL" "$WORK/server-small.log" --max-running 1 --max-waitin
 PID2=$(cat "$WORK/pid2"); PIDS+=("$PID2")
 wait_ready "$PORT_SMALL" "$WORK/health-statuses-small" || { cat "$WORK/server-small.log"; exit 1; }
 
+# A third server speculating with a draft model by default, in the fast summation order.
+PORT_DRAFT=$(free_port)
+start_server "$PORT_DRAFT" "$WORK/server-draft.log" --draft-model "$MODEL" --draft-tokens 4 --numerics fast \
+  --kv-cache-memory 256MiB --usage-db none >"$WORK/pid3"
+PID3=$(cat "$WORK/pid3"); PIDS+=("$PID3")
+wait_ready "$PORT_DRAFT" "$WORK/health-statuses-draft" || { cat "$WORK/server-draft.log"; exit 1; }
+
 status=0
+export PEREGRINE_DRAFT_URL="http://127.0.0.1:$PORT_DRAFT"
 export PEREGRINE_BASE_URL="http://127.0.0.1:$PORT" PEREGRINE_API_KEY="$API_KEY"
 export PEREGRINE_SMALL_URL="http://127.0.0.1:$PORT_SMALL"
 export PEREGRINE_HEALTH_STATUSES="$WORK/health-statuses $WORK/health-statuses-small"

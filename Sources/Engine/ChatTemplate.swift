@@ -78,6 +78,19 @@ public enum ChatTemplate: Sendable, Equatable {
     try render(messages: messages.map(\.json), addGenerationPrompt: addGenerationPrompt, tools: tools)
   }
 
+  /// `messages` rendered and encoded for `tokenizer`, with BOS first when the vocabulary adds one
+  /// to text and the template did not write it (the server does the same; a Gemma prompt without
+  /// BOS yields noise).
+  public func encode(_ messages: [ChatMessage], tokenizer: Tokenizer) throws(JinjaError) -> [Int32] {
+    var ids = tokenizer.encode(try render(messages), addSpecial: false, parseSpecial: true)
+    if let bos = tokenizer.bosID, tokenizer.encode("", addSpecial: true, parseSpecial: false).first == bos,
+      ids.first != bos
+    {
+      ids.insert(bos, at: 0)
+    }
+    return ids
+  }
+
   /// Renders messages given as JSON objects, as an OpenAI request carries them: `content` is a
   /// string or a list of parts (`{"type":"text","text":…}`), other members (`name`, `tool_calls`,
   /// …) pass through to the template. Text parts are joined with "\n" for templates (and

@@ -22,6 +22,13 @@ public struct DraftToken: Sendable {
 public protocol DraftProposer {
   /// Up to `count` tokens likely to follow `history` (fewer, or none, when it has no idea).
   mutating func propose(history: [Int32], count: Int) throws(GenerationError) -> [DraftToken]
+  /// Reads the prompt ahead of the first proposal (a draft model's own prefill), so that work is
+  /// counted as prompt processing rather than inside decoding.
+  mutating func prepare(prompt: [Int32]) throws(GenerationError)
+}
+
+extension DraftProposer {
+  public mutating func prepare(prompt: [Int32]) throws(GenerationError) {}
 }
 
 /// Prompt lookup: finds the most recent earlier occurrence of the sequence's last n tokens (longest
@@ -68,6 +75,20 @@ public final class DraftModelProposer: DraftProposer {
     self.model = model
     state = model.makeState(maxTokens: maxTokens)
     sampler = Sampler(sampling)
+  }
+
+  public func prepare(prompt: [Int32]) throws(GenerationError) {
+    guard !prompt.isEmpty, prompt.count <= state.capacity else { return }
+    var common = zip(cached, prompt).prefix { $0 == $1 }.count
+    common = min(common, prompt.count - 1)
+    state.truncate(to: common)
+    cached = Array(prompt[..<common])
+    do {
+      _ = try model.forward(Array(prompt[common...]), state: state, logits: .last)
+    } catch {
+      throw .model(error)
+    }
+    cached = prompt
   }
 
   public func propose(history: [Int32], count: Int) throws(GenerationError) -> [DraftToken] {

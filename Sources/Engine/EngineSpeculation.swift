@@ -5,6 +5,9 @@ public enum SpeculativeMethod: String, Sendable, Codable, CaseIterable {
   /// Prompt lookup over the request's own tokens (`NGramProposer`): free to run, strong when the
   /// output copies its input.
   case ngram
+  /// The engine's draft model (`InferenceEngine(draftModel:)`) drafts greedily, with a KV cache of its
+  /// own per request (`DraftModelProposer`).
+  case draftModel = "draft_model"
 }
 
 /// Speculative decoding settings: the engine's default for requests that do not choose.
@@ -32,6 +35,7 @@ public struct EngineSpeculation: Sendable, Equatable {
 
 /// One request's speculation as it runs: the adaptive draft length and what was drafted and kept.
 struct SpeculationState {
+  let method: SpeculativeMethod
   let maxDraft: Int
   /// Draft tokens asked for next: longer after full acceptance, shorter below 50 %.
   var limit: Int
@@ -40,7 +44,8 @@ struct SpeculationState {
   var drafted = 0
   var accepted = 0
 
-  init(maxDraft: Int) {
+  init(method: SpeculativeMethod, maxDraft: Int) {
+    self.method = method
     self.maxDraft = maxDraft
     limit = maxDraft
   }

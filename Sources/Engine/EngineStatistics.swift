@@ -4,8 +4,17 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
   public var waiting = 0
   public var kvBlocksTotal = 0
   public var kvBlocksUsed = 0
-  /// Fraction of KV blocks held by running requests (0–1).
+  /// Blocks of the sliding-window layers' own pool (0 when the model has none) and those in use.
+  public var kvWindowBlocksTotal = 0
+  public var kvWindowBlocksUsed = 0
+  /// Most window-pool blocks in use at the end of any step since start.
+  public var kvWindowBlocksPeak = 0
+  /// Fraction of KV blocks (of the full-history pool) held by running requests (0–1).
   public var kvUsage: Double { kvBlocksTotal > 0 ? Double(kvBlocksUsed) / Double(kvBlocksTotal) : 0 }
+  /// Fraction of the sliding-window pool's blocks in use (0 when there is none).
+  public var kvWindowUsage: Double {
+    kvWindowBlocksTotal > 0 ? Double(kvWindowBlocksUsed) / Double(kvWindowBlocksTotal) : 0
+  }
   /// Prompt tokens looked up in / found in the prefix cache since start.
   public var prefixQueryTokens = 0
   public var prefixHitTokens = 0
@@ -27,6 +36,9 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
     case running, waiting, steps
     case kvBlocksTotal = "kv_blocks_total"
     case kvBlocksUsed = "kv_blocks_used"
+    case kvWindowBlocksTotal = "kv_window_blocks_total"
+    case kvWindowBlocksUsed = "kv_window_blocks_used"
+    case kvWindowBlocksPeak = "kv_window_blocks_peak"
     case prefixQueryTokens = "prefix_query_tokens"
     case prefixHitTokens = "prefix_hit_tokens"
     case promptTokensTotal = "prompt_tokens_total"

@@ -148,6 +148,10 @@ public final class Generator {
       throw .model(error)
     }
     cachedTokens = promptIDs
+    if var p = proposer {
+      try p.prepare(prompt: promptIDs)
+      proposer = p
+    }
     let prefillEnd = DispatchTime.now().uptimeNanoseconds
     var firstTokenTime = prefillEnd
     var pendingRow = 0  // the logits row to sample next, when pendingToken is nil

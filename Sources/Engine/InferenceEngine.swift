@@ -9,6 +9,8 @@ import Tokenizers
 /// stream (a client that went away) cancels the request and frees its blocks at once.
 public final class InferenceEngine: @unchecked Sendable {
   public let model: any LanguageModel
+  /// Drafts for requests that speculate with `.draftModel`.
+  public let draftModel: (any LanguageModel)?
   public let tokenizer: Tokenizer
   public let configuration: EngineConfiguration
   public var modelInfo: ModelInfo { model.info }
@@ -34,39 +36,60 @@ public final class InferenceEngine: @unchecked Sendable {
   private let scratch = ScratchArena()
   private var stats = EngineStatistics()
 
+  /// `draftModel`, when given, drafts for requests that speculate with `.draftModel`; it must share
+  /// the target's vocabulary. Its per-request KV states live outside the KV budget (one per request
+  /// that has drafted, sized to that request, freed when it finishes).
   public init(
     model: any LanguageModel, tokenizer: Tokenizer, configuration: EngineConfiguration = .init(),
-    logger: Logger = Logger(label: "peregrine.engine")
+    draftModel: (any LanguageModel)? = nil, logger: Logger = Logger(label: "peregrine.engine")
   ) throws(EngineError) {
     guard configuration.blockSize > 0, configuration.maxBatchTokens > 0, configuration.maxRunning > 0,
       configuration.maxWaiting >= 0
     else { throw .invalidParameters("engine limits must be positive") }
+    if let draftModel, draftModel.info.vocabularySize != model.info.vocabularySize {
+      throw .invalidParameters(
+        "the draft model's vocabulary (\(draftModel.info.vocabularySize) tokens) differs from the target's (\(model.info.vocabularySize))")
+    }
+    if configuration.speculation.method == .draftModel && draftModel == nil {
+      throw .invalidParameters("speculation by draft model needs a draft model")
+    }
+    self.draftModel = draftModel
     self.model = model
     self.tokenizer = tokenizer
     self.configuration = configuration
     self.logger = logger
     let layout = model.kvLayout
-    let perBlock = PagedKVCache.bytesPerBlock(layers: layout.layers, kvDim: layout.kvDim, blockSize: configuration.blockSize)
-    let blocks = configuration.resolvedKVCacheBytes() / perBlock
-    guard blocks >= 1 else {
-      throw .invalidParameters("KV cache memory \(configuration.resolvedKVCacheBytes()) B is less than one block (\(perBlock) B)")
-    }
-    cache = PagedKVCache(layers: layout.layers, kvDim: layout.kvDim, blockSize: configuration.blockSize, blockCount: blocks)
     var s = SchedulerConfiguration()
     s.blockSize = configuration.blockSize
-    s.blockCount = blocks
     s.maxBatchTokens = configuration.maxBatchTokens
     s.maxRunning = configuration.maxRunning
+    let split = try Self.splitKVBudget(
+      configuration.resolvedKVCacheBytes(), layout: layout, contextLength: model.info.contextLength, scheduler: s)
+    let blocks = split.blocks
+    cache = PagedKVCache(
+      layout: layout, blockSize: configuration.blockSize, blockCount: blocks, windowBlockCount: split.windowBlocks)
+    s.blockCount = blocks
+    if split.windowBlocks > 0 {
+      s.window = layout.window
+      s.windowBlockCount = split.windowBlocks
+    }
     s.maxWaiting = configuration.maxWaiting
     s.prefixCaching = configuration.prefixCaching
     s.contextLength = model.info.contextLength
     s.speculativeStepTokens = configuration.speculation.maxStepTokens
+    s.numerics = model.numerics
     schedulerConfiguration = s
     scheduler = Scheduler(s)
     stats.kvBlocksTotal = blocks
+    stats.kvWindowBlocksTotal = split.windowBlocks
     snapshot = stats
-    logger.info(
-      "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens, \(cache.byteCount >> 20) MiB")
+    if split.windowBlocks > 0 {
+      logger.info(
+        "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens for \(cache.fullLayers) full-history layers + \(split.windowBlocks) blocks for \(cache.windowLayers) sliding-window layers (window \(layout.window ?? 0)), \(cache.byteCount >> 20) MiB")
+    } else {
+      logger.info(
+        "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens, \(cache.byteCount >> 20) MiB")
+    }
     let t = Thread { [weak self] in self?.run() }
     t.name = "peregrine-engine"
     t.stackSize = 8 << 20
@@ -79,6 +102,36 @@ public final class InferenceEngine: @unchecked Sendable {
     stopped = true
     lock.broadcast()
     lock.unlock()
+  }
+
+  /// Divides a KV budget of `bytes` between the full-history pool and, for a model with
+  /// sliding-window layers, their own window pool (`docs/engine.md`, "Paged KV cache"). The window
+  /// pool gets enough blocks for `maxRunning` sequences' windows (each ⌈(window−1)/blockSize⌉ + 2
+  /// blocks) plus one step's chunks, but at most half the budget; the full-history pool gets the
+  /// rest. When half the budget cannot hold one sequence's window and chunk, or the window reaches
+  /// the context length, every layer shares one pool as before. Never more than `bytes` in total.
+  static func splitKVBudget(
+    _ bytes: Int, layout: KVLayout, contextLength: Int, scheduler s: SchedulerConfiguration
+  ) throws(EngineError) -> (blocks: Int, windowBlocks: Int) {
+    let bs = s.blockSize
+    let windowed = layout.windowedCount
+    if let window = layout.window, windowed > 0, windowed < layout.layers, window < contextLength {
+      let fullBytes = PagedKVCache.bytesPerBlock(layers: layout.layers - windowed, kvDim: layout.kvDim, blockSize: bs)
+      let windowBytes = PagedKVCache.bytesPerBlock(layers: windowed, kvDim: layout.kvDim, blockSize: bs)
+      var w = s
+      w.window = window
+      let wanted =
+        s.maxRunning * ((window - 1 + bs - 1) / bs + 2) + (s.maxBatchTokens + bs - 1) / bs + s.maxRunning
+      let windowBlocks = min(wanted, bytes / 2 / windowBytes)
+      let blocks = (bytes - windowBlocks * windowBytes) / fullBytes
+      if windowBlocks >= w.windowBlocksPerSequence && blocks >= 1 { return (blocks, windowBlocks) }
+    }
+    let perBlock = PagedKVCache.bytesPerBlock(layers: layout.layers, kvDim: layout.kvDim, blockSize: bs)
+    let blocks = bytes / perBlock
+    guard blocks >= 1 else {
+      throw .invalidParameters("KV cache memory \(bytes) B is less than one block (\(perBlock) B)")
+    }
+    return (blocks, 0)
   }
 
   /// Tokens the KV cache holds in total.
@@ -165,6 +218,9 @@ public final class InferenceEngine: @unchecked Sendable {
     if let k = r.draftTokens, !(1...EngineSpeculation.maxDraftTokens).contains(k) {
       throw .invalidParameters("draft tokens must be between 1 and \(EngineSpeculation.maxDraftTokens), got \(k)")
     }
+    if r.speculative == .draftModel && draftModel == nil {
+      throw .invalidParameters("speculation by draft model needs a server started with a draft model")
+    }
     if let n = r.topLogprobs, !(0...20).contains(n) {
       throw .invalidParameters("top_logprobs must be in 0...20, got \(n)")
     }
@@ -219,8 +275,9 @@ public final class InferenceEngine: @unchecked Sendable {
     let output = RequestOutput(request: request, continuation: continuation, tokenizer: tokenizer, arrival: now())
     let method = request.speculative ?? configuration.speculation.method
     // Under a constraint every token must be masked before it is chosen, which drafts skip.
-    if method == .ngram && request.constraint == nil {
-      output.speculation = SpeculationState(maxDraft: request.draftTokens ?? configuration.speculation.draftTokens)
+    if method != .off && request.constraint == nil {
+      output.speculation = SpeculationState(
+        method: method, maxDraft: request.draftTokens ?? configuration.speculation.draftTokens)
     }
     do {
       try scheduler.add(
@@ -258,12 +315,13 @@ public final class InferenceEngine: @unchecked Sendable {
       if c.drafts.isEmpty {
         batch.append(
           tokens[c.start..<(c.start + c.count)], startPosition: c.start, blockTable: c.blockTable,
-          logits: c.samples ? .last : nil, halfAttentionFrom: halfFrom, promptLength: promptLength)
+          logits: c.samples ? .last : nil, halfAttentionFrom: halfFrom, promptLength: promptLength,
+          windowTable: c.windowTable)
       } else {
         // The last known token and the drafts: row i is the model's choice after drafts[..<i].
         batch.append(
           [tokens[c.start]] + c.drafts, startPosition: c.start, blockTable: c.blockTable, logits: .all,
-          halfAttentionFrom: halfFrom, promptLength: promptLength)
+          halfAttentionFrom: halfFrom, promptLength: promptLength, windowTable: c.windowTable)
       }
     }
     let logits: Logits
@@ -297,8 +355,22 @@ public final class InferenceEngine: @unchecked Sendable {
     guard let out = outputs[id], let spec = out.speculation else { return [] }
     let count = min(maxCount, spec.limit, out.request.maxTokens - out.generated)
     guard count > 0 else { return [] }
-    var proposer = NGramProposer()
-    return proposer.propose(history: tokens, count: count).map(\.id)
+    switch spec.method {
+    case .off: return []
+    case .ngram:
+      var proposer = NGramProposer()
+      return proposer.propose(history: tokens, count: count).map(\.id)
+    case .draftModel:
+      guard let draftModel else { return [] }
+      if out.draftProposer == nil {
+        // Greedy drafts are a function of the history, so checking them as point masses keeps the
+        // target's distribution under sampling too (SpeculativeAcceptance).
+        let r = out.request
+        out.draftProposer = DraftModelProposer(
+          model: draftModel, sampling: .greedy, maxTokens: r.promptIDs.count + r.maxTokens + spec.maxDraft + 1)
+      }
+      do { return try out.draftProposer!.propose(history: tokens, count: count).map(\.id) } catch { return [] }
+    }
   }
 
   /// Checks a decode's drafts against the model's rows (`logits`: [drafts + 1, vocab]): greedy keeps
@@ -429,6 +501,8 @@ public final class InferenceEngine: @unchecked Sendable {
     stats.running = scheduler.runningCount
     stats.waiting = scheduler.waitingCount
     stats.kvBlocksUsed = scheduler.pool.usedCount
+    stats.kvWindowBlocksUsed = scheduler.windowPool?.usedCount ?? 0
+    stats.kvWindowBlocksPeak = max(stats.kvWindowBlocksPeak, stats.kvWindowBlocksUsed)
     stats.prefixQueryTokens = scheduler.prefixQueryTokens
     stats.prefixHitTokens = scheduler.prefixHitTokens
     stats.preemptionsTotal = scheduler.preemptionsTotal

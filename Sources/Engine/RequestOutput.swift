@@ -18,6 +18,8 @@ final class RequestOutput {
   var generated = 0
   /// Set when the request speculates.
   var speculation: SpeculationState?
+  /// The draft model's state for this request, made on its first proposal (`.draftModel` only).
+  var draftProposer: DraftModelProposer?
 
   init(request: EngineRequest, continuation: AsyncStream<EngineEvent>.Continuation, tokenizer: Tokenizer, arrival: UInt64) {
     self.request = request

@@ -4,9 +4,16 @@ import Models
 /// tokens: a prompt is spread over steps in chunks, running decodes go first so that a long new prompt
 /// never freezes them, prefix blocks come from the cache, and when blocks run out the newest,
 /// lowest-priority request is preempted and later recomputed.
+///
+/// With `configuration.window`, the model's sliding-window layers keep a pool of their own
+/// (`windowPool`): a sequence holds a window-pool block for each of its blocks until the block lies
+/// wholly before the window of its next position, then gives it back. Both pools grow together, are
+/// freed together, and a prefix is reused only as far as both still hold it.
 public struct Scheduler: Sendable {
   public let configuration: SchedulerConfiguration
   public private(set) var pool: BlockPool
+  /// Blocks of the sliding-window layers; nil without `configuration.window`.
+  public private(set) var windowPool: BlockPool?
   private var records: [String: SequenceRecord] = [:]
   private var waiting: [String] = []  // kept sorted by precedence
   private var running: [String] = []  // kept sorted by precedence
@@ -18,6 +25,9 @@ public struct Scheduler: Sendable {
   public init(_ configuration: SchedulerConfiguration) {
     self.configuration = configuration
     pool = BlockPool(blockCount: configuration.blockCount, blockSize: configuration.blockSize)
+    if configuration.window != nil {
+      windowPool = BlockPool(blockCount: max(1, configuration.windowBlockCount), blockSize: configuration.blockSize)
+    }
   }
 
   public var waitingCount: Int { waiting.count }
@@ -39,13 +49,23 @@ public struct Scheduler: Sendable {
     }
     let capacity = configuration.blockCount * configuration.blockSize
     guard length <= capacity else { throw .exceedsCacheCapacity(neededTokens: length, capacityTokens: capacity) }
+    if let windowPool {
+      // A request must be able to run alone: its window and one step's chunk in the window pool.
+      let bs = configuration.blockSize
+      let need = min((length + bs - 1) / bs, configuration.windowBlocksPerSequence)
+      guard need <= windowPool.blockCount else {
+        throw .exceedsCacheCapacity(neededTokens: need * bs, capacityTokens: windowPool.blockCount * bs)
+      }
+    }
     guard waiting.count < configuration.maxWaiting else {
       throw .queueFull(waiting: waiting.count, retryAfterSeconds: 1)
     }
     arrivals += 1
     let record = SequenceRecord(
       id: id, tokens: promptIDs, promptCount: promptIDs.count, maxLength: length, priority: priority,
-      arrival: arrivals, salt: salt)
+      arrival: arrivals, salt: salt,
+      halfAttentionFrom: BatchSlice.halfAttentionStart(promptLength: promptIDs.count, numerics: configuration.numerics),
+      orderPromptLength: BatchSlice.orderPromptLength(promptLength: promptIDs.count, numerics: configuration.numerics))
     records[id] = record
     insert(id, into: &waiting)
   }
@@ -93,6 +113,7 @@ public struct Scheduler: Sendable {
       out.chunks[i].count += drafts.count
       out.chunks[i].drafts = drafts
       out.chunks[i].blockTable = records[c.id]!.blockTable
+      if windowPool != nil { out.chunks[i].windowTable = records[c.id]!.windowTable }
     }
 
     // Waiting requests, in precedence order, while the budget, the batch and the blocks allow.
@@ -132,6 +153,7 @@ public struct Scheduler: Sendable {
       guard records[c.id] != nil else { continue }
       records[c.id]!.computed = c.start + c.count - c.drafts.count
       registerFullBlocks(c.id)
+      releaseBehindWindow(c.id)
     }
   }
 
@@ -150,9 +172,14 @@ public struct Scheduler: Sendable {
     if r.blockTable.count > keep {
       pool.release(r.blockTable[keep...].reversed())
       r.blockTable.removeLast(r.blockTable.count - keep)
+      if windowPool != nil {
+        windowPool!.release(r.windowTable[keep...].reversed().filter { $0 >= 0 })
+        r.windowTable.removeLast(r.windowTable.count - keep)
+      }
     }
     records[id] = r
     registerFullBlocks(id)
+    releaseBehindWindow(id)
   }
 
   /// Appends a sampled token to a running request.
@@ -175,10 +202,15 @@ public struct Scheduler: Sendable {
   public func preemptions(of id: String) -> Int { records[id]?.preemptions ?? 0 }
   /// Where the request's half-accumulator attention starts (`BatchSlice.halfAttentionFrom`).
   public func halfAttentionFrom(of id: String) -> Int {
-    records[id].map { BatchSlice.halfAttentionStart(promptLength: $0.promptCount) } ?? 0
+    records[id]?.halfAttentionFrom ?? 0
   }
-  /// The request's prompt length (`BatchSlice.promptLength`).
-  public func promptLength(of id: String) -> Int { records[id]?.promptCount ?? 0 }
+  /// The prompt length that fixes the request's batched matrix-product order (`BatchSlice.promptLength`;
+  /// 0 under `Numerics.fast`, whose order is the same for every position).
+  public func promptLength(of id: String) -> Int { records[id]?.orderPromptLength ?? 0 }
+  /// The request's window-pool blocks (-1 where released); empty without a window pool.
+  public func windowTable(of id: String) -> [Int32] { records[id]?.windowTable ?? [] }
+  /// Tokens of the request in the KV cache.
+  public func computedCount(of id: String) -> Int { records[id]?.computed ?? 0 }
   public func generatedCount(of id: String) -> Int { records[id].map { $0.tokens.count - $0.promptCount } ?? 0 }
 
   /// Sends a running request back to the queue, as if blocks had run out (for tests and tooling).
@@ -203,9 +235,34 @@ public struct Scheduler: Sendable {
       let tokens = r.tokens[(i * bs)..<((i + 1) * bs)]
       let h = BlockHash(parent: r.blockHashes.last, tokens: tokens, salt: r.salt, variant: r.variant(ofBlock: i, bs))
       pool.register(r.blockTable[i], hash: h, tokens: tokens)
+      if windowPool != nil, r.windowTable[i] >= 0 { windowPool!.register(r.windowTable[i], hash: h, tokens: tokens) }
       r.blockHashes.append(h)
     }
     records[id] = r
+  }
+
+  /// Gives back the window-pool blocks lying wholly before the window of the next position
+  /// (`computed`): no later position attends to them. Call after `registerFullBlocks`, so a block
+  /// that filled and left the window in one step is still cached.
+  private mutating func releaseBehindWindow(_ id: String) {
+    guard let window = configuration.window, windowPool != nil, var r = records[id] else { return }
+    let end = min(max(0, r.computed - window + 1) / configuration.blockSize, r.windowTable.count)
+    guard r.windowReleased < end else { return }
+    for i in r.windowReleased..<end where r.windowTable[i] >= 0 {
+      windowPool!.release(CollectionOfOne(r.windowTable[i]))
+      r.windowTable[i] = -1
+    }
+    r.windowReleased = end
+    records[id] = r
+  }
+
+  /// Free blocks a sequence can grow into: the smaller of both pools' free counts.
+  private var freeBlocks: Int { min(pool.freeCount, windowPool?.freeCount ?? Int.max) }
+
+  /// Takes one block from each pool for the sequence's next block.
+  private mutating func appendBlock(_ id: String) {
+    records[id]!.blockTable.append(pool.allocate()!)
+    if windowPool != nil { records[id]!.windowTable.append(windowPool!.allocate()!) }
   }
 
   /// Asks `draft` for tokens after `id`'s known ones and gives them KV slots from free blocks.
@@ -215,21 +272,19 @@ public struct Scheduler: Sendable {
     let r = records[id]!
     // Never past the request's own length (prompt + max tokens): nothing there can be kept.
     let room = r.maxLength - r.tokens.count
-    let slots = (r.blockTable.count + pool.freeCount) * configuration.blockSize - r.tokens.count
+    let slots = (r.blockTable.count + freeBlocks) * configuration.blockSize - r.tokens.count
     let maxCount = min(limit, room, slots)
     guard maxCount > 0 else { return [] }
     var drafts = draft(id, r.tokens, maxCount)
     if drafts.count > maxCount { drafts.removeLast(drafts.count - maxCount) }
     guard !drafts.isEmpty else { return [] }
-    for _ in 0..<blocksNeeded(r, through: r.tokens.count + drafts.count) {
-      records[id]!.blockTable.append(pool.allocate()!)
-    }
+    for _ in 0..<blocksNeeded(r, through: r.tokens.count + drafts.count) { appendBlock(id) }
     records[id]!.drafts = drafts
     return drafts
   }
 
   private func canReserve(_ r: SequenceRecord, count: Int) -> Bool {
-    blocksNeeded(r, through: r.computed + count) <= pool.freeCount
+    blocksNeeded(r, through: r.computed + count) <= freeBlocks
   }
 
   /// Gives `id` blocks for `count` more tokens, preempting the lowest-precedence running requests
@@ -240,8 +295,8 @@ public struct Scheduler: Sendable {
     while true {
       let r = records[id]!
       let need = blocksNeeded(r, through: r.computed + count)
-      if need <= pool.freeCount {
-        for _ in 0..<need { records[id]!.blockTable.append(pool.allocate()!) }
+      if need <= freeBlocks {
+        for _ in 0..<need { appendBlock(id) }
         return true
       }
       guard let victim = running.last(where: { !scheduled.contains($0) }) else { return false }
@@ -265,35 +320,61 @@ public struct Scheduler: Sendable {
   private mutating func releaseBlocks(of id: String) {
     guard let r = records[id] else { return }
     pool.release(r.blockTable.reversed())
+    if windowPool != nil { windowPool!.release(r.windowTable.reversed().filter { $0 >= 0 }) }
     records[id]!.blockTable = []
+    records[id]!.windowTable = []
+    records[id]!.windowReleased = 0
     records[id]!.blockHashes = []
     records[id]!.computed = 0
   }
 
   /// Takes every cached full block of the request's known tokens, leaving at least one token to
-  /// compute (its logits pick the next token).
+  /// compute (its logits pick the next token). With a window pool, k blocks are reused only when
+  /// the window pool also holds the blocks covering the window before position k × blockSize (the
+  /// first position left to compute); k shrinks until both pools hold what it needs.
   private mutating func attachCachedPrefix(_ r: inout SequenceRecord) {
     guard configuration.prefixCaching else { return }
     let bs = configuration.blockSize
     let full = (r.tokens.count - 1) / bs
     var parent: BlockHash? = nil
-    var hits = 0
+    var hashes: [BlockHash] = []
+    // runs[i]: how many blocks up to and including i the window pool holds without a gap.
+    var runs: [Int] = []
     for i in 0..<full {
       let tokens = r.tokens[(i * bs)..<((i + 1) * bs)]
       let h = BlockHash(parent: parent, tokens: tokens, salt: r.salt, variant: r.variant(ofBlock: i, bs))
-      guard let b = pool.takeCached(h, tokens: tokens) else { break }
-      r.blockTable.append(b)
-      r.blockHashes.append(h)
+      guard pool.isCached(h, tokens: tokens) else { break }
+      hashes.append(h)
+      if let windowPool { runs.append(windowPool.isCached(h, tokens: tokens) ? (runs.last ?? 0) + 1 : 0) }
       parent = h
-      hits += 1
     }
-    r.computed = hits * bs
+    var k = hashes.count
+    var windowFrom = 0  // first block the window pool must supply
+    if let window = configuration.window, windowPool != nil {
+      while k > 0 {
+        windowFrom = max(0, k * bs - window + 1) / bs
+        if runs[k - 1] >= k - windowFrom { break }
+        k -= 1
+      }
+      if k == 0 { windowFrom = 0 }
+    }
+    for i in 0..<k {
+      let tokens = r.tokens[(i * bs)..<((i + 1) * bs)]
+      r.blockTable.append(pool.takeCached(hashes[i], tokens: tokens)!)
+      if windowPool != nil {
+        r.windowTable.append(i >= windowFrom ? windowPool!.takeCached(hashes[i], tokens: tokens)! : -1)
+      }
+      r.blockHashes.append(hashes[i])
+    }
+    r.windowReleased = windowPool != nil ? windowFrom : 0
+    r.computed = k * bs
   }
 
   private func chunk(_ id: String, count: Int) -> ScheduledChunk {
     let r = records[id]!
     return ScheduledChunk(
-      id: id, start: r.computed, count: count, blockTable: r.blockTable, samples: r.computed + count == r.tokens.count)
+      id: id, start: r.computed, count: count, blockTable: r.blockTable,
+      windowTable: windowPool != nil ? r.windowTable : nil, samples: r.computed + count == r.tokens.count)
   }
 
   private func insert(_ id: String, into list: inout [String]) {

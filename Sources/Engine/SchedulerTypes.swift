@@ -1,3 +1,4 @@
+import Kernels
 import Models
 /// Limits the scheduler works within.
 public struct SchedulerConfiguration: Sendable, Equatable {
@@ -13,8 +14,24 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   public var contextLength = 8192
   /// Draft tokens are added to a step only while it holds fewer tokens than this in total.
   public var speculativeStepTokens = 4
+  /// The model's summation order: decides which positions attend with f16 accumulators, which is
+  /// part of a cached block's identity.
+  public var numerics = Numerics.exact
+  /// Sliding window of the model's windowed layers (positions attended, itself included) when they
+  /// keep a block pool of their own; nil: every layer keeps every position in the one pool.
+  public var window: Int? = nil
+  /// Blocks of the windowed layers' pool (used only with `window`).
+  public var windowBlockCount = 0
 
   public init() {}
+
+  /// Window-pool blocks one sequence can hold at once: the blocks covering its window behind the
+  /// next position, plus a step's chunk (and its drafts) ahead of it. A window pool at least this
+  /// large lets any admitted request run alone.
+  public var windowBlocksPerSequence: Int {
+    guard let window else { return 0 }
+    return (window + maxBatchTokens + blockSize - 1) / blockSize + 1
+  }
 }
 
 /// One sequence's work in a step: compute `count` tokens from position `start` into `blockTable`.
@@ -24,6 +41,9 @@ public struct ScheduledChunk: Sendable, Equatable {
   /// Known tokens, plus the drafts when there are any.
   public var count: Int
   public var blockTable: [Int32]
+  /// Window-pool blocks for the model's sliding-window layers, indexed like `blockTable` (-1 for
+  /// blocks wholly behind the window); nil when there is no window pool.
+  public var windowTable: [Int32]?
   /// The chunk reaches the last known token, so the step's logits for it pick the next token.
   public var samples: Bool
   /// Speculative tokens computed after the decode's last known token (positions
@@ -53,8 +73,17 @@ struct SequenceRecord {
   let priority: Int
   let arrival: Int
   let salt: String?
+  /// Where half-accumulator attention starts (`BatchSlice.halfAttentionFrom`), from the prompt length.
+  let halfAttentionFrom: Int
+  /// The prompt length that fixes each position's batched matrix-product order
+  /// (`BatchSlice.orderPromptLength`).
+  let orderPromptLength: Int
   var computed = 0
   var blockTable: [Int32] = []
+  /// Window-pool blocks, as long as `blockTable`; -1 once released (wholly behind the window).
+  var windowTable: [Int32] = []
+  /// Window-pool entries below this index are all released.
+  var windowReleased = 0
   var blockHashes: [BlockHash] = []  // of the first blockHashes.count full blocks, registered
   var drafts: [Int32] = []  // scheduled this step, awaiting acceptDrafts
   var cachedPromptTokens = 0
@@ -71,10 +100,8 @@ struct SequenceRecord {
   /// Block `i`'s arithmetic variant (how many of its positions attend in f32, and which take
   /// llama.cpp's batched matrix-product order), part of its hash.
   func variant(ofBlock i: Int, _ blockSize: Int) -> Int {
-    let order = BatchSlice.batchedOrderCode(start: i * blockSize, count: blockSize, promptLength: promptCount)
+    let order = BatchSlice.batchedOrderCode(start: i * blockSize, count: blockSize, promptLength: orderPromptLength)
     return order * (blockSize + 1)
-      + BatchSlice.fullPrecisionCount(
-        start: i * blockSize, count: blockSize,
-      halfAttentionFrom: BatchSlice.halfAttentionStart(promptLength: promptCount))
+      + BatchSlice.fullPrecisionCount(start: i * blockSize, count: blockSize, halfAttentionFrom: halfAttentionFrom)
   }
 }

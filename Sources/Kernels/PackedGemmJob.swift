@@ -36,18 +36,18 @@ struct PackedGemmJob: ParallelJob {
     let b = min(hi, t.firstGroup + t.groups) - t.firstGroup
     if a >= b { return }
     let w = t.weights
-    var code = Int32(w.type.rawValue)
-    if let paired = batchedRows, w.type == .q4_K || w.type == .q6_K {
-      // Runs of activation rows with the same summation order, one kernel call each.
+    let code = w.packedKernelCode
+    if let paired = batchedRows, w.numerics == .exact, w.type == .q4_K || w.type == .q6_K {
+      // Runs of activation rows with the same summation order, one kernel call each (the fast order is
+      // the same for both, so it never splits).
       var done: Int32 = 1
       var r0 = 0
       while r0 < n {
         var r1 = r0 + 1
         while r1 < n && paired[r1] == paired[r0] { r1 += 1 }
-        code = Int32(w.type.rawValue) | (paired[r0] ? Int32(PG_BATCHED) : 0)
         done &= pg_gemm_packed(
-          code, t.packed, Int32(w.rows), Int32(a), Int32(b), act + r0 * actBytes, actBytes, Int32(r1 - r0),
-          t.y + r0 * w.rows, w.rows, Int32(w.cols))
+          code | (paired[r0] ? Int32(PG_BATCHED) : 0), t.packed, Int32(w.rows), Int32(a), Int32(b),
+          act + r0 * actBytes, actBytes, Int32(r1 - r0), t.y + r0 * w.rows, w.rows, Int32(w.cols))
         r0 = r1
       }
       if done != 0 { return }

@@ -6,7 +6,8 @@ import Synchronization
 /// A read-only view of a 2-D weight tensor in place (usually inside the mmapped GGUF file).
 /// `rows` output features, each a row of `cols` elements stored as `type`.
 ///
-/// Types with a row-interleaved SIMD layout (Q4_1, Q8_0; see `pg_pack`) are repacked the first
+/// Types with a row-interleaved SIMD layout (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K, and F16 with rows a multiple
+/// of 8 elements; see `pg_pack`) are repacked the first
 /// time `matmul` uses the matrix, once, into memory owned by the view's `packing`; matrices only
 /// read row by row (embedding lookups) are never repacked. When the source is a file mapping
 /// (`releasesSourceAfterPacking`), its pages are dropped from the process after packing, so the
@@ -20,9 +21,12 @@ public struct WeightMatrix: @unchecked Sendable {
   public let rowBytes: Int
   /// The packed copy, made on first use; nil when the type or CPU has no packed kernel.
   public let packing: PackedWeights?
+  /// The summation order its packed products follow.
+  public let numerics: Numerics
 
   public init(
-    type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, releasesSourceAfterPacking: Bool = false
+    type: GGMLType, rows: Int, cols: Int, data: UnsafeRawPointer, releasesSourceAfterPacking: Bool = false,
+    numerics: Numerics = .exact
   ) throws(KernelError) {
     guard supportedWeightTypes.contains(type) else { throw .unsupportedType(type, operation: "matrix multiply") }
     guard let rowBytes = type.rowBytes(cols) else { throw .badRowLength(type, cols) }
@@ -31,6 +35,7 @@ public struct WeightMatrix: @unchecked Sendable {
     self.cols = cols
     self.data = data
     self.rowBytes = rowBytes
+    self.numerics = numerics
     let code = Int32(type.rawValue)
     packing =
       pg_isa() >= 1 && pg_packed_size(code, Int32(clamping: rows), Int32(clamping: cols)) > 0
@@ -38,6 +43,11 @@ public struct WeightMatrix: @unchecked Sendable {
   }
 
   @inline(__always) public func row(_ r: Int) -> UnsafeRawPointer { data + r * rowBytes }
+
+  /// The type code `pg_gemm_packed` takes: the GGML type, with the fast-order flag under `.fast`.
+  @inline(__always) var packedKernelCode: Int32 {
+    Int32(type.rawValue) | (numerics == .fast ? Int32(PG_FAST_ORDER) : 0)
+  }
 
   /// The packed layout, packing now (on the pool's threads) if this is the first call.
   @inline(__always) func packed(pool: ThreadPool) -> UnsafeRawPointer? {

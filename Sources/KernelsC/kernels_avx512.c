@@ -5,5 +5,6 @@
 #define PG_VNNI 1
 #define PG_TILE_R 4
 #define PG_TILE_T 4
+#define PG_FTILE_R 4
 #include "kernels_impl.h"
 #endif

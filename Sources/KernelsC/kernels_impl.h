@@ -4,6 +4,7 @@
 //   PG_TARGET     the target attribute for every function here
 //   PG_VNNI       1 to use vpdpbusd (AVX-512 VNNI) for u8×s8 dot products, 0 for vpmaddubsw/vpmaddwd
 //   PG_TILE_R/T   weight rows × activation rows per register tile in the matrix-matrix path
+//   PG_FTILE_R    weight rows per register tile of the float (F32/F16) path (PG_TILE_T activation rows)
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -195,28 +196,96 @@ INL void gemm_q(const int type, const uint8_t *w, size_t w_stride, int r0, int r
 
 INL __m256 load8_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 
-// Float rows (F32 or F16 weights) against f32 activations.
-INL float dot_row_float(const int is_half, const void *row, const float *x, int n) {
-  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+INL __m256 load8_w(const int is_half, const uint8_t *row, int i) {
+  return is_half ? load8_f16((const uint16_t *)row + i) : _mm256_loadu_ps((const float *)row + i);
+}
+
+INL float weight_at(const int is_half, const uint8_t *row, int i) {
+  return is_half ? _cvtsh_ss(((const uint16_t *)row)[i]) : ((const float *)row)[i];
+}
+
+// One R×T register tile of a float (F32 or F16) matrix product against f32 activations: weight rows
+// w[0..R) (w_stride bytes apart), activation rows x[0..T) (x_stride bytes apart); y[t*y_stride + r].
+// Each weight vector is loaded and widened once for the T activation rows, so verifying several
+// tokens reads and converts every weight once. Every output is the same arithmetic whatever tile
+// it falls in: one 8-lane FMA chain over the columns in order, `hsum_ps`, then the remaining
+// columns one fused multiply-add each. So a row's result does not depend on how many rows share
+// the call (speculative verification equals one-at-a-time decoding bit for bit), nor on the ISA
+// level (AVX-512 uses the same 256-bit vectors, only more of them). `matmulFloatReference` in
+// Kernels is the Swift twin of this order.
+INL void tile_f(const int is_half, const int R, const int T, const uint8_t *w, size_t w_stride, const uint8_t *x,
+                size_t x_stride, int cols, float *y, size_t y_stride) {
+  __m256 acc[2 * PG_FTILE_R][PG_TILE_T];  // 2R rows for a single activation row (gemm_f)
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
   int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m256 w0, w1;
-    if (is_half) {
-      w0 = load8_f16((const uint16_t *)row + i);
-      w1 = load8_f16((const uint16_t *)row + i + 8);
-    } else {
-      w0 = _mm256_loadu_ps((const float *)row + i);
-      w1 = _mm256_loadu_ps((const float *)row + i + 8);
+  for (; i + 8 <= cols; i += 8) {
+    __m256 xv[PG_TILE_T];
+    for (int t = 0; t < T; t++) xv[t] = _mm256_loadu_ps((const float *)(x + t * x_stride) + i);
+    for (int r = 0; r < R; r++) {
+      const __m256 wv = load8_w(is_half, w + r * w_stride, i);
+      for (int t = 0; t < T; t++) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
     }
-    s0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), s0);
-    s1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), s1);
   }
-  float sum = hsum_ps(_mm256_add_ps(s0, s1));
-  for (; i < n; i++) {
-    float wv = is_half ? _cvtsh_ss(((const uint16_t *)row)[i]) : ((const float *)row)[i];
-    sum += wv * x[i];
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < T; t++) {
+      const float *xt = (const float *)(x + t * x_stride);
+      float s = hsum_ps(acc[r][t]);
+      for (int j = i; j < cols; j++) s = fmaf(weight_at(is_half, w + r * w_stride, j), xt[j], s);
+      y[t * y_stride + r] = s;
+    }
+}
+
+// A tile of R weight rows against m ≤ PG_TILE_T activation rows, with m a compile-time constant in
+// each branch so the accumulators stay in registers.
+INL void tile_f_rows(const int is_half, const int R, int m, const uint8_t *w, size_t w_stride, const uint8_t *x,
+                     size_t x_stride, int cols, float *y, size_t y_stride) {
+  switch (m) {
+  case 1: tile_f(is_half, R, 1, w, w_stride, x, x_stride, cols, y, y_stride); break;
+#if PG_TILE_T > 2
+  case 2: tile_f(is_half, R, 2, w, w_stride, x, x_stride, cols, y, y_stride); break;
+  case 3: tile_f(is_half, R, 3, w, w_stride, x, x_stride, cols, y, y_stride); break;
+#endif
+  default: tile_f(is_half, R, PG_TILE_T, w, w_stride, x, x_stride, cols, y, y_stride); break;
   }
-  return sum;
+}
+
+// Rows in tiles of PG_FTILE_R (2·PG_FTILE_R for a single activation row, whose tile needs no
+// registers for other activation rows: more independent FMA chains), activation rows in tiles of
+// PG_TILE_T. Activation rows are taken in groups that stay in L2 while a thread's rows stream past;
+// a tile of weight rows stays in L1 while it meets every activation row of the group.
+INL void gemm_f(const int is_half, const uint8_t *w, size_t w_stride, int r0, int r1, const uint8_t *a,
+                size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  enum { R = PG_FTILE_R, T = PG_TILE_T };
+  if (n == 1) {
+    int r = r0;
+    for (; r + 2 * R <= r1; r += 2 * R)
+      tile_f(is_half, 2 * R, 1, w + (size_t)r * w_stride, w_stride, a, a_stride, cols, y + r, y_stride);
+    for (; r < r1; r++) tile_f(is_half, 1, 1, w + (size_t)r * w_stride, w_stride, a, a_stride, cols, y + r, y_stride);
+    return;
+  }
+  int group = (int)(262144 / (a_stride ? a_stride : 1)) / T * T;
+  if (group < T) group = T;
+  for (int t0 = 0; t0 < n; t0 += group) {
+    const int t1 = t0 + group < n ? t0 + group : n;
+    int r = r0;
+    for (; r + R <= r1; r += R) {
+      const uint8_t *wr = w + (size_t)r * w_stride;
+      for (int t = t0; t < t1; t += T) {
+        const int m = t1 - t < T ? t1 - t : T;
+        tile_f_rows(is_half, R, m, wr, w_stride, a + (size_t)t * a_stride, a_stride, cols, y + (size_t)t * y_stride + r,
+                    y_stride);
+      }
+    }
+    for (; r < r1; r++) {
+      const uint8_t *wr = w + (size_t)r * w_stride;
+      for (int t = t0; t < t1; t += T) {
+        const int m = t1 - t < T ? t1 - t : T;
+        tile_f_rows(is_half, 1, m, wr, w_stride, a + (size_t)t * a_stride, a_stride, cols, y + (size_t)t * y_stride + r,
+                    y_stride);
+      }
+    }
+  }
 }
 
 int PG_TARGET PG_FN(gemm)(int type, const void *w, size_t w_stride, int r0, int r1, const void *act, size_t a_stride,
@@ -234,11 +303,10 @@ int PG_TARGET PG_FN(gemm)(int type, const void *w, size_t w_stride, int r0, int 
     gemm_q(PG_Q8_0, wp, w_stride, r0, r1, ap, a_stride, n, y, y_stride, cols / 32);
     return 1;
   case PG_F32:
+    gemm_f(0, wp, w_stride, r0, r1, ap, a_stride, n, y, y_stride, cols);
+    return 1;
   case PG_F16:
-    for (int r = r0; r < r1; r++)
-      for (int t = 0; t < n; t++)
-        y[(size_t)t * y_stride + r] =
-            dot_row_float(type == PG_F16, wp + (size_t)r * w_stride, (const float *)(ap + (size_t)t * a_stride), cols);
+    gemm_f(1, wp, w_stride, r0, r1, ap, a_stride, n, y, y_stride, cols);
     return 1;
   default:
     return 0;
@@ -273,6 +341,40 @@ INL void packed_block_q4_1(const int T, const uint8_t *codes, const uint8_t *con
   }
 }
 
+// Q4_1 in the fast order: a block's eight partial sums added in integers (per activation row t, one
+// lane per weight row), scaled once.
+INL void packed_block_q4_1_fast(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  __m256i s0[PG_TILE_T], s1[PG_TILE_T];
+  for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
+  for (int c = 0; c < 4; c++) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+    const __m256i lo = _mm256_and_si256(v, mask);
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+    for (int t = 0; t < T; t++) {
+      s0[t] = _mm256_add_epi32(s0[t], dot_u8s8(lo, bcast4(ya[t] + 4 * c)));
+      s1[t] = _mm256_add_epi32(s1[t], dot_u8s8(hi, bcast4(ya[t] + 16 + 4 * c)));
+    }
+  }
+  for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
+}
+
+// Q8_0 in the fast order: a block's chunks added in integers (one lane per weight row), scaled once.
+INL void packed_block_q8_0_fast(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
+  __m256i s0[PG_TILE_T], s1[PG_TILE_T];
+  for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
+  for (int c = 0; c < 8; c++) {
+    const __m256i w = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+    const __m256i aw = _mm256_sign_epi8(w, w);
+    for (int t = 0; t < T; t++) {
+      const __m256i y = _mm256_sign_epi8(bcast4(ya[t] + 4 * c), w);
+      if (c & 1) s1[t] = _mm256_add_epi32(s1[t], dot_u8s8(aw, y));
+      else s0[t] = _mm256_add_epi32(s0[t], dot_u8s8(aw, y));
+    }
+  }
+  for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
+}
+
 // Q8_0: chunk c holds elements 4c..4c+3, so its dot is partial sum c; signs moved onto the activations
 // (|w| · sign(y, w)) keep the u8 × s8 products exact.
 INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
@@ -293,36 +395,50 @@ INL __m256 fold8(const __m256 *p) {
 
 // da/sa: the activation rows' block scales (and Q4_1 scaled sums) as f32, [T][nb] with row stride
 // `nb`, so each block costs one broadcast multiply and one FMA per activation row.
-INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride,
-                     const float *da, const float *sa, float *y, size_t y_stride, int valid_rows) {
+INL void packed_tile(const int type, const int fast, const int T, const uint8_t *group, int nb, const uint8_t *a,
+                     size_t a_stride, const float *da, const float *sa, float *y, size_t y_stride, int valid_rows) {
   const int header = type == PG_Q4_1 ? 32 : 16;
   const int block_bytes = type == PG_Q4_1 ? 160 : 272;
   const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
   const int a_hdr = type == PG_Q4_1 ? 4 : 2;
-  // Eight accumulators per activation row, one per 4-element partial sum (see packed_block_q4_1).
+  // llama.cpp's order keeps eight accumulators per activation row, one per 4-element partial sum (see
+  // packed_block_q4_1); the fast order one.
+  const int lanes = fast ? 1 : 8;
   __m256 acc[8 * PG_TILE_T], accm[PG_TILE_T];
   for (int t = 0; t < T; t++) {
     accm[t] = _mm256_setzero_ps();
-    for (int j = 0; j < 8; j++) acc[8 * t + j] = _mm256_setzero_ps();
+    for (int j = 0; j < lanes; j++) acc[8 * t + j] = _mm256_setzero_ps();
   }
   for (int b = 0; b < nb; b++) {
     const uint8_t *pb = group + (size_t)b * block_bytes;
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
     const uint8_t *ya[PG_TILE_T];
     for (int t = 0; t < T; t++) ya[t] = a + t * a_stride + (size_t)b * ab_bytes + a_hdr;
-    __m256i s[8 * PG_TILE_T];
-    if (type == PG_Q4_1) packed_block_q4_1(T, pb + header, ya, s);
-    else packed_block_q8_0(T, pb + header, ya, s);
-    const __m256 mw = type == PG_Q4_1 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16))) : dw;
-    for (int t = 0; t < T; t++) {
-      const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b));
-      for (int j = 0; j < 8; j++) acc[8 * t + j] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[8 * t + j]), acc[8 * t + j]);
-      if (type == PG_Q4_1) accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
+    if (fast) {
+      __m256i s[PG_TILE_T];
+      if (type == PG_Q4_1) packed_block_q4_1_fast(T, pb + header, ya, s);
+      else packed_block_q8_0_fast(T, pb + header, ya, s);
+      for (int t = 0; t < T; t++) {
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b));
+        acc[8 * t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[t]), acc[8 * t]);
+      }
+    } else {
+      __m256i s[8 * PG_TILE_T];
+      if (type == PG_Q4_1) packed_block_q4_1(T, pb + header, ya, s);
+      else packed_block_q8_0(T, pb + header, ya, s);
+      for (int t = 0; t < T; t++) {
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b));
+        for (int j = 0; j < 8; j++) acc[8 * t + j] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[8 * t + j]), acc[8 * t + j]);
+      }
+    }
+    if (type == PG_Q4_1) {
+      const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
+      for (int t = 0; t < T; t++) accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
     }
   }
   for (int t = 0; t < T; t++) {
-    // Per row: the folded partials, then (Q4_1) the minimum term.
-    __m256 sum = fold8(acc + 8 * t);
+    // Per row: the (folded) partials, then (Q4_1) the minimum term.
+    __m256 sum = fast ? acc[8 * t] : fold8(acc + 8 * t);
     if (type == PG_Q4_1) sum = _mm256_add_ps(sum, accm[t]);
     if (valid_rows == 8) {
       _mm256_storeu_ps(y + t * y_stride, sum);  // the group's 8 outputs are adjacent
@@ -335,8 +451,9 @@ INL void packed_tile(const int type, const int T, const uint8_t *group, int nb, 
 }
 
 enum { PG_SCALE_CAPACITY = 8192 };
+_Static_assert(PG_TILE_T == 2 || PG_TILE_T == 4, "gemm_packed's remainder switch covers tiles of 2 and 4 rows");
 
-INL int gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
                     size_t a_stride, int n, float *y, size_t y_stride, int nb) {
   enum { T = PG_TILE_T };
   if (nb * T > PG_SCALE_CAPACITY) return 0;
@@ -360,11 +477,81 @@ INL int gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int
       const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
       int t = t0;
       for (; t + T <= t1; t += T)
-        packed_tile(type, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
+        packed_tile(type, fast, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
                     y + (size_t)t * y_stride + 8 * g, y_stride, valid);
-      for (; t < t1; t++)
-        packed_tile(type, 1, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
-                    y + (size_t)t * y_stride + 8 * g, y_stride, valid);
+      // The remainder in one pass over the group (one pass per row used to make 7 rows cost as much
+      // as 16); a row's result is the same whatever tile it is in.
+      const float *dr = da + (t - t0) * nb, *sr = sa + (t - t0) * nb;
+      const uint8_t *ar = a + (size_t)t * a_stride;
+      float *yr = y + (size_t)t * y_stride + 8 * g;
+      switch (t1 - t) {
+      case 1: packed_tile(type, fast, 1, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
+#if PG_TILE_T > 2
+      case 2: packed_tile(type, fast, 2, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
+      case 3: packed_tile(type, fast, 3, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
+#endif
+      default: break;
+      }
+    }
+  }
+  return 1;
+}
+
+// ---- Packed F16 (two 4-row quads per 8-row group, see pack.c) ----
+
+// One quad (4 weight rows, `chunks` 64-byte chunks) against T activation rows: the arithmetic of
+// `tile_f` (cols a multiple of 8, so no scalar tail), reading the quad as one sequential stream.
+// Outputs of padding rows (r ≥ valid) are not written.
+INL void packed_tile_f16(const int T, const uint8_t *quad, int chunks, const uint8_t *x, size_t x_stride, float *y,
+                         size_t y_stride, int valid) {
+  __m256 acc[4][PG_TILE_T];
+  for (int r = 0; r < 4; r++)
+    for (int t = 0; t < T; t++) acc[r][t] = _mm256_setzero_ps();
+  for (int i = 0; i < chunks; i++) {
+    __m256 xv[PG_TILE_T];
+    for (int t = 0; t < T; t++) xv[t] = _mm256_loadu_ps((const float *)(x + t * x_stride) + 8 * i);
+    const uint16_t *chunk = (const uint16_t *)(quad + (size_t)i * 64);
+    for (int r = 0; r < 4; r++) {
+      const __m256 wv = load8_f16(chunk + 8 * r);
+      for (int t = 0; t < T; t++) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < 4 && r < valid; r++)
+    for (int t = 0; t < T; t++) y[t * y_stride + r] = hsum_ps(acc[r][t]);
+}
+
+INL void packed_tile_f16_rows(int m, const uint8_t *quad, int chunks, const uint8_t *x, size_t x_stride, float *y,
+                              size_t y_stride, int valid) {
+  switch (m) {
+  case 1: packed_tile_f16(1, quad, chunks, x, x_stride, y, y_stride, valid); break;
+#if PG_TILE_T > 2
+  case 2: packed_tile_f16(2, quad, chunks, x, x_stride, y, y_stride, valid); break;
+  case 3: packed_tile_f16(3, quad, chunks, x, x_stride, y, y_stride, valid); break;
+#endif
+  default: packed_tile_f16(PG_TILE_T, quad, chunks, x, x_stride, y, y_stride, valid); break;
+  }
+}
+
+INL int gemm_packed_f16(const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a, size_t a_stride, int n,
+                        float *y, size_t y_stride, int cols) {
+  enum { T = PG_TILE_T };
+  if (cols % 8 != 0) return 0;
+  const int chunks = cols / 8;
+  const size_t quad_bytes = (size_t)chunks * 64;
+  // Activation rows per pass: they stay in L2 while the thread's quads stream past once.
+  int span = (int)(262144 / (a_stride ? a_stride : 1)) / T * T;
+  if (span < T) span = T;
+  for (int t0 = 0; t0 < n; t0 += span) {
+    const int t1 = t0 + span < n ? t0 + span : n;
+    for (int q = 2 * g0; q < 2 * g1; q++) {
+      const int valid = rows - 4 * q;
+      if (valid <= 0) break;
+      const uint8_t *quad = packed + (size_t)q * quad_bytes;
+      for (int t = t0; t < t1; t += T) {
+        const int m = t1 - t < T ? t1 - t : T;
+        packed_tile_f16_rows(m, quad, chunks, a + (size_t)t * a_stride, a_stride, y + (size_t)t * y_stride + 4 * q,
+                             y_stride, valid);
+      }
     }
   }
   return 1;
@@ -374,30 +561,36 @@ INL int gemm_packed(const int type, const uint8_t *packed, int rows, int g0, int
 
 int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0, int g1, const void *act,
                                  size_t a_stride, int n, float *y, size_t y_stride, int cols) {
-  switch (type) {
+  // PG_FAST_ORDER wins over PG_BATCHED: the fast order is the same for single and batched rows.
+  const int fast = (type & PG_FAST_ORDER) != 0;
+  const int order = fast ? PG_ORDER_FAST : (type & PG_BATCHED) ? PG_ORDER_BATCHED : PG_ORDER_ONE_ROW;
+  const uint8_t *p = (const uint8_t *)packed, *x = (const uint8_t *)act;
+  switch (type & ~(PG_FAST_ORDER | PG_BATCHED)) {
   case PG_Q4_1:
-    return gemm_packed(PG_Q4_1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
-                       cols / 32);
+    // Two instantiations, so the exact one keeps its constant-folded eight-lane loops.
+    if (fast) return gemm_packed(PG_Q4_1, 1, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols / 32);
+    return gemm_packed(PG_Q4_1, 0, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols / 32);
   case PG_Q8_0:
-  case PG_Q8_0 | PG_BATCHED:
-    return gemm_packed(PG_Q8_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
-                       cols / 32);
+    if (fast) return gemm_packed(PG_Q8_0, 1, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols / 32);
+    return gemm_packed(PG_Q8_0, 0, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols / 32);
+  case PG_F16:
+    return gemm_packed_f16(p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q5_0:
-  case PG_Q5_0 | PG_BATCHED:
-    return gemm_packed_k(PG_Q5_0, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
-                         y_stride, cols);
+    // llama.cpp uses one order for single and batched Q5_0 rows.
+    if (fast) return gemm_packed_k(PG_Q5_0, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k(PG_Q5_0, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q4_K:
-    return gemm_packed_k(PG_Q4_K, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
-                         y_stride, cols);
-  case PG_Q4_K | PG_BATCHED:
-    return gemm_packed_k(PG_Q4_K, 1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
-                         y_stride, cols);
-  case PG_Q6_K | PG_BATCHED:
-    return gemm_packed_k(PG_Q6_K, 1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
-                         y_stride, cols);
+    if (order == PG_ORDER_FAST)
+      return gemm_packed_k(PG_Q4_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    if (order == PG_ORDER_BATCHED)
+      return gemm_packed_k(PG_Q4_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k(PG_Q4_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q6_K:
-    return gemm_packed_k(PG_Q6_K, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
-                         y_stride, cols);
+    if (order == PG_ORDER_FAST)
+      return gemm_packed_k(PG_Q6_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    if (order == PG_ORDER_BATCHED)
+      return gemm_packed_k(PG_Q6_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k(PG_Q6_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   default:
     return 0;
   }

@@ -15,7 +15,30 @@ static int packed_geometry(int type, int *group_block, int *src_block, int *bloc
   }
 }
 
+// F16: each 8-row group is two 4-row quads, one after the other; a quad holds its rows' columns in
+// chunks of 8, chunk i as 64 bytes (one cache line): 8 f16 of row 0, then rows 1, 2, 3. A tile of 4
+// rows then streams through memory in order. Rows must be a multiple of 8 elements (so no column
+// tail); padding rows are zero.
+static size_t packed_size_f16(int rows, int cols) {
+  if (cols <= 0 || cols % 8 != 0) return 0;
+  return (size_t)((rows + 7) / 8) * 8 * (size_t)cols * 2;
+}
+
+static void pack_f16(const uint8_t *in, size_t src_stride, int rows, int cols, uint8_t *out) {
+  const int chunks = cols / 8;
+  const int quads = (rows + 7) / 8 * 2;
+  for (int q = 0; q < quads; q++)
+    for (int i = 0; i < chunks; i++)
+      for (int r = 0; r < 4; r++) {
+        uint8_t *dst = out + (((size_t)q * chunks + i) * 4 + r) * 16;
+        const int row = 4 * q + r;
+        if (row < rows) memcpy(dst, in + (size_t)row * src_stride + 16 * (size_t)i, 16);
+        else memset(dst, 0, 16);
+      }
+}
+
 size_t pg_packed_size(int type, int rows, int cols) {
+  if (type == PG_F16) return packed_size_f16(rows, cols);
   int gb, sb, be;
   if (!packed_geometry(type, &gb, &sb, &be) || cols <= 0 || cols % be != 0) return 0;
   return (size_t)((rows + 7) / 8) * (size_t)(cols / be) * (size_t)gb;
@@ -88,6 +111,11 @@ static void pack_block_q6_k(const uint8_t *s, int r, uint8_t *block) {
 }
 
 int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, void *dst) {
+  if (type == PG_F16) {
+    if (packed_size_f16(rows, cols) == 0) return 0;
+    pack_f16((const uint8_t *)src, src_stride, rows, cols, (uint8_t *)dst);
+    return 1;
+  }
   int gb, sb, be;
   if (!packed_geometry(type, &gb, &sb, &be) || cols <= 0 || cols % be != 0) return 0;
   const int nb = cols / be;

@@ -45,7 +45,8 @@ struct CausalAttention {
     let splits = max(1, min(group, (pool.threadCount + n * kvHeads - 1) / (n * kvHeads)))
     let tasks = n * kvHeads * splits
     let job = AttentionJob(
-      attention: self, q: q, out: out, batch: batch, placement: placement, keyBase: cache.keyBase(layer: layer),
+      attention: self, q: q, out: out, batch: batch, placement: placement, windowed: cache.isWindowed(layer),
+      keyBase: cache.keyBase(layer: layer),
       valueBase: cache.valueBase(layer: layer), kvDim: cache.kvDim, blockSize: cache.blockSize,
       blockStride: cache.blockStride, splits: splits, tasks: tasks, parts: max(1, min(pool.threadCount * 4, tasks)))
     pool.parallelFor(job.parts, job: job)
@@ -60,6 +61,8 @@ private struct AttentionJob: ParallelJob {
   let out: UnsafeMutablePointer<Float>  // [nTokens, heads, headDim]
   let batch: ForwardBatch
   let placement: TokenPlacement
+  /// The layer lives in the cache's window region: read through the slices' window tables.
+  let windowed: Bool
   let keyBase: UnsafeMutablePointer<Float16>
   let valueBase: UnsafeMutablePointer<Float16>
   let kvDim: Int
@@ -86,7 +89,7 @@ private struct AttentionJob: ParallelJob {
       let slice = batch.slices[placement.slice[t]]
       let half = placement.position[t] >= slice.halfAttentionFrom
       let offset = t * qDim + firstHead * headDim  // the group's query heads are adjacent
-      slice.blockTable.withUnsafeBufferPointer { table in
+      (windowed ? slice.windowTable! : slice.blockTable).withUnsafeBufferPointer { table in
         let view = PagedHeadView(
           keys: keyBase + g * headDim, values: valueBase + g * headDim, blockTable: table.baseAddress!,
           blockSize: blockSize, blockStride: blockStride, rowStride: kvDim)
@@ -107,9 +110,11 @@ func storeKV(
 ) {
   let kvDim = cache.kvDim
   let blockSize = cache.blockSize
+  let windowed = cache.isWindowed(layer)
   for t in tokens ?? 0..<batch.tokens.count {
     let p = placement.position[t]
-    let block = batch.slices[placement.slice[t]].blockTable[p / blockSize]
+    let i = placement.slice[t]
+    let block = windowed ? batch.slices[i].windowTable![p / blockSize] : batch.slices[i].blockTable[p / blockSize]
     let kd = cache.keys(layer: layer, block: block, slot: p % blockSize)
     let vd = cache.values(layer: layer, block: block, slot: p % blockSize)
     for i in 0..<kvDim {

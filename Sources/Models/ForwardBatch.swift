@@ -1,4 +1,5 @@
 import GGUF
+import Kernels
 
 /// One sequence's share of a batched forward pass: `tokenCount` tokens starting at `tokenOffset` in the
 /// batch, at positions `startPosition..<startPosition + tokenCount` of that sequence.
@@ -9,6 +10,10 @@ public struct BatchSlice: Sendable, Equatable {
   /// Cache blocks holding this sequence's positions in order (`blockTable[p / blockSize]` holds
   /// position p); must already cover `startPosition + tokenCount` positions.
   public var blockTable: [Int32]
+  /// Blocks of the cache's window region for its sliding-window layers, indexed like `blockTable`;
+  /// needed only when the cache has that region. Entries of blocks lying wholly before the window of
+  /// the slice's first position may be -1: they are never read or written.
+  public var windowTable: [Int32]?
   /// Which of this slice's positions need logits; nil for none (a prefill chunk that is not the last).
   public var logits: LogitsSelection?
   /// Positions from here on attend with llama.cpp's flash-attention arithmetic (f16 query, f16
@@ -23,12 +28,13 @@ public struct BatchSlice: Sendable, Equatable {
 
   public init(
     tokenOffset: Int, tokenCount: Int, startPosition: Int, blockTable: [Int32], logits: LogitsSelection?,
-    halfAttentionFrom: Int = 0, promptLength: Int = 0
+    halfAttentionFrom: Int = 0, promptLength: Int = 0, windowTable: [Int32]? = nil
   ) {
     self.tokenOffset = tokenOffset
     self.tokenCount = tokenCount
     self.startPosition = startPosition
     self.blockTable = blockTable
+    self.windowTable = windowTable
     self.logits = logits
     self.halfAttentionFrom = halfAttentionFrom
     self.promptLength = promptLength
@@ -72,14 +78,22 @@ public struct BatchSlice: Sendable, Equatable {
     }
   }
 
+  /// The `promptLength` a sequence's slices carry: the prompt's length under `.exact`, 0 under `.fast`
+  /// (whose matrix products take one order for every position, so no position is `referenceBatched`).
+  public static func orderPromptLength(promptLength: Int, numerics: Numerics) -> Int {
+    numerics == .fast ? 0 : promptLength
+  }
+
   /// Where half-accumulator attention starts for a sequence whose prompt has `promptLength` tokens.
   ///
   /// llama.cpp (whose outputs are the correctness reference) attends with f16 accumulators for every
   /// decode step and for prompts shorter than 64 tokens, and with an f32 tiled kernel for longer
   /// prompts. Following the same rule makes short-prompt and generated tokens bit-identical to it,
-  /// and keeps long prompts on the fast kernel.
-  public static func halfAttentionStart(promptLength: Int) -> Int {
-    promptLength >= 64 ? promptLength : 0
+  /// and keeps long prompts on the fast kernel. Under `Numerics.fast` every position takes the f32
+  /// kernel.
+  public static func halfAttentionStart(promptLength: Int, numerics: Numerics) -> Int {
+    if numerics == .fast { return Int.max }
+    return promptLength >= 64 ? promptLength : 0
   }
 
   /// How many of the positions `start..<start + count` use the f32 kernel under `halfAttentionFrom`
@@ -125,12 +139,13 @@ public struct ForwardBatch: Sendable, Equatable {
   /// Appends a sequence's tokens as a new slice.
   public mutating func append(
     _ newTokens: some Collection<Int32>, startPosition: Int, blockTable: [Int32], logits: LogitsSelection?,
-    halfAttentionFrom: Int = 0, promptLength: Int = 0
+    halfAttentionFrom: Int = 0, promptLength: Int = 0, windowTable: [Int32]? = nil
   ) {
     slices.append(
       BatchSlice(
         tokenOffset: tokens.count, tokenCount: newTokens.count, startPosition: startPosition,
-        blockTable: blockTable, logits: logits, halfAttentionFrom: halfAttentionFrom, promptLength: promptLength))
+        blockTable: blockTable, logits: logits, halfAttentionFrom: halfAttentionFrom, promptLength: promptLength,
+        windowTable: windowTable))
     tokens.append(contentsOf: newTokens)
   }
 
@@ -153,6 +168,16 @@ public struct ForwardBatch: Sendable, Equatable {
       }
       for b in s.blockTable where b < 0 || Int(b) >= cache.blockCount {
         throw .invalidHyperparameter("block id \(b) outside the cache (0..<\(cache.blockCount))")
+      }
+      if let window = cache.window {
+        // Windowed layers read back to the window of the slice's first position and write the rest.
+        guard let table = s.windowTable, table.count * cache.blockSize >= end else {
+          throw .invalidHyperparameter("a slice lacks window blocks for positions up to \(end)")
+        }
+        let first = max(0, s.startPosition - window + 1) / cache.blockSize
+        for (i, b) in table.enumerated() where b >= cache.windowBlockCount || (b < 0 && (b != -1 || i >= first)) {
+          throw .invalidHyperparameter("window block id \(b) at \(i) outside the cache (0..<\(cache.windowBlockCount))")
+        }
       }
     }
     guard covered == tokens.count else { throw .emptyInput }

@@ -86,6 +86,7 @@ public final class Gemma3Model: LanguageModel {
 
   public let config: Gemma3Config
   public let info: ModelInfo
+  public let numerics: Numerics
   let file: GGUFFile  // keeps the mapping alive under the weight views
   let embedding: WeightMatrix  // [vocab, d], also the output head
   let layers: [Layer]
@@ -96,8 +97,9 @@ public final class Gemma3Model: LanguageModel {
   let globalAttention: CausalAttention
   let pool: ThreadPool
 
-  public init(file: GGUFFile, pool: ThreadPool) throws(ModelError) {
-    let t = TensorLoader(file: file)
+  public init(file: GGUFFile, pool: ThreadPool, numerics: Numerics = .exact) throws(ModelError) {
+    self.numerics = numerics
+    let t = TensorLoader(file: file, numerics: numerics)
     let embedInfo = try t.info("token_embd.weight")
     guard embedInfo.shape.count == 2 else {
       throw .badTensorShape(name: "token_embd.weight", expected: [0, 0], actual: embedInfo.shape)
@@ -145,7 +147,11 @@ public final class Gemma3Model: LanguageModel {
       vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
   }
 
-  public var kvLayout: KVLayout { KVLayout(layers: config.layers, kvDim: config.kvHeads * config.headDim) }
+  public var kvLayout: KVLayout {
+    KVLayout(
+      layers: config.layers, kvDim: config.kvHeads * config.headDim,
+      windowedLayers: (0..<config.layers).map { config.isLocal($0) }, window: config.slidingWindow)
+  }
 
   public func forward(_ batch: ForwardBatch, cache: PagedKVCache, scratch arena: ScratchArena) throws(ModelError)
     -> Logits

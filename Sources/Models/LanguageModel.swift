@@ -1,4 +1,5 @@
 import GGUF
+import Kernels
 
 /// What callers need to know about a loaded model.
 public struct ModelInfo: Sendable, Equatable {
@@ -32,17 +33,31 @@ public struct KVLayout: Sendable, Equatable {
   public var layers: Int
   /// Floats of keys (and, separately, of values) per position and layer: kvHeads × headDim.
   public var kvDim: Int
+  /// Layers that attend only within a sliding window (`[layers]`, or empty when none do).
+  public var windowedLayers: [Bool]
+  /// Positions such a layer attends over (itself included); nil when no layer is windowed.
+  public var window: Int?
 
-  public init(layers: Int, kvDim: Int) {
+  public init(layers: Int, kvDim: Int, windowedLayers: [Bool] = [], window: Int? = nil) {
     self.layers = layers
     self.kvDim = kvDim
+    self.windowedLayers = window == nil ? [] : windowedLayers
+    self.window = windowedLayers.contains(true) ? window : nil
   }
+
+  /// Whether layer `l` attends only within `window`.
+  public func isWindowed(_ l: Int) -> Bool { window != nil && l < windowedLayers.count && windowedLayers[l] }
+
+  /// How many layers are windowed.
+  public var windowedCount: Int { window == nil ? 0 : windowedLayers.filter { $0 }.count }
 }
 
 /// A decoder-only language model: feed tokens, get logits; one file per architecture conforms.
 public protocol LanguageModel: AnyObject, Sendable {
   var info: ModelInfo { get }
   var kvLayout: KVLayout { get }
+  /// The summation order its kernels follow (fixed at load).
+  var numerics: Numerics { get }
   /// Runs every slice of `batch` in one pass over the weights: writes each token's keys and values
   /// into `cache` through its slice's block table, attends over the slice's earlier positions, and
   /// returns the logit rows the slices select, in slice order. `scratch` is the caller's working
@@ -67,6 +82,8 @@ public final class ModelState: @unchecked Sendable {
   /// Positions this state can hold.
   public var capacity: Int { blockTable.count * cache.blockSize }
 
+  /// Windowed layers keep every position here too (one sequence, no window region: simplest, and a
+  /// single sequence's full history is what `run` and perplexity size for anyway).
   init(layout: KVLayout, capacity: Int) {
     let blocks = max(1, (capacity + Self.blockSize - 1) / Self.blockSize)
     cache = PagedKVCache(layers: layout.layers, kvDim: layout.kvDim, blockSize: Self.blockSize, blockCount: blocks)
@@ -93,8 +110,8 @@ extension LanguageModel {
     let end = state.position + tokens.count
     guard end <= state.capacity else { throw .contextFull(needed: end, capacity: state.capacity) }
     if state.halfAttentionFrom == nil || state.position == 0 {
-      state.halfAttentionFrom = BatchSlice.halfAttentionStart(promptLength: tokens.count)
-      state.promptLength = state.position + tokens.count
+      state.halfAttentionFrom = BatchSlice.halfAttentionStart(promptLength: tokens.count, numerics: numerics)
+      state.promptLength = BatchSlice.orderPromptLength(promptLength: state.position + tokens.count, numerics: numerics)
     }
     var batch = ForwardBatch()
     batch.append(

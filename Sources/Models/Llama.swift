@@ -54,6 +54,7 @@ public final class LlamaModel: LanguageModel {
 
   public let config: LlamaConfig
   public let info: ModelInfo
+  public let numerics: Numerics
   let file: GGUFFile  // keeps the mapping alive under the weight views
   let embedding: WeightMatrix  // [vocab, d]
   let layers: [Layer]
@@ -63,8 +64,9 @@ public final class LlamaModel: LanguageModel {
   let attention: CausalAttention
   let pool: ThreadPool
 
-  public init(file: GGUFFile, pool: ThreadPool) throws(ModelError) {
-    let t = TensorLoader(file: file)
+  public init(file: GGUFFile, pool: ThreadPool, numerics: Numerics = .exact) throws(ModelError) {
+    self.numerics = numerics
+    let t = TensorLoader(file: file, numerics: numerics)
     let embedInfo = try t.info("token_embd.weight")
     guard embedInfo.shape.count == 2 else {
       throw .badTensorShape(name: "token_embd.weight", expected: [0, 0], actual: embedInfo.shape)

@@ -4,6 +4,8 @@ import Kernels
 /// Looks up tensors of a GGUF file by name and checks their shapes, for architecture initialisers.
 struct TensorLoader {
   let file: GGUFFile
+  /// The summation order the matrices' products follow.
+  var numerics: Numerics = .exact
 
   func info(_ name: String) throws(ModelError) -> GGUFTensorInfo {
     guard let t = file.tensor(named: name) else { throw .file(.missingTensor(name)) }
@@ -19,7 +21,7 @@ struct TensorLoader {
     do {
       return try WeightMatrix(
         type: t.type, rows: rows, cols: cols, data: file.data(of: t).baseAddress!,
-        releasesSourceAfterPacking: file.isFileMapping)
+        releasesSourceAfterPacking: file.isFileMapping, numerics: numerics)
     } catch {
       throw .kernel(error)
     }

@@ -52,7 +52,6 @@ struct BenchServe: AsyncParsableCommand {
     guard !levels.isEmpty, levels.allSatisfy({ $0 >= 1 && $0 <= 1024 }) else {
       throw ValidationError("--concurrency takes numbers between 1 and 1024, e.g. 1,4,8,16")
     }
-    _ = try speculation.engineDefault(command: "bench serve")
   }
 
   var levels: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
@@ -63,7 +62,8 @@ struct BenchServe: AsyncParsableCommand {
     config.maxBatchTokens = maxBatchTokens
     config.prefixCaching = !noPrefixCaching
     if let mib = kvCacheMemory { config.kvCacheBytes = mib << 20 }
-    config.speculation = try speculation.engineDefault(command: "bench serve")
+    config.speculation = speculation.engineDefault()
+    let draftModel = try speculation.loadDraftModel(pool: loaded.pool)
     let text: String
     if let promptFile {
       do { text = try String(contentsOfFile: promptFile, encoding: .utf8) } catch {
@@ -75,15 +75,18 @@ struct BenchServe: AsyncParsableCommand {
     let template = loaded.template
     let chat = chat
     let engine: InferenceEngine
-    do { engine = try InferenceEngine(model: loaded.model, tokenizer: loaded.tokenizer, configuration: config) } catch {
+    do {
+      engine = try InferenceEngine(
+        model: loaded.model, tokenizer: loaded.tokenizer, configuration: config, draftModel: draftModel)
+    } catch {
       throw CLIError(error)
     }
     let tokenizer = loaded.tokenizer
     let tag = UUID().uuidString.prefix(8)
     var generator = LoadGenerator(engine: engine, maxTokens: maxTokens) { c, i in
       let body = "[\(tag)-c\(c)-r\(i)] " + text
-      if chat, let rendered = try? template.render([ChatMessage(role: "user", content: body)]) {
-        return tokenizer.encode(rendered, addSpecial: false, parseSpecial: true)
+      if chat, let ids = try? template.encode([ChatMessage(role: "user", content: body)], tokenizer: tokenizer) {
+        return ids
       }
       return tokenizer.encode(body, addSpecial: true, parseSpecial: false)
     }

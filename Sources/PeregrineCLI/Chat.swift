@@ -32,7 +32,7 @@ struct Chat: ParsableCommand {
         continue
       }
       messages.append(ChatMessage(role: "user", content: input))
-      let ids = loaded.tokenizer.encode(try loaded.template.render(messages), addSpecial: false, parseSpecial: true)
+      let ids = try loaded.template.encode(messages, tokenizer: loaded.tokenizer)
       do {
         let result = try generator.generate(promptIDs: ids, options: options) { piece in
           FileHandle.standardOutput.write(Data(piece.utf8))

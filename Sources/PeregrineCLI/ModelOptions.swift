@@ -7,13 +7,19 @@ import Kernels
 import Models
 import Tokenizers
 
-/// `--model` and `--threads`, shared by every command that loads a model.
+/// `--model`, `--threads` and `--numerics`, shared by every command that loads a model.
 struct ModelOptions: ParsableArguments {
   @Option(name: .shortAndLong, help: "A GGUF file, or a known model name (\(ModelCatalog.entries.map(\.name).joined(separator: ", "))).")
   var model: String = ModelCatalog.defaultModel
 
   @Option(name: .shortAndLong, help: "Worker threads (default: all cores).")
   var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+  @Option(
+    help: ArgumentHelp(
+      "Float summation order: exact (llama.cpp's, bit-identical outputs) or fast (batched Q4_1 products with half the float work, f32 attention everywhere).",
+      valueName: "exact|fast"))
+  var numerics: Numerics = .exact
 
   func validate() throws {
     guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
@@ -34,10 +40,11 @@ struct ModelOptions: ParsableArguments {
   func load() throws -> LoadedModel {
     let file = try openFile()
     do {
-      let model = try ModelRegistry.load(file, pool: ThreadPool(threadCount: threads))
+      let pool = ThreadPool(threadCount: threads)
+      let model = try ModelRegistry.load(file, pool: pool, numerics: numerics)
       let vocabulary = try TokenizerVocabulary(metadata: file.metadata)
       return LoadedModel(
-        file: file, model: model, tokenizer: try Tokenizer(vocabulary: vocabulary), addBOS: vocabulary.addBOS,
+        file: file, model: model, pool: pool, tokenizer: try Tokenizer(vocabulary: vocabulary), addBOS: vocabulary.addBOS,
         template: ChatTemplate(source: file.metadata["tokenizer.chat_template"]?.string, vocabulary: vocabulary))
     } catch { throw CLIError(error) }
   }
@@ -52,6 +59,8 @@ struct ModelOptions: ParsableArguments {
 struct LoadedModel {
   var file: GGUFFile
   var model: any LanguageModel
+  /// The model's worker threads; a draft model shares them (two spinning pools would fight over cores).
+  var pool: ThreadPool
   var tokenizer: Tokenizer
   var addBOS: Bool
   var template: ChatTemplate
@@ -89,3 +98,5 @@ struct SamplingOptions: ParsableArguments {
 func printError(_ message: String) {
   FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+extension Numerics: ExpressibleByArgument {}

@@ -14,6 +14,8 @@ struct Run: ParsableCommand {
   @OptionGroup var speculation: SpeculationFlags
   @Flag(help: "Send the prompt as is, without the chat template.") var raw = false
   @Flag(help: "Print one JSON object (ids, text, timings) instead of streaming.") var json = false
+  @Flag(name: .customLong("ignore-eos"), help: "Keep generating past end-of-generation tokens, up to --max-tokens.")
+  var ignoreEOS = false
 
   func validate() throws {
     guard maxTokens >= 0 && maxTokens <= 1 << 20 else { throw ValidationError("--max-tokens must be between 0 and 1048576") }
@@ -21,13 +23,16 @@ struct Run: ParsableCommand {
 
   func run() throws {
     let loaded = try modelOptions.load()
-    let text = raw ? prompt : try loaded.template.render([ChatMessage(role: "user", content: prompt)])
-    // Raw prompts get BOS as the GGUF says; templated prompts already carry their special tokens.
-    let ids = loaded.tokenizer.encode(text, addSpecial: raw, parseSpecial: true)
+    // Raw prompts get BOS as the GGUF says; templated ones carry their special tokens (and BOS).
+    let ids =
+      raw
+      ? loaded.tokenizer.encode(prompt, addSpecial: true, parseSpecial: true)
+      : try loaded.template.encode([ChatMessage(role: "user", content: prompt)], tokenizer: loaded.tokenizer)
     var options = GenerationOptions()
     options.maxTokens = maxTokens
     options.sampling = sampling.parameters
-    options.speculation = try speculation.options(threads: modelOptions.threads)
+    options.speculation = try speculation.options(pool: loaded.pool)
+    options.stopAtEndOfGeneration = !ignoreEOS
     let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer)
     let result: GenerationResult
     do {

@@ -55,7 +55,6 @@ struct Serve: AsyncParsableCommand {
     }
     guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
     guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be ≥ 0") }
-    _ = try speculation.engineDefault(command: "serve")
     if let kvCacheMemory, Self.parseBytes(kvCacheMemory) == nil {
       throw ValidationError("--kv-cache-memory: cannot read '\(kvCacheMemory)' as a size (e.g. 512MiB, 2GiB)")
     }
@@ -97,14 +96,15 @@ struct Serve: AsyncParsableCommand {
     engineConfiguration.maxWaiting = maxWaiting
     engineConfiguration.prefixCaching = !noPrefixCaching
     engineConfiguration.kvCacheBytes = kvCacheMemory.flatMap(Self.parseBytes)
-    engineConfiguration.speculation = try speculation.engineDefault(command: "serve")
+    engineConfiguration.speculation = speculation.engineDefault()
     let options = modelOptions
+    let speculationFlags = speculation
     let engineSettings = engineConfiguration
     let server = PeregrineServer(configuration: configuration, logger: logger) {
       let loaded = try options.load()
       let engine = try InferenceEngine(
         model: loaded.model, tokenizer: loaded.tokenizer, configuration: engineSettings,
-        logger: Logger(label: "peregrine.engine"))
+        draftModel: try speculationFlags.loadDraftModel(pool: loaded.pool), logger: Logger(label: "peregrine.engine"))
       return ServedModel(engine: engine, template: loaded.template)
     }
     do { try await server.run() } catch { throw CLIError(error) }

@@ -26,28 +26,28 @@ struct SpeculationFlags: ParsableArguments {
     guard speculativeStepTokens >= 0 else { throw ValidationError("--speculative-step-tokens must be ≥ 0") }
   }
 
-  /// The serving engine's default for requests that do not choose. The engine drafts by prompt
-  /// lookup only: a draft model is refused rather than silently ignored.
-  func engineDefault(command: String) throws -> EngineSpeculation {
-    if draftModel != nil {
-      throw ValidationError("--draft-model is not supported by \(command) yet; use --speculative ngram")
-    }
-    return EngineSpeculation(
-      method: speculative == "ngram" ? .ngram : .off, draftTokens: draftTokens, maxStepTokens: speculativeStepTokens)
+  /// The serving engine's default for requests that do not choose.
+  func engineDefault() -> EngineSpeculation {
+    let method: SpeculativeMethod = speculative == "ngram" ? .ngram : draftModel != nil ? .draftModel : .off
+    return EngineSpeculation(method: method, draftTokens: draftTokens, maxStepTokens: speculativeStepTokens)
   }
 
-  /// The speculation options, loading the draft model if one is named.
-  func options(threads: Int) throws -> SpeculationOptions? {
-    if speculative == "ngram" { return SpeculationOptions(proposer: .ngram, draftTokens: draftTokens) }
+  /// The draft model named by `--draft-model`, loaded onto `pool` (the target's), or nil.
+  func loadDraftModel(pool: ThreadPool) throws -> (any LanguageModel)? {
     guard let draftModel else { return nil }
     let path: URL
     do {
       path = try ModelStore().resolve(draftModel, pullIfMissing: true) { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
     } catch { throw CLIError(error) }
     do {
-      let file = try GGUFFile(path: path.path)
-      let model = try ModelRegistry.load(file, pool: ThreadPool(threadCount: threads))
-      return SpeculationOptions(proposer: .draftModel(model), draftTokens: draftTokens)
+      return try ModelRegistry.load(try GGUFFile(path: path.path), pool: pool)
     } catch { throw CLIError("\(path.path): \(error)") }
+  }
+
+  /// The speculation options of `run` / `chat`, loading the draft model (onto `pool`) if one is named.
+  func options(pool: ThreadPool) throws -> SpeculationOptions? {
+    if speculative == "ngram" { return SpeculationOptions(proposer: .ngram, draftTokens: draftTokens) }
+    guard let model = try loadDraftModel(pool: pool) else { return nil }
+    return SpeculationOptions(proposer: .draftModel(model), draftTokens: draftTokens)
   }
 }

@@ -1,4 +1,6 @@
 import Engine
 
 /// The real engine is what the server drives.
-extension InferenceEngine: ServingEngine {}
+extension InferenceEngine: ServingEngine {
+  public var hasDraftModel: Bool { draftModel != nil }
+}

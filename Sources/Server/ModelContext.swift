@@ -16,6 +16,8 @@ struct ModelContext: Sendable {
   /// Builds the decoding constraint for a structured `response_format`; nil when this build has no
   /// constrained decoding (then such requests get a 400 instead of unconstrained text).
   var makeConstraint: (@Sendable (OutputFormat) throws(APIError) -> any TokenConstraint)?
+  /// Whether the engine has a draft model, so requests may ask for `"speculative": "draft_model"`.
+  var hasDraftModel = false
 
   func accepts(model: String?) -> Bool {
     guard let model, !model.isEmpty else { return true }

@@ -56,5 +56,6 @@ extension ModelContext {
         return ids
       },
       makeConstraint: StructuredOutput.constraintFactory(tokenizer: tokenizer))
+    hasDraftModel = served.engine.hasDraftModel
   }
 }

@@ -282,8 +282,8 @@ struct RequestMapper: Sendable {
     return out
   }
 
-  /// The extension fields `speculative` ("ngram" | "none"; absent: the server's default) and
-  /// `draft_tokens` (1–64).
+  /// The extension fields `speculative` ("ngram" | "draft_model" | "none"; absent: the server's
+  /// default) and `draft_tokens` (1–64). "draft_model" needs a server started with `--draft-model`.
   func speculativeMethod(_ c: Common) throws(APIError) -> SpeculativeMethod? {
     if let k = c.draftTokens, !(1...EngineSpeculation.maxDraftTokens).contains(k) {
       throw .invalidParameter(
@@ -293,7 +293,11 @@ struct RequestMapper: Sendable {
     guard let method = SpeculativeMethod(rawValue: name) else {
       throw .invalidParameter(
         "speculative",
-        "'speculative' must be 'ngram' or 'none', got '\(name)' (a draft model is not supported by serve yet).")
+        "'speculative' must be 'ngram', 'draft_model' or 'none', got '\(name)'.")
+    }
+    if method == .draftModel && !model.hasDraftModel {
+      throw .invalidParameter(
+        "speculative", "'speculative': 'draft_model' needs a server started with --draft-model; this one has none.")
     }
     return method
   }

@@ -10,6 +10,7 @@ final class ServerMetrics: Sendable {
   private let running: Gauge
   private let waiting: Gauge
   private let kvUsage: Gauge
+  private let kvWindowUsage: Gauge
   private let promptTokens: Counter
   private let generationTokens: Counter
   private let prefixQueries: Counter
@@ -40,6 +41,11 @@ final class ServerMetrics: Sendable {
       descriptor: .metric("vllm:num_requests_waiting", "Requests waiting to be scheduled."), labels: model)
     kvUsage = registry.makeGauge(
       descriptor: .metric("vllm:kv_cache_usage_perc", "Fraction of KV-cache blocks in use (1 = full)."), labels: model)
+    kvWindowUsage = registry.makeGauge(
+      descriptor: .metric(
+        "peregrine_kv_window_cache_usage_perc",
+        "Fraction of the sliding-window layers' KV blocks in use (0 when the model has no such pool)."),
+      labels: model)
     promptTokens = registry.makeCounter(
       descriptor: .metric("vllm:prompt_tokens_total", "Prompt tokens processed."), labels: model)
     generationTokens = registry.makeCounter(
@@ -139,6 +145,7 @@ final class ServerMetrics: Sendable {
       running.set(Double(s.running))
       waiting.set(Double(s.waiting))
       kvUsage.set(s.kvUsage)
+      kvWindowUsage.set(s.kvWindowUsage)
       specAcceptanceRate.set(s.specDraftTokens > 0 ? Double(s.specAcceptedTokens) / Double(s.specDraftTokens) : 0)
       specMeanAcceptedLength.set(s.specDrafts > 0 ? 1 + Double(s.specAcceptedTokens) / Double(s.specDrafts) : 0)
       lastTotals.withLock { last in

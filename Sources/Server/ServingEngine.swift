@@ -13,4 +13,10 @@ public protocol ServingEngine: AnyObject, Sendable {
   func statistics() -> EngineStatistics
   /// Stops accepting, lets in-flight requests finish until the deadline, then aborts the rest.
   func shutdown(gracePeriod: Duration) async
+  /// Whether requests may speculate with a draft model.
+  var hasDraftModel: Bool { get }
+}
+
+extension ServingEngine {
+  public var hasDraftModel: Bool { false }
 }

@@ -1,5 +1,7 @@
 import Engine
+import TestSupport
 import Testing
+import Tokenizers
 
 @Suite struct ChatTemplateTests {
   static let smolLM2Source =
@@ -32,5 +34,18 @@ import Testing
     #expect(
       try t.render([ChatMessage(role: "system", content: "S"), ChatMessage(role: "user", content: "Hi")])
         == "<start_of_turn>user\nS\n\nHi<end_of_turn>\n<start_of_turn>model\n")
+  }
+
+  /// Gemma's vocabulary adds BOS to text and its hand-written template does not write it: encoding a
+  /// conversation must put it first (without it the model answers with noise). SmolLM2 adds none.
+  @Test func encodingAddsBOSOnlyWhereTheVocabularyWantsIt() throws {
+    let gemma = try Tokenizer(vocabulary: TokenizerVocabulary(metadata: TestModels.file("gemma3-270m").metadata))
+    let messages = [ChatMessage(role: "user", content: "Say hi")]
+    let ids = try ChatTemplate.gemma.encode(messages, tokenizer: gemma)
+    #expect(ids.first == gemma.bosID && ids.dropFirst().first != gemma.bosID)
+    #expect(Array(ids.dropFirst()) == gemma.encode(try ChatTemplate.gemma.render(messages), addSpecial: false, parseSpecial: true))
+    let smol = try Tokenizer(vocabulary: smolLM2Vocabulary())
+    let t = ChatTemplate.handWritten(source: Self.smolLM2Source)
+    #expect(try t.encode(messages, tokenizer: smol) == smol.encode(try t.render(messages), addSpecial: false, parseSpecial: true))
   }
 }

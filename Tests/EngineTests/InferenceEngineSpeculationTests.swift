@@ -1,5 +1,7 @@
 import Engine
 import Foundation
+import GGUF
+import Kernels
 import Models
 import TestSupport
 import Testing
@@ -89,6 +91,61 @@ struct InferenceEngineSpeculationTests {
     #expect(stats.kvBlocksUsed == 0)
     #expect(stats.specAcceptedTokens > 0 && stats.specDraftTokens >= stats.specAcceptedTokens && stats.specDrafts > 0)
     if mode == "forced preemption" || mode == "tiny cache" { #expect(stats.preemptionsTotal > 0) }
+  }
+
+  /// A draft model in the engine (SmolLM2 in the fast summation order drafting for itself in the
+  /// exact order: nearly always right, sometimes not): outputs equal plain decoding, batched beside
+  /// requests that do not speculate, and under forced preemption; most drafts are accepted.
+  @Test(arguments: ["batched", "forced preemption"])
+  func draftModelInTheEngineKeepsGreedyOutputs(mode: String) async throws {
+    let tok = try base.tokenizer()
+    let prompts = Self.prompts.map { encode(tok, $0) }
+    let maxTokens = 29
+    let expected = try base.aloneOutputs(prompts, maxTokens: maxTokens)
+    var c = EngineConfiguration()
+    c.kvCacheBytes = 64 << 20
+    c.speculation = EngineSpeculation(method: .draftModel, draftTokens: 4, maxStepTokens: 1000)
+    if mode == "forced preemption" { c.preemptEverySteps = 3 }
+    let engine = try InferenceEngine(
+      model: try TestModels.model("smollm2-135m"), tokenizer: tok, configuration: c,
+      draftModel: try TestModels.model("smollm2-135m", numerics: .fast))
+    var requests: [EngineRequest] = []
+    for (i, p) in prompts.enumerated() {
+      for speculate in [true, false] {
+        var r = EngineRequest(
+          id: "d\(i)-\(speculate)", promptIDs: p, sampling: .greedy, maxTokens: maxTokens, ignoreEndOfGeneration: true)
+        r.speculative = speculate ? nil : .off
+        requests.append(r)
+      }
+    }
+    let results = try await run(engine, requests)
+    for (j, (tokens, completion)) in results.enumerated() {
+      let i = j / 2
+      #expect(tokens.map(\.id) == expected[i], "prompt \(i), speculation \(j % 2 == 0) (\(mode))")
+      #expect(completion?.completionTokens == maxTokens)
+      if j % 2 == 0 {
+        let t = completion?.timings
+        #expect((t?.draftTokens ?? 0) > 0, "prompt \(i): \(String(describing: t))")
+        // The draft is the same network: a broken proposer or verifier would accept almost nothing.
+        #expect((t?.acceptanceRate ?? 0) > 0.5, "prompt \(i): \(String(describing: t))")
+      }
+    }
+    let stats = await InferenceEngineTests.waitUntilIdle(engine)
+    #expect(stats.kvBlocksUsed == 0)
+    if mode == "forced preemption" { #expect(stats.preemptionsTotal > 0) }
+  }
+
+  @Test func draftModelNeedsTheTargetsVocabularyAndAnEngineThatHasOne() throws {
+    let tok = try base.tokenizer()
+    let tiny = try ModelRegistry.load(try GGUFFile(bytes: TinyLlama.bytes()), pool: ThreadPool(threadCount: 1))
+    #expect(tiny.info.vocabularySize != (try TestModels.model("smollm2-135m")).info.vocabularySize)
+    #expect(throws: EngineError.self) {
+      _ = try InferenceEngine(model: try TestModels.model("smollm2-135m"), tokenizer: tok, draftModel: tiny)
+    }
+    let plain = try base.engine()
+    var r = EngineRequest(promptIDs: encode(tok, "Hello"), sampling: .greedy, maxTokens: 4)
+    r.speculative = .draftModel
+    #expect(throws: EngineError.self) { _ = try plain.submit(r) }
   }
 
   /// End tokens, stop strings and logprobs reached inside a run of accepted drafts: the events must

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Kernels
 import Models
 import TestSupport
 import Testing
@@ -19,30 +20,34 @@ struct InferenceEngineTests {
 
   func tokenizer() throws -> Tokenizer { try Tokenizer(vocabulary: smolLM2Vocabulary()) }
 
-  func engine(_ configure: (inout EngineConfiguration) -> Void = { _ in }) throws -> InferenceEngine {
+  func engine(
+    numerics: Numerics = .exact, _ configure: (inout EngineConfiguration) -> Void = { _ in }
+  ) throws -> InferenceEngine {
     var c = EngineConfiguration()
     c.kvCacheBytes = 64 << 20
     configure(&c)
-    return try InferenceEngine(model: try TestModels.model("smollm2-135m"), tokenizer: try tokenizer(), configuration: c)
+    return try InferenceEngine(
+      model: try TestModels.model("smollm2-135m", numerics: numerics), tokenizer: try tokenizer(), configuration: c)
   }
 
   nonisolated(unsafe) static var memo: [[Int32]: [Int32]] = [:]
   static let memoLock = NSLock()
 
   /// Greedy ids of each prompt run alone through the single-sequence Generator (memoised).
-  func aloneOutputs(_ prompts: [[Int32]], maxTokens: Int) throws -> [[Int32]] {
+  func aloneOutputs(_ prompts: [[Int32]], maxTokens: Int, numerics: Numerics = .exact) throws -> [[Int32]] {
     Self.memoLock.lock()
     defer { Self.memoLock.unlock() }
-    if let known = Optional(prompts.compactMap { Self.memo[$0 + [Int32(-maxTokens)]] }), known.count == prompts.count {
+    let tag = [Int32(-maxTokens), numerics == .exact ? 0 : -1]
+    if let known = Optional(prompts.compactMap { Self.memo[$0 + tag] }), known.count == prompts.count {
       return known
     }
-    let g = Generator(model: try TestModels.model("smollm2-135m"), tokenizer: try tokenizer())
+    let g = Generator(model: try TestModels.model("smollm2-135m", numerics: numerics), tokenizer: try tokenizer())
     var options = GenerationOptions()
     options.maxTokens = maxTokens
     options.sampling = .greedy
     options.stopAtEndOfGeneration = false
     let out = try prompts.map { try g.generate(promptIDs: $0, options: options).generatedIDs }
-    for (p, o) in zip(prompts, out) { Self.memo[p + [Int32(-maxTokens)]] = o }
+    for (p, o) in zip(prompts, out) { Self.memo[p + tag] = o }
     return out
   }
 
@@ -80,13 +85,13 @@ struct InferenceEngineTests {
     return engine.statistics()
   }
 
-  @Test(arguments: ["batched", "no prefix cache", "forced preemption", "tiny cache"])
-  func sixteenConcurrentGreedyRequestsEqualEachAlone(mode: String) async throws {
+  @Test(arguments: ["batched", "no prefix cache", "forced preemption", "tiny cache"], Numerics.allCases)
+  func sixteenConcurrentGreedyRequestsEqualEachAlone(mode: String, numerics: Numerics) async throws {
     let tok = try tokenizer()
     let prompts = Self.prompts.map { tok.encode($0, addSpecial: true, parseSpecial: true) }
     let maxTokens = 20
-    let expected = try aloneOutputs(prompts, maxTokens: maxTokens)
-    let engine = try engine { c in
+    let expected = try aloneOutputs(prompts, maxTokens: maxTokens, numerics: numerics)
+    let engine = try engine(numerics: numerics) { c in
       switch mode {
       case "no prefix cache": c.prefixCaching = false
       case "forced preemption": c.preemptEverySteps = 4
@@ -98,7 +103,7 @@ struct InferenceEngineTests {
     }
     let results = try await runConcurrently(engine, prompts, maxTokens: maxTokens)
     for (i, (tokens, completion)) in results.enumerated() {
-      #expect(tokens.map(\.id) == expected[i], "prompt \(i) (\(mode))")
+      #expect(tokens.map(\.id) == expected[i], "prompt \(i) (\(mode), \(numerics))")
       #expect(completion?.finishReason == .length)
       #expect(completion?.completionTokens == maxTokens)
     }

@@ -19,6 +19,9 @@ struct SchedulerTests {
     var prefixCaching = true
     /// Draft tokens for decodes (speculative decoding), mostly but not always the fake model's choice.
     var speculate = false
+    /// A sliding-window layer group with its own pool (nil: one pool for every layer).
+    var window: Int? = nil
+    var windowBlockCount = 0
   }
 
   struct Outcome {
@@ -42,7 +45,12 @@ struct SchedulerTests {
     config.contextLength = 120
     config.prefixCaching = w.prefixCaching
     config.speculativeStepTokens = w.budget
+    config.window = w.window
+    config.windowBlockCount = w.windowBlockCount
     var s = Scheduler(config)
+    // The window pool's slots, like `kv`; its tables may hold -1 behind the window.
+    var windowKV = [UInt64](repeating: 0, count: max(1, w.windowBlockCount) * w.blockSize)
+    var done: Set<String> = []
     // What each slot holds: like real keys, it depends on the token and everything before it.
     var kv = [UInt64](repeating: 0, count: w.blockCount * w.blockSize)
     func contents(_ tokens: [Int32], through p: Int) -> UInt64 {
@@ -107,9 +115,32 @@ struct SchedulerTests {
             return Outcome(finished: finished, cancelled: cancelled)
           }
         }
+        if let window = w.window {
+          // The windowed layers read the window of the chunk's first position from their own pool.
+          guard let table = c.windowTable, table.count == c.blockTable.count else {
+            Issue.record("\(c.id): window table missing or not as long as the block table")
+            return Outcome(finished: finished, cancelled: cancelled)
+          }
+          let first = max(0, c.start - window + 1)
+          for i in (first / w.blockSize)..<table.count
+          where table[i] < 0 || Int(table[i]) >= w.windowBlockCount || s.windowPool!.references(table[i]) == 0 {
+            Issue.record("\(c.id): window block \(i) is \(table[i]) but position \(c.start) still needs it")
+            return Outcome(finished: finished, cancelled: cancelled)
+          }
+          for p in first..<c.start {
+            let slot = Int(table[p / w.blockSize]) * w.blockSize + p % w.blockSize
+            if windowKV[slot] != contents(tokens, through: p) {
+              Issue.record("\(c.id): window position \(p) holds keys of another prefix")
+              return Outcome(finished: finished, cancelled: cancelled)
+            }
+          }
+        } else {
+          #expect(c.windowTable == nil)
+        }
       }
       // No two sequences write the same slot in one step.
       var written: Set<Int> = []
+      var windowWritten: Set<Int> = []
       for c in plan.chunks {
         let tokens = s.tokens(of: c.id)! + c.drafts
         if !c.drafts.isEmpty {
@@ -119,6 +150,11 @@ struct SchedulerTests {
           let slot = Int(c.blockTable[p / w.blockSize]) * w.blockSize + p % w.blockSize
           #expect(written.insert(slot).inserted, "slot \(slot) written twice")
           kv[slot] = contents(tokens, through: p)
+          if let table = c.windowTable {
+            let windowSlot = Int(table[p / w.blockSize]) * w.blockSize + p % w.blockSize
+            #expect(windowWritten.insert(windowSlot).inserted, "window slot \(windowSlot) written twice")
+            windowKV[windowSlot] = contents(tokens, through: p)
+          }
         }
       }
       s.didCompute(plan)
@@ -136,6 +172,7 @@ struct SchedulerTests {
           accepted += kept
         }
         if s.generatedCount(of: c.id) + 1 >= target[c.id]! {
+          #expect(done.insert(c.id).inserted, "\(c.id) finished twice")
           s.remove(c.id)
           live.removeAll { $0 == c.id }
           finished += 1
@@ -144,11 +181,30 @@ struct SchedulerTests {
           s.append(c.id, token: next)
         }
       }
+      if let window = w.window {
+        // After the step, each sequence holds exactly the window-pool blocks from the window of its
+        // next position on: no fewer (still needed), no more (fallen out, so freed).
+        for c in plan.chunks where s.contains(c.id) {
+          let table = s.windowTable(of: c.id)
+          let first = max(0, s.computedCount(of: c.id) - window + 1) / w.blockSize
+          for (i, b) in table.enumerated() where (b >= 0) != (i >= first) {
+            Issue.record("\(c.id): window block \(i) is \(b) with the window starting at block \(first)")
+          }
+          let held = table.filter { $0 >= 0 }.count
+          #expect(held <= (window + w.blockSize - 1) / w.blockSize + 1, "\(c.id) holds \(held) window blocks")
+        }
+      }
     }
     #expect(finished + cancelled == w.requests)
     #expect(s.runningCount == 0 && s.waitingCount == 0)
     #expect(s.pool.usedCount == 0, "blocks still held: \(s.pool.usedCount)")
     #expect(s.pool.freeCount == w.blockCount)
+    if w.window != nil {
+      #expect(s.windowPool?.usedCount == 0, "window blocks still held: \(s.windowPool?.usedCount ?? -1)")
+      #expect(s.windowPool?.freeCount == w.windowBlockCount)
+    } else {
+      #expect(s.windowPool == nil)
+    }
     return Outcome(
       finished: finished, cancelled: cancelled, preemptions: s.preemptionsTotal, hits: s.prefixHitTokens,
       drafted: drafted, accepted: accepted)

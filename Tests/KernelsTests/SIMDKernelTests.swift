@@ -139,11 +139,13 @@ struct SIMDKernelTests {
     }
   }
 
-  @Test("packed (8-row interleaved) gemm matches vecDotReference, padding rows untouched", arguments: [GGMLType.q4_1, .q8_0])
-  func packedMatchesReference(_ type: GGMLType) {
+  @Test(
+    "packed (8-row interleaved) gemm matches vecDotReference in both orders, padding rows untouched",
+    arguments: [GGMLType.q4_1, .q8_0], Numerics.allCases)
+  func packedMatchesReference(_ type: GGMLType, _ numerics: Numerics) {
     var rng = SplitMix64(seed: 0x9ACC &+ UInt64(type.rawValue))
     let format = ActivationFormat(weights: type)
-    let code = Int32(type.rawValue)
+    let code = Int32(type.rawValue) | (numerics == .fast ? Int32(PG_FAST_ORDER) : 0)
     for level in Self.levels {
       for cols in [32, 96, 544] {
         let rowBytes = type.rowBytes(cols)!
@@ -155,14 +157,15 @@ struct SIMDKernelTests {
           }
           var act = [UInt8]()
           for _ in 0..<n { act += VecDotTests.activations(for: type, rng.floats(cols, in: -2...2)) }
-          let size = pg_packed_size(code, Int32(rows), Int32(cols))
+          let size = pg_packed_size(Int32(type.rawValue), Int32(rows), Int32(cols))
           #expect(size == (rows + 7) / 8 * 8 * rowBytes)
           var packed = [UInt8](repeating: 0xAB, count: size)
           // One spare output column per row: the kernel must not write past `rows`.
           var y = [Float](repeating: .nan, count: n * (rows + 1))
           weights.withUnsafeBytes { w in
             packed.withUnsafeMutableBytes {
-              #expect(pg_pack(code, w.baseAddress!, rowBytes, Int32(rows), Int32(cols), $0.baseAddress!) == 1)
+              #expect(
+                pg_pack(Int32(type.rawValue), w.baseAddress!, rowBytes, Int32(rows), Int32(cols), $0.baseAddress!) == 1)
             }
           }
           packed.withUnsafeBytes { p in
@@ -196,6 +199,48 @@ struct SIMDKernelTests {
           }
         }
       }
+    }
+  }
+
+  /// A row's result must not depend on how many activation rows share the call (the engine batches
+  /// sequences freely and promises the same output as a lone run), in either summation order.
+  @Test("packed Q4_1 gemm gives each activation row the same bits whatever the batch size", arguments: Numerics.allCases)
+  func packedIsBatchInvariant(_ numerics: Numerics) {
+    var rng = SplitMix64(seed: 0xBA7C)
+    let type = GGMLType.q4_1
+    let code = Int32(type.rawValue) | (numerics == .fast ? Int32(PG_FAST_ORDER) : 0)
+    let (rows, cols, n) = (21, 288, 17)
+    let rowBytes = type.rowBytes(cols)!
+    let actBytes = ActivationFormat(weights: type).rowBytes(cols)
+    let weights = (0..<rows).flatMap { _ in KernelTestData.row(type, cols: cols, rng: &rng) }
+    var act = [UInt8]()
+    for _ in 0..<n { act += VecDotTests.activations(for: type, rng.floats(cols, in: -2...2)) }
+    var packed = [UInt8](repeating: 0, count: pg_packed_size(Int32(type.rawValue), Int32(rows), Int32(cols)))
+    weights.withUnsafeBytes { w in
+      packed.withUnsafeMutableBytes {
+        _ = pg_pack(Int32(type.rawValue), w.baseAddress!, rowBytes, Int32(rows), Int32(cols), $0.baseAddress!)
+      }
+    }
+    for level in Self.levels {
+      var together = [Float](repeating: 0, count: n * rows)
+      var alone = [Float](repeating: 0, count: n * rows)
+      packed.withUnsafeBytes { p in
+        act.withUnsafeBytes { a in
+          let groups = Int32((rows + 7) / 8)
+          _ = pg_gemm_packed_at(
+            level, code, p.baseAddress!, Int32(rows), 0, groups, a.baseAddress!, actBytes, Int32(n), &together, rows,
+            Int32(cols))
+          for t in 0..<n {
+            alone.withUnsafeMutableBufferPointer { out in
+              _ = pg_gemm_packed_at(
+                level, code, p.baseAddress!, Int32(rows), 0, groups, a.baseAddress! + t * actBytes, actBytes, 1,
+                out.baseAddress! + t * rows, rows, Int32(cols))
+            }
+          }
+        }
+      }
+      #expect(together == alone, "level \(level) \(numerics)")
+      #expect(together.contains { $0 != 0 })
     }
   }
 }

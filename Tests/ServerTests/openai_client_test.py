@@ -1,7 +1,8 @@
 """Drives a running `peregrine serve` with the real `openai` client (run by scripts/server-tests.sh).
 
 Environment: PEREGRINE_BASE_URL, PEREGRINE_API_KEY (the server requires it), PEREGRINE_SMALL_URL
-(a server with --max-running 1 --max-waiting 1, no key), PEREGRINE_HEALTH_STATUSES (files of the
+(a server with --max-running 1 --max-waiting 1, no key), PEREGRINE_DRAFT_URL (a server with
+--draft-model and --numerics fast, no key), PEREGRINE_HEALTH_STATUSES (files of the
 /health statuses seen while the servers started), PEREGRINE_USAGE_DB (the first server's usage db).
 """
 import json
@@ -21,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 BASE = os.environ["PEREGRINE_BASE_URL"]
 KEY = os.environ["PEREGRINE_API_KEY"]
 SMALL = os.environ.get("PEREGRINE_SMALL_URL")
+DRAFT = os.environ.get("PEREGRINE_DRAFT_URL")
 
 client = openai.OpenAI(base_url=BASE + "/v1", api_key=KEY, max_retries=0, timeout=120)
 MODEL = client.models.list().data[0].id
@@ -358,6 +360,24 @@ def test_speculative_request_returns_the_same_text():
     status, _, body = http("POST", "/v1/chat/completions",
                            {"model": MODEL, "messages": messages, "speculative": "draft_model"})
     assert status == 400 and json.loads(body)["error"]["param"] == "speculative"
+
+
+@pytest.mark.skipif(not DRAFT, reason="no draft-model server")
+def test_draft_model_server_speculates_by_default_and_keeps_outputs():
+    draft_client = openai.OpenAI(base_url=DRAFT + "/v1", api_key="none", max_retries=0, timeout=120)
+    messages = [{"role": "user", "content": "Explain in two sentences why the sky is blue."}]
+    plain = draft_client.chat.completions.create(
+        model=MODEL, messages=messages, max_tokens=48, temperature=0, extra_body={"speculative": "none"})
+    spec = draft_client.chat.completions.create(model=MODEL, messages=messages, max_tokens=48, temperature=0)
+    assert spec.choices[0].message.content == plain.choices[0].message.content
+    assert "draft_n" not in plain.model_extra["timings"]
+    timings = spec.model_extra["timings"]
+    # The draft is the target itself: nearly every draft is right.
+    assert timings["draft_n"] > 0 and timings["acceptance_rate"] > 0.5, timings
+    sampled = draft_client.chat.completions.create(
+        model=MODEL, messages=messages, max_tokens=24, temperature=0.8, seed=3,
+        extra_body={"speculative": "draft_model", "draft_tokens": 3})
+    assert sampled.usage.completion_tokens > 0
 
 
 def test_client_disconnect_cancels_request():

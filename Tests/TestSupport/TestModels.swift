@@ -31,13 +31,14 @@ public enum TestModels {
   }
 
   /// The loaded model, shared between tests (models are immutable; states are per test).
-  public static func model(_ name: String) throws -> any LanguageModel {
+  public static func model(_ name: String, numerics: Numerics = .exact) throws -> any LanguageModel {
     let f = try file(name)
     lock.lock()
     defer { lock.unlock() }
-    if let m = models[name] { return m }
-    let m = try ModelRegistry.load(f, pool: ThreadPool(threadCount: 2))
-    models[name] = m
+    let key = "\(name)/\(numerics)"
+    if let m = models[key] { return m }
+    let m = try ModelRegistry.load(f, pool: ThreadPool(threadCount: 2), numerics: numerics)
+    models[key] = m
     return m
   }
 }

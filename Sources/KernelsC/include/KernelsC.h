@@ -36,6 +36,12 @@ static inline void pg_cpu_relax(void) {
 /// Weight type codes (ggml's numbering).
 enum { PG_F32 = 0, PG_F16 = 1, PG_Q4_0 = 2, PG_Q4_1 = 3, PG_Q5_0 = 6, PG_Q8_0 = 8, PG_Q4_K = 12, PG_Q6_K = 14 };
 
+/// Or'ed into a `pg_gemm_packed` type code: sum in the kernel's fastest order instead of llama.cpp's
+/// (Q4_1, Q8_0, Q5_0: a block's partial sums added in integers and scaled once; Q4_K, Q6_K: a
+/// super-block's integer sum, minimum terms included, scaled by one multiply-add).
+/// Results still never depend on how many activation rows a call has.
+enum { PG_FAST_ORDER = 0x100 };
+
 /// Bytes of one packed 8-row group per source block (32 elements for Q5_0, 256 for the K-quants).
 enum { PG_Q5_0_GROUP_BLOCK = 176, PG_Q4_K_GROUP_BLOCK = 1184, PG_Q6_K_GROUP_BLOCK = 2192 };
 
@@ -69,8 +75,11 @@ int pg_gemm_at(int level, int type, const void *w, size_t w_stride, int row_begi
 /// The last group is padded with zero rows. Groups follow each other, blocks within a group too.
 /// Q5_0 (Q8_0 activations), Q4_K and Q6_K (Q8_K activations) have packed forms of their own, with
 /// scales widened to bytes and, for Q6_K, codes to bytes; their layouts are described in pack.c.
-/// Returns the packed size in bytes, or 0 if the type has no packed form (Q4_1, Q8_0, Q5_0, Q4_K
-/// and Q6_K do).
+/// F16 (f32 activations, rows a multiple of 8 elements) packs each 8-row group as two 4-row quads,
+/// 8 columns of the quad's 4 rows per 64-byte line, so a register tile of 4 rows streams through
+/// memory in order; its results equal the unpacked `pg_gemm` bit for bit (batch-invariant).
+/// Returns the packed size in bytes, or 0 if the type has no packed form (Q4_1, Q8_0, Q5_0, Q4_K,
+/// Q6_K and F16 do).
 size_t pg_packed_size(int type, int rows, int cols);
 /// Packs `rows` rows (`src_stride` bytes apart) into `dst` (`pg_packed_size` bytes).
 int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, void *dst);
@@ -83,8 +92,9 @@ int pg_gemm_packed(int type, const void *packed, int rows, int group_begin, int 
 /// separately, as its four-row repacked kernel does (without the flag: each super-block's integer sums
 /// at once, its one-row kernel). Q6_K: per super-block one integer sum, multiplied by d_w, then by
 /// d_a, then added (its tiled kernel for 8+ rows; without the flag: eight lane sums with fused
-/// multiply-adds, its vec_dot). The orders differ in the last bits. Other types ignore the flag.
-enum { PG_BATCHED = 0x100 };
+/// multiply-adds, its vec_dot). The orders differ in the last bits. Other types, and PG_FAST_ORDER,
+/// ignore the flag.
+enum { PG_BATCHED = 0x200 };
 /// `pg_gemm_packed` at an explicit level, for tests.
 int pg_gemm_packed_at(int level, int type, const void *packed, int rows, int group_begin, int group_end,
                       const void *act, size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
