@@ -78,6 +78,7 @@ public final class InferenceEngine: @unchecked Sendable {
     s.contextLength = model.info.contextLength
     s.speculativeStepTokens = configuration.speculation.maxStepTokens
     s.numerics = model.numerics
+    s.ordersByPromptLength = model.ordersByPromptLength
     schedulerConfiguration = s
     scheduler = Scheduler(s)
     stats.kvBlocksTotal = blocks

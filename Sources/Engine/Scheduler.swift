@@ -65,7 +65,8 @@ public struct Scheduler: Sendable {
       id: id, tokens: promptIDs, promptCount: promptIDs.count, maxLength: length, priority: priority,
       arrival: arrivals, salt: salt,
       halfAttentionFrom: BatchSlice.halfAttentionStart(promptLength: promptIDs.count, numerics: configuration.numerics),
-      orderPromptLength: BatchSlice.orderPromptLength(promptLength: promptIDs.count, numerics: configuration.numerics))
+      orderPromptLength: configuration.ordersByPromptLength
+        ? BatchSlice.orderPromptLength(promptLength: promptIDs.count, numerics: configuration.numerics) : 0)
     records[id] = record
     insert(id, into: &waiting)
   }

@@ -17,6 +17,10 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   /// The model's summation order: decides which positions attend with f16 accumulators, which is
   /// part of a cached block's identity.
   public var numerics = Numerics.exact
+  /// Whether the model picks a position's matrix-product order from the prompt length
+  /// (`LanguageModel.ordersByPromptLength`): then slices carry the prompt length and a cached block's
+  /// identity includes its positions' order pattern (`BatchSlice.batchedOrderCode`).
+  public var ordersByPromptLength = false
   /// Sliding window of the model's windowed layers (positions attended, itself included) when they
   /// keep a block pool of their own; nil: every layer keeps every position in the one pool.
   public var window: Int? = nil

@@ -87,6 +87,8 @@ public final class Gemma3Model: LanguageModel {
   public let config: Gemma3Config
   public let info: ModelInfo
   public let numerics: Numerics
+  /// Under `.exact` its Q4_K / Q6_K products take llama.cpp's one-row or batched order by position.
+  public var ordersByPromptLength: Bool { numerics == .exact }
   let file: GGUFFile  // keeps the mapping alive under the weight views
   let embedding: WeightMatrix  // [vocab, d], also the output head
   let layers: [Layer]

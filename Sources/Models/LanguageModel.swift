@@ -58,6 +58,10 @@ public protocol LanguageModel: AnyObject, Sendable {
   var kvLayout: KVLayout { get }
   /// The summation order its kernels follow (fixed at load).
   var numerics: Numerics { get }
+  /// Whether a position's matrix-product order depends on its sequence's prompt length
+  /// (`BatchSlice.promptLength`, Gemma 3 under `.exact`); false: any block of the same tokens is
+  /// interchangeable, whatever prompt it came from.
+  var ordersByPromptLength: Bool { get }
   /// Runs every slice of `batch` in one pass over the weights: writes each token's keys and values
   /// into `cache` through its slice's block table, attends over the slice's earlier positions, and
   /// returns the logit rows the slices select, in slice order. `scratch` is the caller's working
@@ -98,6 +102,8 @@ public final class ModelState: @unchecked Sendable {
 }
 
 extension LanguageModel {
+  public var ordersByPromptLength: Bool { false }
+
   /// A fresh single-sequence state able to hold `maxTokens` positions (capped at the context length).
   public func makeState(maxTokens: Int) -> ModelState {
     ModelState(layout: kvLayout, capacity: max(1, min(maxTokens, info.contextLength)))
