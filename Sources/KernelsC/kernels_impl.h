@@ -450,6 +450,19 @@ INL void packed_tile(const int type, const int fast, const int T, const uint8_t 
   }
 }
 
+// Exact-order tiles of more than two activation rows run as pairs: eight float accumulators per
+// row would need 32+ registers at four rows and spill.
+INL void packed_tile_split(const int type, const int fast, const int T, const uint8_t *group, int nb, const uint8_t *a,
+                           size_t a_stride, const float *da, const float *sa, float *y, size_t y_stride, int valid_rows) {
+  if (fast || T <= 2) {
+    packed_tile(type, fast, T, group, nb, a, a_stride, da, sa, y, y_stride, valid_rows);
+    return;
+  }
+  packed_tile(type, fast, 2, group, nb, a, a_stride, da, sa, y, y_stride, valid_rows);
+  packed_tile(type, fast, T - 2, group, nb, a + 2 * a_stride, a_stride, da + 2 * nb, sa + 2 * nb, y + 2 * y_stride,
+              y_stride, valid_rows);
+}
+
 enum { PG_SCALE_CAPACITY = 8192 };
 _Static_assert(PG_TILE_T == 2 || PG_TILE_T == 4, "gemm_packed's remainder switch covers tiles of 2 and 4 rows");
 
@@ -477,7 +490,7 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
       const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
       int t = t0;
       for (; t + T <= t1; t += T)
-        packed_tile(type, fast, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
+        packed_tile_split(type, fast, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
                     y + (size_t)t * y_stride + 8 * g, y_stride, valid);
       // The remainder in one pass over the group (one pass per row used to make 7 rows cost as much
       // as 16); a row's result is the same whatever tile it is in.
@@ -488,7 +501,7 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
       case 1: packed_tile(type, fast, 1, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
 #if PG_TILE_T > 2
       case 2: packed_tile(type, fast, 2, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
-      case 3: packed_tile(type, fast, 3, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
+      case 3: packed_tile_split(type, fast, 3, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
 #endif
       default: break;
       }

@@ -209,8 +209,10 @@ INL void q4_k_fast(const int T, const uint8_t *group, int nb, const uint8_t *a, 
 
 // Codes are stored as q + 32 (0..63): Σ sc·Σ(q − 32)·y = Σ sc·Σ u·y − 32·Σ sc·bsum, the last term
 // from Q8_K's per-16 sums (one madd per pair of sub-blocks).
-INL void q6_k_fast(const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
-                   float *y, size_t y_stride, int valid_rows) {
+// `tiled`: the same integer sums finished in llama.cpp's tiled order for 8+ rows, (S·d_w) rounded and
+// then fused-multiplied by d_a (its compiler fuses that multiply and add), instead of S·(d_w·d_a).
+INL void q6_k_fast(const int T, const int tiled, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride,
+                   const float *da, float *y, size_t y_stride, int valid_rows) {
   __m256 acc[PG_TILE_T];
   for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
   for (int b = 0; b < nb; b++) {
@@ -260,7 +262,8 @@ INL void q6_k_fast(const int T, const uint8_t *group, int nb, const uint8_t *a, 
     const __m256 dv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
     for (int t = 0; t < T; t++) {
       const __m256i sumi = _mm256_sub_epi32(sum[t], _mm256_slli_epi32(corr[t], 5));
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(dv, _mm256_broadcast_ss(da + t * nb + b)), acc[t]);
+      if (tiled) acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), dv), _mm256_broadcast_ss(da + t * nb + b), acc[t]);
+      else acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(dv, _mm256_broadcast_ss(da + t * nb + b)), acc[t]);
     }
   }
   for (int t = 0; t < T; t++) store_rows8(y + t * y_stride, acc[t], valid_rows);
@@ -274,7 +277,9 @@ INL void q6_k_fast(const int T, const uint8_t *group, int nb, const uint8_t *a, 
 
 // Q5_0 (llama.cpp's vec_dot and tinyBLAS alike): per row, eight float sums, partial j taking the
 // 4-element integer dot over elements 4j..4j+3 of every block, scaled by d_w·d_a; folded at the end.
-// corr[(t*nb + b)*8 + j] = 16·(y[4j] + … + y[4j+3]): Σ(c − 16)·y = Σc·y − 16·Σy per partial.
+// corr[(t*nb + b)*8 + j] = −16·(y[4j] + … + y[4j+3]): Σ(c − 16)·y = Σc·y − 16·Σy per partial. Stored
+// negated so it is the dot's starting value, one broadcast load (negating it per use cost ~30 %).
+// Callers split tiles of 4 activation rows into pairs: 4 × 8 float sums would spill registers.
 INL void q5_0_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
                    const int32_t *corr, float *y, size_t y_stride, int valid_rows) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
@@ -297,11 +302,11 @@ INL void q5_0_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, 
       for (int t = 0; t < T; t++) {
         const int32_t *ct = corr + ((size_t)t * nb + b) * 8;
 #if PG_VNNI
-        const __m256i slo = _mm256_dpbusd_epi32(_mm256_set1_epi32(-ct[c]), lo, bcast4(ya[t] + 4 * c));
-        const __m256i shi = _mm256_dpbusd_epi32(_mm256_set1_epi32(-ct[4 + c]), hi, bcast4(ya[t] + 16 + 4 * c));
+        const __m256i slo = _mm256_dpbusd_epi32(_mm256_set1_epi32(ct[c]), lo, bcast4(ya[t] + 4 * c));
+        const __m256i shi = _mm256_dpbusd_epi32(_mm256_set1_epi32(ct[4 + c]), hi, bcast4(ya[t] + 16 + 4 * c));
 #else
-        const __m256i slo = _mm256_sub_epi32(dot_u8s8(lo, bcast4(ya[t] + 4 * c)), _mm256_set1_epi32(ct[c]));
-        const __m256i shi = _mm256_sub_epi32(dot_u8s8(hi, bcast4(ya[t] + 16 + 4 * c)), _mm256_set1_epi32(ct[4 + c]));
+        const __m256i slo = _mm256_add_epi32(dot_u8s8(lo, bcast4(ya[t] + 4 * c)), _mm256_set1_epi32(ct[c]));
+        const __m256i shi = _mm256_add_epi32(dot_u8s8(hi, bcast4(ya[t] + 16 + 4 * c)), _mm256_set1_epi32(ct[4 + c]));
 #endif
         acc[8 * t + c] = _mm256_fmadd_ps(scale[t], _mm256_cvtepi32_ps(slo), acc[8 * t + c]);
         acc[8 * t + 4 + c] = _mm256_fmadd_ps(scale[t], _mm256_cvtepi32_ps(shi), acc[8 * t + 4 + c]);
@@ -396,9 +401,9 @@ INL void q4_k_tile(const int T, const int pairs, const uint8_t *group, int nb, c
 // partial k < 4 sums chunk k (elements 4k..4k+3) of every even 16-element sub-block, k ≥ 4 chunk
 // k − 4 of every odd one, each times its sub-block scale, minus 32·(sc[2k]·bsum[2k] + sc[2k+1]·bsum[2k+1])
 // (codes are stored as q + 32). Each partial is scaled by d_w·d_a into its own float sum; folded at
-// the end. `tiled` (llama.cpp's tiled kernel for batches of 8+ rows): the super-block's whole integer
-// sum times d_w (rounded), then fused-multiplied by d_a into one float sum.
-INL void q6_k_tile(const int T, const int tiled, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
+// the end. llama.cpp's tiled kernel for batches of 8+ rows sums the super-block's partials in
+// integers: that order is q6_k_fast with `tiled` set.
+INL void q6_k_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
                    float *y, size_t y_stride, int valid_rows) {
   __m256 acc[8 * PG_TILE_T];
   for (int j = 0; j < 8 * T; j++) acc[j] = _mm256_setzero_ps();
@@ -421,10 +426,11 @@ INL void q6_k_tile(const int T, const int tiled, const uint8_t *group, int nb, c
           for (int t = 0; t < T; t++) {
             // 6-bit × int8 pair sums stay within 2·63·127 (int16).
             const __m256i p = _mm256_maddubs_epi16(w, bcast4(ab[t] + 4 + 16 * sb + 4 * c));
+            const int k = 8 * t + 4 * h + c;
 #if PG_VNNI
-            part[8 * t + 4 * h + c] = _mm256_dpwssd_epi32(part[8 * t + 4 * h + c], p, sc16);
+            part[k] = _mm256_dpwssd_epi32(part[k], p, sc16);
 #else
-            part[8 * t + 4 * h + c] = _mm256_add_epi32(part[8 * t + 4 * h + c], _mm256_madd_epi16(p, sc16));
+            part[k] = _mm256_add_epi32(part[k], _mm256_madd_epi16(p, sc16));
 #endif
           }
         }
@@ -432,23 +438,17 @@ INL void q6_k_tile(const int T, const int tiled, const uint8_t *group, int nb, c
     }
     const __m256 dv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
     for (int t = 0; t < T; t++) {
-      const __m256 dat = _mm256_broadcast_ss(da + t * nb + b);
-      const __m256 scale = _mm256_mul_ps(dv, dat);
-      __m256i whole = _mm256_setzero_si256();
+      const __m256 scale = _mm256_mul_ps(dv, _mm256_broadcast_ss(da + t * nb + b));
       for (int k = 0; k < 8; k++) {
         int32_t bs;
         memcpy(&bs, ab[t] + 260 + 4 * k, 4);
         const __m256i pair = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(pb + 16 + 16 * k)));
         const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(pair, _mm256_set1_epi32(bs)), 5);
-        const __m256i v = _mm256_sub_epi32(part[8 * t + k], corr);
-        if (tiled) whole = _mm256_add_epi32(whole, v);
-        else acc[8 * t + k] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(v), acc[8 * t + k]);
+        acc[8 * t + k] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(_mm256_sub_epi32(part[8 * t + k], corr)), acc[8 * t + k]);
       }
-      // (S·d_w) rounded, then a fused multiply-add with d_a (its compiler fuses that multiply and add).
-      if (tiled) acc[8 * t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(whole), dv), dat, acc[8 * t]);
     }
   }
-  for (int t = 0; t < T; t++) store_rows8(y + t * y_stride, tiled ? acc[8 * t] : fold8(acc + 8 * t), valid_rows);
+  for (int t = 0; t < T; t++) store_rows8(y + t * y_stride, fold8(acc + 8 * t), valid_rows);
 }
 
 // order: PG_ORDER_ONE_ROW / PG_ORDER_BATCHED (llama.cpp's one-row or batched order) or PG_ORDER_FAST.
@@ -458,13 +458,19 @@ INL void packed_k_tile(const int type, const int order, const int T, const uint8
   if (order == PG_ORDER_FAST) {
     if (type == PG_Q5_0) q5_0_fast(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
     else if (type == PG_Q4_K) q4_k_fast(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
-    else q6_k_fast(T, group, nb, a, a_stride, da, y, y_stride, valid_rows);
+    else q6_k_fast(T, 0, group, nb, a, a_stride, da, y, y_stride, valid_rows);
     return;
   }
   const int batched = order == PG_ORDER_BATCHED;
-  if (type == PG_Q5_0) q5_0_tile(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+  if (type == PG_Q5_0) {
+    if (T == 4) {  // see q5_0_tile
+      q5_0_tile(2, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+      q5_0_tile(2, group, nb, a + 2 * a_stride, a_stride, da + 2 * nb, aux + 2 * nb * 8, y + 2 * y_stride, y_stride, valid_rows);
+    } else q5_0_tile(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+  }
   else if (type == PG_Q4_K) q4_k_tile(T, batched, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
-  else q6_k_tile(T, batched, group, nb, a, a_stride, da, y, y_stride, valid_rows);
+  else if (batched) q6_k_fast(T, 1, group, nb, a, a_stride, da, y, y_stride, valid_rows);
+  else q6_k_tile(T, group, nb, a, a_stride, da, y, y_stride, valid_rows);
 }
 
 // The driver: like gemm_packed, with per-span activation scales (and sums) gathered up front.
@@ -497,10 +503,10 @@ INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, in
                             _mm256_set1_epi16(1)));
         } else if (type == PG_Q5_0) {
           da[i] = half_at(ab);
-          // 16 × the eight 4-element sums of the block's codes.
+          // −16 × the eight 4-element sums of the block's codes.
           const __m256i sums = _mm256_madd_epi16(
               _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(ab + 2))), _mm256_set1_epi16(1));
-          _mm256_storeu_si256((__m256i *)(aux + 8 * i), _mm256_slli_epi32(sums, 4));
+          _mm256_storeu_si256((__m256i *)(aux + 8 * i), _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4)));
         } else {
           memcpy(&da[i], ab, 4);
           if (type == PG_Q4_K) {
