@@ -363,14 +363,15 @@ public final class InferenceEngine: @unchecked Sendable {
       return proposer.propose(history: tokens, count: count).map(\.id)
     case .draftModel:
       guard let draftModel else { return [] }
-      if out.draftProposer == nil {
-        // Greedy drafts are a function of the history, so checking them as point masses keeps the
-        // target's distribution under sampling too (SpeculativeAcceptance).
-        let r = out.request
-        out.draftProposer = DraftModelProposer(
+      // Greedy drafts are a function of the history, so checking them as point masses keeps the
+      // target's distribution under sampling too (SpeculativeAcceptance).
+      let r = out.request
+      let proposer =
+        out.draftProposer
+        ?? DraftModelProposer(
           model: draftModel, sampling: .greedy, maxTokens: r.promptIDs.count + r.maxTokens + spec.maxDraft + 1)
-      }
-      do { return try out.draftProposer!.propose(history: tokens, count: count).map(\.id) } catch { return [] }
+      out.draftProposer = proposer
+      do { return try proposer.propose(history: tokens, count: count).map(\.id) } catch { return [] }
     }
   }
 

@@ -37,23 +37,15 @@ extension ModelContext {
   init(served: ServedModel, name: String, aliases: Set<String>) {
     let tokenizer = served.engine.tokenizer
     let template = served.template
-    // The template writes the turn markers; BOS comes from the vocabulary's own rule (an empty
-    // text encoded with specials shows whether the model wants one).
-    let bos = tokenizer.bosID.flatMap { id in
-      tokenizer.encode("", addSpecial: true, parseSpecial: false).first == id ? id : nil
-    }
     self.init(
       name: name, aliases: aliases, contextLength: served.engine.modelInfo.contextLength,
       vocabularySize: tokenizer.vocabularySize,
       encodePrompt: { text in tokenizer.encode(text, addSpecial: true, parseSpecial: true) },
       encodeChat: { messages throws(APIError) in
-        let text: String
-        do { text = try template.render(messages) } catch {
+        // The template writes the turn markers; BOS comes from the vocabulary's own rule.
+        do { return try template.encode(messages, tokenizer: tokenizer) } catch {
           throw APIError.invalidParameter("messages", "the chat template failed: \(error)")
         }
-        var ids = tokenizer.encode(text, addSpecial: false, parseSpecial: true)
-        if let bos, ids.first != bos { ids.insert(bos, at: 0) }
-        return ids
       },
       makeConstraint: StructuredOutput.constraintFactory(tokenizer: tokenizer))
     hasDraftModel = served.engine.hasDraftModel
