@@ -105,7 +105,7 @@ struct SequenceRecord {
   /// llama.cpp's batched matrix-product order), part of its hash.
   func variant(ofBlock i: Int, _ blockSize: Int) -> Int {
     let order = BatchSlice.batchedOrderCode(start: i * blockSize, count: blockSize, promptLength: orderPromptLength)
-    return order * (blockSize + 1)
-      + BatchSlice.fullPrecisionCount(start: i * blockSize, count: blockSize, halfAttentionFrom: halfAttentionFrom)
+    return order &* (blockSize + 1)
+      &+ BatchSlice.fullPrecisionCount(start: i * blockSize, count: blockSize, halfAttentionFrom: halfAttentionFrom)
   }
 }

@@ -104,16 +104,17 @@ public struct BatchSlice: Sendable, Equatable {
 
   /// The batched-order pattern of positions `start..<start + count` (`referenceBatched` for Q4_K and
   /// Q6_K), as a number: part of a cached block's identity, since the same tokens computed in the
-  /// other order differ in low bits (a summary: two blocks with the same counts but flags in other
-  /// places would share a code).
+  /// other order differ in low bits. Two bits per position, so the code is exact for blocks of up to
+  /// 31 positions (0 when no position is batched); longer blocks wrap, and a collision is then as
+  /// unlikely as a 64-bit hash collision.
   public static func batchedOrderCode(start: Int, count: Int, promptLength: Int) -> Int {
-    var q4 = 0
-    var q6 = 0
+    var code = 0
     for p in start..<(start + count) {
-      if referenceBatched(.q4_K, position: p, promptLength: promptLength) { q4 += 1 }
-      if referenceBatched(.q6_K, position: p, promptLength: promptLength) { q6 += 1 }
+      let q4 = referenceBatched(.q4_K, position: p, promptLength: promptLength) ? 1 : 0
+      let q6 = referenceBatched(.q6_K, position: p, promptLength: promptLength) ? 2 : 0
+      code = code &* 4 &+ q4 &+ q6
     }
-    return q4 + (count + 1) * q6
+    return code
   }
 
   /// Logit rows this slice contributes.
