@@ -81,7 +81,7 @@ public final class DraftModelProposer: DraftProposer {
     guard !prompt.isEmpty, prompt.count <= state.capacity else { return }
     var common = zip(cached, prompt).prefix { $0 == $1 }.count
     common = min(common, prompt.count - 1)
-    state.truncate(to: common)
+    common = state.truncate(to: common)
     cached = Array(prompt[..<common])
     do {
       _ = try model.forward(Array(prompt[common...]), state: state, logits: .last)
@@ -96,7 +96,7 @@ public final class DraftModelProposer: DraftProposer {
     guard history.count + count <= state.capacity else { return [] }
     var common = zip(cached, history).prefix { $0 == $1 }.count
     common = min(common, history.count - 1)
-    state.truncate(to: common)
+    common = state.truncate(to: common)
     cached = Array(history[..<common])
     var drafts: [DraftToken] = []
     var context = history

@@ -70,14 +70,24 @@ public protocol LanguageModel: AnyObject, Sendable {
 }
 
 /// The state of one sequence run outside the engine (CLI, perplexity, tests): a private cache whose
-/// blocks are all this sequence's, in order.
+/// full-history blocks are all this sequence's, in order. A model with sliding-window layers keeps
+/// those layers in a ring of window blocks instead (`windowRing`): only the window plus one forward
+/// call's positions, not the whole history.
 public final class ModelState: @unchecked Sendable {
   public static let blockSize = 16
+  /// Positions one forward call writes at most when windowed layers use the ring: longer inputs are
+  /// run in pieces of this size (the arithmetic never depends on how positions are batched).
+  public static let ringChunk = 512
   public let cache: PagedKVCache
   let blockTable: [Int32]
+  /// Window-region blocks in the ring (0: windowed layers keep every position in `blockTable`).
+  let windowRing: Int
   let scratch = ScratchArena()
   /// Tokens processed so far (the next token's position).
   public internal(set) var position = 0
+  /// One past the last position ever written since the last reset: ring blocks of older positions
+  /// may have been overwritten.
+  var written = 0
   /// Where half-accumulator attention starts (see `BatchSlice.halfAttentionFrom`), fixed by the first
   /// forward call after a reset: that call is taken to be the prompt.
   var halfAttentionFrom: Int?
@@ -86,18 +96,42 @@ public final class ModelState: @unchecked Sendable {
   /// Positions this state can hold.
   public var capacity: Int { blockTable.count * cache.blockSize }
 
-  /// Windowed layers keep every position here too (one sequence, no window region: simplest, and a
-  /// single sequence's full history is what `run` and perplexity size for anyway).
   init(layout: KVLayout, capacity: Int) {
-    let blocks = max(1, (capacity + Self.blockSize - 1) / Self.blockSize)
-    cache = PagedKVCache(layers: layout.layers, kvDim: layout.kvDim, blockSize: Self.blockSize, blockCount: blocks)
+    let bs = Self.blockSize
+    let blocks = max(1, (capacity + bs - 1) / bs)
+    // A forward call's first position reads back `window − 1` positions and writes up to `ringChunk`:
+    // every block from the first read to the last write needs its own slot.
+    let ring = layout.window.map { ($0 + Self.ringChunk + bs - 1) / bs + 2 } ?? 0
+    windowRing = ring > 0 && ring < blocks ? ring : 0
+    cache = PagedKVCache(layout: layout, blockSize: bs, blockCount: blocks, windowBlockCount: windowRing)
     blockTable = (0..<Int32(blocks)).map { $0 }
   }
 
-  /// Drops every position from `position` on (to rewind, e.g. to re-run part of a prompt).
-  public func truncate(to newPosition: Int) {
+  /// The window table of a forward call over positions `start..<end`: block i in ring slot
+  /// `i % windowRing`, blocks behind the window of `start` released (-1). Nil without a ring.
+  func windowTable(start: Int, end: Int) -> [Int32]? {
+    guard windowRing > 0, let window = cache.window else { return nil }
+    let first = max(0, start - window + 1) / cache.blockSize
+    let count = (end + cache.blockSize - 1) / cache.blockSize
+    return (0..<count).map { $0 < first ? -1 : Int32($0 % windowRing) }
+  }
+
+  /// Rewinds to `newPosition` (to re-run part of a prompt) and returns the position kept: lower than
+  /// asked (0) when the ring no longer holds the window behind `newPosition`; then everything is run
+  /// again from there.
+  @discardableResult
+  public func truncate(to newPosition: Int) -> Int {
     position = min(position, max(0, newPosition))
-    if position == 0 { halfAttentionFrom = nil }
+    if windowRing > 0, let window = cache.window, position > 0 {
+      let first = max(0, position - window + 1) / cache.blockSize
+      let lastWritten = (written - 1) / cache.blockSize
+      if lastWritten - first >= windowRing { position = 0 }
+    }
+    if position == 0 {
+      halfAttentionFrom = nil
+      written = 0
+    }
+    return position
   }
 }
 
@@ -119,12 +153,33 @@ extension LanguageModel {
       state.halfAttentionFrom = BatchSlice.halfAttentionStart(promptLength: tokens.count, numerics: numerics)
       state.promptLength = BatchSlice.orderPromptLength(promptLength: state.position + tokens.count, numerics: numerics)
     }
-    var batch = ForwardBatch()
-    batch.append(
-      tokens, startPosition: state.position, blockTable: state.blockTable, logits: logits,
-      halfAttentionFrom: state.halfAttentionFrom ?? 0, promptLength: state.promptLength)
-    let result = try forward(batch, cache: state.cache, scratch: state.scratch)
-    state.position = end
+    // Past the ring's reach, run the input in pieces; their logits rows are joined.
+    let piece = state.windowRing > 0 ? ModelState.ringChunk : tokens.count
+    var result: Logits?
+    var offset = 0
+    while offset < tokens.count {
+      let n = min(piece, tokens.count - offset)
+      let start = state.position
+      let last = offset + n == tokens.count
+      var batch = ForwardBatch()
+      batch.append(
+        tokens[offset..<(offset + n)], startPosition: start, blockTable: state.blockTable,
+        logits: logits == .all ? .all : (last ? .last : nil),
+        halfAttentionFrom: state.halfAttentionFrom ?? 0, promptLength: state.promptLength,
+        windowTable: state.windowTable(start: start, end: start + n))
+      let out = try forward(batch, cache: state.cache, scratch: state.scratch)
+      state.position = start + n
+      state.written = max(state.written, state.position)
+      if var joined = result {
+        joined.values += out.values
+        joined.rows += out.rows
+        result = joined
+      } else {
+        result = out
+      }
+      offset += n
+    }
+    guard let result else { throw .emptyInput }
     return result
   }
 }

@@ -81,4 +81,44 @@ struct WindowedKVCacheTests {
       windowTable: Array(repeating: -1, count: 38))
     #expect(throws: ModelError.self) { _ = try model.forward(hole, cache: split, scratch: scratchSplit) }
   }
+
+  /// `run`'s single-sequence state keeps the local layers in a ring of window blocks: a long prompt
+  /// (run in 512-position pieces) and the decodes after it give the same logits, bit for bit, as one
+  /// full-history cache, and rewinds are honoured only while the ring still holds the window.
+  @Test func runStateRingMatchesFullHistory() throws {
+    let model = try TestModels.model("gemma3-270m")
+    let layout = model.kvLayout
+    let bs = ModelState.blockSize
+    let state = model.makeState(maxTokens: 4096)
+    #expect(state.cache.windowBlockCount == (512 + 512 + bs - 1) / bs + 2)
+    // 3 global layers × 4,096 positions + 15 local layers × 1,056 (the ring), instead of 18 × 4,096.
+    #expect(state.cache.byteCount == 2 * 2 * layout.kvDim * (3 * 4096 + 15 * state.cache.windowBlockCount * bs))
+    #expect(state.cache.byteCount * 5 < 2 * 2 * layout.kvDim * 18 * 4096 * 2)
+
+    var rng = SplitMix64(seed: 11)
+    let n = 1300
+    let ids = (0..<(n + 3)).map { _ in Int32(100 + rng.next() % 20_000) }
+    let blocks = (n + 3 + bs - 1) / bs
+    let full = PagedKVCache(layers: layout.layers, kvDim: layout.kvDim, blockSize: bs, blockCount: blocks)
+    let scratch = ScratchArena()
+    let table = (0..<Int32(blocks)).map { $0 }
+    let half = BatchSlice.halfAttentionStart(promptLength: n, numerics: model.numerics)
+    let order = BatchSlice.orderPromptLength(promptLength: n, numerics: model.numerics)
+    func reference(_ start: Int, _ end: Int) throws -> [Float] {
+      var b = ForwardBatch()
+      b.append(
+        ids[start..<end], startPosition: start, blockTable: Array(table[..<((end + bs - 1) / bs)]), logits: .last,
+        halfAttentionFrom: half, promptLength: order)
+      return try model.forward(b, cache: full, scratch: scratch).values
+    }
+    #expect(try model.forward(Array(ids[..<n]), state: state, logits: .last).values == reference(0, n))
+    for p in n..<(n + 3) {
+      #expect(try model.forward([ids[p]], state: state, logits: .last).values == reference(p, p + 1), "decode at \(p)")
+    }
+    // A short rewind keeps its positions; running them again gives the same logits.
+    #expect(state.truncate(to: n - 10) == n - 10)
+    #expect(try model.forward(Array(ids[(n - 10)..<n]), state: state, logits: .last).values == reference(n - 10, n))
+    // Far back, the ring no longer holds the window: the state starts over.
+    #expect(state.truncate(to: 200) == 0)
+  }
 }
