@@ -33,14 +33,18 @@ public struct KVLayout: Sendable, Equatable {
   public var layers: Int
   /// Floats of keys (and, separately, of values) per position and layer: kvHeads × headDim.
   public var kvDim: Int
+  /// Values per KV head (kvDim is a whole number of heads); a Q8_0 cache needs a multiple of 32.
+  public var headDim: Int
   /// Layers that attend only within a sliding window (`[layers]`, or empty when none do).
   public var windowedLayers: [Bool]
   /// Positions such a layer attends over (itself included); nil when no layer is windowed.
   public var window: Int?
 
-  public init(layers: Int, kvDim: Int, windowedLayers: [Bool] = [], window: Int? = nil) {
+  /// `headDim` nil: one head of `kvDim` values.
+  public init(layers: Int, kvDim: Int, headDim: Int? = nil, windowedLayers: [Bool] = [], window: Int? = nil) {
     self.layers = layers
     self.kvDim = kvDim
+    self.headDim = headDim ?? kvDim
     self.windowedLayers = window == nil ? [] : windowedLayers
     self.window = windowedLayers.contains(true) ? window : nil
   }
