@@ -86,9 +86,11 @@ public final class ModelState: @unchecked Sendable {
 
   /// Windowed layers keep every position here too (one sequence, no window region: simplest, and a
   /// single sequence's full history is what `run` and perplexity size for anyway).
-  init(layout: KVLayout, capacity: Int) {
+  init(layout: KVLayout, capacity: Int, type: KVCacheType = .f16) {
     let blocks = max(1, (capacity + Self.blockSize - 1) / Self.blockSize)
-    cache = PagedKVCache(layers: layout.layers, kvDim: layout.kvDim, blockSize: Self.blockSize, blockCount: blocks)
+    cache = PagedKVCache(
+      layout: KVLayout(layers: layout.layers, kvDim: layout.kvDim, headDim: layout.headDim), blockSize: Self.blockSize,
+      blockCount: blocks, type: type)
     blockTable = (0..<Int32(blocks)).map { $0 }
   }
 
@@ -103,6 +105,13 @@ extension LanguageModel {
   /// A fresh single-sequence state able to hold `maxTokens` positions (capped at the context length).
   public func makeState(maxTokens: Int) -> ModelState {
     ModelState(layout: kvLayout, capacity: max(1, min(maxTokens, info.contextLength)))
+  }
+
+  /// `makeState(maxTokens:)` with keys and values stored as `kvCacheType` (a `.q8_0` state attends
+  /// in f32 at every position). Throws when the model's heads do not fit the type.
+  public func makeState(maxTokens: Int, kvCacheType: KVCacheType) throws(ModelError) -> ModelState {
+    if let reason = kvCacheType.unsupportedReason(headDim: kvLayout.headDim) { throw .invalidHyperparameter(reason) }
+    return ModelState(layout: kvLayout, capacity: max(1, min(maxTokens, info.contextLength)), type: kvCacheType)
   }
 
   /// Runs `tokens` at positions `state.position...` as one batch, appends them to the state and

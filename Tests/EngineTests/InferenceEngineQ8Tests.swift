@@ -15,15 +15,15 @@ struct InferenceEngineQ8Tests {
   let base = InferenceEngineTests()
 
   func engine(
-    _ type: KVCacheType = .q8_0, model: String = "smollm2-135m", tokenizer: Tokenizer? = nil,
-    _ configure: (inout EngineConfiguration) -> Void = { _ in }
+    _ type: KVCacheType = .q8_0, model: String = "smollm2-135m", numerics: Numerics = .exact,
+    tokenizer: Tokenizer? = nil, _ configure: (inout EngineConfiguration) -> Void = { _ in }
   ) throws -> InferenceEngine {
     var c = EngineConfiguration()
     c.kvCacheBytes = 64 << 20
     c.kvCacheType = type
     configure(&c)
     return try InferenceEngine(
-      model: try TestModels.model(model), tokenizer: try tokenizer ?? base.tokenizer(), configuration: c)
+      model: try TestModels.model(model, numerics: numerics), tokenizer: try tokenizer ?? base.tokenizer(), configuration: c)
   }
 
   nonisolated(unsafe) static var alone: [[Int32]: [Int32]] = [:]
@@ -77,26 +77,32 @@ struct InferenceEngineQ8Tests {
     return (tokens.map(\.id), tokens.map { Double($0.logprob?.logprob ?? .nan) })
   }
 
-  /// Measured on SmolLM2 (`--numerics exact`): over the six fixture prompts, Q8_0 against F16 kept
-  /// MEASURED_PREFIX; the first token's log-probability moved at most MEASURED_GAP nats.
-  @Test func greedyOutputStaysCloseToTheF16Cache() async throws {
+  /// Measured on SmolLM2 (2026-11-22), q8_0 against f16 over the six fixture prompts (162 tokens):
+  /// common greedy prefixes [19, 32, 0, 10, 4, 32] under `exact` ([19, 32, 0, 21, 4, 21] under
+  /// `fast`); the first token's log-probability moved 0.015–0.222 nats (`fast`: 0.007–0.135).
+  /// The first token differs on prompt 2 only, where f16's top three lie within 0.3 nats. (Perplexity
+  /// 12.4797 → 12.5104.) The bounds below leave a margin over those figures.
+  @Test(arguments: Numerics.allCases)
+  func greedyOutputStaysCloseToTheF16Cache(numerics: Numerics) async throws {
     let fixture = try loadFixture("greedy_smollm2.json", as: GreedyFixture.self)
-    let f16 = try engine(.f16)
-    let q8 = try engine(.q8_0)
+    let f16 = try engine(.f16, numerics: numerics)
+    let q8 = try engine(.q8_0, numerics: numerics)
     var prefixes: [Int] = []
     var gaps: [Double] = []
     for (i, entry) in fixture.entries.enumerated() {
       let n = entry.generated_ids.count
       let (a, la) = try await greedy(f16, entry.prompt_ids_with_bos_as_server_adds, maxTokens: n)
       let (b, lb) = try await greedy(q8, entry.prompt_ids_with_bos_as_server_adds, maxTokens: n)
-      #expect(a == entry.generated_ids, "entry \(i): the f16 cache follows llama.cpp")
-      #expect(b.first == a.first, "entry \(i): the first token")
+      if numerics == .exact { #expect(a == entry.generated_ids, "entry \(i): the f16 cache follows llama.cpp") }
+      // q8_0's first choice is one of llama.cpp's three best.
+      #expect(entry.top10_per_step[0].top_logprobs.prefix(3).contains { $0.id == b[0] }, "entry \(i)")
       prefixes.append(zip(a, b).prefix { $0 == $1 }.count)
       gaps.append(abs(la[0] - lb[0]))
     }
-    print("q8_0 vs f16: common prefixes \(prefixes) of \(fixture.entries.map(\.generated_ids.count)), first-token logprob gaps \(gaps)")
-    #expect(gaps.allSatisfy { $0 <= 0.05 }, "first-token log-prob gaps \(gaps)")
-    #expect(prefixes.reduce(0, +) >= 100, "common prefixes \(prefixes)")
+    print("\(numerics): q8_0 vs f16: common prefixes \(prefixes), first-token log-prob gaps \(gaps)")
+    #expect(prefixes.filter { $0 > 0 }.count >= 5, "the first token matches on 5 of 6 prompts: \(prefixes)")
+    #expect(gaps.allSatisfy { $0 <= 0.35 }, "first-token log-prob gaps \(gaps)")
+    #expect(prefixes.reduce(0, +) >= 80, "common prefixes \(prefixes)")
   }
 
   @Test func gemma3RunsWithAWindowPool() async throws {
