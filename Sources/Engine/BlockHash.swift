@@ -22,7 +22,11 @@ public struct BlockHash: Hashable, Sendable {
       mix(0x5eed)
     }
     if let salt { for byte in salt.utf8 { mix(UInt64(byte) | 0x1_0000_0000) } }
-    if variant != 0 { mix(UInt64(variant) | 0x2_0000_0000) }
+    if variant != 0 {
+      // Variants may use all 64 bits (`BatchSlice.batchedOrderCode`): a marker word, then the value.
+      mix(0x2_0000_0000)
+      mix(UInt64(bitPattern: Int64(variant)))
+    }
     for t in tokens { mix(UInt64(UInt32(bitPattern: t))) }
     high = a
     low = b

@@ -83,9 +83,9 @@ public final class InferenceEngine: @unchecked Sendable {
     s.prefixCaching = configuration.prefixCaching
     s.contextLength = model.info.contextLength
     s.speculativeStepTokens = configuration.speculation.maxStepTokens
-    // A Q8_0 cache attends in f32 at every position, which is what `.fast` tells the scheduler
-    // (`halfAttentionFrom` = Int.max for every request), so prefix-block hashes say so too.
-    s.numerics = kvType == .q8_0 ? .fast : model.numerics
+    s.numerics = model.numerics
+    s.ordersByPromptLength = model.ordersByPromptLength
+    s.kvCacheType = kvType
     schedulerConfiguration = s
     scheduler = Scheduler(s)
     stats.kvBlocksTotal = blocks
@@ -323,15 +323,17 @@ public final class InferenceEngine: @unchecked Sendable {
     for c in plan.chunks {
       let tokens = scheduler.tokens(of: c.id)!
       let halfFrom = scheduler.halfAttentionFrom(of: c.id)
+      let promptLength = scheduler.promptLength(of: c.id)
       if c.drafts.isEmpty {
         batch.append(
           tokens[c.start..<(c.start + c.count)], startPosition: c.start, blockTable: c.blockTable,
-          logits: c.samples ? .last : nil, halfAttentionFrom: halfFrom, windowTable: c.windowTable)
+          logits: c.samples ? .last : nil, halfAttentionFrom: halfFrom, promptLength: promptLength,
+          windowTable: c.windowTable)
       } else {
         // The last known token and the drafts: row i is the model's choice after drafts[..<i].
         batch.append(
           [tokens[c.start]] + c.drafts, startPosition: c.start, blockTable: c.blockTable, logits: .all,
-          halfAttentionFrom: halfFrom, windowTable: c.windowTable)
+          halfAttentionFrom: halfFrom, promptLength: promptLength, windowTable: c.windowTable)
       }
     }
     let logits: Logits

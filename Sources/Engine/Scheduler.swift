@@ -64,7 +64,10 @@ public struct Scheduler: Sendable {
     let record = SequenceRecord(
       id: id, tokens: promptIDs, promptCount: promptIDs.count, maxLength: length, priority: priority,
       arrival: arrivals, salt: salt,
-      halfAttentionFrom: BatchSlice.halfAttentionStart(promptLength: promptIDs.count, numerics: configuration.numerics))
+      halfAttentionFrom: configuration.kvCacheType == .q8_0
+        ? Int.max : BatchSlice.halfAttentionStart(promptLength: promptIDs.count, numerics: configuration.numerics),
+      orderPromptLength: configuration.ordersByPromptLength
+        ? BatchSlice.orderPromptLength(promptLength: promptIDs.count, numerics: configuration.numerics) : 0)
     records[id] = record
     insert(id, into: &waiting)
   }
@@ -203,6 +206,9 @@ public struct Scheduler: Sendable {
   public func halfAttentionFrom(of id: String) -> Int {
     records[id]?.halfAttentionFrom ?? 0
   }
+  /// The prompt length that fixes the request's batched matrix-product order (`BatchSlice.promptLength`;
+  /// 0 under `Numerics.fast`, whose order is the same for every position).
+  public func promptLength(of id: String) -> Int { records[id]?.orderPromptLength ?? 0 }
   /// The request's window-pool blocks (-1 where released); empty without a window pool.
   public func windowTable(of id: String) -> [Int32] { records[id]?.windowTable ?? [] }
   /// Tokens of the request in the KV cache.

@@ -17,6 +17,13 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   /// The model's summation order: decides which positions attend with f16 accumulators, which is
   /// part of a cached block's identity.
   public var numerics = Numerics.exact
+  /// Whether the model picks a position's matrix-product order from the prompt length
+  /// (`LanguageModel.ordersByPromptLength`): then slices carry the prompt length and a cached block's
+  /// identity includes its positions' order pattern (`BatchSlice.batchedOrderCode`).
+  public var ordersByPromptLength = false
+  /// How the KV cache stores rows: under `.q8_0` every position attends in f32 (`halfAttentionFrom`
+  /// = Int.max, as under `Numerics.fast`), which prefix-block hashes then record.
+  public var kvCacheType = KVCacheType.f16
   /// Sliding window of the model's windowed layers (positions attended, itself included) when they
   /// keep a block pool of their own; nil: every layer keeps every position in the one pool.
   public var window: Int? = nil
@@ -75,6 +82,9 @@ struct SequenceRecord {
   let salt: String?
   /// Where half-accumulator attention starts (`BatchSlice.halfAttentionFrom`), from the prompt length.
   let halfAttentionFrom: Int
+  /// The prompt length that fixes each position's batched matrix-product order
+  /// (`BatchSlice.orderPromptLength`).
+  let orderPromptLength: Int
   var computed = 0
   var blockTable: [Int32] = []
   /// Window-pool blocks, as long as `blockTable`; -1 once released (wholly behind the window).
@@ -94,8 +104,11 @@ struct SequenceRecord {
     priority != other.priority ? priority > other.priority : arrival < other.arrival
   }
 
-  /// Block `i`'s arithmetic variant (how many of its positions attend in f32), part of its hash.
+  /// Block `i`'s arithmetic variant (how many of its positions attend in f32, and which take
+  /// llama.cpp's batched matrix-product order), part of its hash.
   func variant(ofBlock i: Int, _ blockSize: Int) -> Int {
-    BatchSlice.fullPrecisionCount(start: i * blockSize, count: blockSize, halfAttentionFrom: halfAttentionFrom)
+    let order = BatchSlice.batchedOrderCode(start: i * blockSize, count: blockSize, promptLength: orderPromptLength)
+    return order &* (blockSize + 1)
+      &+ BatchSlice.fullPrecisionCount(start: i * blockSize, count: blockSize, halfAttentionFrom: halfAttentionFrom)
   }
 }

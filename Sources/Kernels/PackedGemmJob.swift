@@ -19,6 +19,9 @@ struct PackedGemmJob: ParallelJob {
   var n: Int
   var totalGroups: Int
   var parts: Int
+  /// Per activation row, whether it takes llama.cpp's batched order (`PG_BATCHED`, Q4_K and Q6_K);
+  /// nil for none.
+  var batchedRows: UnsafePointer<Bool>? = nil
 
   func run(_ part: Int) {
     let lo = totalGroups * part / parts
@@ -33,10 +36,26 @@ struct PackedGemmJob: ParallelJob {
     let b = min(hi, t.firstGroup + t.groups) - t.firstGroup
     if a >= b { return }
     let w = t.weights
-    let done = pg_gemm_packed(
-      w.packedKernelCode, t.packed, Int32(w.rows), Int32(a), Int32(b), act, actBytes, Int32(n), t.y, w.rows,
-      Int32(w.cols))
-    if done != 0 { return }
+    let code = w.packedKernelCode
+    if let paired = batchedRows, w.numerics == .exact, w.type == .q4_K || w.type == .q6_K {
+      // Runs of activation rows with the same summation order, one kernel call each (the fast order is
+      // the same for both, so it never splits).
+      var done: Int32 = 1
+      var r0 = 0
+      while r0 < n {
+        var r1 = r0 + 1
+        while r1 < n && paired[r1] == paired[r0] { r1 += 1 }
+        done &= pg_gemm_packed(
+          code | (paired[r0] ? Int32(PG_BATCHED) : 0), t.packed, Int32(w.rows), Int32(a), Int32(b),
+          act + r0 * actBytes, actBytes, Int32(r1 - r0), t.y + r0 * w.rows, w.rows, Int32(w.cols))
+        r0 = r1
+      }
+      if done != 0 { return }
+    } else {
+      let done = pg_gemm_packed(
+        code, t.packed, Int32(w.rows), Int32(a), Int32(b), act, actBytes, Int32(n), t.y, w.rows, Int32(w.cols))
+      if done != 0 { return }
+    }
     // Rows too long for the kernel's scale buffer: the plain kernel on the same rows.
     for r in (a * 8)..<min(w.rows, b * 8) {
       for tok in 0..<n { t.y[tok * w.rows + r] = vecDot(w.type, w.row(r), act + tok * actBytes, w.cols) }

@@ -359,7 +359,8 @@ INL void packed_block_q4_1_fast(const int T, const uint8_t *codes, const uint8_t
   for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
 }
 
-INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
+// Q8_0 in the fast order: a block's chunks added in integers (one lane per weight row), scaled once.
+INL void packed_block_q8_0_fast(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
   __m256i s0[PG_TILE_T], s1[PG_TILE_T];
   for (int t = 0; t < T; t++) s0[t] = s1[t] = _mm256_setzero_si256();
   for (int c = 0; c < 8; c++) {
@@ -374,6 +375,24 @@ INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *con
   for (int t = 0; t < T; t++) s[t] = _mm256_add_epi32(s0[t], s1[t]);
 }
 
+// Q8_0: chunk c holds elements 4c..4c+3, so its dot is partial sum c; signs moved onto the activations
+// (|w| · sign(y, w)) keep the u8 × s8 products exact.
+INL void packed_block_q8_0(const int T, const uint8_t *codes, const uint8_t *const *ya, __m256i *s) {
+  for (int c = 0; c < 8; c++) {
+    const __m256i w = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+    const __m256i aw = _mm256_sign_epi8(w, w);
+    for (int t = 0; t < T; t++) s[8 * t + c] = dot_u8s8(aw, _mm256_sign_epi8(bcast4(ya[t] + 4 * c), w));
+  }
+}
+
+// The eight partial-sum accumulators of one activation row folded as llama.cpp's horizontal sum
+// folds its eight lanes: ((p4 + p0) + (p6 + p2)) + ((p5 + p1) + (p7 + p3)).
+INL __m256 fold8(const __m256 *p) {
+  const __m256 even = _mm256_add_ps(_mm256_add_ps(p[4], p[0]), _mm256_add_ps(p[6], p[2]));
+  const __m256 odd = _mm256_add_ps(_mm256_add_ps(p[5], p[1]), _mm256_add_ps(p[7], p[3]));
+  return _mm256_add_ps(even, odd);
+}
+
 // da/sa: the activation rows' block scales (and Q4_1 scaled sums) as f32, [T][nb] with row stride
 // `nb`, so each block costs one broadcast multiply and one FMA per activation row.
 INL void packed_tile(const int type, const int fast, const int T, const uint8_t *group, int nb, const uint8_t *a,
@@ -382,9 +401,9 @@ INL void packed_tile(const int type, const int fast, const int T, const uint8_t 
   const int block_bytes = type == PG_Q4_1 ? 160 : 272;
   const int ab_bytes = type == PG_Q4_1 ? 36 : 34;
   const int a_hdr = type == PG_Q4_1 ? 4 : 2;
-  // Q4_1 in llama.cpp's order keeps eight accumulators per activation row (see packed_block_q4_1);
-  // the fast order and Q8_0 one.
-  const int lanes = type == PG_Q4_1 && !fast ? 8 : 1;
+  // llama.cpp's order keeps eight accumulators per activation row, one per 4-element partial sum (see
+  // packed_block_q4_1); the fast order one.
+  const int lanes = fast ? 1 : 8;
   __m256 acc[8 * PG_TILE_T], accm[PG_TILE_T];
   for (int t = 0; t < T; t++) {
     accm[t] = _mm256_setzero_ps();
@@ -395,45 +414,32 @@ INL void packed_tile(const int type, const int fast, const int T, const uint8_t 
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
     const uint8_t *ya[PG_TILE_T];
     for (int t = 0; t < T; t++) ya[t] = a + t * a_stride + (size_t)b * ab_bytes + a_hdr;
-    if (type == PG_Q4_1 && fast) {
+    if (fast) {
       __m256i s[PG_TILE_T];
-      packed_block_q4_1_fast(T, pb + header, ya, s);
-      const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
+      if (type == PG_Q4_1) packed_block_q4_1_fast(T, pb + header, ya, s);
+      else packed_block_q8_0_fast(T, pb + header, ya, s);
       for (int t = 0; t < T; t++) {
         const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b));
         acc[8 * t] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[t]), acc[8 * t]);
-        accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
       }
-    } else if (type == PG_Q4_1) {
+    } else {
       __m256i s[8 * PG_TILE_T];
-      packed_block_q4_1(T, pb + header, ya, s);
-      const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
+      if (type == PG_Q4_1) packed_block_q4_1(T, pb + header, ya, s);
+      else packed_block_q8_0(T, pb + header, ya, s);
       for (int t = 0; t < T; t++) {
         const __m256 scale = _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b));
         for (int j = 0; j < 8; j++) acc[8 * t + j] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[8 * t + j]), acc[8 * t + j]);
-        accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
       }
-    } else {
-      __m256i s[PG_TILE_T];
-      packed_block_q8_0(T, pb + header, ya, s);
-      for (int t = 0; t < T; t++)
-        acc[8 * t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b)),
-                                     acc[8 * t]);
+    }
+    if (type == PG_Q4_1) {
+      const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
+      for (int t = 0; t < T; t++) accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
     }
   }
   for (int t = 0; t < T; t++) {
-    __m256 sum;
-    if (type == PG_Q4_1 && fast) {
-      sum = _mm256_add_ps(acc[8 * t], accm[t]);
-    } else if (type == PG_Q4_1) {
-      // Per row: ((p4 + p0) + (p6 + p2)) + ((p5 + p1) + (p7 + p3)), then the minimum term.
-      const __m256 *p = acc + 8 * t;
-      const __m256 even = _mm256_add_ps(_mm256_add_ps(p[4], p[0]), _mm256_add_ps(p[6], p[2]));
-      const __m256 odd = _mm256_add_ps(_mm256_add_ps(p[5], p[1]), _mm256_add_ps(p[7], p[3]));
-      sum = _mm256_add_ps(_mm256_add_ps(even, odd), accm[t]);
-    } else {
-      sum = acc[8 * t];
-    }
+    // Per row: the (folded) partials, then (Q4_1) the minimum term.
+    __m256 sum = fast ? acc[8 * t] : fold8(acc + 8 * t);
+    if (type == PG_Q4_1) sum = _mm256_add_ps(sum, accm[t]);
     if (valid_rows == 8) {
       _mm256_storeu_ps(y + t * y_stride, sum);  // the group's 8 outputs are adjacent
     } else {
@@ -442,6 +448,19 @@ INL void packed_tile(const int type, const int fast, const int T, const uint8_t 
       _mm256_maskstore_ps(y + t * y_stride, mask, sum);
     }
   }
+}
+
+// Exact-order tiles of more than two activation rows run as pairs: eight float accumulators per
+// row would need 32+ registers at four rows and spill.
+INL void packed_tile_split(const int type, const int fast, const int T, const uint8_t *group, int nb, const uint8_t *a,
+                           size_t a_stride, const float *da, const float *sa, float *y, size_t y_stride, int valid_rows) {
+  if (fast || T <= 2) {
+    packed_tile(type, fast, T, group, nb, a, a_stride, da, sa, y, y_stride, valid_rows);
+    return;
+  }
+  packed_tile(type, fast, 2, group, nb, a, a_stride, da, sa, y, y_stride, valid_rows);
+  packed_tile(type, fast, T - 2, group, nb, a + 2 * a_stride, a_stride, da + 2 * nb, sa + 2 * nb, y + 2 * y_stride,
+              y_stride, valid_rows);
 }
 
 enum { PG_SCALE_CAPACITY = 8192 };
@@ -471,7 +490,7 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
       const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
       int t = t0;
       for (; t + T <= t1; t += T)
-        packed_tile(type, fast, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
+        packed_tile_split(type, fast, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
                     y + (size_t)t * y_stride + 8 * g, y_stride, valid);
       // The remainder in one pass over the group (one pass per row used to make 7 rows cost as much
       // as 16); a row's result is the same whatever tile it is in.
@@ -482,7 +501,7 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
       case 1: packed_tile(type, fast, 1, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
 #if PG_TILE_T > 2
       case 2: packed_tile(type, fast, 2, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
-      case 3: packed_tile(type, fast, 3, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
+      case 3: packed_tile_split(type, fast, 3, group, nb, ar, a_stride, dr, sr, yr, y_stride, valid); break;
 #endif
       default: break;
       }
@@ -555,28 +574,36 @@ INL int gemm_packed_f16(const uint8_t *packed, int rows, int g0, int g1, const u
 
 int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0, int g1, const void *act,
                                  size_t a_stride, int n, float *y, size_t y_stride, int cols) {
-  const int fast = (type & PG_FAST_ORDER) != 0;  // only Q4_1 has a second order so far
-  switch (type & ~PG_FAST_ORDER) {
+  // PG_FAST_ORDER wins over PG_BATCHED: the fast order is the same for single and batched rows.
+  const int fast = (type & PG_FAST_ORDER) != 0;
+  const int order = fast ? PG_ORDER_FAST : (type & PG_BATCHED) ? PG_ORDER_BATCHED : PG_ORDER_ONE_ROW;
+  const uint8_t *p = (const uint8_t *)packed, *x = (const uint8_t *)act;
+  switch (type & ~(PG_FAST_ORDER | PG_BATCHED)) {
   case PG_Q4_1:
-    if (fast)
-      return gemm_packed(PG_Q4_1, 1, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
-                         y_stride, cols / 32);
-    return gemm_packed(PG_Q4_1, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
-                       cols / 32);
+    // Two instantiations, so the exact one keeps its constant-folded eight-lane loops.
+    if (fast) return gemm_packed(PG_Q4_1, 1, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols / 32);
+    return gemm_packed(PG_Q4_1, 0, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols / 32);
   case PG_Q8_0:
-    return gemm_packed(PG_Q8_0, 0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride,
-                       cols / 32);
+    if (fast) return gemm_packed(PG_Q8_0, 1, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols / 32);
+    return gemm_packed(PG_Q8_0, 0, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols / 32);
   case PG_F16:
-    return gemm_packed_f16((const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y, y_stride, cols);
+    return gemm_packed_f16(p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q5_0:
-    return gemm_packed_k(PG_Q5_0, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
-                         y_stride, cols);
+    // llama.cpp uses one order for single and batched Q5_0 rows.
+    if (fast) return gemm_packed_k(PG_Q5_0, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k(PG_Q5_0, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q4_K:
-    return gemm_packed_k(PG_Q4_K, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
-                         y_stride, cols);
+    if (order == PG_ORDER_FAST)
+      return gemm_packed_k(PG_Q4_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    if (order == PG_ORDER_BATCHED)
+      return gemm_packed_k(PG_Q4_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k(PG_Q4_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q6_K:
-    return gemm_packed_k(PG_Q6_K, (const uint8_t *)packed, rows, g0, g1, (const uint8_t *)act, a_stride, n, y,
-                         y_stride, cols);
+    if (order == PG_ORDER_FAST)
+      return gemm_packed_k(PG_Q6_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    if (order == PG_ORDER_BATCHED)
+      return gemm_packed_k(PG_Q6_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k(PG_Q6_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   default:
     return 0;
   }

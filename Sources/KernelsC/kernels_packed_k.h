@@ -2,9 +2,11 @@
 // Q6_K × Q8_K, and the Q8_K activation quantizer. Included by kernels_impl.h once per instruction set
 // (same PG_FN / PG_TARGET / PG_VNNI / PG_TILE_T macros); layouts are described in pack.c.
 //
-// Arithmetic follows the Swift twins: integer dot products per block or sub-block, integer scale
-// products per super-block, one float multiply-add per (super-)block. Offsets that make codes
-// unsigned for the u8 × s8 instructions are taken back out in integers from activation sums.
+// Two float orders (the type code's PG_FAST_ORDER flag): llama.cpp's (Numerics.exact, twin
+// vecDotLaneOrder) and the fast one (integer dot products per block or sub-block, integer scale
+// products per super-block, one float multiply-add per (super-)block; twin vecDotReference within
+// tolerance). Offsets that make codes unsigned for the u8 × s8 instructions are taken back out in
+// integers from activation sums.
 
 // ---- Q8_K activation quantizer (bit-identical to quantizeQ8K) ----
 
@@ -85,8 +87,11 @@ INL __m256i q5_with_plane(__m256i nibbles, __m256i planes, const int p) {
 #endif
 }
 
+// ---- The fast order (Numerics.fast, PG_FAST_ORDER): one integer sum per (super-)block, one float
+// multiply-add per block and row; the same for any batch, not llama.cpp's order. ----
+
 // corr[t*nb + b] = 16·Σy of activation row t's block b: Σ(c − 16)·y = Σc·y − 16·Σy.
-INL void q5_0_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
+INL void q5_0_fast(const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
                    const int32_t *corr, float *y, size_t y_stride, int valid_rows) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   __m256 acc[PG_TILE_T];
@@ -136,7 +141,7 @@ INL void q5_0_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, 
 
 // aux[(t*nb + b)*4 + i]: activation sums of sub-blocks 2i and 2i+1 (32 codes each) as an int16 pair,
 // multiplied against the rows' (min 2i, min 2i+1) pairs by one madd.
-INL void q4_k_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
+INL void q4_k_fast(const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
                    const int32_t *aux, float *y, size_t y_stride, int valid_rows) {
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i low16 = _mm256_set1_epi32(0xFFFF);
@@ -204,8 +209,10 @@ INL void q4_k_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, 
 
 // Codes are stored as q + 32 (0..63): Σ sc·Σ(q − 32)·y = Σ sc·Σ u·y − 32·Σ sc·bsum, the last term
 // from Q8_K's per-16 sums (one madd per pair of sub-blocks).
-INL void q6_k_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
-                   float *y, size_t y_stride, int valid_rows) {
+// `tiled`: the same integer sums finished in llama.cpp's tiled order for 8+ rows, (S·d_w) rounded and
+// then fused-multiplied by d_a (its compiler fuses that multiply and add), instead of S·(d_w·d_a).
+INL void q6_k_fast(const int T, const int tiled, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride,
+                   const float *da, float *y, size_t y_stride, int valid_rows) {
   __m256 acc[PG_TILE_T];
   for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
   for (int b = 0; b < nb; b++) {
@@ -255,27 +262,225 @@ INL void q6_k_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, 
     const __m256 dv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
     for (int t = 0; t < T; t++) {
       const __m256i sumi = _mm256_sub_epi32(sum[t], _mm256_slli_epi32(corr[t], 5));
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(dv, _mm256_broadcast_ss(da + t * nb + b)), acc[t]);
+      if (tiled) acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(sumi), dv), _mm256_broadcast_ss(da + t * nb + b), acc[t]);
+      else acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_mul_ps(dv, _mm256_broadcast_ss(da + t * nb + b)), acc[t]);
     }
   }
   for (int t = 0; t < T; t++) store_rows8(y + t * y_stride, acc[t], valid_rows);
 }
 
-INL void packed_k_tile(const int type, const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride,
-                       const float *da, const int32_t *aux, float *y, size_t y_stride, int valid_rows) {
-  if (type == PG_Q5_0) q5_0_tile(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
-  else if (type == PG_Q4_K) q4_k_tile(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+// ---- llama.cpp's order (Numerics.exact) ----
+
+// The tiles below reproduce llama.cpp's float order for each type (its x86 kernels), so outputs are
+// bit-identical to it: which integer sums are converted to float, and in which order the float
+// multiply-adds and the final lane fold happen. Integer sums may be formed in any order (exact).
+
+// Q5_0 (llama.cpp's vec_dot and tinyBLAS alike): per row, eight float sums, partial j taking the
+// 4-element integer dot over elements 4j..4j+3 of every block, scaled by d_w·d_a; folded at the end.
+// corr[(t*nb + b)*8 + j] = −16·(y[4j] + … + y[4j+3]): Σ(c − 16)·y = Σc·y − 16·Σy per partial. Stored
+// negated so it is the dot's starting value, one broadcast load (negating it per use cost ~30 %).
+// Callers split tiles of 4 activation rows into pairs: 4 × 8 float sums would spill registers.
+INL void q5_0_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
+                   const int32_t *corr, float *y, size_t y_stride, int valid_rows) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  __m256 acc[8 * PG_TILE_T];
+  for (int j = 0; j < 8 * T; j++) acc[j] = _mm256_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *pb = group + (size_t)b * PG_Q5_0_GROUP_BLOCK;
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
+    const __m256i planes = _mm256_loadu_si256((const __m256i *)(pb + 16));
+    const uint8_t *ya[PG_TILE_T];
+    __m256 scale[PG_TILE_T];
+    for (int t = 0; t < T; t++) {
+      ya[t] = a + t * a_stride + (size_t)b * 34 + 2;
+      scale[t] = _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b));
+    }
+    for (int c = 0; c < 4; c++) {
+      const __m256i v = _mm256_loadu_si256((const __m256i *)(pb + 48 + 32 * c));
+      const __m256i lo = q5_with_plane(_mm256_and_si256(v, m4), planes, 2 * c);
+      const __m256i hi = q5_with_plane(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), planes, 2 * c + 1);
+      for (int t = 0; t < T; t++) {
+        const int32_t *ct = corr + ((size_t)t * nb + b) * 8;
+#if PG_VNNI
+        const __m256i slo = _mm256_dpbusd_epi32(_mm256_set1_epi32(ct[c]), lo, bcast4(ya[t] + 4 * c));
+        const __m256i shi = _mm256_dpbusd_epi32(_mm256_set1_epi32(ct[4 + c]), hi, bcast4(ya[t] + 16 + 4 * c));
+#else
+        const __m256i slo = _mm256_add_epi32(dot_u8s8(lo, bcast4(ya[t] + 4 * c)), _mm256_set1_epi32(ct[c]));
+        const __m256i shi = _mm256_add_epi32(dot_u8s8(hi, bcast4(ya[t] + 16 + 4 * c)), _mm256_set1_epi32(ct[4 + c]));
+#endif
+        acc[8 * t + c] = _mm256_fmadd_ps(scale[t], _mm256_cvtepi32_ps(slo), acc[8 * t + c]);
+        acc[8 * t + 4 + c] = _mm256_fmadd_ps(scale[t], _mm256_cvtepi32_ps(shi), acc[8 * t + 4 + c]);
+      }
+    }
+  }
+  for (int t = 0; t < T; t++) store_rows8(y + t * y_stride, fold8(acc + 8 * t), valid_rows);
+}
+
+// Q4_K (llama.cpp repacks it to 8 interleaved rows): one float sum for the scaled code dots and one for
+// the minimum terms, subtracted at the end. Its one-row kernel (gemv) adds each super-block's integer
+// sums at once; its four-row kernel (gemm) adds each pair of sub-blocks (64 elements) separately —
+// `pairs` chooses the latter. aux[(t*nb + b)*4 + i]: activation sums of sub-blocks 2i and 2i+1
+// (32 codes each) as an int16 pair, multiplied against the rows' (min 2i, min 2i+1) pairs by one madd.
+INL void q4_k_tile(const int T, const int pairs, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride,
+                   const float *da, const int32_t *aux, float *y, size_t y_stride, int valid_rows) {
+  const __m256i m4 = _mm256_set1_epi8(0x0F);
+  const __m256i low16 = _mm256_set1_epi32(0xFFFF);
+  __m256 acc[PG_TILE_T], accm[PG_TILE_T];
+  for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm256_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *pb = group + (size_t)b * PG_Q4_K_GROUP_BLOCK;
+    const __m256 dv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
+    const __m256 mv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
+    const uint8_t *ya[PG_TILE_T];
+    __m256i sumi[PG_TILE_T], msum[PG_TILE_T];
+    __m256 sd[PG_TILE_T], sm[PG_TILE_T];
+    for (int t = 0; t < T; t++) {
+      ya[t] = a + t * a_stride + (size_t)b * 292 + 4;
+      sumi[t] = msum[t] = _mm256_setzero_si256();
+      const __m256 dat = _mm256_broadcast_ss(da + t * nb + b);
+      sd[t] = _mm256_mul_ps(dv, dat);
+      sm[t] = _mm256_mul_ps(mv, dat);
+    }
+    for (int ch = 0; ch < 4; ch++) {
+      const __m256i pair = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pb + 32 + 16 * ch)));
+      const __m256i sc_even = _mm256_and_si256(pair, low16), sc_odd = _mm256_srli_epi32(pair, 16);
+      const __m256i mins = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(pb + 96 + 16 * ch)));
+      const uint8_t *codes = pb + 160 + 256 * ch;
+      __m256i part[PG_TILE_T];
+#if PG_VNNI
+      __m256i se[PG_TILE_T], so[PG_TILE_T];
+      for (int t = 0; t < T; t++) se[t] = so[t] = _mm256_setzero_si256();
+      for (int c = 0; c < 8; c++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+        const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        for (int t = 0; t < T; t++) {
+          se[t] = _mm256_dpbusd_epi32(se[t], lo, bcast4(ya[t] + 64 * ch + 4 * c));
+          so[t] = _mm256_dpbusd_epi32(so[t], hi, bcast4(ya[t] + 64 * ch + 32 + 4 * c));
+        }
+      }
+      for (int t = 0; t < T; t++)
+        part[t] = _mm256_add_epi32(_mm256_mullo_epi32(se[t], sc_even), _mm256_mullo_epi32(so[t], sc_odd));
+#else
+      // Nibble × int8 pair sums stay within 2·15·127, so the 8 chunks of a sub-block fit int16;
+      // madd with (scale, scale) then applies the sub-block scale while widening.
+      const __m256i se16 = _mm256_or_si256(sc_even, _mm256_slli_epi32(sc_even, 16));
+      const __m256i so16 = _mm256_or_si256(sc_odd, _mm256_slli_epi32(sc_odd, 16));
+      __m256i pe[PG_TILE_T], po[PG_TILE_T];
+      for (int t = 0; t < T; t++) pe[t] = po[t] = _mm256_setzero_si256();
+      for (int c = 0; c < 8; c++) {
+        const __m256i v = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+        const __m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        for (int t = 0; t < T; t++) {
+          pe[t] = _mm256_add_epi16(pe[t], _mm256_maddubs_epi16(lo, bcast4(ya[t] + 64 * ch + 4 * c)));
+          po[t] = _mm256_add_epi16(po[t], _mm256_maddubs_epi16(hi, bcast4(ya[t] + 64 * ch + 32 + 4 * c)));
+        }
+      }
+      for (int t = 0; t < T; t++) part[t] = _mm256_add_epi32(_mm256_madd_epi16(pe[t], se16), _mm256_madd_epi16(po[t], so16));
+#endif
+      for (int t = 0; t < T; t++) {
+        const __m256i mpart = _mm256_madd_epi16(mins, _mm256_set1_epi32(aux[((size_t)t * nb + b) * 4 + ch]));
+        if (pairs) {
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(part[t]), sd[t], acc[t]);
+          accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mpart), sm[t], accm[t]);
+        } else {
+          sumi[t] = _mm256_add_epi32(sumi[t], part[t]);
+          msum[t] = _mm256_add_epi32(msum[t], mpart);
+        }
+      }
+    }
+    if (!pairs)
+      for (int t = 0; t < T; t++) {
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi[t]), sd[t], acc[t]);
+        accm[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum[t]), sm[t], accm[t]);
+      }
+  }
+  for (int t = 0; t < T; t++) store_rows8(y + t * y_stride, _mm256_sub_ps(acc[t], accm[t]), valid_rows);
+}
+
+// Q6_K (llama.cpp's vec_dot, the same for any batch): per row eight integer partials per super-block;
+// partial k < 4 sums chunk k (elements 4k..4k+3) of every even 16-element sub-block, k ≥ 4 chunk
+// k − 4 of every odd one, each times its sub-block scale, minus 32·(sc[2k]·bsum[2k] + sc[2k+1]·bsum[2k+1])
+// (codes are stored as q + 32). Each partial is scaled by d_w·d_a into its own float sum; folded at
+// the end. llama.cpp's tiled kernel for batches of 8+ rows sums the super-block's partials in
+// integers: that order is q6_k_fast with `tiled` set.
+INL void q6_k_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, size_t a_stride, const float *da,
+                   float *y, size_t y_stride, int valid_rows) {
+  __m256 acc[8 * PG_TILE_T];
+  for (int j = 0; j < 8 * T; j++) acc[j] = _mm256_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *pb = group + (size_t)b * PG_Q6_K_GROUP_BLOCK;
+    const uint8_t *ab[PG_TILE_T];
+    __m256i part[8 * PG_TILE_T];
+    for (int t = 0; t < T; t++) ab[t] = a + t * a_stride + (size_t)b * 292;
+    for (int j = 0; j < 8 * T; j++) part[j] = _mm256_setzero_si256();
+    for (int i = 0; i < 8; i++) {
+      const __m256i pair = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(pb + 16 + 16 * i)));
+      for (int h = 0; h < 2; h++) {
+        const int sb = 2 * i + h;
+        // The sub-block's scale in both int16 halves of each row's lane.
+        const __m256i sc16 = h ? _mm256_or_si256(_mm256_srli_epi32(pair, 16), _mm256_andnot_si256(_mm256_set1_epi32(0xFFFF), pair))
+                               : _mm256_or_si256(_mm256_and_si256(pair, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(pair, 16));
+        const uint8_t *codes = pb + 144 + 128 * sb;
+        for (int c = 0; c < 4; c++) {
+          const __m256i w = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+          for (int t = 0; t < T; t++) {
+            // 6-bit × int8 pair sums stay within 2·63·127 (int16).
+            const __m256i p = _mm256_maddubs_epi16(w, bcast4(ab[t] + 4 + 16 * sb + 4 * c));
+            const int k = 8 * t + 4 * h + c;
+#if PG_VNNI
+            part[k] = _mm256_dpwssd_epi32(part[k], p, sc16);
+#else
+            part[k] = _mm256_add_epi32(part[k], _mm256_madd_epi16(p, sc16));
+#endif
+          }
+        }
+      }
+    }
+    const __m256 dv = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb));
+    for (int t = 0; t < T; t++) {
+      const __m256 scale = _mm256_mul_ps(dv, _mm256_broadcast_ss(da + t * nb + b));
+      for (int k = 0; k < 8; k++) {
+        int32_t bs;
+        memcpy(&bs, ab[t] + 260 + 4 * k, 4);
+        const __m256i pair = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(pb + 16 + 16 * k)));
+        const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(pair, _mm256_set1_epi32(bs)), 5);
+        acc[8 * t + k] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(_mm256_sub_epi32(part[8 * t + k], corr)), acc[8 * t + k]);
+      }
+    }
+  }
+  for (int t = 0; t < T; t++) store_rows8(y + t * y_stride, fold8(acc + 8 * t), valid_rows);
+}
+
+// order: PG_ORDER_ONE_ROW / PG_ORDER_BATCHED (llama.cpp's one-row or batched order) or PG_ORDER_FAST.
+enum { PG_ORDER_ONE_ROW = 0, PG_ORDER_BATCHED = 1, PG_ORDER_FAST = 2 };
+INL void packed_k_tile(const int type, const int order, const int T, const uint8_t *group, int nb, const uint8_t *a,
+                       size_t a_stride, const float *da, const int32_t *aux, float *y, size_t y_stride, int valid_rows) {
+  if (order == PG_ORDER_FAST) {
+    if (type == PG_Q5_0) q5_0_fast(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+    else if (type == PG_Q4_K) q4_k_fast(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+    else q6_k_fast(T, 0, group, nb, a, a_stride, da, y, y_stride, valid_rows);
+    return;
+  }
+  const int batched = order == PG_ORDER_BATCHED;
+  if (type == PG_Q5_0) {
+    if (T == 4) {  // see q5_0_tile
+      q5_0_tile(2, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+      q5_0_tile(2, group, nb, a + 2 * a_stride, a_stride, da + 2 * nb, aux + 2 * nb * 8, y + 2 * y_stride, y_stride, valid_rows);
+    } else q5_0_tile(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+  }
+  else if (type == PG_Q4_K) q4_k_tile(T, batched, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+  else if (batched) q6_k_fast(T, 1, group, nb, a, a_stride, da, y, y_stride, valid_rows);
   else q6_k_tile(T, group, nb, a, a_stride, da, y, y_stride, valid_rows);
 }
 
 // The driver: like gemm_packed, with per-span activation scales (and sums) gathered up front.
-INL int gemm_packed_k(const int type, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
                       size_t a_stride, int n, float *y, size_t y_stride, int cols) {
   enum { T = PG_TILE_T, CAP = 8192 };
   const int kquant = type != PG_Q5_0;
   const int nb = kquant ? cols / 256 : cols / 32;
   const int ab_bytes = kquant ? 292 : 34;
-  const int aux_per = type == PG_Q4_K ? 4 : type == PG_Q5_0 ? 1 : 0;
+  const int aux_per = type == PG_Q4_K ? 4 : type == PG_Q5_0 ? (order == PG_ORDER_FAST ? 1 : 8) : 0;
   const int group_block = type == PG_Q5_0 ? PG_Q5_0_GROUP_BLOCK : type == PG_Q4_K ? PG_Q4_K_GROUP_BLOCK : PG_Q6_K_GROUP_BLOCK;
   const size_t group_bytes = (size_t)nb * group_block;
   const int per_row = nb * (aux_per > 1 ? aux_per : 1);  // entries of the larger of da / aux
@@ -291,11 +496,17 @@ INL int gemm_packed_k(const int type, const uint8_t *packed, int rows, int g0, i
       for (int b = 0; b < nb; b++) {
         const uint8_t *ab = a + (size_t)t * a_stride + (size_t)b * ab_bytes;
         const int i = (t - t0) * nb + b;
-        if (type == PG_Q5_0) {
+        if (type == PG_Q5_0 && order == PG_ORDER_FAST) {
           da[i] = half_at(ab);
           aux[i] = 16 * hsum_epi32(_mm256_madd_epi16(
                             _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(ab + 2))),
                             _mm256_set1_epi16(1)));
+        } else if (type == PG_Q5_0) {
+          da[i] = half_at(ab);
+          // −16 × the eight 4-element sums of the block's codes.
+          const __m256i sums = _mm256_madd_epi16(
+              _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(ab + 2))), _mm256_set1_epi16(1));
+          _mm256_storeu_si256((__m256i *)(aux + 8 * i), _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4)));
         } else {
           memcpy(&da[i], ab, 4);
           if (type == PG_Q4_K) {
@@ -313,11 +524,11 @@ INL int gemm_packed_k(const int type, const uint8_t *packed, int rows, int g0, i
       const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
       int t = t0;
       for (; t + T <= t1; t += T)
-        packed_k_tile(type, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb,
+        packed_k_tile(type, order, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb,
                       aux + (size_t)(t - t0) * nb * (aux_per ? aux_per : 1), y + (size_t)t * y_stride + 8 * g, y_stride,
                       valid);
       for (; t < t1; t++)
-        packed_k_tile(type, 1, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb,
+        packed_k_tile(type, order, 1, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb,
                       aux + (size_t)(t - t0) * nb * (aux_per ? aux_per : 1), y + (size_t)t * y_stride + 8 * g, y_stride,
                       valid);
     }

@@ -1,3 +1,4 @@
+import GGUF
 import Kernels
 
 /// One sequence's share of a batched forward pass: `tokenCount` tokens starting at `tokenOffset` in the
@@ -20,10 +21,14 @@ public struct BatchSlice: Sendable, Equatable {
   /// from the sequence's prompt length with `halfAttentionStart(promptLength:)` so a token's
   /// arithmetic never depends on how the scheduler batched or chunked it.
   public var halfAttentionFrom: Int
+  /// The sequence's prompt length (0 if unknown: every position counts as generated). It fixes how
+  /// llama.cpp would have batched each prompt position (`referenceBatched`), so a position's arithmetic
+  /// never depends on how the scheduler batched or chunked it.
+  public var promptLength: Int
 
   public init(
     tokenOffset: Int, tokenCount: Int, startPosition: Int, blockTable: [Int32], logits: LogitsSelection?,
-    halfAttentionFrom: Int = 0, windowTable: [Int32]? = nil
+    halfAttentionFrom: Int = 0, promptLength: Int = 0, windowTable: [Int32]? = nil
   ) {
     self.tokenOffset = tokenOffset
     self.tokenCount = tokenCount
@@ -32,6 +37,51 @@ public struct BatchSlice: Sendable, Equatable {
     self.windowTable = windowTable
     self.logits = logits
     self.halfAttentionFrom = halfAttentionFrom
+    self.promptLength = promptLength
+  }
+
+  /// The micro-batch llama.cpp's server (the fixtures' reference) evaluated prompt position `position`
+  /// in, as its first position and size, for a sliding-window model such as Gemma 3: to save context
+  /// checkpoints it ends a batch 516 and 4 positions before the prompt's end, batches hold at most
+  /// 2,048 positions (`n_batch`), and each batch runs in micro-batches of 512 (`n_ubatch`).
+  public static func referenceMicroBatch(containing position: Int, promptLength: Int) -> (first: Int, count: Int) {
+    let batchLimit = 2048
+    let microBatch = 512
+    var start = 0
+    while start < promptLength {
+      var end = min(start + batchLimit, promptLength)
+      for cut in [promptLength - microBatch - 4, promptLength - 4] where cut > start && cut < end {
+        end = cut
+        break
+      }
+      if position < end {
+        let first = start + (position - start) / microBatch * microBatch
+        return (first, min(microBatch, end - first))
+      }
+      start = end
+    }
+    return (position, 1)
+  }
+
+  /// Whether llama.cpp multiplied prompt position `position` (of a `promptLength`-token prompt) by a
+  /// `type` weight matrix as part of a batch, with its batched float order (`PG_BATCHED`), rather than
+  /// alone like every generated token (micro-batches as `referenceMicroBatch`). Q4_K (repacked) rows
+  /// go through its four-row kernel in groups of four, the `count % 4` left over through its one-row
+  /// kernel; Q6_K goes through its tiled kernel when the micro-batch has 8+ rows.
+  public static func referenceBatched(_ type: GGMLType, position: Int, promptLength: Int) -> Bool {
+    guard position >= 0, position < promptLength else { return false }
+    let (first, count) = referenceMicroBatch(containing: position, promptLength: promptLength)
+    switch type {
+    case .q4_K: return position - first < count - count % 4
+    case .q6_K: return count >= 8
+    default: return false
+    }
+  }
+
+  /// The `promptLength` a sequence's slices carry: the prompt's length under `.exact`, 0 under `.fast`
+  /// (whose matrix products take one order for every position, so no position is `referenceBatched`).
+  public static func orderPromptLength(promptLength: Int, numerics: Numerics) -> Int {
+    numerics == .fast ? 0 : promptLength
   }
 
   /// Where half-accumulator attention starts for a sequence whose prompt has `promptLength` tokens.
@@ -50,6 +100,21 @@ public struct BatchSlice: Sendable, Equatable {
   /// (part of a cached block's identity: the same tokens computed the other way differ in low bits).
   public static func fullPrecisionCount(start: Int, count: Int, halfAttentionFrom: Int) -> Int {
     max(0, min(start + count, halfAttentionFrom) - start)
+  }
+
+  /// The batched-order pattern of positions `start..<start + count` (`referenceBatched` for Q4_K and
+  /// Q6_K), as a number: part of a cached block's identity, since the same tokens computed in the
+  /// other order differ in low bits. Two bits per position, so the code is exact for blocks of up to
+  /// 31 positions (0 when no position is batched); longer blocks wrap, and a collision is then as
+  /// unlikely as a 64-bit hash collision.
+  public static func batchedOrderCode(start: Int, count: Int, promptLength: Int) -> Int {
+    var code = 0
+    for p in start..<(start + count) {
+      let q4 = referenceBatched(.q4_K, position: p, promptLength: promptLength) ? 1 : 0
+      let q6 = referenceBatched(.q6_K, position: p, promptLength: promptLength) ? 2 : 0
+      code = code &* 4 &+ q4 &+ q6
+    }
+    return code
   }
 
   /// Logit rows this slice contributes.
@@ -75,12 +140,13 @@ public struct ForwardBatch: Sendable, Equatable {
   /// Appends a sequence's tokens as a new slice.
   public mutating func append(
     _ newTokens: some Collection<Int32>, startPosition: Int, blockTable: [Int32], logits: LogitsSelection?,
-    halfAttentionFrom: Int = 0, windowTable: [Int32]? = nil
+    halfAttentionFrom: Int = 0, promptLength: Int = 0, windowTable: [Int32]? = nil
   ) {
     slices.append(
       BatchSlice(
         tokenOffset: tokens.count, tokenCount: newTokens.count, startPosition: startPosition,
-        blockTable: blockTable, logits: logits, halfAttentionFrom: halfAttentionFrom, windowTable: windowTable))
+        blockTable: blockTable, logits: logits, halfAttentionFrom: halfAttentionFrom, promptLength: promptLength,
+        windowTable: windowTable))
     tokens.append(contentsOf: newTokens)
   }
 

@@ -87,6 +87,8 @@ public final class Gemma3Model: LanguageModel {
   public let config: Gemma3Config
   public let info: ModelInfo
   public let numerics: Numerics
+  /// Under `.exact` its Q4_K / Q6_K products take llama.cpp's one-row or batched order by position.
+  public var ordersByPromptLength: Bool { numerics == .exact }
   let file: GGUFFile  // keeps the mapping alive under the weight views
   let embedding: WeightMatrix  // [vocab, d], also the output head
   let layers: [Layer]
@@ -184,6 +186,28 @@ public final class Gemma3Model: LanguageModel {
     let gate = arena.take(n * ff)  // [n, ffn]
     let up = arena.take(n * ff)  // [n, ffn]
 
+    // Per token, whether llama.cpp multiplied it by Q4_K / Q6_K weights in a batch (see
+    // `BatchSlice.referenceBatched`). In the last layer llama.cpp keeps only the rows that need logits
+    // before the feed-forward block, so a slice asking for its last token's logits alone runs that row
+    // on its own there.
+    var batchedQ4K = [Bool](repeating: false, count: n)  // [n]
+    var batchedQ6K = [Bool](repeating: false, count: n)  // [n]
+    var lastFFNQ4K = batchedQ4K  // [n]
+    var lastFFNQ6K = batchedQ6K  // [n]
+    for slice in batch.slices {
+      for j in 0..<slice.tokenCount {
+        let t = slice.tokenOffset + j
+        let p = placement.position[t]
+        batchedQ4K[t] = BatchSlice.referenceBatched(.q4_K, position: p, promptLength: slice.promptLength)
+        batchedQ6K[t] = BatchSlice.referenceBatched(.q6_K, position: p, promptLength: slice.promptLength)
+        lastFFNQ4K[t] = slice.logits == .last ? false : batchedQ4K[t]
+        lastFFNQ6K[t] = slice.logits == .last ? false : batchedQ6K[t]
+      }
+    }
+    func batchedRows(_ w: WeightMatrix, lastFFN: Bool = false) -> [Bool] {
+      w.type == .q6_K ? (lastFFN ? lastFFNQ6K : batchedQ6K) : (lastFFN ? lastFFNQ4K : batchedQ4K)
+    }
+
     let embedScale = Float(d).squareRoot()
     for (t, id) in tokens.enumerated() {
       dequantizeRow(embedding.type, embedding.row(Int(id)), x + t * d, d)
@@ -209,7 +233,9 @@ public final class Gemma3Model: LanguageModel {
       }
       (local ? localAttention : globalAttention).run(
         q: q, out: att, batch: batch, placement: placement, layer: l, cache: cache, pool: pool)
-      matmul(layer.wo, att, y, n: n, pool: pool)
+      batchedRows(layer.wo).withUnsafeBufferPointer {
+        matmul(layer.wo, att, y, n: n, pool: pool, batchedRows: $0.baseAddress)
+      }
       perToken(n) { range in
         normRows(y, layer.postAttnNorm, y, rows: range, width: d)
         addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d)
@@ -217,7 +243,9 @@ public final class Gemma3Model: LanguageModel {
       }
       matmulShared(layer.wGate, gate, layer.wUp, up, x: xn, n: n, pool: pool)
       geluTanhGated(gate, up, n * ff, pool: pool)
-      matmul(layer.wDown, gate, y, n: n, pool: pool)
+      batchedRows(layer.wDown, lastFFN: l == layers.count - 1).withUnsafeBufferPointer {
+        matmul(layer.wDown, gate, y, n: n, pool: pool, batchedRows: $0.baseAddress)
+      }
       perToken(n) { range in
         normRows(y, layer.postFfnNorm, y, rows: range, width: d)
         addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d)

@@ -62,6 +62,10 @@ public protocol LanguageModel: AnyObject, Sendable {
   var kvLayout: KVLayout { get }
   /// The summation order its kernels follow (fixed at load).
   var numerics: Numerics { get }
+  /// Whether a position's matrix-product order depends on its sequence's prompt length
+  /// (`BatchSlice.promptLength`, Gemma 3 under `.exact`); false: any block of the same tokens is
+  /// interchangeable, whatever prompt it came from.
+  var ordersByPromptLength: Bool { get }
   /// Runs every slice of `batch` in one pass over the weights: writes each token's keys and values
   /// into `cache` through its slice's block table, attends over the slice's earlier positions, and
   /// returns the logit rows the slices select, in slice order. `scratch` is the caller's working
@@ -81,6 +85,8 @@ public final class ModelState: @unchecked Sendable {
   /// Where half-accumulator attention starts (see `BatchSlice.halfAttentionFrom`), fixed by the first
   /// forward call after a reset: that call is taken to be the prompt.
   var halfAttentionFrom: Int?
+  /// The prompt length (`BatchSlice.promptLength`), fixed the same way.
+  var promptLength = 0
   /// Positions this state can hold.
   public var capacity: Int { blockTable.count * cache.blockSize }
 
@@ -102,6 +108,8 @@ public final class ModelState: @unchecked Sendable {
 }
 
 extension LanguageModel {
+  public var ordersByPromptLength: Bool { false }
+
   /// A fresh single-sequence state able to hold `maxTokens` positions (capped at the context length).
   public func makeState(maxTokens: Int) -> ModelState {
     ModelState(layout: kvLayout, capacity: max(1, min(maxTokens, info.contextLength)))
@@ -122,11 +130,12 @@ extension LanguageModel {
     guard end <= state.capacity else { throw .contextFull(needed: end, capacity: state.capacity) }
     if state.halfAttentionFrom == nil || state.position == 0 {
       state.halfAttentionFrom = BatchSlice.halfAttentionStart(promptLength: tokens.count, numerics: numerics)
+      state.promptLength = BatchSlice.orderPromptLength(promptLength: state.position + tokens.count, numerics: numerics)
     }
     var batch = ForwardBatch()
     batch.append(
       tokens, startPosition: state.position, blockTable: state.blockTable, logits: logits,
-      halfAttentionFrom: state.halfAttentionFrom ?? 0)
+      halfAttentionFrom: state.halfAttentionFrom ?? 0, promptLength: state.promptLength)
     let result = try forward(batch, cache: state.cache, scratch: state.scratch)
     state.position = end
     return result

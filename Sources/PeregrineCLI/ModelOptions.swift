@@ -17,7 +17,7 @@ struct ModelOptions: ParsableArguments {
 
   @Option(
     help: ArgumentHelp(
-      "Float summation order: exact (llama.cpp's, bit-identical outputs) or fast (batched Q4_1 products with half the float work, f32 attention everywhere).",
+      "Float summation order: exact (llama.cpp's, bit-identical outputs) or fast (each quantized kernel's fastest order, about 1.7x Gemma 3's exact prefill; f32 attention everywhere).",
       valueName: "exact|fast"))
   var numerics: Numerics = .exact
 

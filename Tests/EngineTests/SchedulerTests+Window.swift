@@ -116,3 +116,35 @@ extension SchedulerTests {
     #expect(throws: Never.self) { try s.add(id: "y", promptIDs: Array(repeating: 1, count: 10), maxTokens: 10) }
   }
 }
+
+@Suite("Scheduler prefix reuse across batched float orders")
+struct SchedulerOrderTests {
+  /// Runs `prompt` to the end of its prefill in `s` and returns how many of its tokens were reused.
+  func prefill(_ s: inout Scheduler, id: String, _ prompt: [Int32]) throws -> Int {
+    try s.add(id: id, promptIDs: prompt, maxTokens: 4)
+    var steps = 0
+    while s.computedCount(of: id) < prompt.count, steps < 100 {
+      s.didCompute(s.schedule())
+      steps += 1
+    }
+    return s.cachedPromptTokens(of: id)
+  }
+
+  /// Two prompts share 32 tokens; by the prompt length, positions 16..<32 take llama.cpp's batched
+  /// Q4_K order in different places, so the second may reuse only the first block (Gemma 3 under
+  /// `.exact`), while a model whose order ignores the prompt length reuses both.
+  @Test(arguments: [true, false])
+  func blocksComputedInAnotherOrderAreNotReused(ordersByPromptLength: Bool) throws {
+    var config = SchedulerConfiguration()
+    config.blockSize = 16
+    config.blockCount = 200
+    config.maxBatchTokens = 256
+    config.ordersByPromptLength = ordersByPromptLength
+    var s = Scheduler(config)
+    let shared = (0..<32).map { Int32($0 % 7 + 3) }
+    let first = shared + (0..<503).map { Int32($0 % 11 + 20) }  // 535 tokens
+    let second = shared + (0..<507).map { Int32($0 % 13 + 40) }  // 539 tokens
+    #expect(try prefill(&s, id: "a", first) == 0)
+    #expect(try prefill(&s, id: "b", second) == (ordersByPromptLength ? 16 : 32))
+  }
+}

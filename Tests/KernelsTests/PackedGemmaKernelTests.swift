@@ -47,9 +47,11 @@ struct PackedGemmaKernelTests {
   /// Runs the packed kernel over `weights` (rows × cols) and `act` (n rows), split into two group
   /// ranges as threads do; one spare output column per row catches writes past `rows`.
   static func packedGemm(
-    _ type: GGMLType, level: Int32, weights: [UInt8], rows: Int, cols: Int, act: [UInt8], n: Int
+    _ type: GGMLType, level: Int32, weights: [UInt8], rows: Int, cols: Int, act: [UInt8], n: Int,
+    numerics: Numerics = .exact
   ) -> [Float] {
     let code = Int32(type.rawValue)
+    let kernelCode = code | (numerics == .fast ? Int32(PG_FAST_ORDER) : 0)
     let rowBytes = type.rowBytes(cols)!
     let actBytes = ActivationFormat(weights: type).rowBytes(cols)
     let size = pg_packed_size(code, Int32(rows), Int32(cols))
@@ -68,7 +70,7 @@ struct PackedGemmaKernelTests {
           for (lo, hi) in [(Int32(0), mid), (mid, groups)] where lo < hi {
             #expect(
               pg_gemm_packed_at(
-                level, code, p.baseAddress!, Int32(rows), lo, hi, a.baseAddress!, actBytes, Int32(n),
+                level, kernelCode, p.baseAddress!, Int32(rows), lo, hi, a.baseAddress!, actBytes, Int32(n),
                 out.baseAddress!, rows + 1, Int32(cols)) == 1)
           }
         }
@@ -85,8 +87,8 @@ struct PackedGemmaKernelTests {
     #expect(pg_packed_size(code, 13, Int32(type.blockSize + 16)) == 0)  // not whole blocks
   }
 
-  @Test("packed gemm matches vecDotReference; padding rows untouched", arguments: types)
-  func packedMatchesReference(_ type: GGMLType) {
+  @Test("packed gemm matches vecDotReference in both orders; padding rows untouched", arguments: types, Numerics.allCases)
+  func packedMatchesReference(_ type: GGMLType, _ numerics: Numerics) {
     var rng = SplitMix64(seed: 0x6E3A &+ UInt64(type.rawValue))
     let format = ActivationFormat(weights: type)
     let colsList = type.blockSize == 256 ? [256, 768, 2048] : [32, 96, 640]
@@ -102,7 +104,8 @@ struct PackedGemmaKernelTests {
           }
           var act = [UInt8]()
           for _ in 0..<n { act += VecDotTests.activations(for: type, rng.floats(cols, in: -2...2)) }
-          let y = Self.packedGemm(type, level: level, weights: weights, rows: rows, cols: cols, act: act, n: n)
+          let y = Self.packedGemm(
+            type, level: level, weights: weights, rows: rows, cols: cols, act: act, n: n, numerics: numerics)
           for t in 0..<n {
             let at = Array(act[(t * actBytes)..<((t + 1) * actBytes)])
             #expect(y[t * (rows + 1) + rows].isNaN, "padding row written")
@@ -117,6 +120,32 @@ struct PackedGemmaKernelTests {
                 "level \(level) \(type) \(rows)x\(cols) n \(n) [\(t), \(r)]: \(got) vs \(reference)")
             }
           }
+        }
+      }
+    }
+  }
+
+  /// A row's result must not depend on how many activation rows share the call, in the fast order too
+  /// (llama.cpp's order is checked bit for bit against its twin by LaneOrderKernelTests).
+  @Test("packed fast-order gemm gives each activation row the same bits whatever the batch size", arguments: types)
+  func fastOrderIsBatchInvariant(_ type: GGMLType) {
+    var rng = SplitMix64(seed: 0xFA57 &+ UInt64(type.rawValue))
+    let cols = type.blockSize == 256 ? 768 : 160
+    let (rows, n) = (21, 17)
+    let actBytes = ActivationFormat(weights: type).rowBytes(cols)
+    let weights = (0..<rows).flatMap { _ in KernelTestData.row(type, cols: cols, rng: &rng) }
+    var act = [UInt8]()
+    for _ in 0..<n { act += VecDotTests.activations(for: type, rng.floats(cols, in: -2...2)) }
+    for level in Self.levels {
+      let together = Self.packedGemm(
+        type, level: level, weights: weights, rows: rows, cols: cols, act: act, n: n, numerics: .fast)
+      for t in 0..<n {
+        let one = Array(act[(t * actBytes)..<((t + 1) * actBytes)])
+        let alone = Self.packedGemm(
+          type, level: level, weights: weights, rows: rows, cols: cols, act: one, n: 1, numerics: .fast)
+        for r in 0..<rows {
+          #expect(
+            alone[r].bitPattern == together[t * (rows + 1) + r].bitPattern, "level \(level) \(type) [\(t), \(r)]")
         }
       }
     }

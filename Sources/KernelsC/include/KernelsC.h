@@ -37,7 +37,8 @@ static inline void pg_cpu_relax(void) {
 enum { PG_F32 = 0, PG_F16 = 1, PG_Q4_0 = 2, PG_Q4_1 = 3, PG_Q5_0 = 6, PG_Q8_0 = 8, PG_Q4_K = 12, PG_Q6_K = 14 };
 
 /// Or'ed into a `pg_gemm_packed` type code: sum in the kernel's fastest order instead of llama.cpp's
-/// (Q4_1 folds a block's eight partial sums in integers and scales them once, half the float work).
+/// (Q4_1, Q8_0, Q5_0: a block's partial sums added in integers and scaled once; Q4_K, Q6_K: a
+/// super-block's integer sum, minimum terms included, scaled by one multiply-add).
 /// Results still never depend on how many activation rows a call has.
 enum { PG_FAST_ORDER = 0x100 };
 
@@ -86,6 +87,14 @@ int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, vo
 /// beyond `rows` (padding) are not written.
 int pg_gemm_packed(int type, const void *packed, int rows, int group_begin, int group_end, const void *act,
                    size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);
+/// Or'ed into the type of `pg_gemm_packed`: llama.cpp's float order for rows it multiplies in a batch
+/// rather than one at a time. Q4_K: each pair of sub-blocks (64 elements) added to the float sums
+/// separately, as its four-row repacked kernel does (without the flag: each super-block's integer sums
+/// at once, its one-row kernel). Q6_K: per super-block one integer sum, multiplied by d_w, then by
+/// d_a, then added (its tiled kernel for 8+ rows; without the flag: eight lane sums with fused
+/// multiply-adds, its vec_dot). The orders differ in the last bits. Other types, and PG_FAST_ORDER,
+/// ignore the flag.
+enum { PG_BATCHED = 0x200 };
 /// `pg_gemm_packed` at an explicit level, for tests.
 int pg_gemm_packed_at(int level, int type, const void *packed, int rows, int group_begin, int group_end,
                       const void *act, size_t a_stride, int n_tokens, float *y, size_t y_stride, int cols);

@@ -1,0 +1,116 @@
+import GGUF
+import Kernels
+import KernelsC
+import TestSupport
+import Testing
+
+/// The packed SIMD kernels for Gemma 3's weight types against `vecDotLaneOrder`, llama.cpp's float
+/// order written out plainly: every output must be bit-identical, at every level this CPU runs.
+@Suite("Packed Q5_0 / Q8_0 / Q4_K / Q6_K kernels equal vecDotLaneOrder bit for bit")
+struct LaneOrderKernelTests {
+  struct Case: Sendable, CustomTestStringConvertible {
+    var type: GGMLType
+    var paired: Bool
+    var testDescription: String { "\(type)\(paired ? " batched" : "")" }
+  }
+
+  static let cases: [Case] = [
+    Case(type: .q5_0, paired: false), Case(type: .q8_0, paired: false), Case(type: .q6_K, paired: false),
+    Case(type: .q6_K, paired: true), Case(type: .q4_K, paired: false), Case(type: .q4_K, paired: true),
+  ]
+
+  /// The packed kernel over rows × cols weights and n activation rows, split into two group ranges
+  /// as threads do; outputs [n, rows].
+  static func packed(_ c: Case, level: Int32, weights: [UInt8], rows: Int, cols: Int, act: [UInt8], n: Int) -> [Float] {
+    let code = Int32(c.type.rawValue)
+    let actBytes = ActivationFormat(weights: c.type).rowBytes(cols)
+    var packed = [UInt8](repeating: 0, count: pg_packed_size(code, Int32(rows), Int32(cols)))
+    weights.withUnsafeBytes { w in
+      packed.withUnsafeMutableBytes {
+        #expect(pg_pack(code, w.baseAddress!, c.type.rowBytes(cols)!, Int32(rows), Int32(cols), $0.baseAddress!) == 1)
+      }
+    }
+    var y = [Float](repeating: .nan, count: n * rows)
+    packed.withUnsafeBytes { p in
+      act.withUnsafeBytes { a in
+        y.withUnsafeMutableBufferPointer { out in
+          let groups = Int32((rows + 7) / 8)
+          for (lo, hi) in [(Int32(0), groups / 2), (groups / 2, groups)] where lo < hi {
+            let done = pg_gemm_packed_at(
+              level, code | (c.paired ? Int32(PG_BATCHED) : 0), p.baseAddress!, Int32(rows), lo, hi, a.baseAddress!,
+              actBytes, Int32(n), out.baseAddress!, rows, Int32(cols))
+            #expect(done == 1)
+          }
+        }
+      }
+    }
+    return y
+  }
+
+  @Test("packed kernel == vecDotLaneOrder on random rows, odd shapes", arguments: cases)
+  func bitIdentical(_ c: Case) {
+    #expect(!SIMDKernelTests.levels.isEmpty, "no SIMD level: nothing below would run")
+    var rng = SplitMix64(seed: 0x1A7E &+ UInt64(c.type.rawValue) &+ (c.paired ? 99 : 0))
+    let colsList = c.type.blockSize == 256 ? [256, 768, 2048] : [32, 96, 640, 2048]
+    let actBytes0 = { (cols: Int) in ActivationFormat(weights: c.type).rowBytes(cols) }
+    for level in SIMDKernelTests.levels {
+      for cols in colsList {
+        let rowBytes = c.type.rowBytes(cols)!
+        let actBytes = actBytes0(cols)
+        for (rows, n) in [(8, 1), (13, 7), (37, 2), (9, 5), (3, 4)] {
+          // Rows quantized from floats, and raw rows using every code and scale byte.
+          let weights = (0..<rows).flatMap { r in
+            r % 3 == 2
+              ? KernelTestData.rawRow(c.type, cols: cols, rng: &rng) : KernelTestData.row(c.type, cols: cols, rng: &rng)
+          }
+          var act = [UInt8]()
+          for t in 0..<n {
+            // Large activations too: wide integer sums exercise every lane's conversion to float.
+            act += VecDotTests.activations(for: c.type, rng.floats(cols, in: t == 1 ? -300...300 : -2...2))
+          }
+          let y = Self.packed(c, level: level, weights: weights, rows: rows, cols: cols, act: act, n: n)
+          var mismatches = 0
+          for t in 0..<n {
+            for r in 0..<rows {
+              let expected = weights.withUnsafeBytes { w in
+                act.withUnsafeBytes { a in
+                  vecDotLaneOrder(
+                    c.type, w.baseAddress! + r * rowBytes, a.baseAddress! + t * actBytes, cols, batched: c.paired)!
+                }
+              }
+              if y[t * rows + r].bitPattern != expected.bitPattern {
+                mismatches += 1
+                if mismatches <= 3 {
+                  Issue.record("level \(level) \(c.testDescription) \(rows)x\(cols) [\(t), \(r)]: \(y[t * rows + r]) vs \(expected)")
+                }
+              }
+            }
+          }
+          #expect(mismatches == 0, "level \(level) \(c.testDescription) \(rows)x\(cols) n \(n)")
+        }
+      }
+    }
+  }
+
+  @Test("the twin follows the order: a different order differs in the last bits on many outputs")
+  func orderIsVisible() {
+    // Guards the test above: the plain one-sum-per-block dot (`vecDot`) must disagree with the lane
+    // order on a good share of random outputs, else bit equality would not prove the order.
+    var rng = SplitMix64(seed: 0x0DE7)
+    for type: GGMLType in [.q5_0, .q8_0, .q6_K, .q4_K] {
+      let cols = type.blockSize == 256 ? 2048 : 640
+      var differ = 0
+      for _ in 0..<50 {
+        let row = KernelTestData.row(type, cols: cols, rng: &rng)
+        let act = VecDotTests.activations(for: type, rng.floats(cols, in: -2...2))
+        row.withUnsafeBytes { w in
+          act.withUnsafeBytes { a in
+            let lane = vecDotLaneOrder(type, w.baseAddress!, a.baseAddress!, cols, batched: type == .q4_K)!
+            if lane.bitPattern != vecDot(type, w.baseAddress!, a.baseAddress!, cols).bitPattern { differ += 1 }
+          }
+        }
+      }
+      #expect(differ >= 10, "\(type): only \(differ) of 50 differ")
+    }
+  }
+}
