@@ -7,6 +7,9 @@ public struct EngineConfiguration: Sendable, Equatable {
   public var blockSize = 16
   /// Memory for the KV cache; nil takes a quarter of available RAM, at most 2 GiB.
   public var kvCacheBytes: Int? = nil
+  /// How keys and values are stored: `.f16` (default; `Numerics.exact` output equals llama.cpp's) or
+  /// `.q8_0` (~1.88× the positions in the same budget, f32 attention at every position).
+  public var kvCacheType = KVCacheType.f16
   /// Tokens per step (decodes plus prefill chunks): smaller keeps running streams smooth while a long
   /// prompt is prefilled, larger finishes prefills sooner.
   public var maxBatchTokens = 256

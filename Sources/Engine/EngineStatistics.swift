@@ -9,6 +9,8 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
   public var kvWindowBlocksUsed = 0
   /// Most window-pool blocks in use at the end of any step since start.
   public var kvWindowBlocksPeak = 0
+  /// How the KV cache stores keys and values (`KVCacheType.rawValue`: "f16" or "q8_0").
+  public var kvCacheType = "f16"
   /// Fraction of KV blocks (of the full-history pool) held by running requests (0–1).
   public var kvUsage: Double { kvBlocksTotal > 0 ? Double(kvBlocksUsed) / Double(kvBlocksTotal) : 0 }
   /// Fraction of the sliding-window pool's blocks in use (0 when there is none).
@@ -39,6 +41,7 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
     case kvWindowBlocksTotal = "kv_window_blocks_total"
     case kvWindowBlocksUsed = "kv_window_blocks_used"
     case kvWindowBlocksPeak = "kv_window_blocks_peak"
+    case kvCacheType = "kv_cache_type"
     case prefixQueryTokens = "prefix_query_tokens"
     case prefixHitTokens = "prefix_hit_tokens"
     case promptTokensTotal = "prompt_tokens_total"

@@ -53,6 +53,9 @@ public final class InferenceEngine: @unchecked Sendable {
     if configuration.speculation.method == .draftModel && draftModel == nil {
       throw .invalidParameters("speculation by draft model needs a draft model")
     }
+    if let reason = configuration.kvCacheType.unsupportedReason(headDim: model.kvLayout.headDim) {
+      throw .invalidParameters(reason)
+    }
     self.draftModel = draftModel
     self.model = model
     self.tokenizer = tokenizer
@@ -63,11 +66,14 @@ public final class InferenceEngine: @unchecked Sendable {
     s.blockSize = configuration.blockSize
     s.maxBatchTokens = configuration.maxBatchTokens
     s.maxRunning = configuration.maxRunning
+    let kvType = configuration.kvCacheType
     let split = try Self.splitKVBudget(
-      configuration.resolvedKVCacheBytes(), layout: layout, contextLength: model.info.contextLength, scheduler: s)
+      configuration.resolvedKVCacheBytes(), layout: layout, contextLength: model.info.contextLength, scheduler: s,
+      type: kvType)
     let blocks = split.blocks
     cache = PagedKVCache(
-      layout: layout, blockSize: configuration.blockSize, blockCount: blocks, windowBlockCount: split.windowBlocks)
+      layout: layout, blockSize: configuration.blockSize, blockCount: blocks, windowBlockCount: split.windowBlocks,
+      type: kvType)
     s.blockCount = blocks
     if split.windowBlocks > 0 {
       s.window = layout.window
@@ -79,17 +85,19 @@ public final class InferenceEngine: @unchecked Sendable {
     s.speculativeStepTokens = configuration.speculation.maxStepTokens
     s.numerics = model.numerics
     s.ordersByPromptLength = model.ordersByPromptLength
+    s.kvCacheType = kvType
     schedulerConfiguration = s
     scheduler = Scheduler(s)
     stats.kvBlocksTotal = blocks
     stats.kvWindowBlocksTotal = split.windowBlocks
+    stats.kvCacheType = kvType.rawValue
     snapshot = stats
     if split.windowBlocks > 0 {
       logger.info(
-        "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens for \(cache.fullLayers) full-history layers + \(split.windowBlocks) blocks for \(cache.windowLayers) sliding-window layers (window \(layout.window ?? 0)), \(cache.byteCount >> 20) MiB")
+        "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens for \(cache.fullLayers) full-history layers + \(split.windowBlocks) blocks for \(cache.windowLayers) sliding-window layers (window \(layout.window ?? 0)), \(kvType.rawValue), \(cache.byteCount >> 20) MiB")
     } else {
       logger.info(
-        "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens, \(cache.byteCount >> 20) MiB")
+        "KV cache: \(blocks) blocks × \(configuration.blockSize) tokens = \(blocks * configuration.blockSize) tokens, \(kvType.rawValue), \(cache.byteCount >> 20) MiB")
     }
     let t = Thread { [weak self] in self?.run() }
     t.name = "peregrine-engine"
@@ -111,14 +119,17 @@ public final class InferenceEngine: @unchecked Sendable {
   /// blocks) plus one step's chunks, but at most half the budget; the full-history pool gets the
   /// rest. When half the budget cannot hold one sequence's window and chunk, or the window reaches
   /// the context length, every layer shares one pool as before. Never more than `bytes` in total.
-  static func splitKVBudget(
-    _ bytes: Int, layout: KVLayout, contextLength: Int, scheduler s: SchedulerConfiguration
+  /// Block sizes in bytes are those of `type`'s storage.
+  public static func splitKVBudget(
+    _ bytes: Int, layout: KVLayout, contextLength: Int, scheduler s: SchedulerConfiguration,
+    type: KVCacheType = .f16
   ) throws(EngineError) -> (blocks: Int, windowBlocks: Int) {
     let bs = s.blockSize
     let windowed = layout.windowedCount
     if let window = layout.window, windowed > 0, windowed < layout.layers, window < contextLength {
-      let fullBytes = PagedKVCache.bytesPerBlock(layers: layout.layers - windowed, kvDim: layout.kvDim, blockSize: bs)
-      let windowBytes = PagedKVCache.bytesPerBlock(layers: windowed, kvDim: layout.kvDim, blockSize: bs)
+      let fullBytes = PagedKVCache.bytesPerBlock(
+        layers: layout.layers - windowed, kvDim: layout.kvDim, blockSize: bs, type: type)
+      let windowBytes = PagedKVCache.bytesPerBlock(layers: windowed, kvDim: layout.kvDim, blockSize: bs, type: type)
       var w = s
       w.window = window
       let wanted =
@@ -127,7 +138,7 @@ public final class InferenceEngine: @unchecked Sendable {
       let blocks = (bytes - windowBlocks * windowBytes) / fullBytes
       if windowBlocks >= w.windowBlocksPerSequence && blocks >= 1 { return (blocks, windowBlocks) }
     }
-    let perBlock = PagedKVCache.bytesPerBlock(layers: layout.layers, kvDim: layout.kvDim, blockSize: bs)
+    let perBlock = PagedKVCache.bytesPerBlock(layers: layout.layers, kvDim: layout.kvDim, blockSize: bs, type: type)
     let blocks = bytes / perBlock
     guard blocks >= 1 else {
       throw .invalidParameters("KV cache memory \(bytes) B is less than one block (\(perBlock) B)")

@@ -26,10 +26,11 @@ public enum Perplexity {
     }
   }
 
-  /// `progress` receives (chunk index, running perplexity) after each chunk.
+  /// `progress` receives (chunk index, running perplexity) after each chunk. `kvCacheType` is how
+  /// each chunk's keys and values are stored (to measure what a Q8_0 cache costs).
   public static func evaluate(
     model: any LanguageModel, tokenizer: Tokenizer, text: String, context: Int,
-    addBOS: Bool, progress: (Int, Double) -> Void = { _, _ in }
+    addBOS: Bool, kvCacheType: KVCacheType = .f16, progress: (Int, Double) -> Void = { _, _ in }
   ) throws(PerplexityError) -> Result {
     let tokens = tokenizer.encode(text, addSpecial: true, parseSpecial: true)
     let chunks = tokens.count / context
@@ -41,9 +42,11 @@ public enum Perplexity {
     for c in 0..<chunks {
       var chunk = Array(tokens[(c * context)..<((c + 1) * context)])
       if addBOS, let bos = tokenizer.bosID { chunk[0] = bos }
-      let state = model.makeState(maxTokens: context)
       let logits: Logits
-      do { logits = try model.forward(chunk, state: state, logits: .all) } catch { throw .model(error) }
+      do {
+        let state = try model.makeState(maxTokens: context, kvCacheType: kvCacheType)
+        logits = try model.forward(chunk, state: state, logits: .all)
+      } catch { throw .model(error) }
       for j in first..<(context - 1) {
         let row = logits.row(j)
         let target = Int(tokens[c * context + j + 1])

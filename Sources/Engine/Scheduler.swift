@@ -64,7 +64,8 @@ public struct Scheduler: Sendable {
     let record = SequenceRecord(
       id: id, tokens: promptIDs, promptCount: promptIDs.count, maxLength: length, priority: priority,
       arrival: arrivals, salt: salt,
-      halfAttentionFrom: BatchSlice.halfAttentionStart(promptLength: promptIDs.count, numerics: configuration.numerics),
+      halfAttentionFrom: configuration.kvCacheType == .q8_0
+        ? Int.max : BatchSlice.halfAttentionStart(promptLength: promptIDs.count, numerics: configuration.numerics),
       orderPromptLength: configuration.ordersByPromptLength
         ? BatchSlice.orderPromptLength(promptLength: promptIDs.count, numerics: configuration.numerics) : 0)
     records[id] = record

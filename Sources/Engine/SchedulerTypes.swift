@@ -21,6 +21,9 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   /// (`LanguageModel.ordersByPromptLength`): then slices carry the prompt length and a cached block's
   /// identity includes its positions' order pattern (`BatchSlice.batchedOrderCode`).
   public var ordersByPromptLength = false
+  /// How the KV cache stores rows: under `.q8_0` every position attends in f32 (`halfAttentionFrom`
+  /// = Int.max, as under `Numerics.fast`), which prefix-block hashes then record.
+  public var kvCacheType = KVCacheType.f16
   /// Sliding window of the model's windowed layers (positions attended, itself included) when they
   /// keep a block pool of their own; nil: every layer keeps every position in the one pool.
   public var window: Int? = nil

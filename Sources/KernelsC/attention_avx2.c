@@ -9,12 +9,7 @@
 #define TARGET __attribute__((target("avx2,fma,f16c")))
 #define INL static inline __attribute__((always_inline)) TARGET
 
-INL float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+#include "attention_simd.h"
 
 INL float dot_f32_f16(const float *q, const uint16_t *k, int n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
@@ -28,25 +23,6 @@ INL float dot_f32_f16(const float *q, const uint16_t *k, int n) {
   float sum = hsum(_mm256_add_ps(s0, s1));
   for (; i < n; i++) sum += q[i] * _cvtsh_ss(k[i]);
   return sum;
-}
-
-// e^x for x ≤ 0 (scores minus their maximum): 2^n · p(r) with r = x − n·ln2, |r| ≤ ln2/2, degree-6
-// polynomial; relative error ~2e-7, far below the f16 rounding of the keys and values.
-INL __m256 exp_neg(__m256 x) {
-  x = _mm256_max_ps(x, _mm256_set1_ps(-87.0f));
-  const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 p = _mm256_set1_ps(1.0f / 720);
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
-  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
 
 // Scores of 8 consecutive key rows: eight accumulators, then one transposing reduction.

@@ -32,6 +32,10 @@ int pg_attend_heads_half_avx2(const float *queries, size_t query_stride, int nq,
                               const uint16_t *value_base, const int32_t *block_table, int block_size,
                               size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
                               float *outs, size_t out_stride);
+int pg_attend_heads_q8_avx2(const float *queries, size_t query_stride, int nq, const uint8_t *key_base,
+                            const uint8_t *value_base, const int32_t *block_table, int block_size,
+                            size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
+                            float *outs, size_t out_stride);
 #endif
 
 int pg_quantize_q8(const float *x, void *dst, int count, int with_sum) {
@@ -140,6 +144,18 @@ int pg_attend_heads(const float *queries, size_t query_stride, int nq, const uin
   if (pg_isa() >= PG_ISA_AVX2)
     return pg_attend_heads_avx2(queries, query_stride, nq, key_base, value_base, block_table, block_size, block_stride,
                                 row_stride, first, last, head_dim, scale, outs, out_stride);
+#endif
+  return 0;
+}
+
+int pg_attend_heads_q8(const float *queries, size_t query_stride, int nq, const uint8_t *key_base,
+                       const uint8_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
+                       size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
+                       size_t out_stride) {
+#if defined(__x86_64__)
+  if (pg_isa() >= PG_ISA_AVX2)
+    return pg_attend_heads_q8_avx2(queries, query_stride, nq, key_base, value_base, block_table, block_size,
+                                   block_stride, row_stride, first, last, head_dim, scale, outs, out_stride);
 #endif
   return 0;
 }

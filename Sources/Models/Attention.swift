@@ -46,9 +46,9 @@ struct CausalAttention {
     let tasks = n * kvHeads * splits
     let job = AttentionJob(
       attention: self, q: q, out: out, batch: batch, placement: placement, windowed: cache.isWindowed(layer),
-      keyBase: cache.keyBase(layer: layer),
-      valueBase: cache.valueBase(layer: layer), kvDim: cache.kvDim, blockSize: cache.blockSize,
-      blockStride: cache.blockStride, splits: splits, tasks: tasks, parts: max(1, min(pool.threadCount * 4, tasks)))
+      type: cache.type, keyBytes: cache.keyBytes(layer: layer), valueBytes: cache.valueBytes(layer: layer),
+      kvDim: cache.kvDim, rowBytes: cache.rowBytes, blockSize: cache.blockSize, splits: splits, tasks: tasks,
+      parts: max(1, min(pool.threadCount * 4, tasks)))
     pool.parallelFor(job.parts, job: job)
   }
 }
@@ -63,11 +63,12 @@ private struct AttentionJob: ParallelJob {
   let placement: TokenPlacement
   /// The layer lives in the cache's window region: read through the slices' window tables.
   let windowed: Bool
-  let keyBase: UnsafeMutablePointer<Float16>
-  let valueBase: UnsafeMutablePointer<Float16>
+  let type: KVCacheType
+  let keyBytes: UnsafeMutableRawPointer  // [blocks, blockSize, row of rowBytes]
+  let valueBytes: UnsafeMutableRawPointer  // [blocks, blockSize, row of rowBytes]
   let kvDim: Int
+  let rowBytes: Int
   let blockSize: Int
-  let blockStride: Int
   /// Shares each KV head's query group is split into.
   let splits: Int
   let tasks: Int
@@ -87,23 +88,37 @@ private struct AttentionJob: ParallelJob {
       let count = min(perTask, (g + 1) * group - firstHead)
       if count <= 0 { continue }
       let slice = batch.slices[placement.slice[t]]
-      let half = placement.position[t] >= slice.halfAttentionFrom
       let offset = t * qDim + firstHead * headDim  // the group's query heads are adjacent
       (windowed ? slice.windowTable! : slice.blockTable).withUnsafeBufferPointer { table in
-        let view = PagedHeadView(
-          keys: keyBase + g * headDim, values: valueBase + g * headDim, blockTable: table.baseAddress!,
-          blockSize: blockSize, blockStride: blockStride, rowStride: kvDim)
-        attendHeads(
-          queries: q + offset, queryStride: headDim, count: count, kv: view, position: placement.position[t],
-          window: attention.window, headDim: headDim, scale: attention.scale, halfAccumulator: half, out: out + offset,
-          outStride: headDim)
+        switch type {
+        case .f16:
+          let head = g * headDim  // Float16s into the row
+          let view = PagedHeadView(
+            keys: keyBytes.assumingMemoryBound(to: Float16.self) + head,
+            values: valueBytes.assumingMemoryBound(to: Float16.self) + head, blockTable: table.baseAddress!,
+            blockSize: blockSize, blockStride: blockSize * kvDim, rowStride: kvDim)
+          attendHeads(
+            queries: q + offset, queryStride: headDim, count: count, kv: view, position: placement.position[t],
+            window: attention.window, headDim: headDim, scale: attention.scale,
+            halfAccumulator: placement.position[t] >= slice.halfAttentionFrom, out: out + offset, outStride: headDim)
+        case .q8_0:
+          // f32 at every position: llama.cpp's half-accumulator order is only defined for f16 rows.
+          let head = g * KVQ8.rowBytes(headDim)  // bytes into the row
+          let view = PagedQ8HeadView(
+            keys: keyBytes + head, values: valueBytes + head, blockTable: table.baseAddress!, blockSize: blockSize,
+            blockStride: blockSize * rowBytes, rowStride: rowBytes)
+          attendHeadsQ8(
+            queries: q + offset, queryStride: headDim, count: count, kv: view, position: placement.position[t],
+            window: attention.window, headDim: headDim, scale: attention.scale, out: out + offset, outStride: headDim)
+        }
       }
     }
   }
 }
 
-/// Writes each token's keys and values (`[nTokens, kvDim]` floats each) into its sequence's cache slot.
-/// `tokens` limits it to a range of the batch (threads store disjoint ranges).
+/// Writes each token's keys and values (`[nTokens, kvDim]` floats each) into its sequence's cache slot,
+/// rounded to Float16 or quantized to Q8_0 rows as the cache stores them. `tokens` limits it to a
+/// range of the batch (threads store disjoint ranges).
 func storeKV(
   _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, batch: ForwardBatch, placement: TokenPlacement,
   layer: Int, cache: PagedKVCache, tokens: Range<Int>? = nil
@@ -115,11 +130,20 @@ func storeKV(
     let p = placement.position[t]
     let i = placement.slice[t]
     let block = windowed ? batch.slices[i].windowTable![p / blockSize] : batch.slices[i].blockTable[p / blockSize]
-    let kd = cache.keys(layer: layer, block: block, slot: p % blockSize)
-    let vd = cache.values(layer: layer, block: block, slot: p % blockSize)
-    for i in 0..<kvDim {
-      kd[i] = Float16(k[t * kvDim + i])
-      vd[i] = Float16(v[t * kvDim + i])
+    let kd = cache.keyRow(layer: layer, block: block, slot: p % blockSize)
+    let vd = cache.valueRow(layer: layer, block: block, slot: p % blockSize)
+    switch cache.type {
+    case .f16:
+      let kh = kd.assumingMemoryBound(to: Float16.self)
+      let vh = vd.assumingMemoryBound(to: Float16.self)
+      for i in 0..<kvDim {
+        kh[i] = Float16(k[t * kvDim + i])
+        vh[i] = Float16(v[t * kvDim + i])
+      }
+    case .q8_0:
+      // Blocks of 32 along the row never straddle two heads (headDim is a multiple of 32).
+      KVQ8.quantizeRow(k + t * kvDim, kd, kvDim)
+      KVQ8.quantizeRow(v + t * kvDim, vd, kvDim)
     }
   }
 }

@@ -151,7 +151,7 @@ public final class Gemma3Model: LanguageModel {
 
   public var kvLayout: KVLayout {
     KVLayout(
-      layers: config.layers, kvDim: config.kvHeads * config.headDim,
+      layers: config.layers, kvDim: config.kvHeads * config.headDim, headDim: config.headDim,
       windowedLayers: (0..<config.layers).map { config.isLocal($0) }, window: config.slidingWindow)
   }
 
@@ -163,6 +163,7 @@ public final class Gemma3Model: LanguageModel {
     guard cache.layers == c.layers, cache.kvDim == c.kvHeads * c.headDim else {
       throw .invalidHyperparameter("KV cache shape \(cache.layers)×\(cache.kvDim) does not fit this model")
     }
+    if let reason = cache.type.unsupportedReason(headDim: c.headDim) { throw .invalidHyperparameter(reason) }
     let tokens = batch.tokens
     let n = tokens.count
     let placement = TokenPlacement(batch)

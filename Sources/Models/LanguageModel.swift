@@ -33,14 +33,18 @@ public struct KVLayout: Sendable, Equatable {
   public var layers: Int
   /// Floats of keys (and, separately, of values) per position and layer: kvHeads × headDim.
   public var kvDim: Int
+  /// Values per KV head (kvDim is a whole number of heads); a Q8_0 cache needs a multiple of 32.
+  public var headDim: Int
   /// Layers that attend only within a sliding window (`[layers]`, or empty when none do).
   public var windowedLayers: [Bool]
   /// Positions such a layer attends over (itself included); nil when no layer is windowed.
   public var window: Int?
 
-  public init(layers: Int, kvDim: Int, windowedLayers: [Bool] = [], window: Int? = nil) {
+  /// `headDim` nil: one head of `kvDim` values.
+  public init(layers: Int, kvDim: Int, headDim: Int? = nil, windowedLayers: [Bool] = [], window: Int? = nil) {
     self.layers = layers
     self.kvDim = kvDim
+    self.headDim = headDim ?? kvDim
     self.windowedLayers = window == nil ? [] : windowedLayers
     self.window = windowedLayers.contains(true) ? window : nil
   }
@@ -96,14 +100,14 @@ public final class ModelState: @unchecked Sendable {
   /// Positions this state can hold.
   public var capacity: Int { blockTable.count * cache.blockSize }
 
-  init(layout: KVLayout, capacity: Int) {
+  init(layout: KVLayout, capacity: Int, type: KVCacheType = .f16) {
     let bs = Self.blockSize
     let blocks = max(1, (capacity + bs - 1) / bs)
     // A forward call's first position reads back `window − 1` positions and writes up to `ringChunk`:
     // every block from the first read to the last write needs its own slot.
     let ring = layout.window.map { ($0 + Self.ringChunk + bs - 1) / bs + 2 } ?? 0
     windowRing = ring > 0 && ring < blocks ? ring : 0
-    cache = PagedKVCache(layout: layout, blockSize: bs, blockCount: blocks, windowBlockCount: windowRing)
+    cache = PagedKVCache(layout: layout, blockSize: bs, blockCount: blocks, windowBlockCount: windowRing, type: type)
     blockTable = (0..<Int32(blocks)).map { $0 }
   }
 
@@ -141,6 +145,13 @@ extension LanguageModel {
   /// A fresh single-sequence state able to hold `maxTokens` positions (capped at the context length).
   public func makeState(maxTokens: Int) -> ModelState {
     ModelState(layout: kvLayout, capacity: max(1, min(maxTokens, info.contextLength)))
+  }
+
+  /// `makeState(maxTokens:)` with keys and values stored as `kvCacheType` (a `.q8_0` state attends
+  /// in f32 at every position). Throws when the model's heads do not fit the type.
+  public func makeState(maxTokens: Int, kvCacheType: KVCacheType) throws(ModelError) -> ModelState {
+    if let reason = kvCacheType.unsupportedReason(headDim: kvLayout.headDim) { throw .invalidHyperparameter(reason) }
+    return ModelState(layout: kvLayout, capacity: max(1, min(maxTokens, info.contextLength)), type: kvCacheType)
   }
 
   /// Runs `tokens` at positions `state.position...` as one batch, appends them to the state and

@@ -107,7 +107,7 @@ public final class LlamaModel: LanguageModel {
       vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
   }
 
-  public var kvLayout: KVLayout { KVLayout(layers: config.layers, kvDim: config.kvHeads * config.headDim) }
+  public var kvLayout: KVLayout { KVLayout(layers: config.layers, kvDim: config.kvHeads * config.headDim, headDim: config.headDim) }
 
   public func forward(_ batch: ForwardBatch, cache: PagedKVCache, scratch arena: ScratchArena) throws(ModelError)
     -> Logits
@@ -116,6 +116,7 @@ public final class LlamaModel: LanguageModel {
     guard cache.layers == config.layers, cache.kvDim == config.kvHeads * config.headDim else {
       throw .invalidHyperparameter("KV cache shape \(cache.layers)×\(cache.kvDim) does not fit this model")
     }
+    if let reason = cache.type.unsupportedReason(headDim: config.headDim) { throw .invalidHyperparameter(reason) }
     let tokens = batch.tokens
     let n = tokens.count
     let placement = TokenPlacement(batch)

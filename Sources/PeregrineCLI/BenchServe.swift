@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Models
 import Tokenizers
 
 /// `peregrine bench serve`: load-tests the serving engine in-process, by the method of
@@ -20,6 +21,10 @@ struct BenchServe: AsyncParsableCommand {
   @Option(name: .customLong("max-batch-tokens"), help: "Engine token budget per step.") var maxBatchTokens = EngineConfiguration().maxBatchTokens
   @Option(name: .customLong("kv-cache-memory"), help: "KV cache budget in MiB (default: a quarter of free RAM, at most 2 GiB).")
   var kvCacheMemory: Int?
+  @Option(
+    name: .customLong("kv-cache-type"),
+    help: ArgumentHelp("How the KV cache stores keys and values.", valueName: "f16|q8_0"))
+  var kvCacheType: KVCacheType = .f16
   @Flag(name: .customLong("no-prefix-caching"), help: "Disable automatic prefix reuse.") var noPrefixCaching = false
   @Option(name: .customLong("prefix-reuse"), help: "Instead of a sweep: TTFT of a request with an N-token prompt, then of one sharing its first N tokens.")
   var prefixReuse: Int?
@@ -62,6 +67,7 @@ struct BenchServe: AsyncParsableCommand {
     config.maxBatchTokens = maxBatchTokens
     config.prefixCaching = !noPrefixCaching
     if let mib = kvCacheMemory { config.kvCacheBytes = mib << 20 }
+    config.kvCacheType = kvCacheType
     config.speculation = speculation.engineDefault()
     let draftModel = try speculation.loadDraftModel(pool: loaded.pool)
     let text: String

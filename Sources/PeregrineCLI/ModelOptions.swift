@@ -100,3 +100,5 @@ func printError(_ message: String) {
 }
 
 extension Numerics: ExpressibleByArgument {}
+/// `--kv-cache-type f16|q8_0`: anything else is refused with the list of valid values.
+extension KVCacheType: ExpressibleByArgument {}

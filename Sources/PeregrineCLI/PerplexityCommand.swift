@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Models
 
 struct PerplexityCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -10,6 +11,10 @@ struct PerplexityCommand: ParsableCommand {
   @OptionGroup var modelOptions: ModelOptions
   @Option(name: .shortAndLong, help: "The text file.") var file: String
   @Option(help: "Tokens per chunk.") var ctx: Int = 512
+  @Option(
+    name: .customLong("kv-cache-type"),
+    help: ArgumentHelp("How each chunk's keys and values are stored (the serving engine's choice).", valueName: "f16|q8_0"))
+  var kvCacheType: KVCacheType = .f16
 
   func validate() throws {
     guard ctx >= 16 && ctx <= 1 << 20 else { throw ValidationError("--ctx must be between 16 and 1048576") }
@@ -24,7 +29,8 @@ struct PerplexityCommand: ParsableCommand {
     }
     do {
       let result = try Perplexity.evaluate(
-        model: loaded.model, tokenizer: loaded.tokenizer, text: text, context: ctx, addBOS: loaded.addBOS
+        model: loaded.model, tokenizer: loaded.tokenizer, text: text, context: ctx, addBOS: loaded.addBOS,
+        kvCacheType: kvCacheType
       ) { chunk, running in
         printError(String(format: "[%d] %.4f", chunk + 1, running))
       }

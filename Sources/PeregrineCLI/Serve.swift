@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Hub
 import Logging
+import Models
 import Server
 
 struct Serve: AsyncParsableCommand {
@@ -31,6 +32,12 @@ struct Serve: AsyncParsableCommand {
     name: .customLong("kv-cache-memory"),
     help: "KV cache size, e.g. 512MiB or 2GiB (default: chosen from free memory).")
   var kvCacheMemory: String?
+  @Option(
+    name: .customLong("kv-cache-type"),
+    help: ArgumentHelp(
+      "How the KV cache stores keys and values: f16, or q8_0 (~1.88× the tokens in the same memory, f32 attention; output no longer bit-identical to llama.cpp's f16 cache).",
+      valueName: "f16|q8_0"))
+  var kvCacheType: KVCacheType = .f16
   @Flag(name: .customLong("no-prefix-caching"), help: "Do not share KV blocks between requests with a common prefix.")
   var noPrefixCaching = false
   @Option(
@@ -96,6 +103,7 @@ struct Serve: AsyncParsableCommand {
     engineConfiguration.maxWaiting = maxWaiting
     engineConfiguration.prefixCaching = !noPrefixCaching
     engineConfiguration.kvCacheBytes = kvCacheMemory.flatMap(Self.parseBytes)
+    engineConfiguration.kvCacheType = kvCacheType
     engineConfiguration.speculation = speculation.engineDefault()
     let options = modelOptions
     let speculationFlags = speculation

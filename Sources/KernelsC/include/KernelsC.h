@@ -142,6 +142,16 @@ int pg_attend_heads(const float *queries, size_t query_stride, int nq, const uin
                     const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
                     size_t row_stride, int first, int last, int head_dim, float scale, float *outs, size_t out_stride);
 
+/// `pg_attend_heads` over keys/values stored as Q8_0: a head's row is `head_dim / 32` blocks of 34
+/// bytes (an f16 scale, then 32 int8 codes), `block_stride` and `row_stride` count bytes, and
+/// `key_base`/`value_base` point at the head's first block. Scores and the value sum are f32 (the
+/// codes dequantized, the query kept in f32). Returns 0 when no SIMD level is available or
+/// `head_dim` is not a positive multiple of 32.
+int pg_attend_heads_q8(const float *queries, size_t query_stride, int nq, const uint8_t *key_base,
+                       const uint8_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
+                       size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
+                       size_t out_stride);
+
 #ifdef __cplusplus
 }
 #endif
