@@ -4,7 +4,8 @@
 # ~219-token unique prompts, 128 output tokens, prompt caching off).
 #   scripts/bench-serve-vs-llama-server.sh [MODEL.gguf]
 #   env: LLAMA_SERVER (/tmp/llama.cpp-build/bin/llama-server), LEVELS (1,4,8,16), THREADS (2),
-#        NUMERICS (exact; fast = `serve --numerics fast`), RUN_ROUNDS (3: `peregrine run` baseline for C=1)
+#        NUMERICS (exact; fast = `serve --numerics fast`), RUN_ROUNDS (3: `peregrine run` baseline for C=1),
+#        KV_CACHE_TYPE (f16; q8_0 = `serve --kv-cache-type q8_0`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-$HOME/.cache/peregrine/models/SmolLM2-135M-Instruct.Q4_1.gguf}
@@ -12,6 +13,7 @@ LLAMA_SERVER=${LLAMA_SERVER:-/tmp/llama.cpp-build/bin/llama-server}
 LEVELS=${LEVELS:-1,4,8,16}
 THREADS=${THREADS:-2}
 NUMERICS=${NUMERICS:-exact}
+KV_CACHE_TYPE=${KV_CACHE_TYPE:-f16}
 RUN_ROUNDS=${RUN_ROUNDS:-3}
 SHARED=${PEREGRINE_SHARED:-$PWD/../shared}
 BIN=${PEREGRINE:-.build/release/peregrine}
@@ -32,9 +34,9 @@ run_one() { # name port command...
 
 echo "## llama-server (-t $THREADS -np 16 -c 32768 --cont-batching)"
 run_one llama 8391 "$LLAMA_SERVER" -m "$MODEL" -t "$THREADS" -np 16 -c 32768 --cont-batching --port 8391
-echo "## peregrine serve (--threads $THREADS --numerics $NUMERICS)"
+echo "## peregrine serve (--threads $THREADS --numerics $NUMERICS --kv-cache-type $KV_CACHE_TYPE)"
 run_one peregrine 8392 "$BIN" serve --model "$MODEL" --threads "$THREADS" --port 8392 --usage-db none \
-  --numerics "$NUMERICS"
+  --numerics "$NUMERICS" --kv-cache-type "$KV_CACHE_TYPE"
 # C=1 baseline: `peregrine run` on the load test's prompt (raw, greedy, 128 tokens, EOS ignored).
 PROMPT=$(python3 -c "import sys; sys.path.insert(0, '$SHARED/tools'); import loadtest; print('[run-c1-r0] ' + loadtest.BASE_PROMPT)")
 for r in $(seq "$RUN_ROUNDS"); do
