@@ -10,7 +10,8 @@
 /// per second; k = 0 is a plain decode step.
 ///
 /// Kinds separate proposals of different quality: prompt lookup passes the length of the n-gram it
-/// matched (a 3-token match is far more often right than a 1-token one), a draft model passes 0.
+/// matched (a 3-token match is far more often right than a 1-token one), a draft model passes 0
+/// (the only kind whose drafts cost time to make).
 /// Data only: the caller times passes and reports them.
 public struct DraftLengthPolicy: Sendable {
   /// Drafts per pass at most.
@@ -72,6 +73,15 @@ public struct DraftLengthPolicy: Sendable {
     return best?.cost
   }
 
+  /// Expected tokens per nanosecond of a pass checking `drafts` drafts of `kind`, drafting
+  /// included; nil before any pass was measured. Only kind 0 (a draft model) pays per draft token:
+  /// prompt lookup's kinds (its match lengths, ≥ 1) are free to propose.
+  public func rate(kind: Int, drafts k: Int) -> Double? {
+    guard let pass = estimatedPassCost(rows: k + 1) else { return nil }
+    let drafting = kind == 0 ? Double(k) * draftCost : 0
+    return Self.expectedTokens(drafts: k, acceptance: acceptance(kind: kind)) / (pass + drafting)
+  }
+
   /// Drafts to check next, between 0 and `available` (what the proposer has, or may make).
   public mutating func length(kind: Int, available: Int) -> Int {
     let limit = min(available, maxDraft)
@@ -79,12 +89,10 @@ public struct DraftLengthPolicy: Sendable {
     decisions += 1
     // Nothing measured yet: a plain pass gives the base cost the others are first estimated from.
     guard passSamples.contains(where: { $0 > 0 }) else { return 0 }
-    let p = acceptance(kind: kind)
     var best = 0
     var bestRate = -1.0
     for k in 0...limit {
-      guard let pass = estimatedPassCost(rows: k + 1) else { continue }
-      let rate = Self.expectedTokens(drafts: k, acceptance: p) / (pass + Double(k) * draftCost)
+      guard let rate = rate(kind: kind, drafts: k) else { continue }
       if rate > bestRate {
         bestRate = rate
         best = k

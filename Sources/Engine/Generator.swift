@@ -137,6 +137,9 @@ public final class Generator {
             "the draft model's vocabulary (\(m.info.vocabularySize)) differs from the target's (\(model.info.vocabularySize))")
         }
         drafter = DraftModelProposer(model: m, sampling: options.sampling, maxTokens: context)
+        // Prompt lookup as well, when the policy chooses: a long match whose continuation is usually
+        // right saves the draft model's passes (it catches up on the accepted tokens in one pass).
+        if spec.adaptive { lookup = NGramProposer() }
       }
     }
     let adaptive = options.speculation?.adaptive ?? false
@@ -204,13 +207,22 @@ public final class Generator {
       var kind = 0  // the policy's acceptance class: the n-gram's match length, 0 for a draft model
       let room = min(policy.maxDraft, options.maxTokens - generated.count, context - history.count)
       if constraint == nil && room > 0 {
+        var useModel = drafter != nil
+        let modelK = drafter == nil ? 0 : adaptive ? policy.length(kind: 0, available: room) : room
         if let lookup {
           let (all, matched) = lookup.proposeMatching(history: history, count: room)
-          kind = matched
-          let k = adaptive ? policy.length(kind: kind, available: all.count) : all.count
-          drafts = Array(all.prefix(k))
-        } else if let drafter {
-          let k = adaptive ? policy.length(kind: 0, available: room) : room
+          let k = adaptive ? policy.length(kind: matched, available: all.count) : all.count
+          if drafter != nil && k > 0 {
+            // Both proposers: the one with more expected tokens per second (lookup's drafts are free).
+            useModel = (policy.rate(kind: 0, drafts: modelK) ?? 0) > (policy.rate(kind: matched, drafts: k) ?? 0)
+          }
+          if !useModel {
+            kind = matched
+            drafts = Array(all.prefix(k))
+          }
+        }
+        if useModel, let drafter {
+          let k = modelK
           if k > 0 {
             let t0 = DispatchTime.now().uptimeNanoseconds
             drafts = try drafter.propose(history: history, count: k)

@@ -35,9 +35,13 @@ struct SpeculativeDecodingTests {
     for (i, prompt) in prompts.enumerated() {
       let plain = try greedy(g, prompt, maxTokens: 48, speculation: nil)
       let ngram = try greedy(g, prompt, maxTokens: 48, speculation: SpeculationOptions(proposer: .ngram, draftTokens: 4))
-      let drafted = try greedy(g, prompt, maxTokens: 48, speculation: SpeculationOptions(proposer: .draftModel(draft), draftTokens: 3))
+      let drafted = try greedy(
+        g, prompt, maxTokens: 48, speculation: SpeculationOptions(proposer: .draftModel(draft), draftTokens: 3, adaptive: false))
+      // Adaptive: the policy's draft lengths, and prompt lookup's drafts where they promise more.
+      let mixed = try greedy(g, prompt, maxTokens: 48, speculation: SpeculationOptions(proposer: .draftModel(draft), draftTokens: 3))
       #expect(ngram.generatedIDs == plain.generatedIDs, "prompt \(i), n-gram")
       #expect(drafted.generatedIDs == plain.generatedIDs, "prompt \(i), draft model")
+      #expect(mixed.generatedIDs == plain.generatedIDs, "prompt \(i), draft model and prompt lookup")
       // The same model drafting for itself is always right.
       #expect(drafted.timings.acceptanceRate == 1, "prompt \(i): \(drafted.timings)")
       if i == prompts.count - 1 {
