@@ -44,7 +44,13 @@ public struct NGramProposer: DraftProposer {
   }
 
   public mutating func propose(history: [Int32], count: Int) -> [DraftToken] {
-    guard count > 0 else { return [] }
+    proposeMatching(history: history, count: count).drafts
+  }
+
+  /// Like `propose`, also giving the length of the n-gram that matched (0 when none did): longer
+  /// matches are right more often, so `DraftLengthPolicy` keeps their acceptance apart.
+  public func proposeMatching(history: [Int32], count: Int) -> (drafts: [DraftToken], matchLength: Int) {
+    guard count > 0 else { return ([], 0) }
     let len = history.count
     for n in stride(from: min(maxN, len - 1), through: minN, by: -1) {
       let tail = history[(len - n)...]
@@ -54,12 +60,12 @@ public struct NGramProposer: DraftProposer {
         if history[start..<(start + n)].elementsEqual(tail) {
           let from = start + n
           let end = min(len, from + count)
-          if from < end { return history[from..<end].map { DraftToken(id: $0) } }
+          if from < end { return (history[from..<end].map { DraftToken(id: $0) }, n) }
         }
         start -= 1
       }
     }
-    return []
+    return ([], 0)
   }
 }
 

@@ -52,7 +52,8 @@ public struct SpeculationOptions: Sendable {
   public var proposer: Proposer
   /// Draft tokens per pass at most.
   public var draftTokens = 5
-  /// Lengthen the draft after full acceptance, shorten it after poor acceptance.
+  /// Choose each pass's draft length from measured pass costs and acceptance (`DraftLengthPolicy`);
+  /// false: always `draftTokens` (or what prompt lookup finds).
   public var adaptive = true
 
   public init(proposer: Proposer, draftTokens: Int = 5, adaptive: Bool = true) {
@@ -120,23 +121,28 @@ public final class Generator {
     var finish = FinishReason.length
     var stopToken: Int32? = nil
 
-    var proposer: (any DraftProposer)? = nil
-    var draftLimit = 0
+    var lookup: NGramProposer? = nil
+    var drafter: DraftModelProposer? = nil
+    var policy = DraftLengthPolicy(maxDraft: 0)
     if let spec = options.speculation {
       guard spec.draftTokens >= 1 && spec.draftTokens <= 64 else {
         throw .invalidParameters("draft tokens must be between 1 and 64, got \(spec.draftTokens)")
       }
-      draftLimit = spec.draftTokens
+      policy = DraftLengthPolicy(maxDraft: spec.draftTokens)
       switch spec.proposer {
-      case .ngram: proposer = NGramProposer()
+      case .ngram: lookup = NGramProposer()
       case .draftModel(let m):
         guard m.info.vocabularySize == model.info.vocabularySize else {
           throw .invalidParameters(
             "the draft model's vocabulary (\(m.info.vocabularySize)) differs from the target's (\(model.info.vocabularySize))")
         }
-        proposer = DraftModelProposer(model: m, sampling: options.sampling, maxTokens: context)
+        drafter = DraftModelProposer(model: m, sampling: options.sampling, maxTokens: context)
+        // Prompt lookup as well, when the policy chooses: a long match whose continuation is usually
+        // right saves the draft model's passes (it catches up on the accepted tokens in one pass).
+        if spec.adaptive { lookup = NGramProposer() }
       }
     }
+    let adaptive = options.speculation?.adaptive ?? false
     var drafted = 0, accepted = 0, verifications = 0
 
     let start = DispatchTime.now().uptimeNanoseconds
@@ -148,10 +154,7 @@ public final class Generator {
       throw .model(error)
     }
     cachedTokens = promptIDs
-    if var p = proposer {
-      try p.prepare(prompt: promptIDs)
-      proposer = p
-    }
+    try drafter?.prepare(prompt: promptIDs)
     let prefillEnd = DispatchTime.now().uptimeNanoseconds
     var firstTokenTime = prefillEnd
     var pendingRow = 0  // the logits row to sample next, when pendingToken is nil
@@ -200,15 +203,38 @@ public final class Generator {
       pendingToken = nil
       guard try emit(token) else { break }
       // `token` is chosen but not yet in the cache; drafts extend it.
-      let room = options.maxTokens - generated.count
       var drafts: [DraftToken] = []
-      if var p = proposer, draftLimit > 0, constraint == nil {
-        drafts = try p.propose(history: history, count: min(draftLimit, room, context - history.count))
-        proposer = p
+      var kind = 0  // the policy's acceptance class: the n-gram's match length, 0 for a draft model
+      let room = min(policy.maxDraft, options.maxTokens - generated.count, context - history.count)
+      if constraint == nil && room > 0 {
+        var useModel = drafter != nil
+        let modelK = drafter == nil ? 0 : adaptive ? policy.length(kind: 0, available: room) : room
+        if let lookup {
+          let (all, matched) = lookup.proposeMatching(history: history, count: room)
+          let k = adaptive ? policy.length(kind: matched, available: all.count) : all.count
+          if drafter != nil && k > 0 {
+            // Both proposers: the one with more expected tokens per second (lookup's drafts are free).
+            useModel = (policy.rate(kind: 0, drafts: modelK) ?? 0) > (policy.rate(kind: matched, drafts: k) ?? 0)
+          }
+          if !useModel {
+            kind = matched
+            drafts = Array(all.prefix(k))
+          }
+        }
+        if useModel, let drafter {
+          let k = modelK
+          if k > 0 {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            drafts = try drafter.propose(history: history, count: k)
+            policy.recordDraft(tokens: drafts.count, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
+          }
+        }
       }
       let base = state.position
       do {
+        let t0 = DispatchTime.now().uptimeNanoseconds
         logits = try model.forward([token] + drafts.map(\.id), state: state, logits: drafts.isEmpty ? .last : .all)
+        policy.recordPass(rows: drafts.count + 1, nanoseconds: DispatchTime.now().uptimeNanoseconds - t0)
       } catch {
         cachedTokens = []
         throw .model(error)
@@ -237,13 +263,7 @@ public final class Generator {
       }
       state.truncate(to: base + 1 + kept)
       if pendingToken == nil { pendingRow = kept }
-      if let spec = options.speculation, spec.adaptive {
-        if kept == drafts.count {
-          draftLimit = min(spec.draftTokens, draftLimit + 1)
-        } else if kept * 2 < drafts.count {
-          draftLimit = max(1, draftLimit - 1)
-        }
-      }
+      policy.recordVerification(kind: kind, kept: kept, rejectedOne: pendingToken != nil)
     }
     let rest = detokenizer.flush()
     if !rest.isEmpty {

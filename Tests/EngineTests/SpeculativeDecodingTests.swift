@@ -35,9 +35,13 @@ struct SpeculativeDecodingTests {
     for (i, prompt) in prompts.enumerated() {
       let plain = try greedy(g, prompt, maxTokens: 48, speculation: nil)
       let ngram = try greedy(g, prompt, maxTokens: 48, speculation: SpeculationOptions(proposer: .ngram, draftTokens: 4))
-      let drafted = try greedy(g, prompt, maxTokens: 48, speculation: SpeculationOptions(proposer: .draftModel(draft), draftTokens: 3))
+      let drafted = try greedy(
+        g, prompt, maxTokens: 48, speculation: SpeculationOptions(proposer: .draftModel(draft), draftTokens: 3, adaptive: false))
+      // Adaptive: the policy's draft lengths, and prompt lookup's drafts where they promise more.
+      let mixed = try greedy(g, prompt, maxTokens: 48, speculation: SpeculationOptions(proposer: .draftModel(draft), draftTokens: 3))
       #expect(ngram.generatedIDs == plain.generatedIDs, "prompt \(i), n-gram")
       #expect(drafted.generatedIDs == plain.generatedIDs, "prompt \(i), draft model")
+      #expect(mixed.generatedIDs == plain.generatedIDs, "prompt \(i), draft model and prompt lookup")
       // The same model drafting for itself is always right.
       #expect(drafted.timings.acceptanceRate == 1, "prompt \(i): \(drafted.timings)")
       if i == prompts.count - 1 {
@@ -52,6 +56,31 @@ struct SpeculativeDecodingTests {
     let plain = try greedy(g, prompt, maxTokens: 200, speculation: nil)
     let ngram = try greedy(g, prompt, maxTokens: 200, speculation: SpeculationOptions(proposer: .ngram, draftTokens: 6))
     #expect(ngram.generatedIDs == plain.generatedIDs)
+  }
+
+  /// `run` and `serve` load the draft in the fast order whatever the target's: its proposals then
+  /// differ from the target's choices now and then, which must only cost acceptance. Both the
+  /// policy-chosen and a fixed draft length (a draft as large as the target rarely pays, so the
+  /// policy may decode mostly plainly; the fixed length checks every proposal).
+  @Test(arguments: [true, false])
+  func fastOrderDraftKeepsExactGreedyOutputs(adaptive: Bool) throws {
+    let g = try smol()
+    let draft = try TestModels.model("smollm2-135m", numerics: .fast)
+    let fixture = try loadFixture("greedy_smollm2.json", as: GreedyFixture.self)
+    let code = g.tokenizer.encode("def add(a, b):\n    return a + b\n\ndef sub(a, b):\n", addSpecial: true, parseSpecial: true)
+    let prompts = [code] + fixture.entries.prefix(2).map(\.prompt_ids_with_bos_as_server_adds)
+    for (i, prompt) in prompts.enumerated() {
+      let plain = try greedy(g, prompt, maxTokens: 120, speculation: nil)
+      let drafted = try greedy(
+        g, prompt, maxTokens: 120, speculation: SpeculationOptions(proposer: .draftModel(draft), draftTokens: 4, adaptive: adaptive))
+      let ngram = try greedy(
+        g, prompt, maxTokens: 120, speculation: SpeculationOptions(proposer: .ngram, draftTokens: 6, adaptive: adaptive))
+      #expect(drafted.generatedIDs == plain.generatedIDs, "prompt \(i), draft model")
+      #expect(ngram.generatedIDs == plain.generatedIDs, "prompt \(i), n-gram")
+      if !adaptive && plain.generatedIDs.count > 20 {
+        #expect((drafted.timings.acceptanceRate ?? 0) > 0.8, "prompt \(i): \(drafted.timings)")
+      }
+    }
   }
 
   @Test func draftModelWithAnotherVocabularyIsRejected() throws {
