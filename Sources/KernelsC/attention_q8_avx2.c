@@ -100,34 +100,14 @@ int TARGET pg_attend_head_q8_avx2(const float *query, const uint8_t *key_base, c
       _mm256_storeu_ps(scores + i, s);
       vmax = _mm256_max_ps(vmax, s);
     }
-    float m8[8];
-    _mm256_storeu_ps(m8, vmax);
-    float chunk_max = -INFINITY;
-    for (int j = 0; j < 8; j++) chunk_max = m8[j] > chunk_max ? m8[j] : chunk_max;
+    float chunk_max = chunk_max_of(vmax);
     for (; i < count; i++) {
       const float s = scale * dot_q8(query, k + (size_t)i * row_stride, nb);
       scores[i] = s;
       if (s > chunk_max) chunk_max = s;
     }
-    // Rescale what has been accumulated when the maximum grows; weights stay ≤ 1.
-    if (chunk_max > running_max) {
-      const float correction = expf(running_max - chunk_max);
-      running_max = chunk_max;
-      denominator *= correction;
-      const __m256 c = _mm256_set1_ps(correction);
-      for (int e = 0; e < head_dim; e += 8) _mm256_storeu_ps(out + e, _mm256_mul_ps(c, _mm256_loadu_ps(out + e)));
-    }
-    // Weights for the whole chunk at once (padding lanes become e^-87 ≈ 0 and are not used).
-    const __m256 vm = _mm256_set1_ps(running_max);
-    for (int j = count; j < ((count + 7) & ~7); j++) scores[j] = -INFINITY;
-    __m256 vsum = _mm256_setzero_ps();
-    for (int j = 0; j < count; j += 8) {
-      const __m256 e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vm));
-      _mm256_storeu_ps(scores + j, e);
-      if (j + 8 <= count) vsum = _mm256_add_ps(vsum, e);
-    }
-    denominator += hsum(vsum);
-    for (int j = count & ~7; j < count; j++) denominator += scores[j];
+    rescale_running(out, head_dim, &running_max, &denominator, chunk_max);
+    chunk_weights(scores, count, running_max, &denominator);
     // Values in slabs of 64 columns (two Q8_0 blocks; the last slab may hold one) kept in registers
     // across the chunk's positions.
     for (int col = 0; col < head_dim; col += 64) {

@@ -29,4 +29,42 @@ INL __m256 exp_neg(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(bits));
 }
 
+// The largest of a chunk's scores: the 8-lane maximum of its full groups (`vmax`), then its tail.
+INL float chunk_max_of(__m256 vmax) {
+  float m8[8];
+  _mm256_storeu_ps(m8, vmax);
+  float m = -INFINITY;
+  for (int j = 0; j < 8; j++) m = m8[j] > m ? m8[j] : m;
+  return m;
+}
+
+// Online softmax, when a chunk's maximum exceeds the running one: what has been accumulated (`out`,
+// `denominator`) is rescaled so every weight stays ≤ 1.
+INL void rescale_running(float *out, int head_dim, float *running_max, float *denominator, float chunk_max) {
+  if (chunk_max <= *running_max) return;
+  const float correction = expf(*running_max - chunk_max);
+  *running_max = chunk_max;
+  *denominator *= correction;
+  const __m256 c = _mm256_set1_ps(correction);
+  int e = 0;
+  for (; e + 8 <= head_dim; e += 8) _mm256_storeu_ps(out + e, _mm256_mul_ps(c, _mm256_loadu_ps(out + e)));
+  for (; e < head_dim; e++) out[e] *= correction;
+}
+
+// Replaces a chunk's `count` scores by their weights e^(s − running_max) and adds them to
+// `denominator` (8-lane sum first, then the tail, one by one); the buffer must hold `count` rounded up
+// to 8 (padding lanes become e^-87 ≈ 0 and are not used).
+INL void chunk_weights(float *scores, int count, float running_max, float *denominator) {
+  const __m256 vm = _mm256_set1_ps(running_max);
+  for (int j = count; j < ((count + 7) & ~7); j++) scores[j] = -INFINITY;
+  __m256 vsum = _mm256_setzero_ps();
+  for (int j = 0; j < count; j += 8) {
+    const __m256 e = exp_neg(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vm));
+    _mm256_storeu_ps(scores + j, e);
+    if (j + 8 <= count) vsum = _mm256_add_ps(vsum, e);
+  }
+  *denominator += hsum(vsum);
+  for (int j = count & ~7; j < count; j++) *denominator += scores[j];
+}
+
 #endif
