@@ -89,9 +89,14 @@ public final class Generator {
   private var state: ModelState?
   private var cachedTokens: [Int32] = []
 
-  public init(model: any LanguageModel, tokenizer: Tokenizer) {
+  /// How the generator's KV cache stores keys and values (`.q8_0`: f32 attention at every position,
+  /// as in the engine with that cache type).
+  public let kvCacheType: KVCacheType
+
+  public init(model: any LanguageModel, tokenizer: Tokenizer, kvCacheType: KVCacheType = .f16) {
     self.model = model
     self.tokenizer = tokenizer
+    self.kvCacheType = kvCacheType
   }
 
   /// Generates after `promptIDs`, calling `onText` with each complete piece of UTF-8 text.
@@ -106,7 +111,7 @@ public final class Generator {
       throw .promptTooLong(promptTokens: promptIDs.count, maxTokens: options.maxTokens, contextLength: context)
     }
 
-    let state = reusableState(capacity: context)
+    let state = try reusableState(capacity: context)
     // Reuse the cached prefix, but always recompute at least the last prompt token for its logits.
     var common = zip(cachedTokens, promptIDs).prefix { $0 == $1 }.count
     common = min(common, promptIDs.count - 1)
@@ -291,9 +296,10 @@ public final class Generator {
       timings: timings)
   }
 
-  private func reusableState(capacity: Int) -> ModelState {
+  private func reusableState(capacity: Int) throws(GenerationError) -> ModelState {
     if let state { return state }
-    let s = model.makeState(maxTokens: capacity)
+    let s: ModelState
+    do { s = try model.makeState(maxTokens: capacity, kvCacheType: kvCacheType) } catch { throw .model(error) }
     state = s
     return s
   }

@@ -41,6 +41,25 @@ struct InferenceEngineQ8Tests {
     return out
   }
 
+  /// `run`'s single-sequence Generator with a Q8_0 cache (`run --kv-cache-type q8_0`) gives the
+  /// engine's Q8_0 tokens: the same quantized rows and f32 attention, whatever the batching.
+  @Test func generatorWithAQ8CacheEqualsTheEngine() async throws {
+    let tok = try base.tokenizer()
+    let prompts = InferenceEngineTests.prompts.prefix(4).map { tok.encode($0, addSpecial: true, parseSpecial: true) }
+    let expected = try await aloneOutputs(Array(prompts), maxTokens: 20)
+    let g = Generator(model: try TestModels.model("smollm2-135m"), tokenizer: tok, kvCacheType: .q8_0)
+    var options = GenerationOptions()
+    options.maxTokens = 20
+    options.sampling = .greedy
+    options.stopAtEndOfGeneration = false
+    for (i, p) in prompts.enumerated() {
+      #expect(try g.generate(promptIDs: p, options: options).generatedIDs == expected[i], "prompt \(i)")
+    }
+    // The f16 Generator differs somewhere on these prompts, so the comparison sees the cache type.
+    let f16 = try base.aloneOutputs(Array(prompts), maxTokens: 20)
+    #expect(f16 != expected)
+  }
+
   @Test(arguments: ["batched", "forced preemption", "tiny cache"])
   func sixteenConcurrentGreedyRequestsEqualEachAlone(mode: String) async throws {
     let tok = try base.tokenizer()
