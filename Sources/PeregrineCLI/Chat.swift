@@ -1,6 +1,5 @@
 import ArgumentParser
 import Engine
-import Models
 import Foundation
 
 struct Chat: ParsableCommand {
@@ -8,19 +7,14 @@ struct Chat: ParsableCommand {
     abstract: "Talk with a model in the terminal (multi-turn; /reset clears, /exit or Ctrl-D leaves).")
 
   @OptionGroup var modelOptions: ModelOptions
-  @Option(
-    name: .customLong("kv-cache-type"),
-    help: ArgumentHelp(
-      "How the KV cache stores keys and values (q8_0: f32 attention, not bit-identical to llama.cpp).",
-      valueName: "f16|q8_0"))
-  var kvCacheType: KVCacheType = .f16
+  @OptionGroup var kvCache: KVCacheOption
   @Option(help: "A system message for the conversation.") var system: String?
   @Option(name: .customLong("max-tokens"), help: "Most tokens per reply.") var maxTokens: Int = 512
   @OptionGroup var sampling: SamplingOptions
 
   func run() throws {
     let loaded = try modelOptions.load()
-    let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer, kvCacheType: kvCacheType)
+    let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer, kvCacheType: kvCache.type)
     let initial = system.map { [ChatMessage(role: "system", content: $0)] } ?? []
     var messages = initial
     var options = GenerationOptions()

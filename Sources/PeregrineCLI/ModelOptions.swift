@@ -99,6 +99,17 @@ func printError(_ message: String) {
   FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
+/// `--kv-cache-type` for the single-sequence commands (`run`, `chat`); the server's own spelling of it
+/// explains the budget it shares.
+struct KVCacheOption: ParsableArguments {
+  @Option(
+    name: .customLong("kv-cache-type"),
+    help: ArgumentHelp(
+      "How the KV cache stores keys and values (q8_0: f32 attention, not bit-identical to llama.cpp).",
+      valueName: "f16|q8_0"))
+  var type: KVCacheType = .f16
+}
+
 extension Numerics: ExpressibleByArgument {}
 /// `--kv-cache-type f16|q8_0`: anything else is refused with the list of valid values.
 extension KVCacheType: ExpressibleByArgument {}

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Engine
-import Models
 import Foundation
 
 struct Run: ParsableCommand {
@@ -9,12 +8,7 @@ struct Run: ParsableCommand {
     discussion: "Ends with one line on stderr: prompt tokens, TTFT, prefill and decode speed.")
 
   @OptionGroup var modelOptions: ModelOptions
-  @Option(
-    name: .customLong("kv-cache-type"),
-    help: ArgumentHelp(
-      "How the KV cache stores keys and values (q8_0: f32 attention, not bit-identical to llama.cpp).",
-      valueName: "f16|q8_0"))
-  var kvCacheType: KVCacheType = .f16
+  @OptionGroup var kvCache: KVCacheOption
   @Option(name: .shortAndLong, help: "The prompt (a user message unless --raw).") var prompt: String
   @Option(name: .customLong("max-tokens"), help: "Most tokens to generate.") var maxTokens: Int = 256
   @OptionGroup var sampling: SamplingOptions
@@ -40,7 +34,7 @@ struct Run: ParsableCommand {
     options.sampling = sampling.parameters
     options.speculation = try speculation.options(pool: loaded.pool)
     options.stopAtEndOfGeneration = !ignoreEOS
-    let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer, kvCacheType: kvCacheType)
+    let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer, kvCacheType: kvCache.type)
     let result: GenerationResult
     do {
       result = try generator.generate(promptIDs: ids, options: options) { piece in
