@@ -8,6 +8,8 @@ import GGUF
 /// converted to float, how they are scaled and accumulated, and how the accumulators are folded:
 /// - Q5_0, Q8_0 (× Q8_0): eight float sums, sum j taking the integer dot of elements 4j..4j+3 of each
 ///   block times `d_w·d_a` (one fused multiply-add), folded ((4+0)+(6+2))+((5+1)+(7+3)).
+/// - Q4_1 (× Q8_1, SmolLM2's weights): the same eight sums of code dots, plus one float sum of the
+///   minimum terms `fma(m_w, s_a, sum)` per block, added after the fold.
 /// - Q6_K (× Q8_K): eight float sums per row; integer partial k < 4 covers elements 4k..4k+3 of every
 ///   even 16-element sub-block, k ≥ 4 elements 4(k−4).. of every odd one, each times its sub-block
 ///   scale, minus 32·(sc[2k]·bsum[2k] + sc[2k+1]·bsum[2k+1]); scaled per super-block, folded as above.
@@ -20,7 +22,7 @@ public func vecDotLaneOrder(
   _ type: GGMLType, _ row: UnsafeRawPointer, _ act: UnsafeRawPointer, _ count: Int, batched: Bool = false
 ) -> Float? {
   switch type {
-  case .q5_0, .q8_0: return laneDotQ0(type, row, act, count / 32)
+  case .q5_0, .q8_0, .q4_1: return laneDotQ0(type, row, act, count / 32)
   case .q6_K: return laneDotQ6_K(row, act, count / 256, batched: batched)
   case .q4_K: return laneDotQ4_K(row, act, count / 256, pairedSums: batched)
   default: return nil
@@ -34,28 +36,37 @@ public func vecDotLaneOrder(
 
 private func laneDotQ0(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int) -> Float {
   var lanes = [Float](repeating: 0, count: 8)
+  var minimums: Float = 0  // Q4_1
+  // Q4_1 activations (Q8_1) carry a second f16, the block's scaled sum, before their codes.
+  let actBlock = type == .q4_1 ? 36 : 34
+  let actCodes = type == .q4_1 ? 4 : 2
   for b in 0..<blocks {
     let wb = w + b * type.typeSize
-    let ab = a + b * 34
+    let ab = a + b * actBlock
     let scale = loadHalf(wb, 0) * loadHalf(ab, 0)
     let qh = type == .q5_0 ? wb.loadUnaligned(fromByteOffset: 2, as: UInt32.self) : 0
     for j in 0..<8 {
       var partial: Int32 = 0
       for e in (4 * j)..<(4 * j + 4) {
         let code: Int32
-        if type == .q8_0 {
+        switch type {
+        case .q8_0:
           code = Int32(wb.load(fromByteOffset: 2 + e, as: Int8.self))
-        } else {
+        case .q4_1:
+          let byte = wb.load(fromByteOffset: 4 + e % 16, as: UInt8.self)
+          code = Int32(e < 16 ? byte & 0x0F : byte >> 4)
+        default:
           let byte = wb.load(fromByteOffset: 6 + e % 16, as: UInt8.self)
           let nibble = e < 16 ? byte & 0x0F : byte >> 4
           code = (Int32(nibble) | Int32((qh >> UInt32(e)) & 1) << 4) - 16
         }
-        partial &+= code &* Int32(ab.load(fromByteOffset: 2 + e, as: Int8.self))
+        partial &+= code &* Int32(ab.load(fromByteOffset: actCodes + e, as: Int8.self))
       }
       lanes[j] = lanes[j].addingProduct(scale, Float(partial))
     }
+    if type == .q4_1 { minimums = minimums.addingProduct(loadHalf(wb, 2), loadHalf(ab, 2)) }
   }
-  return foldLanes(lanes)
+  return type == .q4_1 ? foldLanes(lanes) + minimums : foldLanes(lanes)
 }
 
 /// Q6_K code of element `e` of a super-block as stored plus 32 (0...63).

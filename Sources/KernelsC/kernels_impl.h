@@ -2,6 +2,7 @@
 // The includer defines:
 //   PG_FN(name)   the per-ISA function name
 //   PG_TARGET     the target attribute for every function here
+//   PG_ZMM        1 to run packed Q4_1/Q8_0 tiles on 512-bit vectors (kernels_packed_zmm.h)
 //   PG_VNNI       1 to use vpdpbusd (AVX-512 VNNI) for u8×s8 dot products, 0 for vpmaddubsw/vpmaddwd
 //   PG_TILE_R/T   weight rows × activation rows per register tile in the matrix-matrix path
 //   PG_FTILE_R    weight rows per register tile of the float (F32/F16) path (PG_TILE_T activation rows)
@@ -463,6 +464,10 @@ INL void packed_tile_split(const int type, const int fast, const int T, const ui
               y_stride, valid_rows);
 }
 
+#if PG_ZMM
+#include "kernels_packed_zmm.h"
+#endif
+
 enum { PG_SCALE_CAPACITY = 8192 };
 _Static_assert(PG_TILE_T == 2 || PG_TILE_T == 4, "gemm_packed's remainder switch covers tiles of 2 and 4 rows");
 
@@ -477,6 +482,13 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
   int span = (int)(24576 / (a_stride ? a_stride : 1)) / T * T;
   if (span < T) span = T;
   if (span * nb > PG_SCALE_CAPACITY) span = PG_SCALE_CAPACITY / nb / T * T;
+#if PG_ZMM
+  // The 512-bit tiles read a reordered copy of the span's activations; rows too long for it at T
+  // per span take the 256-bit tiles.
+  uint8_t pairs[PG_PAIR_CAPACITY * 32];
+  const int zmm = nb * T <= PG_PAIR_CAPACITY;
+  if (zmm && span * nb > PG_PAIR_CAPACITY) span = PG_PAIR_CAPACITY / nb / T * T;
+#endif
   for (int t0 = 0; t0 < n; t0 += span) {
     const int t1 = t0 + span < n ? t0 + span : n;
     for (int t = t0; t < t1; t++)
@@ -485,13 +497,26 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
         da[(t - t0) * nb + b] = half_at(ab);
         if (type == PG_Q4_1) sa[(t - t0) * nb + b] = half_at(ab + 2);
       }
-    for (int g = g0; g < g1; g++) {
+    int g = g0;
+#if PG_ZMM
+    if (zmm) {
+      // All groups on 512-bit vectors (kernels_packed_zmm.h).
+      zmm_pair_activations(a + (size_t)t0 * a_stride, a_stride, ab_bytes, type == PG_Q4_1 ? 4 : 2, t1 - t0, nb, pairs);
+      for (; g < g1; g++) {
+        const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
+        const uint8_t *group = packed + (size_t)g * group_bytes;
+        packed_tiles_zmm(type, fast, t1 - t0, group, nb, pairs, da, sa, y + (size_t)t0 * y_stride + 8 * g, y_stride, valid,
+                         g + 1 < g1 ? group + group_bytes : NULL);
+      }
+    }
+#endif
+    for (; g < g1; g++) {
       const uint8_t *group = packed + (size_t)g * group_bytes;
       const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
       int t = t0;
       for (; t + T <= t1; t += T)
         packed_tile_split(type, fast, T, group, nb, a + (size_t)t * a_stride, a_stride, da + (t - t0) * nb, sa + (t - t0) * nb,
-                    y + (size_t)t * y_stride + 8 * g, y_stride, valid);
+                          y + (size_t)t * y_stride + 8 * g, y_stride, valid);
       // The remainder in one pass over the group (one pass per row used to make 7 rows cost as much
       // as 16); a row's result is the same whatever tile it is in.
       const float *dr = da + (t - t0) * nb, *sr = sa + (t - t0) * nb;

@@ -4,18 +4,21 @@ import KernelsC
 import TestSupport
 import Testing
 
-/// The packed SIMD kernels for Gemma 3's weight types against `vecDotLaneOrder`, llama.cpp's float
-/// order written out plainly: every output must be bit-identical, at every level this CPU runs.
-@Suite("Packed Q5_0 / Q8_0 / Q4_K / Q6_K kernels equal vecDotLaneOrder bit for bit")
+/// The packed SIMD kernels for Gemma 3's and SmolLM2's weight types against `vecDotLaneOrder`,
+/// llama.cpp's float order written out plainly: every output must be bit-identical, at every level
+/// this CPU runs (on AVX-512, Q4_1 and Q8_0 take the 512-bit tiles of kernels_packed_zmm.h).
+@Suite("Packed Q4_1 / Q5_0 / Q8_0 / Q4_K / Q6_K kernels equal vecDotLaneOrder bit for bit")
 struct LaneOrderKernelTests {
   struct Case: Sendable, CustomTestStringConvertible {
     var type: GGMLType
     var paired: Bool
-    var testDescription: String { "\(type)\(paired ? " batched" : "")" }
+    var fast = false
+    var testDescription: String { "\(type)\(paired ? " batched" : "")\(fast ? " fast" : "")" }
   }
 
   static let cases: [Case] = [
-    Case(type: .q5_0, paired: false), Case(type: .q8_0, paired: false), Case(type: .q6_K, paired: false),
+    Case(type: .q4_1, paired: false), Case(type: .q5_0, paired: false), Case(type: .q8_0, paired: false),
+    Case(type: .q6_K, paired: false),
     Case(type: .q6_K, paired: true), Case(type: .q4_K, paired: false), Case(type: .q4_K, paired: true),
   ]
 
@@ -37,7 +40,7 @@ struct LaneOrderKernelTests {
           let groups = Int32((rows + 7) / 8)
           for (lo, hi) in [(Int32(0), groups / 2), (groups / 2, groups)] where lo < hi {
             let done = pg_gemm_packed_at(
-              level, code | (c.paired ? Int32(PG_BATCHED) : 0), p.baseAddress!, Int32(rows), lo, hi, a.baseAddress!,
+              level, code | (c.paired ? Int32(PG_BATCHED) : 0) | (c.fast ? Int32(PG_FAST_ORDER) : 0), p.baseAddress!, Int32(rows), lo, hi, a.baseAddress!,
               actBytes, Int32(n), out.baseAddress!, rows, Int32(cols))
             #expect(done == 1)
           }
@@ -51,13 +54,16 @@ struct LaneOrderKernelTests {
   func bitIdentical(_ c: Case) {
     #expect(!SIMDKernelTests.levels.isEmpty, "no SIMD level: nothing below would run")
     var rng = SplitMix64(seed: 0x1A7E &+ UInt64(c.type.rawValue) &+ (c.paired ? 99 : 0))
-    let colsList = c.type.blockSize == 256 ? [256, 768, 2048] : [32, 96, 640, 2048]
+    // Q4_1 / Q8_0 at 9,216 columns (288 blocks) is past the 512-bit tiles' activation scratch at 4
+    // rows: the 256-bit tiles take it.
+    let colsList =
+      c.type.blockSize == 256 ? [256, 768, 2048] : [32, 96, 640, 2048] + (c.type == .q5_0 ? [] : [9216])
     let actBytes0 = { (cols: Int) in ActivationFormat(weights: c.type).rowBytes(cols) }
     for level in SIMDKernelTests.levels {
       for cols in colsList {
         let rowBytes = c.type.rowBytes(cols)!
         let actBytes = actBytes0(cols)
-        for (rows, n) in [(8, 1), (13, 7), (37, 2), (9, 5), (3, 4)] {
+        for (rows, n) in [(8, 1), (13, 7), (37, 2), (9, 5), (3, 4), (24, 9)] {
           // Rows quantized from floats, and raw rows using every code and scale byte.
           let weights = (0..<rows).flatMap { r in
             r % 3 == 2
@@ -92,12 +98,40 @@ struct LaneOrderKernelTests {
     }
   }
 
+  /// The fast order has no llama.cpp twin (its test is a tolerance), but it must not depend on the
+  /// machine either: the 512-bit Q4_1 / Q8_0 tiles give the 256-bit tiles' bits.
+  @Test(
+    "fast-order Q4_1 / Q8_0 give the same bits at every SIMD level",
+    arguments: [Case(type: .q4_1, paired: false, fast: true), Case(type: .q8_0, paired: false, fast: true)])
+  func fastOrderSameAtEveryLevel(_ c: Case) throws {
+    try #require(SIMDKernelTests.levels.count >= 2, "this CPU runs one SIMD level: nothing to compare")
+    var rng = SplitMix64(seed: 0xFA57 &+ UInt64(c.type.rawValue))
+    for cols in [96, 640, 9216] {
+      for (rows, n) in [(13, 7), (40, 9), (8, 1)] {
+        let weights = (0..<rows).flatMap { r in
+          r % 3 == 2
+            ? KernelTestData.rawRow(c.type, cols: cols, rng: &rng) : KernelTestData.row(c.type, cols: cols, rng: &rng)
+        }
+        var act = [UInt8]()
+        for t in 0..<n {
+          act += VecDotTests.activations(for: c.type, rng.floats(cols, in: t == 1 ? -300...300 : -2...2))
+        }
+        let outputs = SIMDKernelTests.levels.map {
+          Self.packed(c, level: $0, weights: weights, rows: rows, cols: cols, act: act, n: n).map(\.bitPattern)
+        }
+        for (i, y) in outputs.enumerated().dropFirst() {
+          #expect(y == outputs[0], "\(c.testDescription) \(rows)x\(cols) n \(n): level \(SIMDKernelTests.levels[i])")
+        }
+      }
+    }
+  }
+
   @Test("the twin follows the order: a different order differs in the last bits on many outputs")
   func orderIsVisible() {
     // Guards the test above: the plain one-sum-per-block dot (`vecDot`) must disagree with the lane
     // order on a good share of random outputs, else bit equality would not prove the order.
     var rng = SplitMix64(seed: 0x0DE7)
-    for type: GGMLType in [.q5_0, .q8_0, .q6_K, .q4_K] {
+    for type: GGMLType in [.q4_1, .q5_0, .q8_0, .q6_K, .q4_K] {
       let cols = type.blockSize == 256 ? 2048 : 640
       var differ = 0
       for _ in 0..<50 {

@@ -1,0 +1,146 @@
+// Packed Q4_1 and Q8_0 tiles on 512-bit vectors, for the AVX-512 build (PG_ZMM). Included by
+// kernels_impl.h after packed_tile, whose arithmetic these reproduce bit for bit.
+//
+// packed_tile keeps, per activation row, eight 8-lane partial sums: lane r is weight row r of the
+// group, partial j covers elements 4j..4j+3 of a 32-element run. Here one 16-lane vector holds two
+// of them side by side: lane 2r partial c of row r, lane 2r + 1 partial c + 4 of row r. Every lane
+// still sees the same operations in the same order (integer dot of 4 elements, convert, multiply-add
+// by the same scale, then the same fold), so each output equals packed_tile's, while each
+// instruction does twice the work; on cores with full-width 512-bit units (Zen 5) that halves the
+// cost per activation row, which is what verifying several draft tokens in one pass pays for.
+//
+// The activations of partials c and c + 4 are dwords c and c + 4 of a block's 32 bytes. The tile
+// reads them from a copy with dwords reordered 0 4 1 5 2 6 3 7, so each pair is one 8-byte
+// broadcast from memory: no shuffle per activation row.
+
+// Scratch capacity in 32-byte activation blocks (the reordered copy of one span of rows).
+enum { PG_PAIR_CAPACITY = 1024 };
+
+// Copies rows [0, n) of Q8 activations (a_hdr header bytes, then 32 codes per block) into `pairs`,
+// [n][nb][32] bytes, with dwords reordered 0 4 1 5 2 6 3 7.
+INL void zmm_pair_activations(const uint8_t *a, size_t a_stride, int ab_bytes, int a_hdr, int n, int nb,
+                              uint8_t *pairs) {
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int t = 0; t < n; t++)
+    for (int b = 0; b < nb; b++) {
+      const __m256i v = _mm256_loadu_si256((const __m256i *)(a + t * a_stride + (size_t)b * ab_bytes + a_hdr));
+      _mm256_storeu_si256((__m256i *)(pairs + ((size_t)t * nb + b) * 32), _mm256_permutevar8x32_epi32(v, order));
+    }
+}
+
+// The group's weight codes of partials c (even lanes) and c + 4 (odd lanes), unsigned; for Q8_0,
+// `neg` marks the negative weights whose activations change sign (|w|·sign(y, w)).
+INL __m512i zmm_pair_codes(const int type, const uint8_t *codes, int c, __mmask64 *neg) {
+  if (type == PG_Q4_1) {
+    // Row r's dword in qword r: its low nibbles stay in the low dword, its high nibbles are
+    // shifted into the high dword.
+    const __m512i q = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(codes + 32 * c)));
+    return _mm512_and_si512(_mm512_or_si512(q, _mm512_slli_epi64(q, 28)), _mm512_set1_epi8(0x0F));
+  }
+  const __m512i index = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i w = _mm512_permutex2var_epi32(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(codes + 32 * c))),
+                                              index,
+                                              _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(codes + 32 * (c + 4)))));
+  *neg = _mm512_movepi8_mask(w);
+  // |−128| wraps to 0x80, which as an unsigned byte is 128: the product stays exact.
+  return _mm512_abs_epi8(w);
+}
+
+// Even lanes of v as 8 floats.
+INL __m256 zmm_even_lanes(__m512 v) {
+  const __m512i index = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
+  return _mm512_castps512_ps256(_mm512_permutexvar_ps(index, v));
+}
+
+// packed_tile for Q4_1 and Q8_0 (either order) on 512-bit vectors, T ≤ 4 activation rows whose
+// reordered blocks are `pairs` ([T][nb][32] bytes, row stride nb·32).
+INL void packed_tile_zmm(const int type, const int fast, const int T, const uint8_t *group, int nb, const uint8_t *pairs,
+                         const float *da, const float *sa, float *y, size_t y_stride, int valid_rows, const uint8_t *next) {
+  const int header = type == PG_Q4_1 ? 32 : 16;
+  const int block_bytes = type == PG_Q4_1 ? 160 : 272;
+  const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512 acc[4 * PG_TILE_T];  // exact: [t][c]; fast: acc[t], the sum in every lane pair
+  __m256 accm[PG_TILE_T];
+  for (int t = 0; t < T; t++) {
+    accm[t] = _mm256_setzero_ps();
+    for (int c = 0; c < 4; c++) acc[4 * t + c] = _mm512_setzero_ps();
+  }
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *pb = group + (size_t)b * block_bytes;
+    if (next)
+      for (int line = 0; line < block_bytes; line += 64)
+        _mm_prefetch((const char *)(next + (size_t)b * block_bytes + line), _MM_HINT_T0);
+    // Row r's weight scale in lanes 2r and 2r + 1.
+    const __m512 dw = _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb))));
+    __m512 scale[PG_TILE_T];
+    __m512i sum[PG_TILE_T];
+    for (int t = 0; t < T; t++) {
+      scale[t] = _mm512_mul_ps(dw, _mm512_set1_ps(da[t * nb + b]));
+      sum[t] = _mm512_setzero_si512();
+    }
+    for (int c = 0; c < 4; c++) {
+      __mmask64 neg = 0;
+      const __m512i w = zmm_pair_codes(type, pb + header, c, &neg);
+      for (int t = 0; t < T; t++) {
+        int64_t pair;
+        memcpy(&pair, pairs + ((size_t)t * nb + b) * 32 + 8 * c, 8);
+        __m512i yc = _mm512_set1_epi64(pair);
+        if (type == PG_Q8_0) yc = _mm512_mask_sub_epi8(yc, neg, _mm512_setzero_si512(), yc);
+        if (fast) {
+          sum[t] = _mm512_dpbusd_epi32(sum[t], w, yc);
+        } else {
+          const __m512 s = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w, yc));
+          acc[4 * t + c] = _mm512_fmadd_ps(scale[t], s, acc[4 * t + c]);
+        }
+      }
+    }
+    if (fast)
+      for (int t = 0; t < T; t++) {
+        // The eight partials added in integers (any order gives the same sum), scaled once.
+        const __m512i s = _mm512_add_epi32(sum[t], _mm512_shuffle_epi32(sum[t], _MM_PERM_CDAB));
+        acc[4 * t] = _mm512_fmadd_ps(scale[t], _mm512_cvtepi32_ps(s), acc[4 * t]);
+      }
+    if (type == PG_Q4_1) {
+      const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(pb + 16)));
+      for (int t = 0; t < T; t++) accm[t] = _mm256_fmadd_ps(mw, _mm256_broadcast_ss(sa + t * nb + b), accm[t]);
+    }
+  }
+  for (int t = 0; t < T; t++) {
+    __m256 out;
+    if (fast) {
+      out = zmm_even_lanes(acc[4 * t]);
+    } else {
+      // fold8's order: h[c] = partial c + partial c+4 (addition commutes bitwise), then
+      // (h0 + h2) + (h1 + h3).
+      __m512 h[4];
+      for (int c = 0; c < 4; c++) h[c] = _mm512_add_ps(acc[4 * t + c], _mm512_permute_ps(acc[4 * t + c], 0xB1));
+      out = zmm_even_lanes(_mm512_add_ps(_mm512_add_ps(h[0], h[2]), _mm512_add_ps(h[1], h[3])));
+    }
+    if (type == PG_Q4_1) out = _mm256_add_ps(out, accm[t]);
+    if (valid_rows == 8) {
+      _mm256_storeu_ps(y + t * y_stride, out);
+    } else {
+      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      _mm256_maskstore_ps(y + t * y_stride, mask, out);
+    }
+  }
+}
+
+// Rows [0, m) of a span (m ≤ span, reordered in `pairs`) against one group, PG_TILE_T at a time. The
+// first tile also prefetches the next group (`next`, group_bytes on): the hardware prefetcher alone
+// falls behind a stream consumed this slowly, and several activation rows leave time to fetch.
+INL void packed_tiles_zmm(const int type, const int fast, int m, const uint8_t *group, int nb, const uint8_t *pairs,
+                          const float *da, const float *sa, float *y, size_t y_stride, int valid, const uint8_t *next) {
+  enum { T = PG_TILE_T };
+  int t = 0;
+  for (; t + T <= m; t += T, next = NULL)
+    packed_tile_zmm(type, fast, T, group, nb, pairs + (size_t)t * nb * 32, da + t * nb, sa + t * nb, y + t * y_stride,
+                    y_stride, valid, next);
+  const uint8_t *pr = pairs + (size_t)t * nb * 32;
+  switch (m - t) {
+  case 1: packed_tile_zmm(type, fast, 1, group, nb, pr, da + t * nb, sa + t * nb, y + t * y_stride, y_stride, valid, next); break;
+  case 2: packed_tile_zmm(type, fast, 2, group, nb, pr, da + t * nb, sa + t * nb, y + t * y_stride, y_stride, valid, next); break;
+  case 3: packed_tile_zmm(type, fast, 3, group, nb, pr, da + t * nb, sa + t * nb, y + t * y_stride, y_stride, valid, next); break;
+  default: break;
+  }
+}
