@@ -39,6 +39,11 @@ NAMES+=("passage-repeat");  PROMPTS+=("Repeat the following passage word for wor
 $PASSAGE")
 NAMES+=("open-story");      PROMPTS+=("Write a short story about a lighthouse keeper who finds a message in a bottle.")
 NAMES+=("open-explain");    PROMPTS+=("Explain how vaccines train the immune system.")
+# A second code prompt (appended, so the draft-model rows below keep their indices): SmolLM2 answers
+# the type-hint prompt with a new one-line body, so little of its output is in the input; here it
+# prints the function back, which is the copying that prompt lookup is for.
+NAMES+=("code-rename");     PROMPTS+=("Rename the variable result to config in this Python function and print the whole function:
+$CODE")
 
 median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.1f}")' "$@"; }
 tps() { python3 -c 'import sys,json; d=json.loads(sys.stdin.read()); t=d["timings"]; print(t["decode_tokens_per_second"], t.get("acceptance_rate",""), len(d["generated_ids"]))'; }

@@ -37,35 +37,61 @@ extension DraftProposer {
 public struct NGramProposer: DraftProposer {
   public var maxN: Int
   public var minN: Int
+  /// Whether a single-token match may give way to a match before the last token (see
+  /// `proposeMatching`). Those proposals are right less often, so only callers that track each
+  /// kind's acceptance and size drafts by it (`DraftLengthPolicy`) should turn this on.
+  public var skipsInsertions: Bool
 
-  public init(maxN: Int = 3, minN: Int = 1) {
+  public init(maxN: Int = 3, minN: Int = 1, skipsInsertions: Bool = false) {
     self.maxN = max(1, maxN)
     self.minN = max(1, min(minN, maxN))
+    self.skipsInsertions = skipsInsertions
   }
 
   public mutating func propose(history: [Int32], count: Int) -> [DraftToken] {
     proposeMatching(history: history, count: count).drafts
   }
 
-  /// Like `propose`, also giving the length of the n-gram that matched (0 when none did): longer
-  /// matches are right more often, so `DraftLengthPolicy` keeps their acceptance apart.
-  public func proposeMatching(history: [Int32], count: Int) -> (drafts: [DraftToken], matchLength: Int) {
+  /// Like `propose`, also giving the kind of match (0 when none): the length n of the n-gram that
+  /// matched, or `insertionKind(n)`. Longer matches are right more often, so `DraftLengthPolicy`
+  /// keeps each kind's acceptance apart.
+  ///
+  /// With `skipsInsertions`, when the longest direct match is a single token, the last token may be
+  /// one the source does not have (a comma added in a copied sentence): then the n ≥ 2 tokens before it are matched instead
+  /// and what followed them is proposed, as the copy usually goes on with the source's next words.
+  public func proposeMatching(history: [Int32], count: Int) -> (drafts: [DraftToken], kind: Int) {
     guard count > 0 else { return ([], 0) }
     let len = history.count
+    var direct: (drafts: [DraftToken], kind: Int) = ([], 0)
     for n in stride(from: min(maxN, len - 1), through: minN, by: -1) {
-      let tail = history[(len - n)...]
-      // Search backwards for the latest earlier match that has something after it.
-      var start = len - n - 1
-      while start >= 0 {
-        if history[start..<(start + n)].elementsEqual(tail) {
-          let from = start + n
-          let end = min(len, from + count)
-          if from < end { return (history[from..<end].map { DraftToken(id: $0) }, n) }
-        }
-        start -= 1
+      if let from = Self.latestMatch(history, end: len, n: n) {
+        direct = (history[from..<min(len, from + count)].map { DraftToken(id: $0) }, n)
+        break
       }
     }
-    return ([], 0)
+    if direct.kind >= 2 || !skipsInsertions { return direct }
+    for n in stride(from: min(maxN, len - 2), through: max(2, minN), by: -1) {
+      if let from = Self.latestMatch(history, end: len - 1, n: n) {
+        return (history[from..<min(len, from + count)].map { DraftToken(id: $0) }, Self.insertionKind(n))
+      }
+    }
+    return direct
+  }
+
+  /// The kind of a match of the n tokens before the last one (see `proposeMatching`).
+  public static func insertionKind(_ n: Int) -> Int { 100 + n }
+
+  /// Where the continuation of the latest earlier occurrence of history[end − n ..< end] starts, if
+  /// there is one with something after it.
+  static func latestMatch(_ history: [Int32], end: Int, n: Int) -> Int? {
+    guard n >= 1, end - n >= 1 else { return nil }
+    let tail = history[(end - n)..<end]
+    var start = end - n - 1
+    while start >= 0 {
+      if history[start..<(start + n)].elementsEqual(tail) && start + n < history.count { return start + n }
+      start -= 1
+    }
+    return nil
   }
 }
 

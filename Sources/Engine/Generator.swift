@@ -135,7 +135,7 @@ public final class Generator {
       }
       policy = DraftLengthPolicy(maxDraft: spec.draftTokens)
       switch spec.proposer {
-      case .ngram: lookup = NGramProposer()
+      case .ngram: lookup = NGramProposer(skipsInsertions: spec.adaptive)
       case .draftModel(let m):
         guard m.info.vocabularySize == model.info.vocabularySize else {
           throw .invalidParameters(
@@ -144,7 +144,7 @@ public final class Generator {
         drafter = DraftModelProposer(model: m, sampling: options.sampling, maxTokens: context)
         // Prompt lookup as well, when the policy chooses: a long match whose continuation is usually
         // right saves the draft model's passes (it catches up on the accepted tokens in one pass).
-        if spec.adaptive { lookup = NGramProposer() }
+        if spec.adaptive { lookup = NGramProposer(skipsInsertions: true) }
       }
     }
     let adaptive = options.speculation?.adaptive ?? false

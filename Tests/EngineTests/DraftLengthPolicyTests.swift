@@ -103,4 +103,25 @@ struct NGramProposerTests {
     let (single, one) = p.proposeMatching(history: [4, 6, 4], count: 4)
     #expect(single.map(\.id) == [6, 4] && one == 1)
   }
+
+  @Test func skipsATokenTheSourceDoesNotHave() {
+    let p = NGramProposer(skipsInsertions: true)
+    // The copy "… 5 6 [0] …" added 0 after "5 6"; the source went on with 7 8 9.
+    let source: [Int32] = [1, 5, 6, 7, 8, 9, 2]
+    let (drafts, kind) = p.proposeMatching(history: source + [3, 5, 6, 0], count: 3)
+    #expect(drafts.map(\.id) == [7, 8, 9])
+    #expect(kind == NGramProposer.insertionKind(2))
+    // A direct match of two or more tokens wins over skipping one.
+    let (direct, n) = p.proposeMatching(history: source + [3, 5, 6, 7], count: 2)
+    #expect(direct.map(\.id) == [8, 9] && n == 3)
+    // A single-token direct match yields to a longer match before the last token…
+    let (skip, k) = p.proposeMatching(history: source + [3, 5, 6, 9], count: 2)
+    #expect(skip.map(\.id) == [7, 8] && k == NGramProposer.insertionKind(2))
+    // …and stays when there is none.
+    let (alone, one) = p.proposeMatching(history: [4, 6, 3, 4], count: 2)
+    #expect(alone.map(\.id) == [6, 3] && one == 1)
+    // Off by default: the single-token match.
+    let (plain, single) = NGramProposer().proposeMatching(history: source + [3, 5, 6, 9], count: 2)
+    #expect(plain.map(\.id) == [2, 3] && single == 1)
+  }
 }
