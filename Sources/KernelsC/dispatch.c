@@ -28,10 +28,18 @@ int pg_attend_head_avx2(const float *query, const uint16_t *key_base, const uint
 int pg_attend_head_half_avx2(const float *query, const uint16_t *key_base, const uint16_t *value_base,
                              const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride,
                              int first, int last, int head_dim, float scale, float *out);
+int pg_attend_head_half_avx512(const float *query, const uint16_t *key_base, const uint16_t *value_base,
+                               const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride,
+                               int first, int last, int head_dim, float scale, float *out);
 int pg_attend_heads_half_avx2(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
                               const uint16_t *value_base, const int32_t *block_table, int block_size,
                               size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
                               float *outs, size_t out_stride);
+int pg_attend_heads_half_avx512(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                                const uint16_t *value_base, const int32_t *block_table, int block_size,
+                                size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
+                                float *outs, size_t out_stride);
+
 int pg_attend_heads_q8_avx2(const float *queries, size_t query_stride, int nq, const uint8_t *key_base,
                             const uint8_t *value_base, const int32_t *block_table, int block_size,
                             size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
@@ -98,6 +106,9 @@ int pg_attend_head_half(const float *query, const uint16_t *key_base, const uint
                         const int32_t *block_table, int block_size, size_t block_stride, size_t row_stride, int first,
                         int last, int head_dim, float scale, float *out) {
 #if defined(__x86_64__)
+  if (pg_isa() >= PG_ISA_AVX512)
+    return pg_attend_head_half_avx512(query, key_base, value_base, block_table, block_size, block_stride, row_stride,
+                                      first, last, head_dim, scale, out);
   if (pg_isa() >= PG_ISA_AVX2)
     return pg_attend_head_half_avx2(query, key_base, value_base, block_table, block_size, block_stride, row_stride,
                                     first, last, head_dim, scale, out);
@@ -109,10 +120,24 @@ int pg_attend_heads_half(const float *queries, size_t query_stride, int nq, cons
                          const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
                          size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
                          size_t out_stride) {
+  return pg_attend_heads_half_at(pg_isa(), queries, query_stride, nq, key_base, value_base, block_table, block_size,
+                                 block_stride, row_stride, first, last, head_dim, scale, outs, out_stride);
+}
+
+int pg_attend_heads_half_at(int level, const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                            const uint16_t *value_base, const int32_t *block_table, int block_size,
+                            size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
+                            float *outs, size_t out_stride) {
+  if (level > pg_isa_supported()) return 0;
 #if defined(__x86_64__)
-  if (pg_isa() >= PG_ISA_AVX2)
+  switch (level) {
+  case PG_ISA_AVX512:
+    return pg_attend_heads_half_avx512(queries, query_stride, nq, key_base, value_base, block_table, block_size,
+                                       block_stride, row_stride, first, last, head_dim, scale, outs, out_stride);
+  case PG_ISA_AVX2:
     return pg_attend_heads_half_avx2(queries, query_stride, nq, key_base, value_base, block_table, block_size,
                                      block_stride, row_stride, first, last, head_dim, scale, outs, out_stride);
+  }
 #endif
   return 0;
 }

@@ -1,4 +1,5 @@
 import Kernels
+import KernelsC
 import TestSupport
 import Testing
 
@@ -87,5 +88,45 @@ struct HalfAttentionGroupTests {
       let b = single[(h * stride)..<(h * stride + headDim)].map(\.bitPattern)
       #expect(a == b, "head \(h) of \(count), hd \(headDim)")
     }
+  }
+}
+
+@Suite("half-accumulator attention at every SIMD level")
+struct HalfAttentionLevelTests {
+  /// The AVX-512 build works 16 lanes at a time where AVX2 works 8; every lane's operations are the
+  /// same, so the outputs must be too (the twin tests above only reach the level this CPU prefers).
+  @Test(
+    "every level gives the same bits",
+    arguments: [(3, 64, 300, 16), (6, 64, 40, 16), (3, 128, 50, 16), (1, 80, 45, 7), (9, 256, 70, 16), (2, 13, 20, 5)])
+  func sameBitsAtEveryLevel(_ count: Int, _ headDim: Int, _ positions: Int, _ blockSize: Int) throws {
+    try #require(SIMDKernelTests.levels.count >= 2, "this CPU runs one SIMD level: nothing to compare")
+    var rng = SplitMix64(seed: UInt64(count * 71 + headDim * 3 + positions))
+    let paged = AttentionKernelTests.make(positions: positions, blockSize: blockSize, kvHeads: 1, headDim: headDim, rng: &rng)
+    let queries = rng.floats(count * headDim, in: -3...3)
+    var outputs: [[UInt32]] = []
+    for level in SIMDKernelTests.levels {
+      for first in [0, positions / 2] {
+        var out = [Float](repeating: .nan, count: count * headDim)
+        let done = paged.keys.withUnsafeBufferPointer { k in
+          paged.values.withUnsafeBufferPointer { v in
+            k.withMemoryRebound(to: UInt16.self) { k16 in
+              v.withMemoryRebound(to: UInt16.self) { v16 in
+                pg_attend_heads_half_at(
+                  level, queries, headDim, Int32(count), k16.baseAddress!, v16.baseAddress!, paged.table,
+                  Int32(blockSize), blockSize * headDim, headDim, Int32(first), Int32(positions - 1), Int32(headDim),
+                  0.125, &out, headDim)
+              }
+            }
+          }
+        }
+        #expect(done == 1)
+        outputs.append(out.map(\.bitPattern))
+      }
+    }
+    // Two windows per level: compare each level with the first at the same window.
+    for i in 2..<outputs.count {
+      #expect(outputs[i] == outputs[i % 2], "level \(SIMDKernelTests.levels[i / 2]) differs from level 1")
+    }
+    #expect(outputs[0].contains { Float(bitPattern: $0) != 0 })
   }
 }

@@ -124,6 +124,12 @@ int pg_attend_heads_half(const float *queries, size_t query_stride, int nq, cons
                          const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
                          size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
                          size_t out_stride);
+/// `pg_attend_heads_half` at one SIMD level (`PG_ISA_*`, at most `pg_isa_supported()`), for tests
+/// that check every level gives the same bits. Returns 0 for a level this CPU lacks.
+int pg_attend_heads_half_at(int level, const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
+                            const uint16_t *value_base, const int32_t *block_table, int block_size,
+                            size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
+                            float *outs, size_t out_stride);
 
 /// gate[i] = silu(gate[i]) · up[i]. Returns 0 when no SIMD level is available.
 int pg_swiglu(float *gate, const float *up, int n);
