@@ -212,8 +212,8 @@ INL float weight_at(const int is_half, const uint8_t *row, int i) {
 // it falls in: one 8-lane FMA chain over the columns in order, `hsum_ps`, then the remaining
 // columns one fused multiply-add each. So a row's result does not depend on how many rows share
 // the call (speculative verification equals one-at-a-time decoding bit for bit), nor on the ISA
-// level (AVX-512 uses the same 256-bit vectors, only more of them). `matmulFloatReference` in
-// Kernels is the Swift twin of this order.
+// level (AVX-512 uses the same 8-lane chains, more of them, or two per 512-bit vector in the packed
+// F16 tiles). `matmulFloatReference` in Kernels is the Swift twin of this order.
 INL void tile_f(const int is_half, const int R, const int T, const uint8_t *w, size_t w_stride, const uint8_t *x,
                 size_t x_stride, int cols, float *y, size_t y_stride) {
   __m256 acc[2 * PG_FTILE_R][PG_TILE_T];  // 2R rows for a single activation row (gemm_f)
