@@ -490,6 +490,15 @@ INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, in
   int span = (int)(24576 / (a_stride ? a_stride : 1)) / T * T;
   if (span < T) span = T;
   if (span * per_row > CAP) span = CAP / per_row / T * T;
+#if PG_ZMM
+  // Q5_0 in llama.cpp's order takes the 512-bit tiles (kernels_packed_zmm.h), which read the span's
+  // activations reordered and their corrections in pair order.
+  uint8_t pairs[PG_PAIR_CAPACITY * 32];
+  const int zmm = type == PG_Q5_0 && order != PG_ORDER_FAST && nb * T <= PG_PAIR_CAPACITY;
+  if (zmm && span * nb > PG_PAIR_CAPACITY) span = PG_PAIR_CAPACITY / nb / T * T;
+#else
+  const int zmm = 0;
+#endif
   for (int t0 = 0; t0 < n; t0 += span) {
     const int t1 = t0 + span < n ? t0 + span : n;
     for (int t = t0; t < t1; t++)
@@ -506,7 +515,9 @@ INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, in
           // −16 × the eight 4-element sums of the block's codes.
           const __m256i sums = _mm256_madd_epi16(
               _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(ab + 2))), _mm256_set1_epi16(1));
-          _mm256_storeu_si256((__m256i *)(aux + 8 * i), _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4)));
+          __m256i c = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4));
+          if (zmm) c = _mm256_permutevar8x32_epi32(c, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+          _mm256_storeu_si256((__m256i *)(aux + 8 * i), c);
         } else {
           memcpy(&da[i], ab, 4);
           if (type == PG_Q4_K) {
@@ -519,6 +530,29 @@ INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, in
           }
         }
       }
+#if PG_ZMM
+    if (zmm) {
+      zmm_pair_activations(a + (size_t)t0 * a_stride, a_stride, 34, 2, t1 - t0, nb, pairs);
+      for (int g = g0; g < g1; g++) {
+        const uint8_t *group = packed + (size_t)g * group_bytes;
+        const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
+        int t = 0;
+        const int m = t1 - t0;
+        for (; t + T <= m; t += T)
+          q5_0_tile_zmm(T, group, nb, pairs + (size_t)t * nb * 32, da + t * nb, aux + (size_t)t * nb * 8,
+                        y + (size_t)(t0 + t) * y_stride + 8 * g, y_stride, valid);
+        const uint8_t *pr = pairs + (size_t)t * nb * 32;
+        float *yr = y + (size_t)(t0 + t) * y_stride + 8 * g;
+        switch (m - t) {
+        case 1: q5_0_tile_zmm(1, group, nb, pr, da + t * nb, aux + (size_t)t * nb * 8, yr, y_stride, valid); break;
+        case 2: q5_0_tile_zmm(2, group, nb, pr, da + t * nb, aux + (size_t)t * nb * 8, yr, y_stride, valid); break;
+        case 3: q5_0_tile_zmm(3, group, nb, pr, da + t * nb, aux + (size_t)t * nb * 8, yr, y_stride, valid); break;
+        default: break;
+        }
+      }
+      continue;
+    }
+#endif
     for (int g = g0; g < g1; g++) {
       const uint8_t *group = packed + (size_t)g * group_bytes;
       const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;

@@ -144,3 +144,50 @@ INL void packed_tiles_zmm(const int type, const int fast, int m, const uint8_t *
   default: break;
   }
 }
+
+// Q5_0 in llama.cpp's order (q5_0_tile in kernels_packed_k.h) on 512-bit vectors, the same pairing:
+// lane 2r partial c of row r, lane 2r + 1 partial c + 4. `pairs` holds the activations reordered
+// as above; corr[(t·nb + b)·8 + 2c + h] = −16·Σ of the 4 activation codes of partial c + 4h (the
+// dot's starting value; pair order, so one 8-byte broadcast per partial pair).
+INL void q5_0_tile_zmm(const int T, const uint8_t *group, int nb, const uint8_t *pairs, const float *da,
+                       const int32_t *corr, float *y, size_t y_stride, int valid_rows) {
+  const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512 acc[4 * PG_TILE_T];
+  for (int j = 0; j < 4 * T; j++) acc[j] = _mm512_setzero_ps();
+  for (int b = 0; b < nb; b++) {
+    const uint8_t *pb = group + (size_t)b * PG_Q5_0_GROUP_BLOCK;
+    const __m512 dw = _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)pb))));
+    // Row r's bit planes in both dwords of qword r.
+    const __m512i p = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(pb + 16)));
+    const __m512i planes = _mm512_or_si512(p, _mm512_slli_epi64(p, 32));
+    __m512 scale[PG_TILE_T];
+    for (int t = 0; t < T; t++) scale[t] = _mm512_mul_ps(dw, _mm512_set1_ps(da[t * nb + b]));
+    for (int c = 0; c < 4; c++) {
+      const __m512i q = _mm512_cvtepu32_epi64(_mm256_loadu_si256((const __m256i *)(pb + 48 + 32 * c)));
+      const __m512i nib = _mm512_and_si512(_mm512_or_si512(q, _mm512_slli_epi64(q, 28)), _mm512_set1_epi8(0x0F));
+      // Fifth bits: plane 2c for the low nibbles (even dwords), 2c + 1 for the high ones (odd).
+      const __m512i bits = _mm512_set1_epi64(
+          (long long)(0x01010101ULL * (1u << (2 * c)) | (0x01010101ULL * (1u << (2 * c + 1))) << 32));
+      const __mmask64 k = _mm512_test_epi8_mask(planes, bits);
+      const __m512i w = _mm512_mask_add_epi8(nib, k, nib, _mm512_set1_epi8(16));
+      for (int t = 0; t < T; t++) {
+        int64_t pair, start;
+        memcpy(&pair, pairs + ((size_t)t * nb + b) * 32 + 8 * c, 8);
+        memcpy(&start, corr + ((size_t)t * nb + b) * 8 + 2 * c, 8);
+        const __m512i s = _mm512_dpbusd_epi32(_mm512_set1_epi64(start), w, _mm512_set1_epi64(pair));
+        acc[4 * t + c] = _mm512_fmadd_ps(scale[t], _mm512_cvtepi32_ps(s), acc[4 * t + c]);
+      }
+    }
+  }
+  for (int t = 0; t < T; t++) {
+    __m512 h[4];
+    for (int c = 0; c < 4; c++) h[c] = _mm512_add_ps(acc[4 * t + c], _mm512_permute_ps(acc[4 * t + c], 0xB1));
+    const __m256 out = zmm_even_lanes(_mm512_add_ps(_mm512_add_ps(h[0], h[2]), _mm512_add_ps(h[1], h[3])));
+    if (valid_rows == 8) {
+      _mm256_storeu_ps(y + t * y_stride, out);
+    } else {
+      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      _mm256_maskstore_ps(y + t * y_stride, mask, out);
+    }
+  }
+}
