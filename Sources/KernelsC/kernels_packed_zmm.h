@@ -46,10 +46,29 @@ INL __m512i zmm_pair_codes(const int type, const uint8_t *codes, int c, __mmask6
   return _mm512_abs_epi8(w);
 }
 
+// A group's 8 outputs; a padded last group writes only its real rows.
+INL void zmm_store_rows8(float *y, __m256 out, int valid_rows) {
+  if (valid_rows == 8) {
+    _mm256_storeu_ps(y, out);
+  } else {
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm256_maskstore_ps(y, mask, out);
+  }
+}
+
 // Even lanes of v as 8 floats.
 INL __m256 zmm_even_lanes(__m512 v) {
   const __m512i index = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
   return _mm512_castps512_ps256(_mm512_permutexvar_ps(index, v));
+}
+
+// fold8's order on four paired accumulators (lane 2r partial c, lane 2r + 1 partial c + 4):
+// h[c] = partial c + partial c+4 (addition commutes bitwise), then (h0 + h2) + (h1 + h3), as 8
+// floats (one per weight row).
+INL __m256 zmm_fold_pairs(const __m512 *acc) {
+  __m512 h[4];
+  for (int c = 0; c < 4; c++) h[c] = _mm512_add_ps(acc[c], _mm512_permute_ps(acc[c], 0xB1));
+  return zmm_even_lanes(_mm512_add_ps(_mm512_add_ps(h[0], h[2]), _mm512_add_ps(h[1], h[3])));
 }
 
 // packed_tile for Q4_1 and Q8_0 (either order) on 512-bit vectors, T ≤ 4 activation rows whose
@@ -106,23 +125,9 @@ INL void packed_tile_zmm(const int type, const int fast, const int T, const uint
     }
   }
   for (int t = 0; t < T; t++) {
-    __m256 out;
-    if (fast) {
-      out = zmm_even_lanes(acc[4 * t]);
-    } else {
-      // fold8's order: h[c] = partial c + partial c+4 (addition commutes bitwise), then
-      // (h0 + h2) + (h1 + h3).
-      __m512 h[4];
-      for (int c = 0; c < 4; c++) h[c] = _mm512_add_ps(acc[4 * t + c], _mm512_permute_ps(acc[4 * t + c], 0xB1));
-      out = zmm_even_lanes(_mm512_add_ps(_mm512_add_ps(h[0], h[2]), _mm512_add_ps(h[1], h[3])));
-    }
+    __m256 out = fast ? zmm_even_lanes(acc[4 * t]) : zmm_fold_pairs(acc + 4 * t);
     if (type == PG_Q4_1) out = _mm256_add_ps(out, accm[t]);
-    if (valid_rows == 8) {
-      _mm256_storeu_ps(y + t * y_stride, out);
-    } else {
-      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-      _mm256_maskstore_ps(y + t * y_stride, mask, out);
-    }
+    zmm_store_rows8(y + t * y_stride, out, valid_rows);
   }
 }
 
@@ -179,15 +184,5 @@ INL void q5_0_tile_zmm(const int T, const uint8_t *group, int nb, const uint8_t 
       }
     }
   }
-  for (int t = 0; t < T; t++) {
-    __m512 h[4];
-    for (int c = 0; c < 4; c++) h[c] = _mm512_add_ps(acc[4 * t + c], _mm512_permute_ps(acc[4 * t + c], 0xB1));
-    const __m256 out = zmm_even_lanes(_mm512_add_ps(_mm512_add_ps(h[0], h[2]), _mm512_add_ps(h[1], h[3])));
-    if (valid_rows == 8) {
-      _mm256_storeu_ps(y + t * y_stride, out);
-    } else {
-      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-      _mm256_maskstore_ps(y + t * y_stride, mask, out);
-    }
-  }
+  for (int t = 0; t < T; t++) zmm_store_rows8(y + t * y_stride, zmm_fold_pairs(acc + 4 * t), valid_rows);
 }

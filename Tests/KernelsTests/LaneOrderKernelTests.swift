@@ -50,6 +50,19 @@ struct LaneOrderKernelTests {
     return y
   }
 
+  /// Weight rows quantized from floats and raw rows using every code and scale byte; activation
+  /// rows, the second one large (wide integer sums exercise every lane's conversion to float).
+  static func randomInputs(
+    _ type: GGMLType, rows: Int, cols: Int, n: Int, rng: inout SplitMix64
+  ) -> (weights: [UInt8], act: [UInt8]) {
+    let weights = (0..<rows).flatMap { r in
+      r % 3 == 2 ? KernelTestData.rawRow(type, cols: cols, rng: &rng) : KernelTestData.row(type, cols: cols, rng: &rng)
+    }
+    var act = [UInt8]()
+    for t in 0..<n { act += VecDotTests.activations(for: type, rng.floats(cols, in: t == 1 ? -300...300 : -2...2)) }
+    return (weights, act)
+  }
+
   @Test("packed kernel == vecDotLaneOrder on random rows, odd shapes", arguments: cases)
   func bitIdentical(_ c: Case) {
     #expect(!SIMDKernelTests.levels.isEmpty, "no SIMD level: nothing below would run")
@@ -64,16 +77,7 @@ struct LaneOrderKernelTests {
         let rowBytes = c.type.rowBytes(cols)!
         let actBytes = actBytes0(cols)
         for (rows, n) in [(8, 1), (13, 7), (37, 2), (9, 5), (3, 4), (24, 9)] {
-          // Rows quantized from floats, and raw rows using every code and scale byte.
-          let weights = (0..<rows).flatMap { r in
-            r % 3 == 2
-              ? KernelTestData.rawRow(c.type, cols: cols, rng: &rng) : KernelTestData.row(c.type, cols: cols, rng: &rng)
-          }
-          var act = [UInt8]()
-          for t in 0..<n {
-            // Large activations too: wide integer sums exercise every lane's conversion to float.
-            act += VecDotTests.activations(for: c.type, rng.floats(cols, in: t == 1 ? -300...300 : -2...2))
-          }
+          let (weights, act) = Self.randomInputs(c.type, rows: rows, cols: cols, n: n, rng: &rng)
           let y = Self.packed(c, level: level, weights: weights, rows: rows, cols: cols, act: act, n: n)
           var mismatches = 0
           for t in 0..<n {
@@ -108,14 +112,7 @@ struct LaneOrderKernelTests {
     var rng = SplitMix64(seed: 0xFA57 &+ UInt64(c.type.rawValue))
     for cols in [96, 640, 9216] {
       for (rows, n) in [(13, 7), (40, 9), (8, 1)] {
-        let weights = (0..<rows).flatMap { r in
-          r % 3 == 2
-            ? KernelTestData.rawRow(c.type, cols: cols, rng: &rng) : KernelTestData.row(c.type, cols: cols, rng: &rng)
-        }
-        var act = [UInt8]()
-        for t in 0..<n {
-          act += VecDotTests.activations(for: c.type, rng.floats(cols, in: t == 1 ? -300...300 : -2...2))
-        }
+        let (weights, act) = Self.randomInputs(c.type, rows: rows, cols: cols, n: n, rng: &rng)
         let outputs = SIMDKernelTests.levels.map {
           Self.packed(c, level: $0, weights: weights, rows: rows, cols: cols, act: act, n: n).map(\.bitPattern)
         }
