@@ -323,6 +323,16 @@ INL __m256i bcast4(const uint8_t *p) {
   return _mm256_set1_epi32(v);
 }
 
+// A group's 8 outputs, which are adjacent; a padded last group writes only its real rows.
+INL void store_rows8(float *y, __m256 sum, int valid_rows) {
+  if (valid_rows == 8) {
+    _mm256_storeu_ps(y, sum);
+  } else {
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm256_maskstore_ps(y, mask, sum);
+  }
+}
+
 // Q4_1: for activation row t and each of the group's 8 rows (one per lane), the eight partial sums
 // over elements 4j..4j+3 of the block, kept apart in s[8t + j] (j < 4: low nibbles of chunk j;
 // j ≥ 4: high nibbles of chunk j − 4). llama.cpp scales and accumulates these eight partials
@@ -441,13 +451,7 @@ INL void packed_tile(const int type, const int fast, const int T, const uint8_t 
     // Per row: the (folded) partials, then (Q4_1) the minimum term.
     __m256 sum = fast ? acc[8 * t] : fold8(acc + 8 * t);
     if (type == PG_Q4_1) sum = _mm256_add_ps(sum, accm[t]);
-    if (valid_rows == 8) {
-      _mm256_storeu_ps(y + t * y_stride, sum);  // the group's 8 outputs are adjacent
-    } else {
-      // The padded last group: write only the real rows.
-      const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-      _mm256_maskstore_ps(y + t * y_stride, mask, sum);
-    }
+    store_rows8(y + t * y_stride, sum, valid_rows);
   }
 }
 

@@ -66,15 +66,6 @@ int PG_TARGET PG_FN(quantize_q8k)(const float *x, void *dst, int count) {
 
 // ---- Packed tiles: 8 weight rows (one per 32-bit lane) × T activation rows ----
 
-INL void store_rows8(float *y, __m256 sum, int valid_rows) {
-  if (valid_rows == 8) {
-    _mm256_storeu_ps(y, sum);
-  } else {
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    _mm256_maskstore_ps(y, mask, sum);
-  }
-}
-
 // Q5_0 codes of one 32-byte chunk: nibbles plus the fifth bit from bit plane p of H, at bit 4.
 INL __m256i q5_with_plane(__m256i nibbles, __m256i planes, const int p) {
 #if PG_VNNI

@@ -46,16 +46,6 @@ INL __m512i zmm_pair_codes(const int type, const uint8_t *codes, int c, __mmask6
   return _mm512_abs_epi8(w);
 }
 
-// A group's 8 outputs; a padded last group writes only its real rows.
-INL void zmm_store_rows8(float *y, __m256 out, int valid_rows) {
-  if (valid_rows == 8) {
-    _mm256_storeu_ps(y, out);
-  } else {
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(valid_rows), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    _mm256_maskstore_ps(y, mask, out);
-  }
-}
-
 // Even lanes of v as 8 floats.
 INL __m256 zmm_even_lanes(__m512 v) {
   const __m512i index = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -127,7 +117,7 @@ INL void packed_tile_zmm(const int type, const int fast, const int T, const uint
   for (int t = 0; t < T; t++) {
     __m256 out = fast ? zmm_even_lanes(acc[4 * t]) : zmm_fold_pairs(acc + 4 * t);
     if (type == PG_Q4_1) out = _mm256_add_ps(out, accm[t]);
-    zmm_store_rows8(y + t * y_stride, out, valid_rows);
+    store_rows8(y + t * y_stride, out, valid_rows);
   }
 }
 
@@ -184,5 +174,5 @@ INL void q5_0_tile_zmm(const int T, const uint8_t *group, int nb, const uint8_t 
       }
     }
   }
-  for (int t = 0; t < T; t++) zmm_store_rows8(y + t * y_stride, zmm_fold_pairs(acc + 4 * t), valid_rows);
+  for (int t = 0; t < T; t++) store_rows8(y + t * y_stride, zmm_fold_pairs(acc + 4 * t), valid_rows);
 }
