@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The command-line contract against llama.cpp's fixtures: `peregrine run --raw --temperature 0 --json`
-# must reproduce prompt_ids and generated_ids of ../shared/reference/greedy_smollm2.json exactly.
+# must reproduce prompt_ids and generated_ids of Tests/Fixtures/reference/greedy_smollm2.json exactly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build -c release --product peregrine >/dev/null
 BIN="$(swift build -c release --show-bin-path)/peregrine"
-FIXTURES="${PEREGRINE_FIXTURES:-../shared/reference}"
+FIXTURES=Tests/Fixtures/reference
 python3 - "$BIN" "$FIXTURES/greedy_smollm2.json" <<'PY'
 import json, subprocess, sys
 binary, path = sys.argv[1], sys.argv[2]

@@ -43,12 +43,10 @@ public enum TestModels {
   }
 }
 
-/// `../shared/reference` beside the checkout (or `$PEREGRINE_REFERENCE`).
+/// The llama.cpp reference fixtures the repository carries (`Tests/Fixtures/reference`).
 public func referenceDirectory() -> String {
-  if let env = ProcessInfo.processInfo.environment["PEREGRINE_REFERENCE"], !env.isEmpty { return env }
   let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-  return root.deletingLastPathComponent().appendingPathComponent("shared/reference").path
+  return root.appendingPathComponent("Fixtures/reference").path
 }
 
 /// Decodes a JSON fixture from the reference directory.
