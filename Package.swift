@@ -25,6 +25,7 @@ let package = Package(
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
   ],
   targets: [
     // File format: GGUF reader and writer, metadata values, tensor type table.
@@ -46,6 +47,14 @@ let package = Package(
       dependencies: ["Models", "Tokenizers", "Templates", .product(name: "Logging", package: "swift-log")]),
     // Known models and fetching them into the local cache.
     .target(name: "Hub", dependencies: [.product(name: "Logging", package: "swift-log")]),
+    // Keys, tiers, allowances (reserve then settle), prices, the usage ledger and stored
+    // completions, over GRDB; no HTTP types, so serve, batch runs and the keys/usage commands share it.
+    .target(
+      name: "Accounts",
+      dependencies: [
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ]),
     // OpenAI-compatible HTTP server: routes, OpenAI wire types, auth, metrics, usage records.
     // Hummingbird types stay inside this target.
     .target(
@@ -76,6 +85,7 @@ let package = Package(
       name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport", "Kernels"],
       exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
+    .testTarget(name: "AccountsTests", dependencies: ["Accounts"]),
     .testTarget(
       name: "ServerTests",
       dependencies: [
