@@ -39,18 +39,29 @@ struct ServerMiddleware: RouterMiddleware {
     } catch let error as HTTPError {
       response = Self.response(Self.translate(error, path: request.uri.path, limit: server.configuration.maxBodyBytes))
     } catch {
-      if error is ClientGone || server.connections.watch(for: context.channel)?.isGone == true {
-        // Its own outcome: the client left (often mid-body), nothing of ours failed.
-        server.logger.info("request \(requestID): the client closed the connection before the response")
+      if error is ClientGone || clientLeft(context) {
         response = Response(status: .init(code: 499))
       } else {
         server.logger.error("request \(requestID) failed: \(error)")
         response = Self.response(.internal("Internal error: \(error)"))
       }
     }
+    var reportedByHandler = context.outcome.isDeferred
+    if response.status.code != 499, clientLeft(context) {
+      // Its own outcome, whatever the handler made of the half-read request: nobody can read the answer.
+      response = Response(status: .init(code: 499))
+      reportedByHandler = false
+    }
+    if response.status.code == 499 {
+      server.logger.info("request \(requestID): the client closed the connection before the response")
+    }
     response.headers[.requestID] = requestID
-    if !context.outcome.isDeferred { server.metrics.observeResponse(status: Int(response.status.code)) }
+    if !reportedByHandler { server.metrics.observeResponse(status: Int(response.status.code)) }
     return response
+  }
+
+  private func clientLeft(_ context: Context) -> Bool {
+    server.connections.watch(for: context.channel)?.isGone == true
   }
 
   static func translate(_ error: HTTPError, path: String, limit: Int) -> APIError {

@@ -11,23 +11,16 @@ import concurrent.futures
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
+from loopback import free_port
+
 BIN, CORPUS = sys.argv[1], sys.argv[2]
 TIMEOUT = float(os.environ.get("HOSTILE_GGUF_TIMEOUT", "60"))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def check_exit(name, what, rc, stderr):

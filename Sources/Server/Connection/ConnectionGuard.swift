@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// The request body stopped arriving before its end (the body timeout passed): answered with 400.
@@ -85,6 +86,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
       }
     }
     context.fireUserInboundEventTriggered(event)
+  }
+
+  func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    // The decoder's word for a socket that closed inside a request (a body shorter than its length):
+    // mark the client gone before the handler reading the body sees the error.
+    if let parse = error as? HTTPParserError, parse == .invalidEOFState { watch.clientLeft() }
+    context.fireErrorCaught(error)
   }
 
   func channelInactive(context: ChannelHandlerContext) {
