@@ -73,6 +73,21 @@ import Testing
     #expect(d.deadlineReached(now: at(611)) == .close(.idle))
   }
 
+  @Test func aPipelinedRequestKeepsTheConnectionBusy() {
+    var d = ConnectionDeadlines(limits: limits, now: t0)
+    d.requestHead(now: t0)
+    _ = d.requestEnd(now: t0)
+    d.requestHead(now: at(1))  // the next request arrives while the first is answered
+    _ = d.requestEnd(now: at(1))
+    d.responseHead(closesConnection: false)
+    #expect(d.responseEnd(now: at(2)) == .none)
+    #expect(d.phase == .responding && d.nextDeadline == nil && d.isBusy)
+    #expect(d.deadlineReached(now: at(100)) == .none)
+    d.responseHead(closesConnection: false)
+    _ = d.responseEnd(now: at(200))
+    #expect(d.phase == .idle && d.nextDeadline == at(205))
+  }
+
   @Test func aRefusalBeforeTheBodyKeepsDrainingUnderTheBodyTimeout() {
     var d = ConnectionDeadlines(limits: limits, now: t0)
     d.requestHead(now: t0)

@@ -135,11 +135,12 @@ struct ConnectionDeadlines {
       readDeadline = now + limits.linger
       return .closeOutputAndLinger
     }
-    if phase == .responding || (phase == .readingBody && requestEnded) {
+    // A pipelined request still pending keeps the connection busy; a body still arriving is
+    // drained under the body timeout.
+    if inFlight == 0 && (phase == .responding || (phase == .readingBody && requestEnded)) {
       phase = .idle
       readDeadline = now + limits.keepAliveTimeout
     }
-    // Still readingBody: the rest of the body is drained under the body timeout.
     return .none
   }
 
