@@ -26,6 +26,14 @@ extension AccountsDatabase {
       }
       try db.create(index: "usage_by_time", on: "usage", columns: ["created_at"])
     }
+    // Secrets that belong with the records, such as the HMAC key behind `api_key_id` (rows written
+    // before v2 carry the older unsalted FNV-1a ids).
+    migrator.registerMigration("v2-secrets") { db in
+      try db.create(table: "secret") { t in
+        t.primaryKey("name", .text)
+        t.column("value", .blob).notNull()
+      }
+    }
     migrator.registerMigration("accounts-v1") { db in
       try db.alter(table: "usage") { t in
         t.add(column: "started_at", .double).notNull().defaults(to: 0)
@@ -34,14 +42,11 @@ extension AccountsDatabase {
         t.add(column: "pack_tokens", .integer).notNull().defaults(to: 0)
         t.add(column: "cost_input", .double).notNull().defaults(to: 0)
         t.add(column: "cost_output", .double).notNull().defaults(to: 0)
+        t.add(column: "cost_machine", .double).notNull().defaults(to: 0)
         t.add(column: "batch", .boolean).notNull().defaults(to: false)
         t.add(column: "cache_hit", .boolean).notNull().defaults(to: false)
       }
       try db.create(index: "usage_by_key_time", on: "usage", columns: ["api_key_id", "created_at"])
-      try db.create(table: "accounts_meta") { t in
-        t.primaryKey("key", .text)
-        t.column("value", .blob).notNull()
-      }
       try db.create(table: "tiers") { t in
         t.primaryKey("name", .text)
         t.column("daily_tokens", .integer)

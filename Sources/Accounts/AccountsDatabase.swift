@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 
@@ -7,9 +6,9 @@ import GRDB
 /// charge. `serve`, `batch run` and the `keys`/`usage` commands all open it.
 public final class AccountsDatabase: Sendable {
   let writer: any DatabaseWriter
-  /// Per-database secret for HMAC ids (static keys, client addresses): ids stay stable for this
-  /// file and cannot be recomputed from a guessed key without it.
-  let secret: SymmetricKey
+  /// Keyed with this file's own secret: ids of `--api-key` keys and client addresses stay stable
+  /// for the file and cannot be recomputed from a guessed key without it.
+  public let digest: KeyDigest
   /// This process, as reservations name their owner: `pid:start-time` (a reused pid differs).
   let owner: String
 
@@ -25,30 +24,25 @@ public final class AccountsDatabase: Sendable {
       writer = try DatabasePool(path: path, configuration: config)
     }
     try Self.migrator.migrate(writer)
-    secret = try writer.write { db in try Self.loadSecret(db) }
+    digest = KeyDigest(secret: try writer.write { db in try Self.secret(named: "api_key_id", db) })
     owner = Self.processOwner(pid: getpid())
     try releaseAbandonedReservations()
   }
 
-  /// A stable, non-secret id for a secret string (`prefix-` + 16 hex digits of an HMAC-SHA256).
-  public func derivedID(_ prefix: String, of secretText: String) -> String {
-    let mac = HMAC<SHA256>.authenticationCode(for: Data(secretText.utf8), using: secret)
-    return prefix + "-" + mac.prefix(8).map { String(format: "%02x", $0) }.joined()
-  }
 
   /// `PRAGMA integrity_check`'s answer ("ok" when healthy).
   public func integrityCheck() throws -> String {
     try writer.read { db in try String.fetchOne(db, sql: "PRAGMA integrity_check") ?? "" }
   }
 
-  private static func loadSecret(_ db: Database) throws -> SymmetricKey {
-    if let data = try Data.fetchOne(db, sql: "SELECT value FROM accounts_meta WHERE key = 'hmac_secret'") {
-      return SymmetricKey(data: data)
+  /// The secret stored under `name`, made (32 random bytes) on first use.
+  static func secret(named name: String, _ db: Database) throws -> [UInt8] {
+    if let data = try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = ?", arguments: [name]) {
+      return [UInt8](data)
     }
-    let key = SymmetricKey(size: .bits256)
-    let data = key.withUnsafeBytes { Data($0) }
-    try db.execute(sql: "INSERT INTO accounts_meta (key, value) VALUES ('hmac_secret', ?)", arguments: [data])
-    return key
+    let value = KeyDigest.randomSecret()
+    try db.execute(sql: "INSERT INTO secret (name, value) VALUES (?, ?)", arguments: [name, Data(value)])
+    return value
   }
 
   /// Reservations whose process is gone (killed mid-request) give their tokens back.

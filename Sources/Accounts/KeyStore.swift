@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 
@@ -153,6 +152,6 @@ public struct KeyStore: Sendable {
   }
 
   static func hash(_ secret: String) -> String {
-    SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    SHA256.hash(Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
   }
 }

@@ -47,15 +47,20 @@ public struct PriceTable: Sendable, Equatable, Codable {
   }
 }
 
-/// Dollars for one request.
+/// Dollars for one request: what the price table charges for its tokens, and (when the server
+/// knows what the machine costs) its share of the machine's running cost, which is what serving it
+/// actually cost, not what it is billed.
 public struct Cost: Sendable, Equatable, Codable {
   public var input: Double
   public var output: Double
+  public var machine: Double
+  /// What the caller is charged.
   public var total: Double { input + output }
 
-  public init(input: Double, output: Double) {
+  public init(input: Double, output: Double, machine: Double = 0) {
     self.input = input
     self.output = output
+    self.machine = machine
   }
 
   public static let zero = Cost(input: 0, output: 0)

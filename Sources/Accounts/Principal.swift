@@ -5,7 +5,7 @@ public struct Principal: Sendable, Hashable {
   public enum Kind: String, Sendable, Hashable {
     /// A key created with `peregrine keys create` (id `key_…`).
     case storedKey = "stored"
-    /// A key given to `serve --api-key` (id `static-…`, an HMAC of the key): unlimited.
+    /// A key given to `serve --api-key` (id `key-…`, an HMAC of the key): unlimited.
     case staticKey = "static"
     /// No key, under `--allow-anonymous` (id `anon-…`, an HMAC of the client address).
     case anonymous

@@ -60,6 +60,13 @@ public struct QuotaLedger: Sendable {
     try database.writer.write { db in try Self.settle(reservation, record: record, db) }
   }
 
+  /// Gives a reservation back without recording anything (the request never ran: refused by the
+  /// engine's queue, or failed validation after admission).
+  public func release(_ reservation: Reservation) async throws {
+    guard let id = reservation.id else { return }
+    try await database.writer.write { db in try db.execute(sql: "DELETE FROM reservations WHERE id = ?", arguments: [id]) }
+  }
+
   /// The principal's allowance now (for headers and `/v1/usage/estimate`).
   public func status(_ principal: Principal, now: Date = Date()) throws -> QuotaStatus {
     try database.writer.read { db in try Self.allowance(principal, now: now, db).status }
@@ -71,7 +78,7 @@ public struct QuotaLedger: Sendable {
   }
 
   private static func settle(_ reservation: Reservation?, record: UsageRecord, _ db: Database) throws -> UsageRecord {
-    var row = record
+    var row = record.capped()
     if let reservation, reservation.principal.isMetered {
       let allowance = try allowance(reservation.principal, now: Date(timeIntervalSince1970: record.createdAt), db)
       let split = allowance.split(charge: record.chargedTokens)
@@ -89,6 +96,7 @@ public struct QuotaLedger: Sendable {
       try db.execute(sql: "DELETE FROM reservations WHERE id = ?", arguments: [id])
     }
     try row.insert(db)
+    row.id = db.lastInsertedRowID
     return row
   }
 

@@ -35,9 +35,18 @@ public struct UsageLedger: Sendable {
     self.database = database
   }
 
-  /// Stores a record that no reservation covers (servers without metering, tools).
-  public func insert(_ record: UsageRecord) throws {
-    _ = try QuotaLedger(database).settleNow(nil, record: record)
+  /// Stores a record that no reservation covers (servers without metering, tools) and returns its
+  /// row id; committed when this returns.
+  @discardableResult
+  public func insert(_ record: UsageRecord) throws -> Int64 {
+    try QuotaLedger(database).settleNow(nil, record: record).id ?? 0
+  }
+
+  /// Corrects a stored record's status (a client that left during the last write: 499).
+  public func setStatus(_ status: Int, id: Int64) throws {
+    try database.writer.write { db in
+      try db.execute(sql: "UPDATE usage SET status = ? WHERE id = ?", arguments: [status, id])
+    }
   }
 
   /// Totals of requests that finished in [start, end), for one principal or (nil) everyone.

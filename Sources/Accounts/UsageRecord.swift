@@ -15,7 +15,7 @@ public struct UsageRecord: Sendable, Equatable, Codable, FetchableRecord, Persis
   public var model: String
   /// The client's `user` field.
   public var user: String?
-  /// The principal the request was metered as (`key_…`, `static-…`, `anon-…`); never a secret.
+  /// The principal the request was metered as (`key_…`, `key-…`, `anon-…`); never a secret.
   public var apiKeyID: String?
   public var promptTokens: Int
   public var completionTokens: Int
@@ -34,6 +34,8 @@ public struct UsageRecord: Sendable, Equatable, Codable, FetchableRecord, Persis
   public var packTokens: Int
   public var costInput: Double
   public var costOutput: Double
+  /// This request's share of the machine's running cost (`--machine-cost-per-hour`).
+  public var costMachine: Double
   /// Run as a batch line (priced with the batch discount).
   public var batch: Bool
   /// Answered from the result cache.
@@ -67,11 +69,12 @@ public struct UsageRecord: Sendable, Equatable, Codable, FetchableRecord, Persis
     self.packTokens = 0
     self.costInput = cost.input
     self.costOutput = cost.output
+    self.costMachine = cost.machine
     self.batch = batch
     self.cacheHit = cacheHit
   }
 
-  public var cost: Cost { Cost(input: costInput, output: costOutput) }
+  public var cost: Cost { Cost(input: costInput, output: costOutput, machine: costMachine) }
 
   enum CodingKeys: String, CodingKey {
     case id
@@ -93,8 +96,30 @@ public struct UsageRecord: Sendable, Equatable, Codable, FetchableRecord, Persis
     case packTokens = "pack_tokens"
     case costInput = "cost_input"
     case costOutput = "cost_output"
+    case costMachine = "cost_machine"
     case cacheHit = "cache_hit"
   }
 
   public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+  /// Longest stored strings, in Unicode scalars: `user` as OpenAI caps it; the rest well above
+  /// what the server ever writes, so only a bug could reach them.
+  public static let maxUserLength = 256
+  public static let maxFieldLength = 256
+
+  /// The record with every string cut to its cap, so no request can grow the database by more
+  /// than a row's worth.
+  public func capped() -> UsageRecord {
+    func cut(_ s: String, _ n: Int) -> String {
+      s.unicodeScalars.count <= n ? s : String(String.UnicodeScalarView(s.unicodeScalars.prefix(n)))
+    }
+    var r = self
+    r.requestID = cut(requestID, Self.maxFieldLength)
+    r.endpoint = cut(endpoint, Self.maxFieldLength)
+    r.model = cut(model, Self.maxFieldLength)
+    r.user = user.map { cut($0, Self.maxUserLength) }
+    r.apiKeyID = apiKeyID.map { cut($0, Self.maxFieldLength) }
+    r.finishReason = finishReason.map { cut($0, Self.maxFieldLength) }
+    return r
+  }
 }

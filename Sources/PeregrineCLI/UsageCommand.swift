@@ -11,7 +11,7 @@ struct UsageCommand: ParsableCommand {
   @Option(name: .customLong("group-by"), help: "day, key or model.") var groupBy = "day"
   @Option(help: "Start (YYYY-MM-DD, UTC; default: 30 days ago).") var start: String?
   @Option(help: "End, exclusive (YYYY-MM-DD, UTC; default: now).") var end: String?
-  @Option(help: "Only this key id (key_…, static-…, anon-…).") var key: String?
+  @Option(help: "Only this key id (key_…, key-…, anon-…).") var key: String?
   @Flag(help: "Print JSON.") var json = false
 
   func run() throws {

@@ -50,10 +50,11 @@ import Testing
   @Test func derivedIDsAreStablePerDatabaseAndHideTheInput() throws {
     let (_, a) = try store()
     let (_, b) = try store()
-    #expect(a.derivedID("static", of: "sk-1") == a.derivedID("static", of: "sk-1"))
-    #expect(a.derivedID("static", of: "sk-1") != a.derivedID("static", of: "sk-2"))
-    #expect(a.derivedID("static", of: "sk-1") != b.derivedID("static", of: "sk-1"))
-    #expect(a.derivedID("anon", of: "10.0.0.1").hasPrefix("anon-"))
+    #expect(a.digest.keyID("sk-1") == a.digest.keyID("sk-1"))
+    #expect(a.digest.keyID("sk-1") != a.digest.keyID("sk-2"))
+    #expect(a.digest.keyID("sk-1") != b.digest.keyID("sk-1"))
+    #expect(a.digest.clientID("10.0.0.1").hasPrefix("anon-"))
+    #expect(a.digest.clientID("10.0.0.1") != a.digest.keyID("10.0.0.1"))
   }
 }
 
