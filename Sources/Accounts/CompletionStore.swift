@@ -48,6 +48,11 @@ public struct CompletionStore: Sendable {
     try await database.writer.write { db in try completion.insert(db) }
   }
 
+  /// The same, blocking.
+  public func saveNow(_ completion: StoredCompletion) throws {
+    try database.writer.write { db in try completion.insert(db) }
+  }
+
   /// One principal's stored completions, oldest or newest first, paged by id.
   public func list(
     principal: String, after: String? = nil, limit: Int = 20, newestFirst: Bool = false, model: String? = nil

@@ -11,6 +11,8 @@ public struct Principal: Sendable, Hashable {
     case anonymous
     /// No authentication configured at all: nothing is metered.
     case open
+    /// The `--admin-key`: the admin routes, and every key's usage.
+    case admin
   }
 
   public var id: String

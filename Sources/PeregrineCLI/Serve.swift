@@ -67,6 +67,7 @@ struct Serve: AsyncParsableCommand {
     name: .customLong("shared-prefix-cache"),
     help: "One prefix cache for all API keys (default: one per key; requests can still separate with cache_salt).")
   var sharedPrefixCache = false
+  @OptionGroup(title: "Keys, allowances, prices and the result cache") var economics: EconomicsFlags
   @OptionGroup(title: "Speculative decoding (the default for requests; they may choose with \"speculative\")")
   var speculation: SpeculationFlags
 
@@ -126,6 +127,7 @@ struct Serve: AsyncParsableCommand {
         FileManager.default.homeDirectoryForCurrentUser
         .appendingPathComponent(".cache/peregrine/usage.sqlite").path
     }
+    configuration.economics = try economics.settings(usageDatabase: configuration.usageDatabasePath != nil)
     var engineConfiguration = EngineConfiguration()
     engineConfiguration.maxBatchTokens = maxBatchTokens
     engineConfiguration.maxRunning = maxRunning

@@ -6,6 +6,8 @@ struct ResponseBuilder: Sendable {
   let plan: GenerationPlan
   let created = Int(Date().timeIntervalSince1970)
   let fingerprint = "fp_peregrine"
+  /// `usage.cost`, when the server prices requests.
+  var cost: UsageCost?
 
   private var isChat: Bool { plan.endpoint == .chat }
 
@@ -15,10 +17,12 @@ struct ResponseBuilder: Sendable {
     let cached = stride(from: 0, to: choices.count, by: plan.n).reduce(0) {
       $0 + (choices[$1].completion?.cachedPromptTokens ?? 0)
     }
-    return Usage(
+    var u = Usage(
       promptTokens: plan.promptTokenCounts.reduce(0, +),
       completionTokens: choices.reduce(0) { $0 + ($1.completion?.completionTokens ?? $1.tokens.count) },
       cachedTokens: cached)
+    u.cost = cost
+    return u
   }
 
   func whole(_ choices: [ChoiceAccumulator]) -> Data {

@@ -12,16 +12,19 @@ enum Routes {
     let handler = CompletionHandler(server: server)
 
     router.post("/v1/chat/completions") { request, context in
-      let body = try await decode(ChatCompletionRequest.self, request, server)
+      let (body, raw) = try await RequestBodyReader.decodeKeepingBody(
+        ChatCompletionRequest.self, from: request, limit: server.configuration.maxBodyBytes,
+        timeoutSeconds: Int(server.configuration.bodyTimeout.components.seconds))
       let (engine, model) = try server.host.ready()
-      let caller = caller(request, context, server)
+      var caller = caller(request, context, server)
+      if body.store == true { caller.body = raw }
       let plan = try mapper(model, caller, server).plan(body, id: "chatcmpl-" + shortID())
       return try await handler.respond(plan: plan, engine: engine, caller: caller)
     }
     router.post("/v1/completions") { request, context in
       let body = try await decode(CompletionRequest.self, request, server)
       let (engine, model) = try server.host.ready()
-      let caller = caller(request, context, server)
+      var caller = caller(request, context, server)
       var plan = try mapper(model, caller, server).plan(body, id: "cmpl-" + shortID())
       if case .tokens(let lists) = body.prompt, plan.echoTexts != nil {
         plan.echoTexts = lists.map { engine.tokenizer.decode($0, special: false) }
@@ -82,7 +85,9 @@ enum Routes {
       Response.json(["version": server.configuration.version, "name": "peregrine"])
     }
     router.get("/metrics") { _, _ in
-      let text = server.metrics.render(statistics: server.host.engineIfReady?.statistics())
+      let text =
+        server.metrics.render(statistics: server.host.engineIfReady?.statistics())
+        + server.metering.metricsText(modelName: server.configuration.modelName)
       return Response(
         status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
         body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -90,6 +95,7 @@ enum Routes {
     router.get("/openapi.json") { _, _ in
       Response.json(Data(OpenAPIDocument.json.utf8))
     }
+    addEconomics(to: router, server)
     return router
   }
 
@@ -103,10 +109,10 @@ enum Routes {
   private static func caller(_ request: Request, _ context: ServerRequestContext, _ server: ServerContext)
     -> CompletionHandler.Caller
   {
-    let keyID = server.keys.matchingKey(authorization: request.headers[.authorization]).map(server.keys.keyID)
+    let noCache = request.headers[.cacheControl]?.lowercased().contains("no-cache") ?? false
     return .init(
-      requestID: context.requestID, apiKeyID: keyID, watch: server.connections.watch(for: context.channel),
-      outcome: context.outcome)
+      requestID: context.requestID, principal: context.principal,
+      watch: server.connections.watch(for: context.channel), outcome: context.outcome, bypassCache: noCache)
   }
 
   /// Request mapping for this caller: its prefix-cache namespace comes from its key.
@@ -118,7 +124,7 @@ enum Routes {
     return m
   }
 
-  private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ server: ServerContext) async throws
+  static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ server: ServerContext) async throws
     -> T
   {
     try await RequestBodyReader.decode(

@@ -36,6 +36,8 @@ public struct ServerConfiguration: Sendable {
   public var maxStreamBacklogBytes = 1 << 20
   /// One prefix-cache namespace for all API keys (`--shared-prefix-cache`), instead of one per key.
   public var sharedPrefixCache = false
+  /// Keys, allowances, prices and the result cache (`Economics/`).
+  public var economics = EconomicsSettings()
 
   public init(modelName: String) {
     self.modelName = modelName

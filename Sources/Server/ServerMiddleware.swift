@@ -5,6 +5,8 @@ import Logging
 
 extension HTTPField.Name {
   static let requestID = HTTPField.Name("X-Request-Id")!
+  /// Anthropic's header for the API key, accepted like `Authorization: Bearer`.
+  static let xAPIKey = HTTPField.Name("x-api-key")!
 }
 
 /// Outermost middleware: gives every request an id (the client's `X-Request-Id`, or a new one) and
@@ -28,10 +30,10 @@ struct ServerMiddleware: RouterMiddleware {
     context.requestID = requestID
     var response: Response
     do {
-      if auth.enabled, !Self.isPublic(request.uri.path),
-        auth.matchingKey(authorization: request.headers[.authorization]) == nil
-      {
-        throw APIError.unauthorized()
+      if !Self.isPublic(request.uri.path) {
+        context.principal = try server.metering.authenticate(
+          authorization: request.headers[.authorization], apiKeyHeader: request.headers[.xAPIKey],
+          clientAddress: context.channel.remoteAddress?.ipAddress)
       }
       response = try await next(request, context)
     } catch let error as APIError {
@@ -86,6 +88,9 @@ struct ServerMiddleware: RouterMiddleware {
     // The unread rest of an oversized or timed-out body would otherwise be the next request on this
     // connection; the connection guard closes it once the response is out.
     if error.status == 413 || error.closesConnection { headers[.connection] = "close" }
+    for (name, value) in error.headers {
+      if let field = HTTPField.Name(name) { headers[field] = value }
+    }
     return Response(
       status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body)))
   }
@@ -93,10 +98,10 @@ struct ServerMiddleware: RouterMiddleware {
 
 extension Response {
   /// A JSON response from already-encoded bytes.
-  static func json(_ data: Data, status: Int = 200) -> Response {
-    Response(
-      status: .init(code: status), headers: [.contentType: "application/json"],
-      body: .init(byteBuffer: ByteBuffer(bytes: data)))
+  static func json(_ data: Data, status: Int = 200, headers: HTTPFields = [:]) -> Response {
+    var fields = headers
+    fields[.contentType] = "application/json"
+    return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
   }
 
   static func json(_ value: some Encodable, status: Int = 200) -> Response {
