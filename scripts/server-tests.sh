@@ -117,6 +117,9 @@ grep -q "shutting down" "$WORK/server.log" || { echo "no shutdown log line" >&2;
 echo "== hostile clients and files"
 SKIP_BUILD=1 scripts/hostile-tests.sh || status=1
 
+echo "== inference economics"
+SKIP_BUILD=1 scripts/economics-tests.sh || status=1
+
 if [[ $status != 0 ]]; then
   echo "---- server log (tail)"; tail -50 "$WORK/server.log"
 fi

@@ -23,8 +23,6 @@ struct EconomicsFlags: ParsableArguments {
       "Prices in dollars per million tokens, e.g. input=0.10,output=0.40,cached=0.05; or a JSON/TOML file of them.",
       valueName: "input=N,output=N[,cached=N] | FILE"))
   var price: String?
-  @Option(name: .customLong("batch-discount"), help: "Price multiplier for batch requests (e.g. 0.5).")
-  var batchDiscount: Double = 1
   @Option(
     name: .customLong("machine-cost-per-hour"),
     help: "What this machine costs in dollars per hour: each request's share is reported as usage.cost.machine.")
@@ -38,9 +36,6 @@ struct EconomicsFlags: ParsableArguments {
 
   func validate() throws {
     if let anonymousTokens, anonymousTokens < 0 { throw ValidationError("--anonymous-tokens must be ≥ 0") }
-    guard batchDiscount.isFinite, batchDiscount >= 0, batchDiscount <= 1 else {
-      throw ValidationError("--batch-discount must be between 0 and 1")
-    }
     if let machineCostPerHour, !(machineCostPerHour.isFinite && machineCostPerHour >= 0) {
       throw ValidationError("--machine-cost-per-hour must be a number ≥ 0")
     }
@@ -60,11 +55,6 @@ struct EconomicsFlags: ParsableArguments {
     s.allowAnonymous = allowAnonymous
     s.anonymousDailyTokens = anonymousTokens
     s.prices = try prices()
-    if batchDiscount != 1 {
-      var p = s.prices ?? .free
-      p.batchDiscount = batchDiscount
-      s.prices = p
-    }
     s.machineCostPerHour = machineCostPerHour
     s.resultCacheBytes = responseCacheSize == "0" ? 0 : Serve.parseBytes(responseCacheSize) ?? 0
     s.resultCacheTTL = responseCacheTTL

@@ -49,14 +49,15 @@ import Testing
     let (db, _) = try freshDatabase()
     let ledger = QuotaLedger(db)
     let who = Principal(id: "anon-3", kind: .anonymous, tier: .anonymous)
-    let old = Date().addingTimeInterval(-Allowance.window + 30)
+    // One fixed "now": a slow machine must not move the window under the test.
+    let now = Date()
+    let old = now.addingTimeInterval(-Allowance.window + 30)
     let r = try await ledger.reserve(who, tokens: 2_500, requestID: "x", now: old)
     try await ledger.settle(r, record: record("x", principal: who.id, prompt: 2_000, completion: 500, at: old))
-    let now = Date()
     let status = try ledger.status(who, now: now)
     #expect(status.remainingTokens == 0)
     let wait = status.tokensResetAt!.timeIntervalSince(now)
-    #expect(wait > 25 && wait <= 30)
+    #expect(abs(wait - 30) < 0.01)
     #expect(try ledger.status(who, now: now.addingTimeInterval(31)).remainingTokens == 2_500)
   }
 

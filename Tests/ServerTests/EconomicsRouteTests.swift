@@ -1,4 +1,4 @@
-import Accounts
+@testable import Accounts
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -198,7 +198,7 @@ import Testing
         #expect($0.status.code == 404)
       }
       try await client.execute(uri: "/v1/chat/completions/\(id)", method: .delete, headers: bearer("sk-a")) {
-        #expect(try json($0.body)["deleted"] as? Bool == true)
+        #expect((try? json($0.body))?["deleted"] as? Bool == true)
       }
     }
     // Without store, no prompt text is written anywhere in the database.
@@ -224,7 +224,7 @@ import Testing
       }
       try await client.execute(
         uri: "/v1/completions/input_tokens", method: .post, body: ByteBuffer(string: #"{"prompt":"a b c"}"#)
-      ) { #expect(try json($0.body)["input_tokens"] as? Int ?? 0 > 0) }
+      ) { #expect((try? json($0.body))?["input_tokens"] as? Int ?? 0 > 0) }
       try await client.execute(uri: "/v1/usage/estimate", method: .post, body: ByteBuffer(string: Self.chat)) { r in
         let body = try json(r.body)
         #expect(body["prompt_tokens"] as? Int == count)
@@ -289,7 +289,7 @@ import Testing
       try await client.execute(uri: "/v1/chat/completions", method: .post, headers: bearer(secret),
         body: ByteBuffer(string: Self.chat)) { #expect($0.status == .ok) }
       try await client.execute(uri: "/v1/admin/keys/\(id)", method: .delete, headers: bearer("admin-secret")) {
-        #expect(try json($0.body)["revoked_at"] != nil)
+        #expect((try? json($0.body))?["revoked_at"] != nil)
       }
       try await client.execute(uri: "/v1/chat/completions", method: .post, headers: bearer(secret),
         body: ByteBuffer(string: Self.chat)) { #expect($0.status.code == 401) }

@@ -42,7 +42,10 @@ struct CachedResult: Sendable {
     text += "\u{0}lp=\(plan.logprobs.map(String.init) ?? "-")\u{0}echo=\(plan.echoTexts ?? [])"
     text += "\u{0}fmt=\(plan.outputFormatKey ?? "-")"
     for r in plan.requests {
-      text += "\u{0}p=\(r.promptIDs)\u{0}s=\(r.sampling)\u{0}m=\(r.maxTokens)\u{0}eos=\(r.ignoreEndOfGeneration)"
+      // A greedy request draws a seed it never uses: leave it out, or no two would ever match.
+      var sampling = r.sampling
+      if sampling.temperature <= 0 { sampling.seed = 0 }
+      text += "\u{0}p=\(r.promptIDs)\u{0}s=\(sampling)\u{0}m=\(r.maxTokens)\u{0}eos=\(r.ignoreEndOfGeneration)"
       text += "\u{0}stop=\(r.stopSequences)\u{0}stopid=\(r.stopTokenIDs.sorted())\u{0}top=\(r.topLogprobs ?? -1)"
       text += "\u{0}bias=\(r.logitBias.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" })"
     }
