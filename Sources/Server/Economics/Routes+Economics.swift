@@ -89,6 +89,7 @@ extension Routes {
     let now = Date()
     let end = try time(query["end"] ?? query["end_time"], "end") ?? now
     let start = try time(query["start"] ?? query["start_time"], "start") ?? end.addingTimeInterval(-30 * 86_400)
+    guard start <= end else { throw APIError.invalidParameter("start", "'start' is after 'end'.") }
     // A key sees its own usage; the admin (and an open server) everyone's, or one key's.
     var principal: String? = context.principal.id
     if [.admin, .open].contains(context.principal.kind) { principal = query["key"].map(String.init) }
@@ -106,7 +107,13 @@ extension Routes {
   /// Unix seconds or an ISO 8601 date (`2026-12-03` or `2026-12-03T10:00:00Z`).
   static func time(_ text: Substring?, _ param: String) throws(APIError) -> Date? {
     guard let text else { return nil }
-    if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
+    if let seconds = Double(text) {
+      // Int(...) of the reply must not trap: keep to years 0–9999.
+      guard seconds.isFinite, abs(seconds) <= 253_402_300_799 else {
+        throw .invalidParameter(param, "'\(param)' is out of range: \(text).")
+      }
+      return Date(timeIntervalSince1970: seconds)
+    }
     let full = ISO8601DateFormatter()
     if let d = full.date(from: String(text)) { return d }
     let day = ISO8601DateFormatter()
