@@ -123,6 +123,19 @@ def ask(srv, key, max_tokens=12, **extra):
         return "429", e.body, dict(e.response.headers)
 
 
+def anonymous_ask(srv, max_tokens=12):
+    """ask() without any key (the openai client insists on one, so plain HTTP)."""
+    body = json.dumps({"model": MODEL, "messages": MESSAGES, "max_tokens": max_tokens, "temperature": 0.8}).encode()
+    req = urllib.request.Request(srv.base + "/v1/chat/completions", data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=300) as r:
+            return "ok", json.loads(r.read())["usage"], {k.lower(): v for k, v in r.headers.items()}
+    except urllib.error.HTTPError as e:
+        assert e.code == 429, e.code
+        return "429", json.loads(e.read())["error"], {k.lower(): v for k, v in e.headers.items()}
+
+
 def test_allowances_hold_under_200_concurrent_requests_and_survive_kill_9():
     db = os.path.join(tempfile.mkdtemp(), "usage.sqlite")
     cli("keys", "tier", "tiny", "--daily-tokens", "900", "--db", db)
@@ -292,3 +305,29 @@ def test_cost_usage_api_and_stored_completions():
         path = db + suffix
         if os.path.exists(path):
             assert marker.encode() not in open(path, "rb").read(), path
+
+
+def test_anonymous_callers_machine_cost_and_request_rate():
+    db = os.path.join(tempfile.mkdtemp(), "usage.sqlite")
+    cli("keys", "tier", "slow", "--daily-tokens", "unlimited", "--requests-per-minute", "2", "--db", db)
+    slow = create_key(db, "slow", "slow")
+    with Server(db, "--allow-anonymous", "--anonymous-tokens", "120", "--machine-cost-per-hour", "3.6") as srv:
+        # No key: the anonymous tier, metered per client address, until its 120 tokens are spent.
+        outcomes = [anonymous_ask(srv) for _ in range(6)]
+        kinds = [o[0] for o in outcomes]
+        assert kinds[0] == "ok" and "429" in kinds, kinds
+        assert all(int(o[2]["x-ratelimit-limit-tokens"]) == 120 for o in outcomes)
+        first = outcomes[0][1]
+        assert first["cost"]["machine"] > 0, first
+        anon = rows(db, "api_key_id LIKE 'anon-%'")
+        assert anon and sum(r["prompt_tokens"] + r["completion_tokens"] for r in anon) <= 120
+        # A key with a request-per-minute limit: the -requests headers, then rate_limit_exceeded.
+        results = [ask(srv, slow["secret"], max_tokens=2) for _ in range(3)]
+        assert [r[0] for r in results] == ["ok", "ok", "429"], [r[0] for r in results]
+        assert results[0][2]["x-ratelimit-limit-requests"] == "2"
+        assert results[2][1]["code"] == "rate_limit_exceeded", results[2][1]
+        with urllib.request.urlopen(srv.base + "/metrics", timeout=30) as m:
+            metrics = m.read().decode()
+        line = next(l for l in metrics.splitlines()
+                    if l.startswith("peregrine_machine_cost_per_million_output_tokens{"))
+        assert float(line.rsplit(" ", 1)[1]) > 0, line
