@@ -21,7 +21,7 @@ import urllib.request
 import openai
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Hostile"))
-from loopback import free_port  # noqa: E402
+from loopback import ServerProcess  # noqa: E402
 
 BIN = os.environ["PEREGRINE_BIN"]
 MODEL = os.environ.get("PEREGRINE_TEST_MODEL", "smollm2-135m")
@@ -39,46 +39,11 @@ def create_key(db, tier, name="k"):
     return json.loads(cli("keys", "create", "--db", db, "--tier", tier, "--name", name, "--json"))
 
 
-class Server:
+class Server(ServerProcess):
     def __init__(self, db, *flags):
         self.db = db
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="peregrine-economics-")
-        self.log_path = os.path.join(self.dir, "server.log")
-        args = [BIN, "serve", "--model", MODEL, "--host", "127.0.0.1", "--port", str(self.port),
-                "--shutdown-grace", "2", "--usage-db", db, "--admin-key", ADMIN, "--price", PRICE] + list(flags)
-        env = dict(os.environ)
-        env.pop("PEREGRINE_API_KEY", None)
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.base = "http://127.0.0.1:%d" % self.port
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            assert self.proc.poll() is None, "server exited: " + open(self.log_path).read()[-2000:]
-            try:
-                with urllib.request.urlopen(self.base + "/health", timeout=5) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("server never became healthy")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(BIN, MODEL, ["--usage-db", db, "--admin-key", ADMIN, "--price", PRICE] + list(flags),
+                         prefix="peregrine-economics-")
 
     def client(self, key):
         return openai.OpenAI(base_url=self.base + "/v1", api_key=key, max_retries=0, timeout=300)

@@ -34,6 +34,24 @@ import Testing
 
   static let chat = #"{"messages":[{"role":"user","content":"Hello there"}],"max_tokens":3,"temperature":0}"#
 
+  @Test func aServerWithoutKeysIgnoresTheKeyAClientSends() async throws {
+    var settings = EconomicsSettings()
+    settings.adminKey = "sk-admin"
+    let (app, _, _, db) = try makeApp(settings)
+    try await app.test(.router) { client in
+      try await client.execute(
+        uri: "/v1/chat/completions", method: .post, headers: bearer("sk-anything"), body: ByteBuffer(string: Self.chat)
+      ) { #expect($0.status == .ok) }
+    }
+    // Once the database holds a key, an unknown one is refused.
+    _ = try KeyStore(db).create(name: "a", tier: "free")
+    try await app.test(.router) { client in
+      try await client.execute(
+        uri: "/v1/chat/completions", method: .post, headers: bearer("sk-anything"), body: ByteBuffer(string: Self.chat)
+      ) { #expect($0.status == .unauthorized) }
+    }
+  }
+
   @Test func storedKeysAreMeteredAndRefusedWith429AndHeaders() async throws {
     let (app, _, _, db) = try makeApp()
     try KeyStore(db).setTier(Tier(name: "tiny", dailyTokens: 40))

@@ -36,7 +36,8 @@ struct CachedResult: Sendable {
 
   /// The cache key of a plan run for `namespace`: everything that decides its output (prompt ids,
   /// sampling with seed, limits, stops, biases, log-probability and echo options, response format,
-  /// endpoint and model), hashed. Requests in different namespaces never share an entry.
+  /// endpoint and model; the cache salt and speculation settings), hashed. Requests in different
+  /// namespaces (keys, or salts within a key) never share an entry.
   static func key(_ plan: GenerationPlan, namespace: String) -> String {
     var text = "v1\u{0}\(namespace)\u{0}\(plan.model)\u{0}\(plan.endpoint.rawValue)\u{0}n=\(plan.n)"
     text += "\u{0}lp=\(plan.logprobs.map(String.init) ?? "-")\u{0}echo=\(plan.echoTexts ?? [])"
@@ -48,6 +49,8 @@ struct CachedResult: Sendable {
       text += "\u{0}p=\(r.promptIDs)\u{0}s=\(sampling)\u{0}m=\(r.maxTokens)\u{0}eos=\(r.ignoreEndOfGeneration)"
       text += "\u{0}stop=\(r.stopSequences)\u{0}stopid=\(r.stopTokenIDs.sorted())\u{0}top=\(r.topLogprobs ?? -1)"
       text += "\u{0}bias=\(r.logitBias.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" })"
+      // A cache_salt is a namespace within the key; speculation changes the reported timings.
+      text += "\u{0}salt=\(r.cacheSalt ?? "-")\u{0}spec=\(r.speculative.map { "\($0)" } ?? "-")/\(r.draftTokens ?? -1)"
     }
     return SHA256.hash(Array(text.utf8)).map { String(format: "%02x", $0) }.joined()
   }

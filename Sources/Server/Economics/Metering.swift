@@ -58,7 +58,9 @@ final class Metering: Sendable {
           throw .unavailable("The key store cannot be read right now; retry shortly.")
         }
       }
-      throw .unauthorized()
+      // A server with no keys at all ignores whatever key a client sends, as llama-server and vLLM
+      // do without --api-key (OpenAI clients always send one).
+      if staticKeys.enabled || hasStoredKeys { throw .unauthorized() }
     }
     if settings.allowAnonymous, let accounts {
       var tier = (try? KeyStore(accounts).tier(named: Tier.anonymous.name)) ?? .anonymous
@@ -69,10 +71,11 @@ final class Metering: Sendable {
     return .open
   }
 
-  /// Whether the database holds live keys: then every server on it requires one.
+  /// Whether keys were ever created in the database: then every server on it requires one (a
+  /// server whose keys were all revoked stays closed rather than opening to everyone).
   private var hasStoredKeys: Bool {
     guard let accounts else { return false }
-    return ((try? KeyStore(accounts).list(includeRevoked: false)) ?? []).isEmpty == false
+    return ((try? KeyStore(accounts).list(includeRevoked: true)) ?? []).isEmpty == false
   }
 
   static func bearer(_ header: String?) -> String? {
