@@ -8,6 +8,9 @@ enum Routes {
   static func router(_ server: ServerContext) -> Router<ServerRequestContext> {
     let router = Router(context: ServerRequestContext.self)
     let auth = APIKeyCheck(keys: server.configuration.apiKeys)
+    if !server.configuration.corsOrigins.isEmpty {
+      router.add(middleware: CrossOriginMiddleware(origins: server.configuration.corsOrigins))
+    }
     router.add(middleware: ServerMiddleware(server: server, auth: auth))
     let limit = server.configuration.maxBodyBytes
     let handler = CompletionHandler(server: server)
@@ -70,8 +73,12 @@ enum Routes {
       switch server.host.state {
       case .loading: return Response.json(["status": "loading"], status: 503)
       case .failed(let why): return Response.json(["status": "error", "message": why], status: 503)
+      case .draining: return Response.json(["status": "draining"], status: 503)
       case .ready: return Response.json(["status": "ok"])
       }
+    }
+    router.get("/status") { _, _ in
+      Response.json(ServerStatus(server))
     }
     router.get("/version") { _, _ in
       Response.json(["version": server.configuration.version, "name": "peregrine"])
@@ -89,9 +96,9 @@ enum Routes {
   }
 
   private static func modelEntry(_ server: ServerContext) -> ModelList.Entry {
-    var contextLength: Int? = nil
-    if case .ready(_, let context) = server.host.state { contextLength = context.contextLength }
-    return .init(id: server.configuration.modelName, created: server.host.created, maxModelLen: contextLength)
+    .init(
+      id: server.configuration.modelName, created: server.host.created,
+      maxModelLen: server.host.contextIfLoaded?.contextLength)
   }
 
   private static func keyID(_ request: Request, _ auth: APIKeyCheck) -> String? {
