@@ -45,6 +45,8 @@ struct BenchServe: AsyncParsableCommand {
     help: "Every request's prompt is this file's text (made unique per request) instead of the built-in essay prompt.")
   var promptFile: String?
   @Flag(help: "Send the prompt as a user message through the model's chat template (default: raw text).") var chat = false
+  @Flag(name: .customLong("print-prompt"), help: "Print the text every request's prompt is made from, and exit.")
+  var printPrompt = false
   @OptionGroup(title: "Speculative decoding (every request)") var speculation: SpeculationFlags
   @Flag(help: "Print one JSON document instead of a table.") var json = false
   @Option(help: "Write an SVG plot of throughput and TTFT per level to this file.") var plot: String?
@@ -83,6 +85,10 @@ struct BenchServe: AsyncParsableCommand {
 
   func run() async throws {
     let text = try promptText()
+    if printPrompt {
+      print(text)
+      return
+    }
     var generator: LoadGenerator
     var inProcess: (engine: InferenceEngine, tokenizer: Tokenizer)? = nil
     if let url {

@@ -17,6 +17,10 @@ final class LineReader {
   let interactive: Bool
   private var editor = LineEditor()
   private var decoder = KeyDecoder()
+  /// Rows between the line's first row and the cursor at the last draw (long lines wrap).
+  private var cursorRow = 0
+  /// Characters of prompt and line at the last draw.
+  private var drawnLength = 0
 
   init() {
     interactive = isatty(STDIN_FILENO) != 0 && isatty(STDOUT_FILENO) != 0
@@ -45,6 +49,7 @@ final class LineReader {
     defer { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
 
     editor.reset()
+    cursorRow = 0
     draw(prompt)
     var byte: UInt8 = 0
     while true {
@@ -55,13 +60,14 @@ final class LineReader {
         switch editor.apply(key) {
         case .editing: draw(prompt)
         case .submit(let line):
-          write("\r\n")
+          moveBelowLine()
           return .line(line)
         case .interrupted(let hadText):
-          write("^C\r\n")
+          write("^C")
+          moveBelowLine()
           return .interrupted(hadText: hadText)
         case .endOfInput:
-          write("\r\n")
+          moveBelowLine()
           return .endOfInput
         case .clearScreen:
           write("\u{1B}[H\u{1B}[2J")
@@ -71,14 +77,40 @@ final class LineReader {
     }
   }
 
-  /// Redraws the prompt and line, then puts the cursor where the editor has it. Long lines wrap as
-  /// the terminal wraps them; the cursor column counts characters (wide CJK glyphs count as one).
+  /// Redraws the prompt and line from the line's first row, then puts the cursor where the editor
+  /// has it. Long lines wrap as the terminal wraps them; positions count characters (a wide CJK
+  /// glyph counts as one column, so such lines can be drawn a little off).
   private func draw(_ prompt: String) {
+    let width = max(1, terminalWidth())
     let text = editor.line
-    let back = text.count - editor.cursor
-    var out = "\r" + prompt + text + "\u{1B}[K"
-    if back > 0 { out += "\u{1B}[\(back)D" }
+    let total = prompt.count + text.count
+    let cursor = prompt.count + editor.cursor
+    var out = cursorRow > 0 ? "\u{1B}[\(cursorRow)A" : ""
+    out += "\r" + prompt + text + "\u{1B}[J"
+    // A line that exactly fills its last row leaves the terminal's cursor pending at the margin:
+    // start the next row so that the arithmetic below holds.
+    if total > 0 && total % width == 0 { out += "\r\n" }
+    let endRow = total / width
+    let row = cursor / width
+    if endRow > row { out += "\u{1B}[\(endRow - row)A" }
+    out += "\r"
+    if cursor % width > 0 { out += "\u{1B}[\(cursor % width)C" }
+    cursorRow = row
+    drawnLength = total
     write(out)
+  }
+
+  private func terminalWidth() -> Int {
+    var size = winsize()
+    guard ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return 80 }
+    return Int(size.ws_col)
+  }
+
+  /// Leaves the cursor at the start of the row after the (possibly wrapped) line.
+  private func moveBelowLine() {
+    let width = max(1, terminalWidth())
+    let rowsBelow = drawnLength / width - cursorRow
+    write((rowsBelow > 0 ? "\u{1B}[\(rowsBelow)B" : "") + "\r\n")
   }
 
   private func write(_ s: String) {
