@@ -18,7 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Suites that load real models or run long sequences: most of the unit tier's time.
-SLOW='ModelFixtureTests|GemmaFixtureTests|EngineFixtureTests|GreedyParityTests|PerplexityTests|InferenceEngineQ8Tests|InferenceEngineWindowTests|SpeculativeDecodingTests|InferenceEngineSpeculationTests'
+SLOW='InferenceEngineTests|InferenceEngineQ8Tests|InferenceEngineWindowTests|InferenceEngineSpeculationTests|SpeculativeDecodingTests|GeneratorTests|JSONConstraintModelTests|LlamaGreedyTests|Gemma3GreedyTests|Gemma3LongPromptTests|BatchedForwardTests|WindowedKVCacheTests|ModelRegistryTests|PerplexityTests'
 
 fast=0
 for arg in "$@"; do
