@@ -24,7 +24,8 @@ done
 BUILD=(swift build -c release --product peregrine --scratch-path .build-install --static-swift-stdlib)
 echo "building: ${BUILD[*]} (the first build takes several minutes)" >&2
 "${BUILD[@]}"
-BIN="$("${BUILD[@]}" --show-bin-path)/peregrine"
+BIN=.build-install/release/peregrine
+[[ -x $BIN ]] || BIN="$("${BUILD[@]}" --show-bin-path)/peregrine"
 mkdir -p "$PREFIX/bin"
 # Install through a temporary name, so a running server keeps its (deleted) binary intact.
 install -m 755 "$BIN" "$PREFIX/bin/.peregrine.new"
