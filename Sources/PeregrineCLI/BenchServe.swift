@@ -207,7 +207,8 @@ struct BenchServe: AsyncParsableCommand {
   }
 
   func printRow(_ r: LoadLevelResult, header: Bool) {
-    func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
+    // A figure the server does not report (llama-server has no queue time) shows as "-".
+    func f(_ v: Double, _ digits: Int = 1) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "-" }
     // Speculation adds two columns: accepted / drafted tokens and tokens per checking pass.
     let speculating = speculation.speculative != nil || speculation.draftModel != nil || r.acceptanceRate != nil
     if header {
