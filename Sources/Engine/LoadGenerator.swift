@@ -68,6 +68,26 @@ public struct Percentiles: Sendable, Codable, Equatable {
     p95 = at(95)
     p99 = at(99)
   }
+
+  enum CodingKeys: String, CodingKey { case mean, p50, p95, p99 }
+
+  /// An empty sample (a figure the server does not report, e.g. llama-server's queue time) encodes as
+  /// null: JSON has no NaN.
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    for (key, value) in [(CodingKeys.mean, mean), (.p50, p50), (.p95, p95), (.p99, p99)] {
+      if value.isFinite { try c.encode(value, forKey: key) } else { try c.encodeNil(forKey: key) }
+    }
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    func read(_ key: CodingKeys) throws -> Double { try c.decodeIfPresent(Double.self, forKey: key) ?? .nan }
+    mean = try read(.mean)
+    p50 = try read(.p50)
+    p95 = try read(.p95)
+    p99 = try read(.p99)
+  }
 }
 
 /// One measured request, whoever carried it (the engine in-process, or HTTP to a running server).
