@@ -3,7 +3,7 @@
 extension Routes {
   static let methods: [(path: String, methods: String)] = [
     ("/v1/chat/completions", "POST"), ("/v1/completions", "POST"), ("/v1/models", "GET"), ("/v1/models/*", "GET"),
-    ("/tokenize", "POST"), ("/detokenize", "POST"), ("/health", "GET"), ("/status", "GET"), ("/version", "GET"),
+    ("/tokenize", "POST"), ("/detokenize", "POST"), ("/health", "GET, HEAD"), ("/status", "GET"), ("/version", "GET"),
     ("/metrics", "GET"), ("/openapi.json", "GET"),
   ]
 
