@@ -184,7 +184,7 @@ def test_cors_preflight_405_and_ps(servers):
     assert r.status == 405 and r.getheader("Allow") == "POST"
     assert json.loads(body)["error"]["code"] == "method_not_allowed"
     r, _ = server.request("POST", "/health")
-    assert r.status == 405 and r.getheader("Allow") == "GET"
+    assert r.status == 405 and r.getheader("Allow") == "GET, HEAD"
     r, _ = server.request("GET", "/no/such/route", headers={"Authorization": f"Bearer {KEY}"})
     assert r.status == 404
 
