@@ -8,9 +8,13 @@ extension TokenizerVocabulary {
       throw .missingMetadata("tokenizer.ggml.tokens")
     }
     func id(_ key: String) -> Int32? { m[key]?.int.flatMap { Int32(exactly: $0) } }
+    // llama.cpp's defaults when the file does not say: SentencePiece adds BOS, byte-level BPE
+    // only for the pre-tokenizers that ask for it (Llama 3, Tekken).
+    let pre = m["tokenizer.ggml.pre"]?.string
+    let defaultBOS = model == "llama" || (model == "gpt2" && PreTokenizerType(pre: pre)?.addsBOSByDefault == true)
     self.init(
       model: model,
-      pre: m["tokenizer.ggml.pre"]?.string,
+      pre: pre,
       tokens: tokens,
       tokenTypes: m["tokenizer.ggml.token_type"]?.intArray?.map { Int32(truncatingIfNeeded: $0) } ?? [],
       merges: m["tokenizer.ggml.merges"]?.stringArray ?? [],
@@ -20,7 +24,12 @@ extension TokenizerVocabulary {
       unknownID: id("tokenizer.ggml.unknown_token_id"),
       paddingID: id("tokenizer.ggml.padding_token_id"),
       eotID: id("tokenizer.ggml.eot_token_id"),
-      addBOS: m["tokenizer.ggml.add_bos_token"]?.bool ?? (model == "llama"),
+      eomID: id("tokenizer.ggml.eom_token_id"),
+      fimPadID: id("tokenizer.ggml.fim_pad_token_id"),
+      fimRepID: id("tokenizer.ggml.fim_rep_token_id"),
+      fimSepID: id("tokenizer.ggml.fim_sep_token_id"),
+      modelName: m["general.name"]?.string,
+      addBOS: m["tokenizer.ggml.add_bos_token"]?.bool ?? defaultBOS,
       addEOS: m["tokenizer.ggml.add_eos_token"]?.bool ?? false,
       addSpacePrefix: m["tokenizer.ggml.add_space_prefix"]?.bool ?? true)
   }
