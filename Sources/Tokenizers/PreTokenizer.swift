@@ -63,7 +63,7 @@ public struct PreTokenizer: Sendable {
               case .newlines:
                 PreTokenizer.splitNewlines(cps, range, into: &w.next)
               case .pattern(let regex):
-                regex.split(values, range, into: &w.next, stack: &w.stack)
+                regex.split(values, range, into: &w.next, scratch: &w.regex)
               }
               start = Int(end)
             }
@@ -100,7 +100,7 @@ struct PreTokenizerWorkspace {
   var valuesMode: Bool?
   var ends: [Int32] = []
   var next: [Int32] = []
-  var stack: [Int] = []
+  var regex = SplitRegexScratch()
 
   /// Decodes valid UTF-8 (fragments of a Swift `String`) into code points and their classes.
   mutating func load(_ utf8: UnsafeBufferPointer<UInt8>) {

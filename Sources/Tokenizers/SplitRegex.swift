@@ -35,6 +35,9 @@ struct SplitRegex: Sendable {
   /// The values a match can begin with, when a match is never empty; positions holding anything
   /// else are skipped without running the program.
   let firstValues: ValueSet?
+  /// For each op, its slot in the failure memo (see `split`), or -1.
+  let memoSlot: [Int32]
+  let memoSlots: Int
 
   /// Category names llama.cpp recognises, and the stand-in byte and ASCII members of each.
   static let categories: [(name: String, byte: UInt32, ascii: String)] = [
@@ -62,6 +65,10 @@ struct SplitRegex: Sendable {
     compiler.program.append(.match)
     program = compiler.program
     sets = compiler.sets
+    var slots = [Int32](repeating: -1, count: program.count)
+    for (k, pc) in compiler.loopHeads.enumerated() { slots[pc] = Int32(k) }
+    memoSlot = slots
+    memoSlots = compiler.loopHeads.count
     firstValues = tree.nullable ? nil : tree.first(parser.sets)
   }
 

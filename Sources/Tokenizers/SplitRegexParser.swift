@@ -265,6 +265,9 @@ extension ValueSet {
 struct SplitRegexCompiler {
   var program: [SplitRegex.Op] = []
   var sets: [ValueSet]
+  /// The `split` of each unbounded loop outside lookaheads, which matching memoises.
+  var loopHeads: [Int] = []
+  private var lookaheadDepth = 0
 
   init(sets: [ValueSet]) {
     self.sets = sets
@@ -307,6 +310,7 @@ struct SplitRegexCompiler {
         precondition(!body.nullable, "a loop whose body can match empty in a pre-tokenizer pattern")
         let loop = program.count
         program.append(.split(0, 0))
+        if lookaheadDepth == 0 { loopHeads.append(loop) }
         emit(body)
         program.append(.jump(loop))
         let end = program.count
@@ -315,7 +319,9 @@ struct SplitRegexCompiler {
     case .lookahead(let body, let negated):
       let at = program.count
       program.append(.lookahead(negated: negated, next: 0))
+      lookaheadDepth += 1
       emit(body)
+      lookaheadDepth -= 1
       program.append(.match)
       program[at] = .lookahead(negated: negated, next: program.count)
     case .atStart: program.append(.atStart)

@@ -76,3 +76,16 @@ import Tokenizers
     #expect(!chunks.contains(""))
   }
 }
+
+@Suite struct SplitRegexTests {
+  /// `\s+$` tried at each of n spaces that are followed by something else would rerun its loop to
+  /// the end of the run each time: quadratic without the failure memo (50,000 spaces took 22 s, so
+  /// 200,000 would take minutes and trip the limit). The splits stay llama.cpp's.
+  @Test(.timeLimit(.minutes(1))) func longRunsStayLinear() {
+    let p = PreTokenizer(type: .deepseekLLM)
+    let text = String(repeating: " ", count: 200_000) + "😀"
+    let chunks = p.split(text)
+    #expect(chunks.joined() == text)
+    #expect(chunks == [String(repeating: " ", count: 200_000) + "😀"])
+  }
+}
