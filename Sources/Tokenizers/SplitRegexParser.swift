@@ -154,7 +154,7 @@ struct SplitRegexParser {
         i += 1
         return .wordBoundary(s[i - 1] == "b")
       }
-      return .set(addSet(parseEscape()))
+      return .set(addSet(parseEscape().set))
     default:
       var one = ValueSet()
       one.insert(c.value...c.value)
@@ -194,45 +194,51 @@ struct SplitRegexParser {
     return set
   }
 
+  /// One value (which can start or end a range) or a class escape.
   private enum BracketItem {
     case single(UInt32)
     case set(ValueSet)
+
+    var set: ValueSet {
+      switch self {
+      case .single(let v):
+        var one = ValueSet()
+        one.insert(v...v)
+        return one
+      case .set(let set): return set
+      }
+    }
   }
 
   private mutating func parseBracketItem() -> BracketItem {
     let c = s[i]
     i += 1
-    guard c == "\\" else { return .single(c.value) }
-    let set = parseEscape()
-    // A class escape is a set; anything else stands for one value.
-    if !set.negated, set.high.isEmpty, let only = set.single { return .single(only) }
-    return .set(set)
+    return c == "\\" ? parseEscape() : .single(c.value)
   }
 
   /// After a backslash: a class escape, a control escape, `\x{…}`, or an escaped literal.
-  private mutating func parseEscape() -> ValueSet {
+  private mutating func parseEscape() -> BracketItem {
     let c = s[i]
     i += 1
     var set = ValueSet()
-    func add(_ values: UInt32...) { for v in values { set.insert(v...v) } }
     switch c {
     case "s", "S":
-      add(0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20)
-      return c == "S" ? set.complement : set
+      for v: UInt32 in [0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20] { set.insert(v...v) }
+      return .set(c == "S" ? set.complement : set)
     case "d", "D":
       set.insert(0x30...0x39)
-      return c == "D" ? set.complement : set
+      return .set(c == "D" ? set.complement : set)
     case "w", "W":
       set.insert(0x30...0x39)
       set.insert(0x41...0x5A)
       set.insert(0x61...0x7A)
-      add(0x5F)
-      return c == "W" ? set.complement : set
-    case "r": add(0x0D)
-    case "n": add(0x0A)
-    case "t": add(0x09)
-    case "f": add(0x0C)
-    case "v": add(0x0B)
+      set.insert(0x5F...0x5F)
+      return .set(c == "W" ? set.complement : set)
+    case "r": return .single(0x0D)
+    case "n": return .single(0x0A)
+    case "t": return .single(0x09)
+    case "f": return .single(0x0C)
+    case "v": return .single(0x0B)
     case "x" where i < s.count && s[i] == "{":
       var v: UInt32 = 0
       i += 1
@@ -241,23 +247,10 @@ struct SplitRegexParser {
         i += 1
       }
       i += 1
-      add(v)
+      return .single(v)
     default:
-      add(c.value)
+      return .single(c.value)
     }
-    return set
-  }
-}
-
-extension ValueSet {
-  /// The one value in a single-value, non-negated set below 256.
-  var single: UInt32? {
-    var found: UInt32?
-    for v: UInt32 in 0..<256 where contains(v) {
-      if found != nil { return nil }
-      found = v
-    }
-    return found
   }
 }
 

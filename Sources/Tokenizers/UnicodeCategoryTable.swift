@@ -51,18 +51,8 @@ enum UnicodeCategoryTable {
     .other, .number, .letter, .other, .mark, .punctuation, .symbol, .other,
   ]
 
-  /// The class of `cp` (`.other` above U+10FFFF, which valid text never holds).
-  static func classOf(_ cp: UInt32) -> CodepointClass {
-    var c = CodepointClass.other
-    withUnsafePointer(to: cp) { p in
-      withUnsafeMutablePointer(to: &c) { out in
-        classify(UnsafeBufferPointer(start: p, count: 1), into: UnsafeMutableBufferPointer(start: out, count: 1))
-      }
-    }
-    return c
-  }
-
-  /// `out[i] = classOf(codepoints[i])`, touching the tables once for the whole text.
+  /// The class of each code point (`.other` above U+10FFFF, which valid text never holds),
+  /// touching the tables once for the whole text.
   static func classify(_ codepoints: UnsafeBufferPointer<UInt32>, into out: UnsafeMutableBufferPointer<CodepointClass>) {
     let t = tables
     t.blockIndex.withUnsafeBufferPointer { index in
