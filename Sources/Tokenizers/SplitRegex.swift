@@ -102,7 +102,8 @@ struct SplitRegex: Sendable {
 
 /// A set of values (code points, or collapsed stand-ins): a bitmap below 256, sorted ranges above.
 struct ValueSet: Sendable {
-  var low: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+  /// Bit v of word v / 64 for each value v below 256.
+  var low = SIMD4<UInt64>(repeating: 0)
   /// Disjoint, sorted, all ≥ 256.
   var high: [ClosedRange<UInt32>] = []
   var negated = false
@@ -111,14 +112,7 @@ struct ValueSet: Sendable {
   func contains(_ v: UInt32) -> Bool {
     let inside: Bool
     if v < 256 {
-      let word: UInt64
-      switch v >> 6 {
-      case 0: word = low.0
-      case 1: word = low.1
-      case 2: word = low.2
-      default: word = low.3
-      }
-      inside = word & (1 << UInt64(v & 63)) != 0
+      inside = low[Int(v >> 6)] & (1 << UInt64(v & 63)) != 0
     } else {
       var lo = 0
       var hi = high.count
@@ -134,12 +128,7 @@ struct ValueSet: Sendable {
   mutating func insert(_ range: ClosedRange<UInt32>) {
     var v = range.lowerBound
     while v <= range.upperBound && v < 256 {
-      switch v >> 6 {
-      case 0: low.0 |= 1 << UInt64(v & 63)
-      case 1: low.1 |= 1 << UInt64(v & 63)
-      case 2: low.2 |= 1 << UInt64(v & 63)
-      default: low.3 |= 1 << UInt64(v & 63)
-      }
+      low[Int(v >> 6)] |= 1 << UInt64(v & 63)
       v += 1
     }
     guard range.upperBound >= 256 else { return }
@@ -160,7 +149,7 @@ struct ValueSet: Sendable {
   func union(_ other: ValueSet) -> ValueSet {
     if !negated && !other.negated {
       var out = self
-      out.low = (low.0 | other.low.0, low.1 | other.low.1, low.2 | other.low.2, low.3 | other.low.3)
+      out.low = low | other.low
       for r in other.high { out.insert(r) }
       return out
     }
