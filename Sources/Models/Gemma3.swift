@@ -27,40 +27,67 @@ public struct Gemma3Config: Sendable, Equatable {
   /// Final logits become `cap * tanh(logit / cap)` when set (Gemma 2 had it; Gemma 3 files usually not).
   public var finalLogitSoftcap: Float?
 
+  /// Warnings about values the loader had to adjust (a context too long for this machine).
+  public var warnings: [String] = []
+
   init(metadata m: GGUFMetadata, vocabularySize: Int) throws(ModelError) {
+    typealias Check = HyperparameterChecks
     let p = "gemma3."
     do {
       embeddingLength = try m.int(p + "embedding_length")
       layers = try m.int(p + "block_count")
       heads = try m.int(p + "attention.head_count")
-      kvHeads = (try? m.int(p + "attention.head_count_kv")) ?? heads
       feedForwardLength = try m.int(p + "feed_forward_length")
       contextLength = try m.int(p + "context_length")
-      rmsEpsilon = (try? m.float(p + "attention.layer_norm_rms_epsilon")) ?? 1e-6
-      globalRopeBase = (try? m.float(p + "rope.freq_base")) ?? 1_000_000
       slidingWindow = try m.int(p + "attention.sliding_window")
     } catch {
       throw .file(error)
     }
+    kvHeads = try Check.optionalInt(m, p + "attention.head_count_kv") ?? heads
+    rmsEpsilon = try Check.optionalFloat(m, p + "attention.layer_norm_rms_epsilon") ?? 1e-6
+    globalRopeBase = try Check.optionalFloat(m, p + "rope.freq_base") ?? 1_000_000
     // Local layers use their own base; converters have written it under either name, else 10,000.
-    localRopeBase = (try? m.float(p + "rope.local.freq_base")) ?? (try? m.float(p + "rope.freq_base_swa")) ?? 10_000
+    let swaBase = try Check.optionalFloat(m, p + "rope.freq_base_swa")
+    localRopeBase = try Check.optionalFloat(m, p + "rope.local.freq_base") ?? swaBase ?? 10_000
     let scalingType = (try? m.string(p + "rope.scaling.type")) ?? "none"
-    let factor = (try? m.float(p + "rope.scaling.factor")) ?? 1
-    globalRopeScaling = scalingType == "linear" && factor > 0 ? factor : 1
+    let factor = try Check.optionalFloat(m, p + "rope.scaling.factor") ?? 1
+    globalRopeScaling = scalingType == "linear" && factor.isFinite && factor > 0 ? factor : 1
     // Gemma 3 alternates five local layers with one global one; no GGUF key records the pattern.
     globalEvery = 6
-    finalLogitSoftcap = (try? m.float(p + "final_logit_softcapping")).flatMap { $0 > 0 ? $0 : nil }
+    finalLogitSoftcap = try Check.optionalFloat(m, p + "final_logit_softcapping").flatMap {
+      $0.isFinite && $0 > 0 ? $0 : nil
+    }
     self.vocabularySize = vocabularySize
-    headDim = (try? m.int(p + "attention.key_length")) ?? 0
-    let valueDim = (try? m.int(p + "attention.value_length")) ?? headDim
-    guard embeddingLength > 0, layers > 0, heads > 0, kvHeads > 0, heads % kvHeads == 0, headDim > 0,
-      headDim % 2 == 0, valueDim == headDim, feedForwardLength > 0, contextLength > 0, slidingWindow > 0
-    else {
+    headDim = try Check.optionalInt(m, p + "attention.key_length") ?? 0
+    let valueDim = try Check.optionalInt(m, p + "attention.value_length") ?? headDim
+    try Check.dimension(p + "embedding_length", embeddingLength, max: Check.maxEmbedding)
+    try Check.dimension(p + "block_count", layers, max: Check.maxLayers)
+    try Check.dimension(p + "attention.head_count", heads, max: Check.maxHeads)
+    try Check.dimension(p + "attention.head_count_kv", kvHeads, max: heads)
+    try Check.dimension(p + "attention.key_length", headDim, max: Check.maxHeadSize)
+    try Check.dimension(p + "feed_forward_length", feedForwardLength, max: Check.maxFeedForward)
+    // No upper bound here: a context too long for this machine is capped below, with a warning.
+    try Check.dimension(p + "context_length", contextLength, max: .max)
+    try Check.dimension(p + "attention.sliding_window", slidingWindow, max: Int(Int32.max))
+    try Check.vocabulary(m, arch: "gemma3", embeddingRows: vocabularySize)
+    try Check.positiveFinite(p + "rope.freq_base", globalRopeBase)
+    try Check.positiveFinite(p + "rope.local.freq_base", localRopeBase)
+    try Check.positiveFinite(p + "attention.layer_norm_rms_epsilon", rmsEpsilon)
+    guard heads % kvHeads == 0 else {
       throw .invalidHyperparameter(
-        "d=\(embeddingLength) layers=\(layers) heads=\(heads)/\(kvHeads) head=\(headDim)/\(valueDim) "
-          + "ffn=\(feedForwardLength) ctx=\(contextLength) window=\(slidingWindow)")
+        "\(p)attention.head_count \(heads) is not a multiple of \(p)attention.head_count_kv \(kvHeads)")
+    }
+    guard headDim % 2 == 0, valueDim == headDim else {
+      throw .invalidHyperparameter(
+        "\(p)attention.key_length \(headDim) must be even and equal \(p)attention.value_length \(valueDim)")
     }
     attentionScale = 1 / Float(headDim).squareRoot()
+    // Only the global layers keep every position; the local ones keep their window.
+    let globalLayers = max(1, layers / globalEvery)
+    let (context, warning) = Check.context(
+      contextLength, key: p + "context_length", layers: globalLayers, kvDim: kvHeads * headDim)
+    contextLength = context
+    if let warning { warnings.append(warning) }
   }
 
   /// Whether layer `l` (0-based) attends within the sliding window.
@@ -146,7 +173,8 @@ public final class Gemma3Model: LanguageModel {
     globalAttention = CausalAttention(heads: c.heads, kvHeads: c.kvHeads, headDim: hd, scale: 1, window: nil)
     info = ModelInfo(
       architecture: "gemma3", name: (try? file.metadata.string("general.name")) ?? "gemma3",
-      vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
+      vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d,
+      warnings: c.warnings)
   }
 
   public var kvLayout: KVLayout {

@@ -15,31 +15,53 @@ public struct LlamaConfig: Sendable, Equatable {
   public var ropeDimensions: Int
   public var rmsEpsilon: Float
 
+  /// Warnings about values the loader had to adjust (a context too long for this machine).
+  public var warnings: [String] = []
+
   init(metadata m: GGUFMetadata, vocabularySize: Int) throws(ModelError) {
+    typealias Check = HyperparameterChecks
     do {
       embeddingLength = try m.int("llama.embedding_length")
       layers = try m.int("llama.block_count")
       heads = try m.int("llama.attention.head_count")
-      kvHeads = (try? m.int("llama.attention.head_count_kv")) ?? heads
       feedForwardLength = try m.int("llama.feed_forward_length")
       contextLength = try m.int("llama.context_length")
-      ropeBase = (try? m.float("llama.rope.freq_base")) ?? 10000
-      rmsEpsilon = (try? m.float("llama.attention.layer_norm_rms_epsilon")) ?? 1e-5
     } catch {
       throw .file(error)
     }
+    kvHeads = try Check.optionalInt(m, "llama.attention.head_count_kv") ?? heads
+    ropeBase = try Check.optionalFloat(m, "llama.rope.freq_base") ?? 10000
+    rmsEpsilon = try Check.optionalFloat(m, "llama.attention.layer_norm_rms_epsilon") ?? 1e-5
     self.vocabularySize = vocabularySize
-    guard embeddingLength > 0, layers > 0, heads > 0, kvHeads > 0, heads % kvHeads == 0,
-      embeddingLength % heads == 0, feedForwardLength > 0, contextLength > 0
-    else {
+    try Check.dimension("llama.embedding_length", embeddingLength, max: Check.maxEmbedding)
+    try Check.dimension("llama.block_count", layers, max: Check.maxLayers)
+    try Check.dimension("llama.attention.head_count", heads, max: Check.maxHeads)
+    try Check.dimension("llama.attention.head_count_kv", kvHeads, max: heads)
+    try Check.dimension("llama.feed_forward_length", feedForwardLength, max: Check.maxFeedForward)
+    // No upper bound here: a context too long for this machine is capped below, with a warning.
+    try Check.dimension("llama.context_length", contextLength, max: .max)
+    try Check.vocabulary(m, arch: "llama", embeddingRows: vocabularySize)
+    try Check.positiveFinite("llama.rope.freq_base", ropeBase)
+    try Check.positiveFinite("llama.attention.layer_norm_rms_epsilon", rmsEpsilon)
+    guard heads % kvHeads == 0 else {
       throw .invalidHyperparameter(
-        "d=\(embeddingLength) layers=\(layers) heads=\(heads)/\(kvHeads) ffn=\(feedForwardLength) ctx=\(contextLength)")
+        "llama.attention.head_count \(heads) is not a multiple of llama.attention.head_count_kv \(kvHeads)")
     }
-    headDim = (try? m.int("llama.attention.key_length")) ?? embeddingLength / heads
-    ropeDimensions = (try? m.int("llama.rope.dimension_count")) ?? headDim
-    guard ropeDimensions <= headDim, ropeDimensions % 2 == 0 else {
-      throw .invalidHyperparameter("rope dimension \(ropeDimensions) with head size \(headDim)")
+    guard embeddingLength % heads == 0 else {
+      throw .invalidHyperparameter(
+        "llama.embedding_length \(embeddingLength) is not a multiple of llama.attention.head_count \(heads)")
     }
+    headDim = try Check.optionalInt(m, "llama.attention.key_length") ?? embeddingLength / heads
+    try Check.dimension("llama.attention.key_length", headDim, max: Check.maxHeadSize)
+    ropeDimensions = try Check.optionalInt(m, "llama.rope.dimension_count") ?? headDim
+    guard ropeDimensions > 0, ropeDimensions <= headDim, ropeDimensions % 2 == 0 else {
+      throw .invalidHyperparameter(
+        "llama.rope.dimension_count is \(ropeDimensions); it must be even and between 2 and the head size \(headDim)")
+    }
+    let (context, warning) = Check.context(
+      contextLength, key: "llama.context_length", layers: layers, kvDim: kvHeads * headDim)
+    contextLength = context
+    if let warning { warnings.append(warning) }
   }
 }
 
@@ -104,7 +126,8 @@ public final class LlamaModel: LanguageModel {
       heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim, scale: 1 / Float(c.headDim).squareRoot(), window: nil)
     info = ModelInfo(
       architecture: "llama", name: (try? file.metadata.string("general.name")) ?? "llama",
-      vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
+      vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d,
+      warnings: c.warnings)
   }
 
   public var kvLayout: KVLayout { KVLayout(layers: config.layers, kvDim: config.kvHeads * config.headDim, headDim: config.headDim) }
