@@ -6,13 +6,15 @@
 #
 #   scripts/economics-tests.sh            # build + tests
 #   SKIP_BUILD=1 scripts/economics-tests.sh
+#   PEREGRINE_BIN=path/to/peregrine scripts/economics-tests.sh   # that binary, no build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q openai pytest >/dev/null 2>&1 || python3 -m pip install -q openai pytest
-if [[ -z "${SKIP_BUILD:-}" ]]; then
-  swift build -c release --product peregrine
+if [[ -z "${PEREGRINE_BIN:-}" ]]; then
+  [[ -n "${SKIP_BUILD:-}" ]] || swift build -c release --product peregrine
+  PEREGRINE_BIN=$(swift build -c release --show-bin-path)/peregrine
 fi
-export PEREGRINE_BIN=$(swift build -c release --show-bin-path)/peregrine
+export PEREGRINE_BIN
 status=0
 python3 -m pytest -q -p no:cacheprovider Tests/Economics/economics_server_test.py || status=1
 echo "economics tests: $([[ $status == 0 ]] && echo PASS || echo FAIL)"

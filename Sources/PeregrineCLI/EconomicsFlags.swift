@@ -42,7 +42,7 @@ struct EconomicsFlags: ParsableArguments {
     guard responseCacheTTL.isFinite, responseCacheTTL > 0 else {
       throw ValidationError("--response-cache-ttl must be a positive number of seconds")
     }
-    if responseCacheSize != "0", Serve.parseBytes(responseCacheSize) == nil {
+    if responseCacheSize != "0", ByteSize(argument: responseCacheSize) == nil {
       throw ValidationError("--response-cache-size: cannot read '\(responseCacheSize)' as a size (e.g. 64MiB, 0)")
     }
     _ = try prices()
@@ -56,7 +56,7 @@ struct EconomicsFlags: ParsableArguments {
     s.anonymousDailyTokens = anonymousTokens
     s.prices = try prices()
     s.machineCostPerHour = machineCostPerHour
-    s.resultCacheBytes = responseCacheSize == "0" ? 0 : Serve.parseBytes(responseCacheSize) ?? 0
+    s.resultCacheBytes = responseCacheSize == "0" ? 0 : ByteSize(argument: responseCacheSize)?.bytes ?? 0
     s.resultCacheTTL = responseCacheTTL
     if !usageDatabase, s.allowAnonymous || s.adminKey != nil {
       throw ValidationError("--allow-anonymous and --admin-key need a usage database (not --usage-db none)")

@@ -138,17 +138,9 @@ func wrap<T>(_ body: () throws -> T) throws -> T {
   do { return try body() } catch { throw CLIError(error) }
 }
 
+
 func printJSON(_ value: some Encodable) {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
   print(String(decoding: (try? encoder.encode(value)) ?? Data(), as: UTF8.self))
-}
-
-/// Columns padded to their widest cell; the first row is the header.
-func printTable(_ rows: [[String]]) {
-  guard let first = rows.first else { return }
-  let widths = first.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
-  for row in rows {
-    print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  "))
-  }
 }

@@ -231,7 +231,18 @@ def test_connections_past_the_cap_get_503_at_once():
         assert b"too_many_connections" in reply and b"retry-after: 1" in reply.lower()
         for h in held:
             h.close()
-        assert wait_until(lambda: srv.sample("peregrine_open_connections") <= 1, 5)
+
+        def open_connections():
+            # Until the server has seen the held sockets close, the scrape is itself a connection
+            # past the cap and is refused with 503: that is the behaviour under test, not a failure.
+            try:
+                return srv.sample("peregrine_open_connections")
+            except urllib.error.HTTPError as e:
+                if e.code != 503:
+                    raise
+                return float("inf")
+
+        assert wait_until(lambda: open_connections() <= 1, 5)
         with urllib.request.urlopen(srv.base + "/health", timeout=10) as r:
             assert r.status == 200
         assert srv.sample("peregrine_connections_refused", "_total") >= 1
@@ -290,11 +301,14 @@ def test_running_out_of_descriptors_neither_spins_nor_stops_the_server():
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
             s.sendall(b"GET /health HTTP/1.1\r\nHo")
             flood.append(s)
-        time.sleep(1)
+        # Refusing the backlog with 503s is real work for the first seconds; a spinning accept loop
+        # would burn a whole core (1 CPU-s/s) for as long as the flood lasts, so measure a longer
+        # window and allow half a core: CI machines are noisy (0.33 was seen there once).
+        time.sleep(2)
         c0 = srv.cpu_seconds()
-        time.sleep(3)
-        rate = (srv.cpu_seconds() - c0) / 3
-        assert rate < 0.3, "the server burns %.2f CPU-s/s with its descriptors exhausted" % rate
+        time.sleep(5)
+        rate = (srv.cpu_seconds() - c0) / 5
+        assert rate < 0.5, "the server burns %.2f CPU-s/s with its descriptors exhausted" % rate
         refused = 0
         for s in flood:
             s.setblocking(False)
