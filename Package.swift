@@ -76,13 +76,15 @@ let package = Package(
       name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport", "Kernels"],
       exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
+    // The slow tier (scripts/arch-tests.sh): generated qwen2/qwen3/qwen3moe/llama3 models vs llama.cpp.
+    .testTarget(name: "ArchitectureTests", dependencies: ["Engine", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
     .testTarget(
       name: "ServerTests",
       dependencies: [
         "Server", "Engine", "Models", "Tokenizers", "TestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ],
-      exclude: ["openai_client_test.py", "fuzz_test.py"]),
+      exclude: ["openai_client_test.py", "fuzz_test.py", "architecture_chat_test.py"]),
   ],
   swiftLanguageModes: [.v5]
 )
