@@ -106,7 +106,10 @@ def record(binary, model_path, name):
                             "top10_per_step": steps})
         chats = {}
         for key, messages in CHATS.items():
-            rendered = post(port, "/apply-template", {"messages": messages})["prompt"]
+            # Llama 3.1's template prints `date_string`, which llama-server sets to today's date; the
+            # template's own default (what Hugging Face and Peregrine render) keeps the fixture fixed.
+            rendered = post(port, "/apply-template", {"messages": messages,
+                                                      "chat_template_kwargs": {"date_string": "26 Jul 2024"}})["prompt"]
             ids = post(port, "/tokenize", {"content": rendered, "add_special": True, "parse_special": True})["tokens"]
             r, _ = completion(port, ids, 48)
             chats[key] = {"messages": messages, "rendered_prompt": rendered, "prompt_ids": ids,

@@ -16,6 +16,7 @@ FIXTURE = json.load(open(os.environ["PEREGRINE_FIXTURE"]))
 BIN = os.environ["PEREGRINE_BIN"]
 MODEL = os.environ["PEREGRINE_MODEL"]
 CLIENT = openai.OpenAI(base_url=os.environ["PEREGRINE_BASE_URL"] + "/v1", api_key="unused")
+SERVED = CLIENT.models.list().data[0].id
 # The family's end-of-turn token text (the vocabulary names it; Llama 3's <|eot_id|>, ChatML's <|im_end|>).
 END_OF_TURN = "<|eot_id|>" if FIXTURE["model"] == "llama3" else "<|im_end|>"
 
@@ -34,7 +35,7 @@ def end_of_turn_id():
 @pytest.mark.parametrize("key", ["chat", "chat_user_only"])
 def test_chat_completion_matches_llama_server(key):
     chat = FIXTURE[key]
-    r = CLIENT.chat.completions.create(model="m", messages=chat["messages"], temperature=0, max_tokens=48)
+    r = CLIENT.chat.completions.create(model=SERVED, messages=chat["messages"], temperature=0, max_tokens=48)
     choice = r.choices[0]
     # The same prompt length as llama-server's rendering of the family's template (the Swift tier
     # compares the ids themselves), the same reply, ending where llama.cpp's ended.
@@ -46,7 +47,7 @@ def test_chat_completion_matches_llama_server(key):
 
 def test_streaming_equals_the_whole_reply():
     chat = FIXTURE["chat"]
-    stream = CLIENT.chat.completions.create(model="m", messages=chat["messages"], temperature=0, max_tokens=48,
+    stream = CLIENT.chat.completions.create(model=SERVED, messages=chat["messages"], temperature=0, max_tokens=48,
                                             stream=True)
     text, reasons = "", []
     for chunk in stream:
@@ -62,7 +63,7 @@ def test_the_end_of_turn_token_stops_the_reply():
     # Whatever the model would say, once its end-of-turn token is the likeliest the reply ends there:
     # finish_reason "stop", the token not in the text.
     eot = end_of_turn_id()
-    r = CLIENT.chat.completions.create(model="m", messages=FIXTURE["chat"]["messages"], temperature=0, max_tokens=16,
+    r = CLIENT.chat.completions.create(model=SERVED, messages=FIXTURE["chat"]["messages"], temperature=0, max_tokens=16,
                                        logit_bias={str(eot): 100})
     assert r.choices[0].finish_reason == "stop"
     assert r.choices[0].message.content == ""
