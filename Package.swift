@@ -14,7 +14,8 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .executable(name: "peregrine", targets: ["PeregrineCLI"]),
-    .library(name: "Peregrine", targets: ["GGUF", "Kernels", "Tokenizers", "Templates", "Models", "Engine", "Hub"]),
+    .library(
+      name: "Peregrine", targets: ["GGUF", "Kernels", "Tokenizers", "Templates", "Models", "Engine", "Hub", "Accounts"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +23,7 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -46,16 +48,23 @@ let package = Package(
       dependencies: ["Models", "Tokenizers", "Templates", .product(name: "Logging", package: "swift-log")]),
     // Known models and fetching them into the local cache.
     .target(name: "Hub", dependencies: [.product(name: "Logging", package: "swift-log")]),
+    // Who may ask and what it is recorded under: API key ids (HMAC), prefix-cache namespaces.
+    // No HTTP types; the seed of the accounts layer (keys, tiers, the usage ledger).
+    .target(name: "Accounts"),
     // OpenAI-compatible HTTP server: routes, OpenAI wire types, auth, metrics, usage records.
     // Hummingbird types stay inside this target.
     .target(
       name: "Server",
       dependencies: [
-        "Templates",
+        "Templates", "Accounts",
         "Engine", "Models", "Tokenizers", "Hub",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+        .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "GRDB", package: "GRDB.swift"),
@@ -70,6 +79,7 @@ let package = Package(
       ]),
     .target(name: "TestSupport", dependencies: ["GGUF", "Tokenizers", "Models", "Hub", "Kernels"], path: "Tests/TestSupport"),
     .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
+    .testTarget(name: "AccountsTests", dependencies: ["Accounts"]),
     .testTarget(name: "KernelsTests", dependencies: ["Kernels", "KernelsC", "GGUF", "TestSupport"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     .testTarget(
@@ -81,7 +91,7 @@ let package = Package(
     .testTarget(
       name: "ServerTests",
       dependencies: [
-        "Server", "Engine", "Models", "Tokenizers", "TestSupport",
+        "Server", "Accounts", "Engine", "Models", "Tokenizers", "TestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ],
       exclude: ["openai_client_test.py", "fuzz_test.py", "architecture_chat_test.py"]),

@@ -114,6 +114,9 @@ rc=0; wait "$PID" 2>/dev/null || rc=$?
 [[ $rc == 0 ]] || { echo "server exited with $rc after SIGTERM" >&2; status=1; }
 grep -q "shutting down" "$WORK/server.log" || { echo "no shutdown log line" >&2; status=1; }
 
+echo "== hostile clients and files"
+SKIP_BUILD=1 scripts/hostile-tests.sh || status=1
+
 if [[ $status != 0 ]]; then
   echo "---- server log (tail)"; tail -50 "$WORK/server.log"
 fi

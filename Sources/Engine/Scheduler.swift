@@ -31,6 +31,8 @@ public struct Scheduler: Sendable {
   }
 
   public var waitingCount: Int { waiting.count }
+  /// Waiting requests, first to be scheduled first.
+  public var waitingIDs: [String] { waiting }
   public var runningCount: Int { running.count }
   public var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
   public func contains(_ id: String) -> Bool { records[id] != nil }

@@ -6,10 +6,7 @@ extension DecoderModel {
   {
     let c = config
     try batch.validate(vocabularySize: c.vocabularySize, contextLength: c.contextLength, cache: cache)
-    guard cache.layers == c.layers, cache.kvDim == c.kvHeads * c.headDim else {
-      throw .invalidHyperparameter("KV cache shape \(cache.layers)×\(cache.kvDim) does not fit this model")
-    }
-    if let reason = cache.type.unsupportedReason(headDim: c.headDim) { throw .invalidHyperparameter(reason) }
+    try cache.checkFits(layers: c.layers, kvDim: c.kvHeads * c.headDim, headDim: c.headDim)
     let tokens = batch.tokens
     let n = tokens.count
     let placement = TokenPlacement(batch)
@@ -20,18 +17,9 @@ extension DecoderModel {
     let ff = c.experts == nil ? c.feedForwardLength : 0
     let expertFloats = layers.lazy.compactMap { $0.mixture?.scratchFloats(n) }.max() ?? 0
 
-    arena.reset(
-      reserving: ScratchArena.footprint(n * d, n * d, n * d, n * qDim, n * kvDim, n * kvDim, n * qDim, n * ff, n * ff)
-        + expertFloats)
-    let x = arena.take(n * d)  // [n, d] residual stream
-    let xn = arena.take(n * d)  // [n, d] normed input of a sub-layer
-    let y = arena.take(n * d)  // [n, d] sub-layer output
-    let q = arena.take(n * qDim)  // [n, heads, hd]
-    let k = arena.take(n * kvDim)  // [n, kvHeads, hd]
-    let v = arena.take(n * kvDim)  // [n, kvHeads, hd]
-    let att = arena.take(n * qDim)  // [n, heads, hd]
-    let gate = arena.take(n * ff)  // [n, ffn]
-    let up = arena.take(n * ff)  // [n, ffn]
+    let buffers = LayerBuffers(arena: arena, n: n, d: d, qDim: qDim, kvDim: kvDim, ff: ff, extraFloats: expertFloats)
+    let (x, xn, y, q, k, v, att, gate, up) = (
+      buffers.x, buffers.xn, buffers.y, buffers.q, buffers.k, buffers.v, buffers.att, buffers.gate, buffers.up)
 
     // Mixture-of-experts routers: which rows llama.cpp multiplied in a batch (its F32 product order
     // depends on it; see `BatchSlice.referenceBatchedFloat`). In the last layer llama.cpp keeps only
@@ -54,9 +42,9 @@ extension DecoderModel {
     for (t, id) in tokens.enumerated() { dequantizeRow(embedding.type, embedding.row(Int(id)), x + t * d, d) }
 
     for (l, layer) in layers.enumerated() {
-      perToken(n) { range in normRows(x, layer.attnNorm, xn, rows: range, width: d) }
+      pool.perToken(n) { range in normRows(x, layer.attnNorm, xn, rows: range, width: d, eps: c.rmsEpsilon) }
       matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool)
-      perToken(n) { range in
+      pool.perToken(n) { range in
         for t in range {
           let qt = q + t * qDim  // [heads, hd]
           let kt = k + t * kvDim  // [kvHeads, hd]
@@ -64,8 +52,8 @@ extension DecoderModel {
           addBias(layer.bk, kt)
           addBias(layer.bv, v + t * kvDim)
           if let qNorm = layer.qNorm, let kNorm = layer.kNorm {
-            normRows(qt, qNorm, qt, rows: 0..<c.heads, width: hd)
-            normRows(kt, kNorm, kt, rows: 0..<c.kvHeads, width: hd)
+            normRows(qt, qNorm, qt, rows: 0..<c.heads, width: hd, eps: c.rmsEpsilon)
+            normRows(kt, kNorm, kt, rows: 0..<c.kvHeads, width: hd, eps: c.rmsEpsilon)
           }
           rope.apply(
             queries: qt, heads: c.heads, keys: kt, kvHeads: c.kvHeads, headDim: hd, position: placement.position[t])
@@ -74,10 +62,10 @@ extension DecoderModel {
       }
       attention.run(q: q, out: att, batch: batch, placement: placement, layer: l, cache: cache, pool: pool)
       matmul(layer.wo, att, y, n: n, pool: pool)
-      perToken(n) { range in
+      pool.perToken(n) { range in
         for t in range { addBias(layer.bo, y + t * d) }
         addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d)
-        normRows(x, layer.ffnNorm, xn, rows: range, width: d)
+        normRows(x, layer.ffnNorm, xn, rows: range, width: d, eps: c.rmsEpsilon)
       }
 
       switch layer.feedForward {
@@ -98,7 +86,7 @@ extension DecoderModel {
             xn, y, n: n, batched: batched.baseAddress!, workspace: &workspace, arena: arena, pool: pool)
         }
       }
-      perToken(n) { range in addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d) }
+      pool.perToken(n) { range in addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d) }
     }
 
     let head = OutputHead(norm: outputNorm, eps: c.rmsEpsilon, weights: output, vocabularySize: c.vocabularySize)
@@ -117,22 +105,6 @@ extension DecoderModel {
     bias.withUnsafeBufferPointer { b in
       for i in 0..<b.count { x[i] += b[i] }
     }
-  }
-
-  /// RMSNorm of rows `rows` of `width` floats with one weight vector (`src` may equal `dst`).
-  private func normRows(
-    _ src: UnsafeMutablePointer<Float>, _ weight: [Float], _ dst: UnsafeMutablePointer<Float>, rows: Range<Int>,
-    width: Int
-  ) {
-    weight.withUnsafeBufferPointer { w in
-      for r in rows { rmsNorm(src + r * width, w.baseAddress!, dst + r * width, width, eps: config.rmsEpsilon) }
-    }
-  }
-
-  /// Per-token work between the matrix products: over the pool's threads for a prompt, inline for
-  /// a few tokens.
-  @inline(__always) private func perToken(_ n: Int, _ body: (Range<Int>) -> Void) {
-    if n < 16 { body(0..<n) } else { pool.parallelEven(n, granule: 1, body) }
   }
 }
 

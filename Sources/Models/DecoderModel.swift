@@ -19,51 +19,79 @@ public struct DecoderConfig: Sendable, Equatable {
   /// Mixture-of-experts feed-forward layers (nil: dense ones).
   public var experts: ExpertCounts?
 
+  /// Warnings about values the loader had to adjust (a context too long for this machine).
+  public var warnings: [String] = []
+
   init(metadata m: GGUFMetadata, traits: DecoderTraits, vocabularySize: Int) throws(ModelError) {
-    let p = traits.architecture + "."
-    architecture = traits.architecture
+    typealias Check = HyperparameterChecks
+    let arch = traits.architecture
+    let p = arch + "."
+    architecture = arch
     do {
       embeddingLength = try m.int(p + "embedding_length")
       layers = try m.int(p + "block_count")
       heads = try m.int(p + "attention.head_count")
-      kvHeads = (try? m.int(p + "attention.head_count_kv")) ?? heads
       feedForwardLength = try m.int(p + "feed_forward_length")
       contextLength = try m.int(p + "context_length")
     } catch {
       throw .file(error)
     }
-    rmsEpsilon = (try? m.float(p + "attention.layer_norm_rms_epsilon")) ?? 1e-5
+    kvHeads = try Check.optionalInt(m, p + "attention.head_count_kv") ?? heads
+    rmsEpsilon = try Check.optionalFloat(m, p + "attention.layer_norm_rms_epsilon") ?? 1e-5
     self.vocabularySize = vocabularySize
-    guard embeddingLength > 0, layers > 0, heads > 0, kvHeads > 0, heads % kvHeads == 0, feedForwardLength > 0,
-      contextLength > 0, rmsEpsilon >= 0
+    try Check.dimension(p + "embedding_length", embeddingLength, max: Check.maxEmbedding)
+    try Check.dimension(p + "block_count", layers, max: Check.maxLayers)
+    try Check.dimension(p + "attention.head_count", heads, max: Check.maxHeads)
+    try Check.dimension(p + "attention.head_count_kv", kvHeads, max: heads)
+    try Check.dimension(p + "feed_forward_length", feedForwardLength, max: Check.maxFeedForward)
+    // No upper bound here: a context too long for this machine is capped below, with a warning.
+    try Check.dimension(p + "context_length", contextLength, max: .max)
+    try Check.vocabulary(m, arch: arch, embeddingRows: vocabularySize)
+    try Check.positiveFinite(p + "attention.layer_norm_rms_epsilon", rmsEpsilon)
+    guard heads % kvHeads == 0 else {
+      throw .invalidHyperparameter(
+        "\(p)attention.head_count \(heads) is not a multiple of \(p)attention.head_count_kv \(kvHeads)")
+    }
+    // The head size may differ from d / heads (Qwen3, Mistral Nemo); without key_length it is d / heads.
+    guard let keyLength = try Check.optionalInt(m, p + "attention.key_length") ?? embeddingLength.dividedIfExact(by: heads)
     else {
       throw .invalidHyperparameter(
-        "d=\(embeddingLength) layers=\(layers) heads=\(heads)/\(kvHeads) ffn=\(feedForwardLength) ctx=\(contextLength)")
+        "\(p)embedding_length \(embeddingLength) is not a multiple of \(p)attention.head_count \(heads)")
     }
-    headDim = (try? m.int(p + "attention.key_length")) ?? embeddingLength / heads
-    let valueDim = (try? m.int(p + "attention.value_length")) ?? headDim
-    guard headDim > 0, headDim % 2 == 0 else { throw .invalidHyperparameter("head size \(headDim)") }
+    headDim = keyLength
+    try Check.dimension(p + "attention.key_length", headDim, max: Check.maxHeadSize)
+    guard headDim % 2 == 0 else { throw .invalidHyperparameter("\(p)attention.key_length \(headDim) is odd") }
+    let valueDim = try Check.optionalInt(m, p + "attention.value_length") ?? headDim
     guard valueDim == headDim else {
       throw .unsupportedFeature(
-        architecture: traits.architecture, feature: "value heads of \(valueDim) values beside key heads of \(headDim)")
+        architecture: arch, feature: "value heads of \(valueDim) values beside key heads of \(headDim)")
     }
-    let expertCount = (try? m.int(p + "expert_count")) ?? 0
+    let expertCount = try Check.optionalInt(m, p + "expert_count") ?? 0
     switch (traits.experts, expertCount > 0) {
     case (.never, true):
-      throw .unsupportedFeature(architecture: traits.architecture, feature: "\(expertCount) experts per layer")
+      throw .unsupportedFeature(architecture: arch, feature: "\(expertCount) experts per layer")
     case (.always, false):
       throw .invalidHyperparameter("\(p)expert_count is missing or 0")
     case (_, true):
-      let used = (try? m.int(p + "expert_used_count")) ?? 0
-      let length = (try? m.int(p + "expert_feed_forward_length")) ?? feedForwardLength / max(1, used)
-      guard used > 0, used <= expertCount, length > 0 else {
-        throw .invalidHyperparameter("\(used) of \(expertCount) experts used, expert ffn \(length)")
-      }
+      try Check.dimension(p + "expert_count", expertCount, max: Check.maxExperts)
+      let used = try Check.optionalInt(m, p + "expert_used_count") ?? 0
+      try Check.dimension(p + "expert_used_count", used, max: expertCount)
+      let length = try Check.optionalInt(m, p + "expert_feed_forward_length") ?? feedForwardLength / used
+      try Check.dimension(p + "expert_feed_forward_length", length, max: Check.maxFeedForward)
       experts = ExpertCounts(count: expertCount, used: used, feedForwardLength: length)
     default:
       experts = nil
     }
+    let (context, warning) = Check.context(
+      contextLength, key: p + "context_length", layers: layers, kvDim: kvHeads * headDim)
+    contextLength = context
+    if let warning { warnings.append(warning) }
   }
+}
+
+extension Int {
+  /// self / divisor when it divides evenly, else nil.
+  fileprivate func dividedIfExact(by divisor: Int) -> Int? { divisor != 0 && self % divisor == 0 ? self / divisor : nil }
 }
 
 /// Experts per mixture-of-experts layer, how many each token uses, and each expert's hidden size.
@@ -207,7 +235,8 @@ public final class DecoderModel: LanguageModel {
     info = ModelInfo(
       architecture: traits.architecture,
       name: (try? file.metadata.string("general.name")) ?? traits.architecture,
-      vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
+      vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d,
+      warnings: c.warnings)
   }
 
   public var kvLayout: KVLayout {

@@ -24,6 +24,7 @@ public enum ModelRegistry {
     let arch: String
     do { arch = try file.metadata.string("general.architecture") } catch { throw .file(error) }
     guard let loader = architectures[arch] else { throw .unsupportedArchitecture(arch, supported: supported) }
+    try HyperparameterChecks.fileType(file.metadata)
     return try loader(file, pool, numerics)
   }
 

@@ -15,22 +15,28 @@ extension RopeTable {
     frequencyFactors: [Float]? = nil
   ) throws(ModelError) {
     let p = arch + "."
-    let base = (try? m.float(p + "rope.freq_base")) ?? 10_000
-    let dimensions = (try? m.int(p + "rope.dimension_count")) ?? headDim
-    guard dimensions > 0, dimensions <= headDim, dimensions % 2 == 0, base > 0 else {
-      throw .invalidHyperparameter("rope dimension \(dimensions) and base \(base) with head size \(headDim)")
+    typealias Check = HyperparameterChecks
+    let base = try Check.optionalFloat(m, p + "rope.freq_base") ?? 10_000
+    try Check.positiveFinite(p + "rope.freq_base", base)
+    let dimensions = try Check.optionalInt(m, p + "rope.dimension_count") ?? headDim
+    guard dimensions > 0, dimensions <= headDim, dimensions % 2 == 0 else {
+      throw .invalidHyperparameter(
+        "\(p)rope.dimension_count is \(dimensions); it must be even and between 2 and the head size \(headDim)")
     }
     if let f = frequencyFactors {
       guard f.count == dimensions / 2, f.allSatisfy({ $0 > 0 && $0.isFinite }) else {
         throw .invalidHyperparameter("rope_freqs.weight: \(f.count) factors for \(dimensions / 2) frequency pairs")
       }
     }
-    let type = (try? m.string(p + "rope.scaling.type")) ?? "linear"
-    let factor = (try? m.float(p + "rope.scaling.factor")) ?? (try? m.float(p + "rope.scale_linear")) ?? 0
-    let attentionFactor = (try? m.float(p + "rope.scaling.attn_factor")) ?? 1
-    guard factor >= 0, factor.isFinite, attentionFactor > 0, attentionFactor.isFinite else {
-      throw .invalidHyperparameter("rope scaling factor \(factor), attention factor \(attentionFactor)")
+    let type = m[p + "rope.scaling.type"]?.string ?? "linear"
+    // Older converters wrote the linear factor as `rope.scale_linear`.
+    let legacyFactor = try Check.optionalFloat(m, p + "rope.scale_linear")
+    let factor = try Check.optionalFloat(m, p + "rope.scaling.factor") ?? legacyFactor ?? 0
+    let attentionFactor = try Check.optionalFloat(m, p + "rope.scaling.attn_factor") ?? 1
+    guard factor >= 0, factor.isFinite else {
+      throw .invalidHyperparameter("\(p)rope.scaling.factor is \(factor); it must be a finite number ≥ 0")
     }
+    try Check.positiveFinite(p + "rope.scaling.attn_factor", attentionFactor)
     var scaling = RopeScaling(frequencyFactors: frequencyFactors, attentionFactor: attentionFactor)
     switch type {
     case "none":
@@ -38,8 +44,8 @@ extension RopeTable {
     case "linear":
       if factor > 0 { scaling.frequencyScale = 1 / factor }
     case "yarn":
-      let original = (try? m.int(p + "rope.scaling.original_context_length")) ?? contextLength
-      guard original > 0 else { throw .invalidHyperparameter("rope.scaling.original_context_length \(original)") }
+      let original = try Check.optionalInt(m, p + "rope.scaling.original_context_length") ?? contextLength
+      try Check.dimension(p + "rope.scaling.original_context_length", original, max: Int(Int32.max))
       var yarn = RopeScaling.yarn(
         factor: factor > 0 ? factor : 1, originalContext: original, dimensions: dimensions, base: base,
         attentionFactor: attentionFactor)

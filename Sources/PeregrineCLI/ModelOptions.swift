@@ -42,7 +42,13 @@ struct ModelOptions: ParsableArguments {
     do {
       let pool = ThreadPool(threadCount: threads)
       let model = try ModelRegistry.load(file, pool: pool, numerics: numerics)
+      for warning in model.info.warnings { printError("warning: \(warning)") }
       let vocabulary = try TokenizerVocabulary(metadata: file.metadata)
+      // Sampled ids run up to the embedding's rows; each must be a token the tokenizer can show.
+      guard vocabulary.tokens.count == model.info.vocabularySize else {
+        throw CLIError(
+          "the vocabulary has \(vocabulary.tokens.count) tokens but token_embd.weight has \(model.info.vocabularySize) rows")
+      }
       return LoadedModel(
         file: file, model: model, pool: pool, tokenizer: try Tokenizer(vocabulary: vocabulary), addBOS: vocabulary.addBOS,
         template: ChatTemplate(source: file.metadata["tokenizer.chat_template"]?.string, vocabulary: vocabulary))

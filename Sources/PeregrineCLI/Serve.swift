@@ -51,6 +51,22 @@ struct Serve: AsyncParsableCommand {
   var maxModelLength: Int?
   @Option(name: .customLong("shutdown-grace"), help: "Seconds running requests may finish after SIGTERM.")
   var shutdownGrace = 30
+  @Option(name: .customLong("max-connections"), help: "Open connections at most; more get 503 at once.")
+  var maxConnections = 1024
+  @Option(name: .customLong("header-timeout"), help: "Seconds a client may take to send a request's head.")
+  var headerTimeout = 10.0
+  @Option(name: .customLong("body-timeout"), help: "Seconds of silence allowed inside a request body (then 400).")
+  var bodyTimeout = 30.0
+  @Option(name: .customLong("keep-alive-timeout"), help: "Seconds an idle keep-alive connection stays open.")
+  var keepAliveTimeout = 30.0
+  @Option(
+    name: .customLong("write-timeout"),
+    help: "Seconds a response may wait on a client that stopped reading before the connection is dropped.")
+  var writeTimeout = 30.0
+  @Flag(
+    name: .customLong("shared-prefix-cache"),
+    help: "One prefix cache for all API keys (default: one per key; requests can still separate with cache_salt).")
+  var sharedPrefixCache = false
   @OptionGroup(title: "Speculative decoding (the default for requests; they may choose with \"speculative\")")
   var speculation: SpeculationFlags
 
@@ -62,6 +78,13 @@ struct Serve: AsyncParsableCommand {
     }
     guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
     guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be ≥ 0") }
+    guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+    for (flag, seconds) in [
+      ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout), ("--keep-alive-timeout", keepAliveTimeout),
+      ("--write-timeout", writeTimeout),
+    ] where !(seconds.isFinite && seconds > 0 && seconds <= 86_400) {
+      throw ValidationError("\(flag) must be between 0 and 86400 seconds, got \(seconds)")
+    }
     if let kvCacheMemory, Self.parseBytes(kvCacheMemory) == nil {
       throw ValidationError("--kv-cache-memory: cannot read '\(kvCacheMemory)' as a size (e.g. 512MiB, 2GiB)")
     }
@@ -88,6 +111,12 @@ struct Serve: AsyncParsableCommand {
       configuration.maxModelLength = maxModelLength
     }
     configuration.shutdownGracePeriod = .seconds(shutdownGrace)
+    configuration.maxConnections = maxConnections
+    configuration.headerTimeout = .milliseconds(Int(headerTimeout * 1000))
+    configuration.bodyTimeout = .milliseconds(Int(bodyTimeout * 1000))
+    configuration.keepAliveTimeout = .milliseconds(Int(keepAliveTimeout * 1000))
+    configuration.writeTimeout = .milliseconds(Int(writeTimeout * 1000))
+    configuration.sharedPrefixCache = sharedPrefixCache
     configuration.version = Peregrine.configuration.version
     switch usageDB {
     case "none": configuration.usageDatabasePath = nil

@@ -53,6 +53,8 @@ struct ChatCompletionRequest: Sendable, Decodable {
   var speculative: String?
   /// Extension: draft tokens per target pass at most (1–64).
   var draftTokens: Int?
+  /// vLLM's extension: prompt-cache entries are shared only between requests with equal salts.
+  var cacheSalt: String?
 
   enum CodingKeys: String, CodingKey {
     case model, messages, temperature, n, stop, seed, logprobs, user, stream
@@ -71,5 +73,6 @@ struct ChatCompletionRequest: Sendable, Decodable {
     case streamOptions = "stream_options"
     case speculative
     case draftTokens = "draft_tokens"
+    case cacheSalt = "cache_salt"
   }
 }

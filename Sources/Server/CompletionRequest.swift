@@ -62,6 +62,8 @@ struct CompletionRequest: Sendable, Decodable {
   var speculative: String?
   /// Extension: draft tokens per target pass at most (1–64).
   var draftTokens: Int?
+  /// vLLM's extension: prompt-cache entries are shared only between requests with equal salts.
+  var cacheSalt: String?
 
   enum CodingKeys: String, CodingKey {
     case model, prompt, suffix, temperature, n, stop, seed, logprobs, echo, user, stream
@@ -79,5 +81,6 @@ struct CompletionRequest: Sendable, Decodable {
     case streamOptions = "stream_options"
     case speculative
     case draftTokens = "draft_tokens"
+    case cacheSalt = "cache_salt"
   }
 }

@@ -1,3 +1,4 @@
+import Accounts
 import Engine
 import Foundation
 import Hummingbird
@@ -25,12 +26,24 @@ public struct PeregrineServer: Sendable {
 
   /// Runs until a shutdown signal, or until loading the model fails (then throws its error).
   public func run() async throws {
+    var configuration = configuration
+    let descriptors = FileDescriptorLimit.raise()
+    if configuration.maxConnections > descriptors - FileDescriptorLimit.reserve {
+      let cap = max(1, descriptors - FileDescriptorLimit.reserve)
+      logger.warning(
+        "--max-connections \(configuration.maxConnections) is more than the open-file limit (\(descriptors)) allows; using \(cap) (raise it with ulimit -n)"
+      )
+      configuration.maxConnections = cap
+    }
     let usage = try configuration.usageDatabasePath.map { try UsageStore(path: $0) }
-    let server = ServerContext(configuration: configuration, usage: usage, logger: logger)
+    // Key ids are keyed with the usage database's own secret, so they stay stable across restarts.
+    let digest = try usage.map { KeyDigest(secret: try $0.secret(named: "api_key_id")) }
+    let server = ServerContext(configuration: configuration, usage: usage, logger: logger, keyDigest: digest)
     // Loading waits for the listener, so /health can report 503 for as long as loading takes.
     let (listening, listeningContinuation) = AsyncStream<Void>.makeStream()
     let app = Application(
       router: Routes.router(server),
+      server: .guardedHTTP1(registry: server.connections),
       configuration: .init(
         address: .hostname(configuration.host, port: configuration.port), serverName: "peregrine"),
       onServerRunning: { _ in
@@ -86,6 +99,14 @@ struct EngineService: Service {
     var context = ModelContext(
       served: served, name: server.configuration.modelName, aliases: server.configuration.modelAliases)
     if let limit = server.configuration.maxModelLength { context.contextLength = min(context.contextLength, limit) }
+    if context.contextLength > served.engine.capacityTokens {
+      // As vLLM refuses a max_model_len above what its KV cache holds: here the served context
+      // shrinks, so requests that leave max_tokens out still fit.
+      server.logger.warning(
+        "the context (\(context.contextLength) tokens) is more than the KV cache holds; serving \(served.engine.capacityTokens) tokens (raise --kv-cache-memory for more)"
+      )
+      context.contextLength = served.engine.capacityTokens
+    }
     server.host.set(.ready(engine: served.engine, context: context))
     server.logger.info(
       "model \(server.configuration.modelName) ready (context \(context.contextLength) tokens) on http://\(server.configuration.host):\(server.configuration.port)"

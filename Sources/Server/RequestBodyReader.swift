@@ -6,13 +6,18 @@ import NIOCore
 enum RequestBodyReader {
   /// Refuses from the Content-Length header when it is over `limit`, and otherwise stops reading as
   /// soon as the limit is crossed, so an oversized body is never held whole.
-  static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+  static func decode<T: Decodable>(
+    _ type: T.Type, from request: Request, limit: Int, timeoutSeconds: Int = 30
+  ) async throws -> T {
     if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
       throw APIError.tooLarge(limit: limit)
     }
     let buffer: ByteBuffer
     do {
       buffer = try await request.body.collect(upTo: limit)
+    } catch is RequestBodyTimeout {
+      // The connection guard gave up on a body shorter than its Content-Length.
+      throw APIError.bodyTimeout(seconds: timeoutSeconds)
     } catch let error as HTTPError where error.status == .contentTooLarge {
       throw APIError.tooLarge(limit: limit)
     } catch is NIOTooManyBytesError {

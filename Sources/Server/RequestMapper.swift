@@ -1,3 +1,4 @@
+import Accounts
 import Engine
 import Foundation
 
@@ -9,6 +10,12 @@ struct RequestMapper: Sendable {
   var maxChoices = 16
   var maxStopSequences = 16
   var maxStopLength = 512
+  /// OpenAI's cap on `user`, in characters; it is stored with every usage record.
+  var maxUserLength = 256
+  /// Longest `cache_salt` in bytes (vLLM suggests 43 base64 characters, 256 bits).
+  var maxCacheSaltLength = 512
+  /// The prefix-cache namespace of the caller (its API key, unless the server shares one).
+  var cacheNamespace = CacheNamespace.shared
   /// Draws a seed when the request has none (tests pin it).
   var randomSeed: @Sendable () -> UInt64 = { UInt64.random(in: 0...UInt64.max) }
 
@@ -34,6 +41,7 @@ struct RequestMapper: Sendable {
     var user: String?
     var speculative: String?
     var draftTokens: Int?
+    var cacheSalt: String?
   }
 
   // MARK: - Chat
@@ -92,7 +100,7 @@ struct RequestMapper: Sendable {
       topK: r.topK, minP: r.minP, n: r.n, stop: r.stop, seed: r.seed, presencePenalty: r.presencePenalty,
       frequencyPenalty: r.frequencyPenalty, repetitionPenalty: r.repetitionPenalty, logitBias: r.logitBias,
       ignoreEOS: r.ignoreEOS, responseFormat: r.responseFormat, stream: r.stream, streamOptions: r.streamOptions,
-      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens)
+      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens, cacheSalt: r.cacheSalt)
     let prompt = try model.encodeChat(messages)
     return try build(
       common, endpoint: .chat, id: id, prompts: [prompt], promptParam: "messages",
@@ -144,7 +152,7 @@ struct RequestMapper: Sendable {
       minP: r.minP, n: r.n, stop: r.stop, seed: r.seed, presencePenalty: r.presencePenalty,
       frequencyPenalty: r.frequencyPenalty, repetitionPenalty: r.repetitionPenalty, logitBias: r.logitBias,
       ignoreEOS: r.ignoreEOS, responseFormat: r.responseFormat, stream: r.stream, streamOptions: r.streamOptions,
-      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens)
+      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens, cacheSalt: r.cacheSalt)
     // OpenAI's legacy default is 16 tokens.
     return try build(
       common, endpoint: .completions, id: id, prompts: prompts, promptParam: "prompt", maxTokensParam: "max_tokens",
@@ -180,6 +188,8 @@ struct RequestMapper: Sendable {
       throw .invalidParameter("stream_options", "'stream_options' is only allowed when 'stream' is true.")
     }
     let baseSeed = c.seed.map { UInt64(bitPattern: $0) } ?? randomSeed()
+    try checkUser(c.user)
+    let salt = cacheNamespace.engineSalt(requestSalt: try cacheSalt(c.cacheSalt))
 
     var requests: [EngineRequest] = []
     for (p, prompt) in prompts.enumerated() {
@@ -204,7 +214,7 @@ struct RequestMapper: Sendable {
           EngineRequest(
             id: "\(id)-\(p * n + j)", promptIDs: prompt, sampling: s, maxTokens: maxTokens,
             ignoreEndOfGeneration: c.ignoreEOS ?? false, stopSequences: stops, topLogprobs: topLogprobs,
-            logitBias: bias, constraint: try constraint(for: format), speculative: speculative,
+            logitBias: bias, cacheSalt: salt, constraint: try constraint(for: format), speculative: speculative,
             draftTokens: c.draftTokens))
       }
     }
@@ -212,6 +222,31 @@ struct RequestMapper: Sendable {
       endpoint: endpoint, id: id, requests: requests, n: n, promptTokenCounts: prompts.map(\.count),
       stream: c.stream ?? false, includeUsage: c.streamOptions?.includeUsage ?? false, logprobs: topLogprobs,
       echoTexts: echoTexts, user: c.user, model: model.name)
+  }
+
+  /// `user` is stored with the usage record: longer than OpenAI allows is refused as OpenAI does.
+  func checkUser(_ user: String?) throws(APIError) {
+    guard let user else { return }
+    let length = user.unicodeScalars.count
+    if length > maxUserLength {
+      throw APIError(
+        status: 400,
+        message: "Invalid 'user': string too long. Expected a string with maximum length \(maxUserLength), "
+          + "but got a string with length \(length) instead.",
+        type: "invalid_request_error", param: "user", code: "string_above_max_length")
+    }
+  }
+
+  /// vLLM's `cache_salt`: requests share cached prompt blocks only under equal salts (and namespace).
+  func cacheSalt(_ salt: String?) throws(APIError) -> String? {
+    guard let salt else { return nil }
+    if salt.isEmpty {
+      throw .invalidParameter("cache_salt", "'cache_salt' must be a non-empty string if provided.")
+    }
+    if salt.utf8.count > maxCacheSaltLength {
+      throw .invalidParameter("cache_salt", "'cache_salt' must be at most \(maxCacheSaltLength) bytes long.")
+    }
+    return salt
   }
 
   func samplingParameters(_ c: Common) throws(APIError) -> SamplingParameters {
@@ -227,7 +262,8 @@ struct RequestMapper: Sendable {
     if let t = c.temperature, !(t.isFinite && t >= 0 && t <= 2) {
       throw .invalidParameter("temperature", "'temperature' must be between 0 and 2, got \(t).")
     }
-    if let p = c.topP, !(p.isFinite && p > 0 && p <= 1) {
+    // Checked as the sampler's Float sees it: 5e-324 is positive as a Double but 0 as a Float.
+    if let p = c.topP, !(p.isFinite && Float(p) > 0 && p <= 1) {
       throw .invalidParameter("top_p", "'top_p' must be greater than 0 and at most 1, got \(p).")
     }
     if let k = c.topK {
@@ -244,7 +280,7 @@ struct RequestMapper: Sendable {
     if let v = c.frequencyPenalty, !(v.isFinite && abs(v) <= 2) {
       throw .invalidParameter("frequency_penalty", "'frequency_penalty' must be between -2 and 2, got \(v).")
     }
-    if let v = c.repetitionPenalty, !(v.isFinite && v > 0 && v <= 10) {
+    if let v = c.repetitionPenalty, !(v.isFinite && Float(v) > 0 && v <= 10) {
       throw .invalidParameter(
         "repetition_penalty", "'repetition_penalty' must be greater than 0 and at most 10, got \(v).")
     }

@@ -7,27 +7,26 @@ import Hummingbird
 enum Routes {
   static func router(_ server: ServerContext) -> Router<ServerRequestContext> {
     let router = Router(context: ServerRequestContext.self)
-    let auth = APIKeyCheck(keys: server.configuration.apiKeys)
+    let auth = server.keys
     router.add(middleware: ServerMiddleware(server: server, auth: auth))
-    let limit = server.configuration.maxBodyBytes
     let handler = CompletionHandler(server: server)
 
     router.post("/v1/chat/completions") { request, context in
-      let body = try await RequestBodyReader.decode(ChatCompletionRequest.self, from: request, limit: limit)
+      let body = try await decode(ChatCompletionRequest.self, request, server)
       let (engine, model) = try server.host.ready()
-      let plan = try RequestMapper(model: model).plan(body, id: "chatcmpl-" + shortID())
-      return try await handler.respond(
-        plan: plan, engine: engine, requestID: context.requestID, apiKeyID: keyID(request, auth))
+      let caller = caller(request, context, server)
+      let plan = try mapper(model, caller, server).plan(body, id: "chatcmpl-" + shortID())
+      return try await handler.respond(plan: plan, engine: engine, caller: caller)
     }
     router.post("/v1/completions") { request, context in
-      let body = try await RequestBodyReader.decode(CompletionRequest.self, from: request, limit: limit)
+      let body = try await decode(CompletionRequest.self, request, server)
       let (engine, model) = try server.host.ready()
-      var plan = try RequestMapper(model: model).plan(body, id: "cmpl-" + shortID())
+      let caller = caller(request, context, server)
+      var plan = try mapper(model, caller, server).plan(body, id: "cmpl-" + shortID())
       if case .tokens(let lists) = body.prompt, plan.echoTexts != nil {
         plan.echoTexts = lists.map { engine.tokenizer.decode($0, special: false) }
       }
-      return try await handler.respond(
-        plan: plan, engine: engine, requestID: context.requestID, apiKeyID: keyID(request, auth))
+      return try await handler.respond(plan: plan, engine: engine, caller: caller)
     }
     router.get("/v1/models") { _, _ in
       Response.json(ModelList(data: [modelEntry(server)]))
@@ -40,7 +39,7 @@ enum Routes {
       return Response.json(modelEntry(server))
     }
     router.post("/tokenize") { request, _ in
-      let body = try await RequestBodyReader.decode(TokenizeRequest.self, from: request, limit: limit)
+      let body = try await decode(TokenizeRequest.self, request, server)
       let (engine, context) = try server.host.ready()
       if let requested = body.model, !context.accepts(model: requested) {
         throw APIError.modelNotFound(requested, served: context.name)
@@ -57,7 +56,7 @@ enum Routes {
       return Response.json(TokenizeResponse(tokens: ids, count: ids.count, maxModelLen: context.contextLength))
     }
     router.post("/detokenize") { request, _ in
-      let body = try await RequestBodyReader.decode(DetokenizeRequest.self, from: request, limit: limit)
+      let body = try await decode(DetokenizeRequest.self, request, server)
       let (engine, context) = try server.host.ready()
       if let bad = body.tokens.first(where: { $0 < 0 || Int($0) >= context.vocabularySize }) {
         throw APIError.invalidParameter(
@@ -72,6 +71,12 @@ enum Routes {
       case .failed(let why): return Response.json(["status": "error", "message": why], status: 503)
       case .ready: return Response.json(["status": "ok"])
       }
+    }
+    // Load balancers often probe with HEAD: the same status, no body.
+    router.head("/health") { _, _ in
+      var ready = false
+      if case .ready = server.host.state { ready = true }
+      return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"])
     }
     router.get("/version") { _, _ in
       Response.json(["version": server.configuration.version, "name": "peregrine"])
@@ -94,8 +99,31 @@ enum Routes {
     return .init(id: server.configuration.modelName, created: server.host.created, maxModelLen: contextLength)
   }
 
-  private static func keyID(_ request: Request, _ auth: APIKeyCheck) -> String? {
-    auth.matchingKey(authorization: request.headers[.authorization]).map(APIKeyCheck.keyID)
+  /// Who sent the request, and the watch on its connection.
+  private static func caller(_ request: Request, _ context: ServerRequestContext, _ server: ServerContext)
+    -> CompletionHandler.Caller
+  {
+    let keyID = server.keys.matchingKey(authorization: request.headers[.authorization]).map(server.keys.keyID)
+    return .init(
+      requestID: context.requestID, apiKeyID: keyID, watch: server.connections.watch(for: context.channel),
+      outcome: context.outcome)
+  }
+
+  /// Request mapping for this caller: its prefix-cache namespace comes from its key.
+  private static func mapper(_ model: ModelContext, _ caller: CompletionHandler.Caller, _ server: ServerContext)
+    -> RequestMapper
+  {
+    var m = RequestMapper(model: model)
+    m.cacheNamespace = server.keys.cacheNamespace(keyID: caller.apiKeyID)
+    return m
+  }
+
+  private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ server: ServerContext) async throws
+    -> T
+  {
+    try await RequestBodyReader.decode(
+      type, from: request, limit: server.configuration.maxBodyBytes,
+      timeoutSeconds: Int(server.configuration.bodyTimeout.components.seconds))
   }
 
   /// A random id suffix, compact like OpenAI's.

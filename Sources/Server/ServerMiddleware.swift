@@ -39,12 +39,29 @@ struct ServerMiddleware: RouterMiddleware {
     } catch let error as HTTPError {
       response = Self.response(Self.translate(error, path: request.uri.path, limit: server.configuration.maxBodyBytes))
     } catch {
-      server.logger.error("request \(requestID) failed: \(error)")
-      response = Self.response(.internal("Internal error: \(error)"))
+      if error is ClientGone || clientLeft(context) {
+        response = Response(status: .init(code: 499))
+      } else {
+        server.logger.error("request \(requestID) failed: \(error)")
+        response = Self.response(.internal("Internal error: \(error)"))
+      }
+    }
+    var reportedByHandler = context.outcome.isDeferred
+    if response.status.code != 499, clientLeft(context) {
+      // Its own outcome, whatever the handler made of the half-read request: nobody can read the answer.
+      response = Response(status: .init(code: 499))
+      reportedByHandler = false
+    }
+    if response.status.code == 499 {
+      server.logger.info("request \(requestID): the client closed the connection before the response")
     }
     response.headers[.requestID] = requestID
-    server.metrics.observeResponse(status: Int(response.status.code))
+    if !reportedByHandler { server.metrics.observeResponse(status: Int(response.status.code)) }
     return response
+  }
+
+  private func clientLeft(_ context: Context) -> Bool {
+    server.connections.watch(for: context.channel)?.isGone == true
   }
 
   static func translate(_ error: HTTPError, path: String, limit: Int) -> APIError {
@@ -66,8 +83,9 @@ struct ServerMiddleware: RouterMiddleware {
   static func response(_ error: APIError) -> Response {
     var headers: HTTPFields = [.contentType: "application/json"]
     if let retry = error.retryAfter { headers[.retryAfter] = String(retry) }
-    // The unread rest of an oversized body would otherwise be the next request on this connection.
-    if error.status == 413 { headers[.connection] = "close" }
+    // The unread rest of an oversized or timed-out body would otherwise be the next request on this
+    // connection; the connection guard closes it once the response is out.
+    if error.status == 413 || error.closesConnection { headers[.connection] = "close" }
     return Response(
       status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body)))
   }

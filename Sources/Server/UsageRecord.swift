@@ -43,4 +43,25 @@ public struct UsageRecord: Sendable, Equatable, Codable, FetchableRecord, Persis
   }
 
   public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+
+  /// Longest stored strings, in Unicode scalars: `user` as OpenAI caps it; the rest well above
+  /// what the server ever writes, so only a bug could reach them.
+  public static let maxUserLength = 256
+  public static let maxFieldLength = 256
+
+  /// The record with every string cut to its cap, so no request can grow the database by more
+  /// than a row's worth.
+  public func capped() -> UsageRecord {
+    func cut(_ s: String, _ n: Int) -> String {
+      s.unicodeScalars.count <= n ? s : String(String.UnicodeScalarView(s.unicodeScalars.prefix(n)))
+    }
+    var r = self
+    r.requestID = cut(requestID, Self.maxFieldLength)
+    r.endpoint = cut(endpoint, Self.maxFieldLength)
+    r.model = cut(model, Self.maxFieldLength)
+    r.user = user.map { cut($0, Self.maxUserLength) }
+    r.apiKeyID = apiKeyID.map { cut($0, Self.maxFieldLength) }
+    r.finishReason = finishReason.map { cut($0, Self.maxFieldLength) }
+    return r
+  }
 }

@@ -1,3 +1,4 @@
+import Accounts
 import Foundation
 import GRDB
 import Logging
@@ -38,11 +39,47 @@ public final class UsageStore: Sendable {
       }
       try db.create(index: "usage_by_time", on: UsageRecord.databaseTableName, columns: ["created_at"])
     }
+    // Secrets that belong with the records, such as the HMAC key behind `api_key_id` (rows written
+    // before v2 carry the older unsalted FNV-1a ids).
+    migrator.registerMigration("v2-secrets") { db in
+      try db.create(table: "secret") { t in
+        t.primaryKey("name", .text)
+        t.column("value", .blob).notNull()
+      }
+    }
     try migrator.migrate(queue)
   }
 
-  public func insert(_ record: UsageRecord) throws {
-    try queue.write { db in try record.insert(db) }
+  /// Stores a record (its strings capped, `UsageRecord.capped`) and returns its row id. The write
+  /// is committed when this returns, so a crash right after cannot lose it.
+  @discardableResult
+  public func insert(_ record: UsageRecord) throws -> Int64 {
+    let r = record.capped()
+    return try queue.write { db in
+      try r.insert(db)
+      return db.lastInsertedRowID
+    }
+  }
+
+  /// Corrects a stored record's status (a client that left during the last write: 499).
+  public func setStatus(_ status: Int, id: Int64) throws {
+    try queue.write { db in
+      try db.execute(
+        sql: "UPDATE \(UsageRecord.databaseTableName) SET status = ? WHERE id = ?", arguments: [status, id])
+    }
+  }
+
+  /// The secret stored under `name`, made (32 random bytes) on first use. Ids derived from it stay
+  /// stable for as long as the database lives.
+  public func secret(named name: String) throws -> [UInt8] {
+    try queue.write { db in
+      if let data = try Data.fetchOne(db, sql: "SELECT value FROM secret WHERE name = ?", arguments: [name]) {
+        return [UInt8](data)
+      }
+      let value = KeyDigest.randomSecret()
+      try db.execute(sql: "INSERT INTO secret (name, value) VALUES (?, ?)", arguments: [name, Data(value)])
+      return value
+    }
   }
 
   /// The newest records first.

@@ -277,10 +277,14 @@ extension JinjaInterpreter {
       return .array(try iterate(v).reversed())
     case "unique":
       var out: [JinjaValue] = []
-      for x in try iterate(v) where !out.contains(where: { JinjaValue.equal($0, x) }) { out.append(x) }
+      for x in try iterate(v) {
+        try charge(1 + out.count >> 8)  // quadratic: each item is compared with those kept
+        if !out.contains(where: { JinjaValue.equal($0, x) }) { out.append(x) }
+      }
       return .array(out)
     case "sort":
       var items = try iterate(v)
+      try charge(items.count * (Int.bitWidth - items.count.leadingZeroBitCount) >> 8)
       let attr = kwarg(kwargs, "attribute")?.text
       let reverse = kwarg(kwargs, "reverse")?.truthy ?? false
       var failure: JinjaError?

@@ -12,6 +12,9 @@ public struct JinjaLimits: Sendable, Equatable {
   public var maxValueDepth = 64
   /// `namespace()` objects per render (a chain of them would recurse when freed).
   public var maxNamespaces = 1000
+  /// Wall-clock time per render. Steps bound most work, but a step's cost varies (a membership
+  /// test over a long list is one step), so time is capped too; real templates take milliseconds.
+  public var maxDuration: Duration = .seconds(2)
 
   public init() {}
 }
@@ -26,9 +29,15 @@ final class JinjaInterpreter {
   private var steps = 0
   private var callDepth = 0
   var namespaces = 0
+  private let deadline: UInt64
+  /// Charges since the clock was last read (reading it on every step would cost more than the step).
+  private var sinceClock = 0
 
   init(globals: [String: JinjaValue], limits: JinjaLimits) {
     self.limits = limits
+    let (seconds, attoseconds) = limits.maxDuration.components
+    let budget = UInt64(clamping: seconds) &* 1_000_000_000 &+ UInt64(clamping: attoseconds / 1_000_000_000)
+    deadline = DispatchTime.now().uptimeNanoseconds &+ budget
     scopes = [globals]
     installGlobals()
   }
@@ -36,6 +45,14 @@ final class JinjaInterpreter {
   func charge(_ units: Int = 1) throws(JinjaError) {
     steps += units
     if steps > limits.maxSteps { throw .limitExceeded("more than \(limits.maxSteps) steps") }
+    // Big charges stand for slow work (a sort, a search through a long list): check at once.
+    sinceClock += units >= 1024 ? 64 : 1
+    if sinceClock >= 64 {
+      sinceClock = 0
+      if DispatchTime.now().uptimeNanoseconds > deadline {
+        throw .limitExceeded("rendering took longer than \(limits.maxDuration)")
+      }
+    }
   }
 
   func checkSize(_ count: Int) throws(JinjaError) {
@@ -184,7 +201,10 @@ final class JinjaInterpreter {
   func iterate(_ v: JinjaValue) throws(JinjaError) -> [JinjaValue] {
     switch v {
     case .undefined: return []
-    case .array(let a): return a
+    case .array(let a):
+      // Filters walk what they iterate: charge the walk, as strings are charged by size.
+      try charge(a.count >> 8)
+      return a
     case .object(let o): return o.keys.map { .string($0) }
     case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
     case .namespace(let n): return n.members.keys.map { .string($0) }
@@ -454,7 +474,9 @@ final class JinjaInterpreter {
     case .string(let s):
       guard case .string(let sub) = item else { throw .runtime("'in <string>' needs a string on the left") }
       return sub.isEmpty || s.contains(sub)
-    case .array(let a): return a.contains { JinjaValue.equal($0, item) }
+    case .array(let a):
+      try charge(a.count >> 8)
+      return a.contains { JinjaValue.equal($0, item) }
     case .object(let o):
       if case .string(let k) = item { return o[k] != nil }
       return false

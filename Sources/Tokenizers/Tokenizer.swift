@@ -47,7 +47,7 @@ public final class Tokenizer: Sendable {
     if let scores = v.scores, scores.count != v.tokens.count {
       throw .scoreCountMismatch(tokens: v.tokens.count, scores: scores.count)
     }
-    for (name, id) in [("BOS", v.bosID), ("EOS", v.eosID), ("EOT", v.eotID), ("UNK", v.unknownID)] {
+    for (name, id) in [("BOS", v.bosID), ("EOS", v.eosID), ("EOT", v.eotID), ("UNK", v.unknownID), ("PAD", v.paddingID)] {
       if let id, id < 0 || Int(id) >= v.tokens.count {
         throw .specialTokenOutOfRange(name: name, id: id)
       }

@@ -1,3 +1,4 @@
+import Accounts
 import Foundation
 import Testing
 
@@ -13,9 +14,42 @@ import Testing
     #expect(check.matchingKey(authorization: "Bearer sk-one1") == nil)
     #expect(check.matchingKey(authorization: "sk-one") == nil)
     #expect(check.matchingKey(authorization: nil) == nil)
-    #expect(APIKeyCheck.keyID("sk-one") != APIKeyCheck.keyID("sk-two"))
-    #expect(APIKeyCheck.keyID("sk-one").count == 20)
-    #expect(!APIKeyCheck.keyID("sk-one").contains("sk-one"))
+    #expect(check.matchingKey(authorization: "BEARER sk-one") == "sk-one")
+    #expect(check.keyID("sk-one") != check.keyID("sk-two"))
+    #expect(check.keyID("sk-one").count == 36)
+    #expect(!check.keyID("sk-one").contains("sk-one"))
+    // Per key by default; one namespace for all with a shared cache; no key shares one anyway.
+    #expect(check.cacheNamespace(keyID: check.keyID("sk-one")) != check.cacheNamespace(keyID: check.keyID("sk-two")))
+    #expect(check.cacheNamespace(keyID: nil) == .shared)
+    let shared = APIKeyCheck(keys: ["sk-one", "sk-two"], sharedCache: true)
+    #expect(shared.cacheNamespace(keyID: shared.keyID("sk-one")) == shared.cacheNamespace(keyID: shared.keyID("sk-two")))
+  }
+
+  @Test func keyIDsAreStableForOneDatabaseAndItsSecret() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("usage-\(UUID().uuidString)/usage.sqlite")
+      .path
+    defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+    let first = try UsageStore(path: path).secret(named: "api_key_id")
+    let again = try UsageStore(path: path).secret(named: "api_key_id")
+    #expect(first == again && first.count == 32)
+    #expect(try UsageStore(path: ":memory:").secret(named: "api_key_id") != first)
+    let id = APIKeyCheck(keys: ["sk-one"], digest: KeyDigest(secret: first)).keyID("sk-one")
+    #expect(id == APIKeyCheck(keys: ["sk-one"], digest: KeyDigest(secret: again)).keyID("sk-one"))
+  }
+
+  @Test func storedStringsAreCapped() throws {
+    let store = try UsageStore(path: ":memory:")
+    let long = String(repeating: "é", count: 10_000)
+    let record = UsageRecord(
+      id: nil, requestID: long, createdAt: 1, endpoint: "chat.completions", model: long, user: long,
+      apiKeyID: nil, promptTokens: 1, completionTokens: 1, cachedTokens: 0, queueSeconds: 0, ttftSeconds: 0,
+      e2eSeconds: 0, decodeTokensPerSecond: 0, status: 200, finishReason: "stop")
+    let row = try store.insert(record)
+    let stored = try #require(try store.recent().first)
+    #expect(stored.user?.unicodeScalars.count == 256)
+    #expect(stored.requestID.unicodeScalars.count == 256 && stored.model.unicodeScalars.count == 256)
+    try store.setStatus(499, id: row)
+    #expect(try store.recent().first?.status == 499)
   }
 
   @Test func procStatParsing() throws {

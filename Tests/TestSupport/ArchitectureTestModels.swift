@@ -19,8 +19,6 @@ public enum ArchitectureTestModels {
 
   private static let lock = NSLock()
   nonisolated(unsafe) private static var directory: String?
-  nonisolated(unsafe) private static var files: [String: GGUFFile] = [:]
-  nonisolated(unsafe) private static var models: [String: any LanguageModel] = [:]
 
   /// The repository root (tools/ and Tests/ live there).
   public static var repositoryRoot: URL {
@@ -42,26 +40,11 @@ public enum ArchitectureTestModels {
     return directory! + "/" + name + ".gguf"
   }
 
-  public static func file(_ name: String) throws -> GGUFFile {
-    let p = try path(name)
-    lock.lock()
-    defer { lock.unlock() }
-    if let f = files[name] { return f }
-    let f = try GGUFFile(path: p)
-    files[name] = f
-    return f
-  }
+  public static func file(_ name: String) throws -> GGUFFile { try TestModels.file(atPath: path(name)) }
 
   /// The loaded model, shared between tests.
   public static func model(_ name: String, numerics: Numerics = .exact) throws -> any LanguageModel {
-    let f = try file(name)
-    lock.lock()
-    defer { lock.unlock() }
-    let key = "\(name)/\(numerics)"
-    if let m = models[key] { return m }
-    let m = try ModelRegistry.load(f, pool: ThreadPool(threadCount: 2), numerics: numerics)
-    models[key] = m
-    return m
+    try TestModels.model(atPath: path(name), numerics: numerics)
   }
 
   public static func tokenizer(_ name: String) throws -> Tokenizer {
