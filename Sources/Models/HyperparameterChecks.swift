@@ -42,6 +42,13 @@ enum HyperparameterChecks {
     return v
   }
 
+  /// An optional key: nil when absent, an error when present but not a string.
+  static func optionalString(_ m: GGUFMetadata, _ key: String) throws(ModelError) -> String? {
+    guard let value = m[key] else { return nil }
+    guard let v = value.string else { throw .file(.wrongMetadataType(key: key, expected: "a string")) }
+    return v
+  }
+
   /// `<arch>.vocab_size`, when the file states it, must equal the embedding's rows.
   static func vocabulary(_ m: GGUFMetadata, arch: String, embeddingRows: Int) throws(ModelError) {
     try dimension("token_embd.weight rows", embeddingRows, max: maxVocabulary)

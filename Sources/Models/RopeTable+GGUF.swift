@@ -24,11 +24,15 @@ extension RopeTable {
         "\(p)rope.dimension_count is \(dimensions); it must be even and between 2 and the head size \(headDim)")
     }
     if let f = frequencyFactors {
-      guard f.count == dimensions / 2, f.allSatisfy({ $0 > 0 && $0.isFinite }) else {
+      guard f.count == dimensions / 2 else {
         throw .invalidHyperparameter("rope_freqs.weight: \(f.count) factors for \(dimensions / 2) frequency pairs")
       }
+      if let bad = f.firstIndex(where: { !($0 > 0 && $0.isFinite) }) {
+        throw .invalidHyperparameter(
+          "rope_freqs.weight[\(bad)] is \(f[bad]); every factor must be a positive finite number")
+      }
     }
-    let type = m[p + "rope.scaling.type"]?.string ?? "linear"
+    let type = try Check.optionalString(m, p + "rope.scaling.type") ?? "linear"
     // Older converters wrote the linear factor as `rope.scale_linear`.
     let legacyFactor = try Check.optionalFloat(m, p + "rope.scale_linear")
     let factor = try Check.optionalFloat(m, p + "rope.scaling.factor") ?? legacyFactor ?? 0

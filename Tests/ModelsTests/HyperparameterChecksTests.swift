@@ -66,6 +66,7 @@ import Testing
     ("llama.attention.key_length", .uint32(7)),
     ("llama.expert_count", .uint32(1 << 20)),
     ("llama.rope.scaling.factor", .float32(.nan)),
+    ("llama.rope.scaling.type", .uint32(3)),
   ])
   func absurdValuesAreRefusedNamingTheKey(key: String, value: GGUFValue) {
     let message = error(llama { $0.set(key, value) })
