@@ -157,6 +157,16 @@ def nan_values(t, d, b): return (t, d, struct.pack("<f", float("nan")) * (len(b)
 def zeros(t, d, b): return (t, d, bytes(len(b)))
 
 
+def with_meta(base, key, vtype, value):
+    """The bytes of `base` with metadata `key` set to (vtype, value), or removed when vtype is None."""
+    m = base.copy()
+    if vtype is None:
+        m.kv.pop(key, None)
+    else:
+        m.kv[key] = (vtype, value)
+    return m.serialize()
+
+
 def with_tensor(base, name, change):
     """The bytes of `base` with tensor `name` changed by `change`."""
     m = base.copy()
@@ -175,12 +185,7 @@ def mutants(base, rng):
     raw = base.serialize()
 
     def meta(name, key, vtype, value):
-        m = base.copy()
-        if vtype is None:
-            m.kv.pop(key, None)
-        else:
-            m.kv[key] = (vtype, value)
-        out.append((name, m.serialize()))
+        out.append((name, with_meta(base, key, vtype, value)))
 
     # Absurd hyperparameters, each alone.
     big = [0, 1, 3, 2**31 - 1, 2**32 - 1]
@@ -301,12 +306,7 @@ def architecture_mutants(moe, llama3):
     out = [("moe-base", moe.serialize()), ("llama3-base", llama3.serialize())]
 
     def meta(base, name, key, vtype, value):
-        m = base.copy()
-        if vtype is None:
-            m.kv.pop(key, None)
-        else:
-            m.kv[key] = (vtype, value)
-        out.append((name, m.serialize()))
+        out.append((name, with_meta(base, key, vtype, value)))
 
     for key in ["expert_count", "expert_used_count", "expert_feed_forward_length", "attention.key_length",
                 "attention.value_length", "rope.scaling.original_context_length"]:
