@@ -10,7 +10,7 @@ import Models
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kernels",
-    abstract: "(default) Measure prefill (pp) and decode (tg) speed in tokens/s, llama-bench style.",
+    abstract: "Measure prefill (pp) and decode (tg) speed in tokens/s, llama-bench style.",
     discussion: """
       ppN processes N random tokens as one batch in a fresh sequence; tgN generates N tokens one at a \
       time from an empty sequence. Each test runs once to warm up, then -r times; the table gives \

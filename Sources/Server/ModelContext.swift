@@ -18,6 +18,8 @@ struct ModelContext: Sendable {
   var makeConstraint: (@Sendable (OutputFormat) throws(APIError) -> any TokenConstraint)?
   /// Whether the engine has a draft model, so requests may ask for `"speculative": "draft_model"`.
   var hasDraftModel = false
+  /// Sampling for the parameters a request leaves out (the model's recommendation, else llama.cpp's).
+  var samplingDefaults = SamplingParameters()
 
   func accepts(model: String?) -> Bool {
     guard let model, !model.isEmpty else { return true }

@@ -250,15 +250,16 @@ struct RequestMapper: Sendable {
   }
 
   func samplingParameters(_ c: Common) throws(APIError) -> SamplingParameters {
-    var s = SamplingParameters()
-    // OpenAI's defaults, not the command line's: plain temperature-1 sampling with every filter off.
-    s.temperature = Float(c.temperature ?? 1)
-    s.topP = Float(c.topP ?? 1)
-    s.topK = c.topK ?? 0
-    s.minP = Float(c.minP ?? 0)
-    s.presencePenalty = Float(c.presencePenalty ?? 0)
-    s.frequencyPenalty = Float(c.frequencyPenalty ?? 0)
-    s.repetitionPenalty = Float(c.repetitionPenalty ?? 1)
+    // What the request leaves out comes from the model's recommended sampling (else llama.cpp's
+    // defaults), as llama-server and Ollama do: OpenAI's temperature-1 sampling with every filter off
+    // makes small models ramble.
+    var s = model.samplingDefaults
+    if let t = c.temperature { s.temperature = Float(t) }
+    if let p = c.topP { s.topP = Float(p) }
+    if let m = c.minP { s.minP = Float(m) }
+    if let v = c.presencePenalty { s.presencePenalty = Float(v) }
+    if let v = c.frequencyPenalty { s.frequencyPenalty = Float(v) }
+    if let v = c.repetitionPenalty { s.repetitionPenalty = Float(v) }
     if let t = c.temperature, !(t.isFinite && t >= 0 && t <= 2) {
       throw .invalidParameter("temperature", "'temperature' must be between 0 and 2, got \(t).")
     }

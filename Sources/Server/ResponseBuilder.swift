@@ -30,7 +30,8 @@ struct ResponseBuilder: Sendable {
           .init(
             index: i, message: .init(content: c.text),
             logprobs: plan.logprobs == nil ? nil : ChatLogprobs(content: c.tokens.compactMap(OpenAIFormat.chatLogprob)),
-            finishReason: c.finishReason)
+            finishReason: OpenAIFormat.finishReason(c.completion?.finishReason ?? .abort),
+            abortReason: c.completion.flatMap(OpenAIFormat.abortReason))
         },
         usage: usage(choices), systemFingerprint: fingerprint, timings: timings)
       return SSEEncoder.json(body)
@@ -49,7 +50,10 @@ struct ResponseBuilder: Sendable {
           }
           logprobs = lp
         }
-        return .init(index: i, text: echo + c.text, logprobs: logprobs, finishReason: c.finishReason)
+        return .init(
+          index: i, text: echo + c.text, logprobs: logprobs,
+          finishReason: OpenAIFormat.finishReason(c.completion?.finishReason ?? .abort),
+          abortReason: c.completion.flatMap(OpenAIFormat.abortReason))
       },
       usage: usage(choices), systemFingerprint: fingerprint, timings: timings)
     return SSEEncoder.json(body)
@@ -105,12 +109,14 @@ struct ResponseBuilder: Sendable {
       return SSEEncoder.event(
         ChatCompletionChunk(
           id: plan.id, created: created, model: plan.model,
-          choices: [.init(index: choice, delta: .init(), finishReason: reason)], timings: ResponseTimings(c)))
+          choices: [.init(index: choice, delta: .init(), finishReason: reason, abortReason: OpenAIFormat.abortReason(c))],
+          timings: ResponseTimings(c)))
     }
     return SSEEncoder.event(
       CompletionResponse(
         id: plan.id, created: created, model: plan.model,
-        choices: [.init(index: choice, text: "", finishReason: reason)], timings: ResponseTimings(c)))
+        choices: [.init(index: choice, text: "", finishReason: reason, abortReason: OpenAIFormat.abortReason(c))],
+        timings: ResponseTimings(c)))
   }
 
   /// `stream_options.include_usage`: one last chunk with no choices and the whole request's usage.

@@ -8,6 +8,9 @@ enum Routes {
   static func router(_ server: ServerContext) -> Router<ServerRequestContext> {
     let router = Router(context: ServerRequestContext.self)
     let auth = server.keys
+    if !server.configuration.corsOrigins.isEmpty {
+      router.add(middleware: CrossOriginMiddleware(origins: server.configuration.corsOrigins))
+    }
     router.add(middleware: ServerMiddleware(server: server, auth: auth))
     let handler = CompletionHandler(server: server)
 
@@ -69,8 +72,12 @@ enum Routes {
       switch server.host.state {
       case .loading: return Response.json(["status": "loading"], status: 503)
       case .failed(let why): return Response.json(["status": "error", "message": why], status: 503)
+      case .draining: return Response.json(["status": "draining"], status: 503)
       case .ready: return Response.json(["status": "ok"])
       }
+    }
+    router.get("/status") { _, _ in
+      Response.json(ServerStatus(server))
     }
     // Load balancers often probe with HEAD: the same status, no body.
     router.head("/health") { _, _ in
@@ -94,9 +101,9 @@ enum Routes {
   }
 
   private static func modelEntry(_ server: ServerContext) -> ModelList.Entry {
-    var contextLength: Int? = nil
-    if case .ready(_, let context) = server.host.state { contextLength = context.contextLength }
-    return .init(id: server.configuration.modelName, created: server.host.created, maxModelLen: contextLength)
+    .init(
+      id: server.configuration.modelName, created: server.host.created,
+      maxModelLen: server.host.contextIfLoaded?.contextLength)
   }
 
   /// Who sent the request, and the watch on its connection.

@@ -37,7 +37,11 @@ struct ServerMiddleware: RouterMiddleware {
     } catch let error as APIError {
       response = Self.response(error)
     } catch let error as HTTPError {
-      response = Self.response(Self.translate(error, path: request.uri.path, limit: server.configuration.maxBodyBytes))
+      response = Self.response(
+        Self.translate(error, path: request.uri.path, method: request.method, limit: server.configuration.maxBodyBytes))
+      if response.status.code == 405, let allow = Routes.allowedMethods(for: request.uri.path) {
+        response.headers[.allow] = allow
+      }
     } catch {
       if error is ClientGone || clientLeft(context) {
         response = Response(status: .init(code: 499))
@@ -64,13 +68,14 @@ struct ServerMiddleware: RouterMiddleware {
     server.connections.watch(for: context.channel)?.isGone == true
   }
 
-  static func translate(_ error: HTTPError, path: String, limit: Int) -> APIError {
+  static func translate(_ error: HTTPError, path: String, method: HTTPRequest.Method, limit: Int) -> APIError {
     switch error.status.code {
-    case 404: return .notFound(path)
-    case 405:
+    case 404, 405:
+      // The router has no route for this method; if the path exists under another one, say so.
+      guard let allow = Routes.allowedMethods(for: path) else { return .notFound(path) }
       return APIError(
-        status: 405, message: "Method not allowed on \(path).", type: "invalid_request_error", param: nil,
-        code: "method_not_allowed")
+        status: 405, message: "\(method) is not allowed on \(path); use \(allow).", type: "invalid_request_error",
+        param: nil, code: "method_not_allowed")
     case 413: return .tooLarge(limit: limit)
     case 400..<500:
       return APIError(
