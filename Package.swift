@@ -86,6 +86,8 @@ let package = Package(
       name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport", "Kernels"],
       exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
+    // The slow tier (scripts/arch-tests.sh): generated qwen2/qwen3/qwen3moe/llama3 models vs llama.cpp.
+    .testTarget(name: "ArchitectureTests", dependencies: ["Engine", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
     .testTarget(
       name: "AccountsTests", dependencies: ["Accounts", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(
@@ -94,7 +96,7 @@ let package = Package(
         "Server", "Accounts", "Engine", "Models", "Tokenizers", "GGUF", "TestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
       ],
-      exclude: ["openai_client_test.py", "fuzz_test.py", "operations_test.py"]),
+      exclude: ["openai_client_test.py", "fuzz_test.py", "operations_test.py", "architecture_chat_test.py"]),
     // The command line's own pieces (line editor, size syntax, sampling flags); its process-level
     // tests (every --help, list/show/rm) are commands_test.py, run by scripts/cli-tests.sh.
     .testTarget(name: "PeregrineCLITests", dependencies: ["PeregrineCLI", "Engine"], exclude: ["commands_test.py"]),

@@ -10,6 +10,8 @@
 #     server   real servers on loopback driven by real clients (openai, prometheus_client), the
 #              load tool (peregrine bench serve --url), a malformed-request corpus, and operations
 #              (busy port, draining /health, second SIGINT, CORS, 405, size syntax)
+#     arch     the architecture tier (scripts/arch-tests.sh): qwen2/qwen3/qwen3moe/Llama 3 models
+#              generated from SmolLM2 against llama.cpp's fixtures, then served, run and chatted with
 #   scripts/test.sh --fast   everyday work: unit without the slow suites (real-model and
 #                            long-sequence tests: $SLOW below), then cli; about a third of the time
 #
@@ -64,14 +66,16 @@ if ((built)); then
   PEREGRINE_BIN="$(swift build -c release --show-bin-path)/peregrine"
   tier cli scripts/cli-tests.sh
   if ((fast)); then
-    results+=("server: skipped (--fast)")
+    results+=("server: skipped (--fast)" "arch: skipped (--fast)")
   else
     tier server scripts/server-tests.sh
+    tier arch env SKIP_BUILD=1 scripts/arch-tests.sh
   fi
 else
   skip unit "the build failed"
   skip cli "the build failed"
   ((fast)) || skip server "the build failed"
+  ((fast)) || skip arch "the build failed"
 fi
 
 echo
