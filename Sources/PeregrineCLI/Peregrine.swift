@@ -8,6 +8,6 @@ struct Peregrine: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       Run.self, Chat.self, Serve.self, Tokenize.self, Inspect.self, PerplexityCommand.self, Pull.self, BenchGroup.self,
-      Quantize.self, Keys.self, UsageCommand.self, Count.self,
+      Quantize.self, Keys.self, UsageCommand.self, Count.self, BatchCommand.self,
     ])
 }
