@@ -91,7 +91,8 @@ public struct Scheduler: Sendable {
     var scheduled: Set<String> = []
     // Background requests (batch lines) pause while any foreground request runs or waits, and get
     // a small budget otherwise, so they never delay interactive work by more than one short step.
-    let foreground = (running + waiting).contains { !records[$0]!.isBackground }
+    let foreground =
+      running.contains { !records[$0]!.isBackground } || waiting.contains { !records[$0]!.isBackground }
     var backgroundBudget = foreground ? 0 : min(configuration.backgroundStepTokens, budget)
 
     // Running requests: decodes (one token) before unfinished prefills.

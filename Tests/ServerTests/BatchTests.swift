@@ -95,14 +95,19 @@ import Testing
 
   // MARK: Routes and worker
 
-  func makeServer(keys: [String]) throws -> (some ApplicationProtocol, ServerContext) {
+  func makeServer(
+    keys: [String], window: Double = 86400, concurrency: Int = 8, tokenDelay: Duration = .zero
+  ) throws -> (some ApplicationProtocol, ServerContext) {
     var configuration = ServerConfiguration(modelName: "scripted")
     configuration.apiKeys = keys
+    configuration.batchWindowSeconds = window
+    configuration.batchConcurrency = concurrency
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("batchroutes-\(UUID().uuidString)")
     configuration.filesDirectory = dir.appendingPathComponent("files").path
     let db = try AccountsDatabase(path: dir.appendingPathComponent("usage.sqlite").path)
     let server = ServerContext(configuration: configuration, accounts: db, logger: Logger(label: "test"))
     let engine = try ScriptedEngine()
+    engine.tokenDelay = tokenDelay
     let served = ServedModel(engine: engine, template: .chatML(defaultSystem: nil))
     server.host.set(.ready(engine: engine, context: ModelContext(served: served, name: "scripted", aliases: [])))
     return (Application(router: Routes.router(server)), server)
@@ -223,6 +228,84 @@ import Testing
           uri: "/v1/batches", method: .post, headers: [.authorization: "Bearer ka"], body: ByteBuffer(string: bad)
         ) { #expect($0.status.code == 400) }
       }
+    }
+  }
+
+  func create(_ file: String, key: String, client: some TestClientProtocol) async throws -> String {
+    var id = ""
+    let create = #"{"input_file_id":"\#(file)","endpoint":"/v1/chat/completions","completion_window":"24h"}"#
+    try await client.execute(
+      uri: "/v1/batches", method: .post, headers: [.authorization: "Bearer \(key)"], body: ByteBuffer(string: create)
+    ) { id = try object($0)["id"] as? String ?? "" }
+    return id
+  }
+
+  func lines(_ file: String, key: String, client: some TestClientProtocol) async throws -> [[String: Any]] {
+    var out: [[String: Any]] = []
+    try await client.execute(uri: "/v1/files/\(file)/content", method: .get, headers: [.authorization: "Bearer \(key)"]) {
+      for l in String(buffer: $0.body).split(separator: "\n") {
+        out.append(try #require(JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any]))
+      }
+    }
+    return out
+  }
+
+  func status(_ id: String, key: String, client: some TestClientProtocol) async throws -> [String: Any] {
+    var batch: [String: Any] = [:]
+    try await client.execute(uri: "/v1/batches/\(id)", method: .get, headers: [.authorization: "Bearer \(key)"]) {
+      batch = try object($0)
+    }
+    return batch
+  }
+
+  @Test func cancelKeepsFinishedLinesAndStartsNoMore() async throws {
+    let (app, server) = try makeServer(keys: ["ka"], concurrency: 2, tokenDelay: .milliseconds(40))
+    let worker = server.startBatchWorker()
+    defer { worker?.cancel() }
+    try await app.test(.router) { client in
+      let file = try await upload((0..<30).map { Self.line("r\($0)") }.joined(separator: "\n"), key: "ka", client: client)
+      let id = try await create(file, key: "ka", client: client)
+      for _ in 0..<400 {
+        let counts = try await status(id, key: "ka", client: client)["request_counts"] as? [String: Int]
+        if (counts?["completed"] ?? 0) >= 2 { break }
+        try await Task.sleep(for: .milliseconds(20))
+      }
+      try await client.execute(uri: "/v1/batches/\(id)/cancel", method: .post, headers: [.authorization: "Bearer ka"]) {
+        let o = try object($0)
+        #expect(o["status"] as? String == "cancelling")
+      }
+      let batch = try await waitFor(id, key: "ka", client: client, until: ["cancelled", "completed"])
+      #expect(batch["status"] as? String == "cancelled")
+      let completed = (batch["request_counts"] as? [String: Int])?["completed"] ?? -1
+      // At most the two lines running at the cancel finish after it.
+      #expect(completed >= 2 && completed <= 6)
+      let done = try await lines(try #require(batch["output_file_id"] as? String), key: "ka", client: client)
+      let rest = try await lines(try #require(batch["error_file_id"] as? String), key: "ka", client: client)
+      #expect(done.count == completed && rest.count == 30 - completed)
+      #expect(rest.allSatisfy { ($0["error"] as? [String: Any])?["code"] as? String == "batch_cancelled" })
+      #expect(Set((done + rest).compactMap { $0["custom_id"] as? String }).count == 30)
+      // Cancelling again is harmless; a finished batch cannot be cancelled.
+      try await client.execute(uri: "/v1/batches/\(id)/cancel", method: .post, headers: [.authorization: "Bearer ka"]) {
+        #expect($0.status.code == 200)
+      }
+    }
+  }
+
+  @Test func aBatchPastItsWindowExpiresKeepingWhatFinished() async throws {
+    let (app, server) = try makeServer(keys: ["ka"], window: 1.0, concurrency: 1, tokenDelay: .milliseconds(60))
+    let worker = server.startBatchWorker()
+    defer { worker?.cancel() }
+    try await app.test(.router) { client in
+      let file = try await upload((0..<40).map { Self.line("r\($0)") }.joined(separator: "\n"), key: "ka", client: client)
+      let id = try await create(file, key: "ka", client: client)
+      let batch = try await waitFor(id, key: "ka", client: client, until: ["expired", "completed"])
+      #expect(batch["status"] as? String == "expired")
+      #expect(batch["expired_at"] is Int)
+      let completed = (batch["request_counts"] as? [String: Int])?["completed"] ?? -1
+      #expect(completed >= 1 && completed < 40)
+      let rest = try await lines(try #require(batch["error_file_id"] as? String), key: "ka", client: client)
+      #expect(rest.count == 40 - completed)
+      #expect(rest.allSatisfy { ($0["error"] as? [String: Any])?["code"] as? String == "batch_expired" })
     }
   }
 }

@@ -12,6 +12,8 @@ struct BatchRunner: Sendable {
   let endpoint: String
   /// The prefix-cache namespace of the batch's owner.
   var cacheNamespace = CacheNamespace.shared
+  /// Background inside a server (interactive requests go first); offline runs use the whole engine.
+  var priority = EngineRequest.batchPriority
 
   /// What running a line came to.
   enum Generation: Sendable {
@@ -45,7 +47,7 @@ struct BatchRunner: Sendable {
       plan.includeUsage = false
       // A batch line is stored with the batch, not as a stored completion.
       plan.store = false
-      for i in plan.requests.indices { plan.requests[i].priority = EngineRequest.batchPriority }
+      for i in plan.requests.indices { plan.requests[i].priority = priority }
       return .success(plan)
     } catch {
       return .failure(error)

@@ -180,11 +180,15 @@ final class BatchWorker: Sendable {
     case .rejected(let error):
       _ = server.metering.clock.end(caller.machineMark)
       commit(job, line, requestID: requestID, status: error.status, body: error.body, caller: caller)
-    case .stopped, .refused:
-      // Cancelled, expired, or the engine is full or stopping: nothing charged, the line stays pending.
+    case .stopped:
+      // Cancelled, expired, or the engine is stopping: nothing charged, the line stays pending.
       _ = server.metering.clock.end(caller.machineMark)
       await server.metering.release(caller.reservation)
-      try? await Task.sleep(for: .milliseconds(100))
+    case .refused:
+      // The engine's queue is full (interactive traffic comes first): try again shortly.
+      _ = server.metering.clock.end(caller.machineMark)
+      await server.metering.release(caller.reservation)
+      try? await Task.sleep(for: .milliseconds(200))
     }
   }
 

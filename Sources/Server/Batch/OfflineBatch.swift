@@ -54,7 +54,9 @@ public struct OfflineBatch: Sendable {
     do { handle = try FileHandle(forWritingTo: output) } catch { throw .io("cannot write \(output.path): \(error)") }
     defer { try? handle.close() }
     _ = try? handle.seekToEnd()
-    let runner = BatchRunner(engine: engine, model: model, endpoint: endpoint)
+    var runner = BatchRunner(engine: engine, model: model, endpoint: endpoint)
+    // Nothing interactive shares this engine: lines get whole steps.
+    runner.priority = 0
     let todo = requests.filter { !done.contains($0.customID) }
     var finished = done.count
     progress(finished, requests.count)
