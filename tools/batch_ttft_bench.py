@@ -31,8 +31,11 @@ def free_port():
 def start(binary, model, db, extra):
     port = free_port()
     log = open(os.path.join(os.path.dirname(db), "server.log"), "w")
+    env = dict(os.environ)
+    env.pop("PEREGRINE_API_KEY", None)
     proc = subprocess.Popen([binary, "serve", "--model", model, "--port", str(port), "--usage-db", db,
-                             "--shutdown-grace", "1"] + extra, stdout=log, stderr=subprocess.STDOUT)
+                             "--shutdown-grace", "1", "--api-key", "sk-bench"] + extra, stdout=log,
+                            stderr=subprocess.STDOUT, env=env)
     base = "http://127.0.0.1:%d" % port
     for _ in range(3000):
         try:
@@ -90,7 +93,15 @@ def main():
     work = tempfile.mkdtemp(prefix="peregrine-batch-bench-")
     db = os.path.join(work, "usage.sqlite")
     proc, base = start(args.bin, args.model, db, extra)
-    client = openai.OpenAI(base_url=base + "/v1", api_key="none", max_retries=0, timeout=600)
+    try:
+        run(args, base, work)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def run(args, base, work):
+    client = openai.OpenAI(base_url=base + "/v1", api_key="sk-bench", max_retries=0, timeout=600)
     path = os.path.join(work, "input.jsonl")
     with open(path, "w") as f:
         for i in range(args.batch_lines):
@@ -102,27 +113,23 @@ def main():
     load(client, args.model, args.concurrency, 4, args.max_tokens, "warmup")
     results = {"none": [], "batch": []}
     lines_done = []
-    try:
-        for r in range(args.rounds):
-            t = load(client, args.model, args.concurrency, args.requests, args.max_tokens, "a%d" % r)
-            results["none"].append((statistics.median(t), pct(t, 0.9)))
-            batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions",
-                                          completion_window="24h")
-            while client.batches.retrieve(batch.id).request_counts.completed < 2:
-                time.sleep(0.1)
-            before = client.batches.retrieve(batch.id).request_counts.completed
-            t = load(client, args.model, args.concurrency, args.requests, args.max_tokens, "b%d" % r)
-            after = client.batches.retrieve(batch.id).request_counts.completed
-            results["batch"].append((statistics.median(t), pct(t, 0.9)))
-            lines_done.append(after - before)
-            client.batches.cancel(batch.id)
-            while client.batches.retrieve(batch.id).status != "cancelled":
-                time.sleep(0.1)
-            print("round %d: no batch p50 %.1f ms, with batch p50 %.1f ms (%d batch lines finished meanwhile)" % (
-                r, results["none"][-1][0] * 1000, results["batch"][-1][0] * 1000, lines_done[-1]), flush=True)
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+    for r in range(args.rounds):
+        t = load(client, args.model, args.concurrency, args.requests, args.max_tokens, "a%d" % r)
+        results["none"].append((statistics.median(t), pct(t, 0.9)))
+        batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions",
+                                      completion_window="24h")
+        while client.batches.retrieve(batch.id).request_counts.completed < 2:
+            time.sleep(0.1)
+        before = client.batches.retrieve(batch.id).request_counts.completed
+        t = load(client, args.model, args.concurrency, args.requests, args.max_tokens, "b%d" % r)
+        after = client.batches.retrieve(batch.id).request_counts.completed
+        results["batch"].append((statistics.median(t), pct(t, 0.9)))
+        lines_done.append(after - before)
+        client.batches.cancel(batch.id)
+        while client.batches.retrieve(batch.id).status != "cancelled":
+            time.sleep(0.1)
+        print("round %d: no batch p50 %.1f ms, with batch p50 %.1f ms (%d batch lines finished meanwhile)" % (
+            r, results["none"][-1][0] * 1000, results["batch"][-1][0] * 1000, lines_done[-1]), flush=True)
     for phase in ("none", "batch"):
         p50 = statistics.median(x[0] for x in results[phase]) * 1000
         p90 = statistics.median(x[1] for x in results[phase]) * 1000
