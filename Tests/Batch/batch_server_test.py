@@ -14,17 +14,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import openai
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Hostile"))
-from loopback import free_port  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Economics"))
+import economics_server_test as economics  # noqa: E402
 
 BIN = os.environ["PEREGRINE_BIN"]
 MODEL = os.environ.get("PEREGRINE_TEST_MODEL", "smollm2-135m")
-PRICE = "input=0.10,output=0.40"
+INPUT, CACHED, OUTPUT = 0.10, 0.05, 0.40  # economics.PRICE
 WORDS = ["red", "blue", "green", "cat", "dog", "tree", "sun", "moon", "river", "stone"]
 
 
@@ -34,49 +34,14 @@ def cli(*args, timeout=600):
     return out
 
 
-class Server:
+class Server(economics.Server):
+    """The economics tests' server (prices, admin key) with two static keys and half-price batches."""
+
     def __init__(self, db, *flags):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="peregrine-batch-")
-        self.log_path = os.path.join(self.dir, "server.log")
-        args = [BIN, "serve", "--model", MODEL, "--host", "127.0.0.1", "--port", str(self.port),
-                "--shutdown-grace", "2", "--usage-db", db, "--price", PRICE, "--batch-discount", "0.5",
-                "--api-key", "sk-a", "--api-key", "sk-b"] + list(flags)
-        env = dict(os.environ)
-        env.pop("PEREGRINE_API_KEY", None)
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.base = "http://127.0.0.1:%d" % self.port
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            assert self.proc.poll() is None, "server exited: " + open(self.log_path).read()[-2000:]
-            try:
-                with urllib.request.urlopen(self.base + "/health", timeout=5) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("server never became healthy")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(db, "--batch-discount", "0.5", "--api-key", "sk-a", "--api-key", "sk-b", *flags)
 
     def client(self, key="sk-a"):
-        return openai.OpenAI(base_url=self.base + "/v1", api_key=key, max_retries=0, timeout=300)
+        return super().client(key)
 
 
 def body(i, max_tokens=6):
@@ -123,7 +88,8 @@ def batch_rows(db):
     con = sqlite3.connect(db)
     try:
         return con.execute(
-            "SELECT prompt_tokens, completion_tokens, cost_input, cost_output, api_key_id FROM usage WHERE batch = 1"
+            "SELECT prompt_tokens, cached_tokens, completion_tokens, cost_input, cost_output, api_key_id FROM usage"
+            " WHERE batch = 1"
         ).fetchall()
     finally:
         con.close()
@@ -146,12 +112,14 @@ def test_500_lines_upload_create_poll_download():
             assert l["response"]["body"]["object"] == "chat.completion"
         assert any(b.id == batch.id for b in c.batches.list())
         assert any(f.id == done.output_file_id for f in c.files.list())
-    # Charged per key at half price: cost = (prompt * 0.10 + completion * 0.40) / 1e6 * 0.5.
+    # Charged per key at half price: cost = (uncached * input + cached * cached price + completion * output) / 1e6 * 0.5.
+    assert economics.PRICE == "input=%.2f,output=%.2f,cached=%.2f" % (INPUT, OUTPUT, CACHED)
     rows = batch_rows(db)
     assert len(rows) == 500
-    for prompt, completion, cin, cout, key in rows:
+    for prompt, cached, completion, cin, cout, key in rows:
         assert key and key.startswith("key-")
-        assert abs(cin - prompt * 0.10 / 1e6 * 0.5) < 1e-12 and abs(cout - completion * 0.40 / 1e6 * 0.5) < 1e-12
+        assert abs(cin - ((prompt - cached) * INPUT + cached * CACHED) / 1e6 * 0.5) < 1e-12
+        assert abs(cout - completion * OUTPUT / 1e6 * 0.5) < 1e-12
 
 
 def test_kill9_twice_during_500_lines_then_resume():

@@ -232,30 +232,22 @@ final class BatchWorker: Sendable {
       }
     }
     let suffix = job.id.replacingOccurrences(of: "batch_", with: "")
-    var files: [StoredFile] = []
-    var outputID: String?
-    var errorID: String?
-    if !output.isEmpty {
-      let id = "file-\(suffix)-output"
-      try store.files.write(output, name: id)
-      files.append(
-        StoredFile(
-          id: id, owner: job.owner, filename: "\(job.id)_output.jsonl", purpose: "batch_output", bytes: output.count,
-          createdAt: Date().timeIntervalSince1970, path: id))
-      outputID = id
-    }
-    if !errors.isEmpty {
-      let id = "file-\(suffix)-errors"
-      try store.files.write(errors, name: id)
-      files.append(
-        StoredFile(
-          id: id, owner: job.owner, filename: "\(job.id)_error.jsonl", purpose: "batch_output", bytes: errors.count,
-          createdAt: Date().timeIntervalSince1970, path: id))
-      errorID = id
-    }
+    let outputFile = try write(output, id: "file-\(suffix)-output", filename: "\(job.id)_output.jsonl", owner: job.owner)
+    let errorFile = try write(errors, id: "file-\(suffix)-errors", filename: "\(job.id)_error.jsonl", owner: job.owner)
+    let files = [outputFile, errorFile].compactMap { $0 }
+    let (outputID, errorID) = (outputFile?.id, errorFile?.id)
     try store.transition(job.id, to: status, files: files, outputFileID: outputID, errorFileID: errorID)
     _ = state.withLock { $0.stopping.remove(job.id) }
     server.logger.info("batch \(job.id) \(status.rawValue): \(lines.count) lines")
+  }
+
+  /// Writes a result file's bytes (none when empty); its row is committed with the batch's end.
+  private func write(_ content: Data, id: String, filename: String, owner: String) throws -> StoredFile? {
+    guard !content.isEmpty else { return nil }
+    try store.files.write(content, name: id)
+    return StoredFile(
+      id: id, owner: owner, filename: filename, purpose: "batch_output", bytes: content.count,
+      createdAt: Date().timeIntervalSince1970, path: id)
   }
 
   static func json(_ errors: [BatchWire.LineError]) -> String {
