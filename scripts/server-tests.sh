@@ -131,6 +131,9 @@ SKIP_BUILD=1 scripts/hostile-tests.sh || status=1
 echo "== inference economics"
 SKIP_BUILD=1 scripts/economics-tests.sh || status=1
 
+echo "== batch jobs"
+SKIP_BUILD=1 scripts/batch-tests.sh || status=1
+
 if [[ $status != 0 ]]; then
   echo "---- server log (tail)"; tail -50 "$WORK/server.log"
 fi

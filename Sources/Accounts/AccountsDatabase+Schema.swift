@@ -94,6 +94,58 @@ extension AccountsDatabase {
       try db.create(
         index: "stored_by_principal", on: "stored_completions", columns: ["principal", "created_at"])
     }
+    // Files uploaded for batches (bytes on disk, one row each) and batch jobs with one row per
+    // input line: a line's result is written in the same transaction as its usage row, so a
+    // restarted server knows exactly which lines are done and charged.
+    migrator.registerMigration("batch-v1") { db in
+      try db.create(table: "files") { t in
+        t.primaryKey("id", .text)
+        t.column("owner", .text).notNull()
+        t.column("filename", .text).notNull()
+        t.column("purpose", .text).notNull()
+        t.column("bytes", .integer).notNull()
+        t.column("created_at", .double).notNull()
+        t.column("path", .text).notNull()
+      }
+      try db.create(index: "files_by_owner", on: "files", columns: ["owner", "created_at"])
+      try db.create(table: "batches") { t in
+        t.primaryKey("id", .text)
+        t.column("owner", .text).notNull()
+        t.column("owner_kind", .text).notNull()
+        t.column("endpoint", .text).notNull()
+        t.column("input_file_id", .text).notNull()
+        t.column("completion_window", .text).notNull()
+        t.column("metadata", .text)
+        t.column("status", .text).notNull()
+        t.column("errors", .text)
+        t.column("output_file_id", .text)
+        t.column("error_file_id", .text)
+        t.column("created_at", .double).notNull()
+        t.column("in_progress_at", .double)
+        t.column("expires_at", .double).notNull()
+        t.column("finalizing_at", .double)
+        t.column("completed_at", .double)
+        t.column("failed_at", .double)
+        t.column("expired_at", .double)
+        t.column("cancelling_at", .double)
+        t.column("cancelled_at", .double)
+        t.column("total", .integer).notNull().defaults(to: 0)
+      }
+      try db.create(index: "batches_by_owner", on: "batches", columns: ["owner", "created_at"])
+      try db.create(table: "batch_lines") { t in
+        t.column("batch_id", .text).notNull().references("batches", onDelete: .cascade)
+        t.column("line", .integer).notNull()
+        t.column("custom_id", .text).notNull()
+        t.column("body", .text).notNull()
+        t.column("status_code", .integer)
+        t.column("response", .text)
+        t.column("error", .text)
+        t.column("request_id", .text)
+        t.column("finished_at", .double)
+        t.primaryKey(["batch_id", "line"])
+        t.uniqueKey(["batch_id", "custom_id"])
+      }
+    }
     return migrator
   }
 }

@@ -77,7 +77,7 @@ public struct QuotaLedger: Sendable {
     try database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(tokens), 0) FROM reservations") ?? 0 }
   }
 
-  private static func settle(_ reservation: Reservation?, record: UsageRecord, _ db: Database) throws -> UsageRecord {
+  static func settle(_ reservation: Reservation?, record: UsageRecord, _ db: Database) throws -> UsageRecord {
     var row = record.capped()
     if let reservation, reservation.principal.isMetered {
       let allowance = try allowance(reservation.principal, now: Date(timeIntervalSince1970: record.createdAt), db)

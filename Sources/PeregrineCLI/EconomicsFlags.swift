@@ -24,6 +24,10 @@ struct EconomicsFlags: ParsableArguments {
       valueName: "input=N,output=N[,cached=N] | FILE"))
   var price: String?
   @Option(
+    name: .customLong("batch-discount"),
+    help: "Price multiplier of batch lines (/v1/batches), e.g. 0.5 = half price (OpenAI's); 1 = no discount.")
+  var batchDiscount = 0.5
+  @Option(
     name: .customLong("machine-cost-per-hour"),
     help: "What this machine costs in dollars per hour: each request's share is reported as usage.cost.machine.")
   var machineCostPerHour: Double?
@@ -36,6 +40,9 @@ struct EconomicsFlags: ParsableArguments {
 
   func validate() throws {
     if let anonymousTokens, anonymousTokens < 0 { throw ValidationError("--anonymous-tokens must be ≥ 0") }
+    guard batchDiscount.isFinite, (0...1).contains(batchDiscount) else {
+      throw ValidationError("--batch-discount must be between 0 and 1 (0.5 = half price)")
+    }
     if let machineCostPerHour, !(machineCostPerHour.isFinite && machineCostPerHour >= 0) {
       throw ValidationError("--machine-cost-per-hour must be a number ≥ 0")
     }
@@ -55,6 +62,7 @@ struct EconomicsFlags: ParsableArguments {
     s.allowAnonymous = allowAnonymous
     s.anonymousDailyTokens = anonymousTokens
     s.prices = try prices()
+    s.prices?.batchDiscount = batchDiscount
     s.machineCostPerHour = machineCostPerHour
     s.resultCacheBytes = responseCacheSize == "0" ? 0 : ByteSize(argument: responseCacheSize)?.bytes ?? 0
     s.resultCacheTTL = responseCacheTTL

@@ -8,6 +8,6 @@ struct Peregrine: AsyncParsableCommand {
     version: "0.1.0",
     subcommands: [
       Serve.self, Run.self, Chat.self, Pull.self, ListModels.self, Show.self, RemoveModel.self, Ps.self, BenchGroup.self,
-      Tokenize.self, Inspect.self, PerplexityCommand.self, Quantize.self, Keys.self, UsageCommand.self, Count.self,
+      Tokenize.self, Inspect.self, PerplexityCommand.self, Quantize.self, Keys.self, UsageCommand.self, Count.self, BatchCommand.self,
     ])
 }

@@ -75,6 +75,7 @@ struct Serve: AsyncParsableCommand {
     help: "One prefix cache for all API keys (default: one per key; requests can still separate with cache_salt).")
   var sharedPrefixCache = false
   @OptionGroup(title: "Keys, allowances, prices and the result cache") var economics: EconomicsFlags
+  @OptionGroup(title: "Files and batches (/v1/files, /v1/batches)") var batch: BatchFlags
   @OptionGroup(title: "Speculative decoding (the default for requests; they may choose with \"speculative\")")
   var speculation: SpeculationFlags
 
@@ -137,6 +138,7 @@ struct Serve: AsyncParsableCommand {
         .appendingPathComponent(".cache/peregrine/usage.sqlite").path
     }
     configuration.economics = try economics.settings(usageDatabase: configuration.usageDatabasePath != nil)
+    try batch.apply(to: &configuration)
     var engineConfiguration = EngineConfiguration()
     engineConfiguration.maxBatchTokens = maxBatchTokens
     engineConfiguration.maxRunning = maxRunning

@@ -137,7 +137,12 @@ struct EngineService: Service {
     server.logger.info(
       "model \(server.configuration.modelName) ready (context \(context.contextLength) tokens) on http://\(server.configuration.host):\(server.configuration.port)"
     )
+    let batchWorker = server.startBatchWorker()
     try? await gracefulShutdown()
+    // Batch lines still running end with the engine's drain; unfinished ones stay pending in the
+    // database and run again after the restart.
+    batchWorker?.cancel()
+    for job in (try? server.batches?.active()) ?? [] { server.batchWorker?.stop(job.id) }
     server.host.beginDraining()
     server.logger.info(
       "shutting down: draining in-flight requests for up to \(gracePeriod) (/health answers 503 draining; a second Ctrl-C exits at once)")

@@ -16,6 +16,12 @@ enum RequestBodyReader {
   static func decodeKeepingBody<T: Decodable>(
     _ type: T.Type, from request: Request, limit: Int, timeoutSeconds: Int = 30
   ) async throws -> (value: T, body: Data) {
+    let data = try await collect(from: request, limit: limit, timeoutSeconds: timeoutSeconds)
+    return (try decode(type, from: data), data)
+  }
+
+  /// The whole body, or 413 past `limit` bytes (file uploads have their own, larger limit).
+  static func collect(from request: Request, limit: Int, timeoutSeconds: Int = 30) async throws -> Data {
     if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
       throw APIError.tooLarge(limit: limit)
     }
@@ -31,8 +37,7 @@ enum RequestBodyReader {
       // A body without Content-Length (chunked) crossed the limit while being read.
       throw APIError.tooLarge(limit: limit)
     }
-    let data = Data(buffer.readableBytesView)
-    return (try decode(type, from: data), data)
+    return Data(buffer.readableBytesView)
   }
 
   static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(APIError) -> T {

@@ -7,6 +7,8 @@ extension Routes {
     ("/v1/chat/completions/input_tokens", "POST"), ("/v1/completions/input_tokens", "POST"),
     ("/v1/chat/completions/*", "GET, DELETE"), ("/v1/usage", "GET"), ("/v1/usage/estimate", "POST"),
     ("/v1/admin/keys", "GET, POST"), ("/v1/admin/keys/*", "DELETE"), ("/v1/admin/tiers", "GET, POST"),
+    // Batch jobs (Server/Batch).
+    ("/v1/files", "GET, POST"), ("/v1/files/*", "GET, DELETE"), ("/v1/batches", "GET, POST"), ("/v1/batches/*", "GET"),
     ("/tokenize", "POST"), ("/detokenize", "POST"), ("/health", "GET, HEAD"), ("/status", "GET"), ("/version", "GET"),
     ("/metrics", "GET"), ("/openapi.json", "GET"),
   ]

@@ -103,6 +103,8 @@ enum Routes {
       Response.json(Data(OpenAPIDocument.json.utf8))
     }
     addEconomics(to: router, server)
+    addFiles(to: router, server)
+    addBatches(to: router, server)
     return router
   }
 

@@ -41,6 +41,15 @@ public struct ServerConfiguration: Sendable {
   /// Keys, allowances, prices and the result cache (`Economics/`).
   public var economics = EconomicsSettings()
 
+  /// Where uploaded and batch-written files live (default: `files/` beside the usage database).
+  public var filesDirectory: String?
+  /// Largest file `POST /v1/files` accepts.
+  public var maxFileBytes = 200 << 20
+  /// Batch lines in flight at once (over all batches): enough for steps to batch them.
+  public var batchConcurrency = 8
+  /// A batch's completion window (`24h`) in seconds; past it the batch ends as `expired`.
+  public var batchWindowSeconds: Double = 86400
+
   public init(modelName: String) {
     self.modelName = modelName
   }

@@ -15,6 +15,11 @@ final class ServerContext: Sendable {
   let keys: APIKeyCheck
   let connections: ConnectionRegistry
   let metering: Metering
+  /// Files and batch jobs; nil without a database.
+  let batches: BatchStore?
+  private let worker = LockedBox<BatchWorker?>(nil)
+  /// The batch worker, once the model is loaded.
+  var batchWorker: BatchWorker? { worker.current }
 
   /// Key ids are keyed with the accounts database's secret (a random one without a database).
   init(configuration: ServerConfiguration, accounts: AccountsDatabase?, logger: Logger) {
@@ -29,6 +34,21 @@ final class ServerContext: Sendable {
     connections = ConnectionRegistry(
       maxConnections: configuration.maxConnections, limits: configuration.connectionLimits)
     self.metrics = ServerMetrics(modelName: configuration.modelName, connections: connections)
+    batches = accounts.map { accounts in
+      let directory =
+        configuration.filesDirectory
+        ?? configuration.usageDatabasePath.map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("files").path }
+        ?? FileManager.default.temporaryDirectory.appendingPathComponent("peregrine-files").path
+      return BatchStore(accounts, files: FileStore(accounts, directory: URL(fileURLWithPath: directory)))
+    }
+  }
+
+  /// Starts the batch worker (once the model is ready); returns its task, to cancel at shutdown.
+  func startBatchWorker() -> Task<Void, Never>? {
+    guard let batches else { return nil }
+    let w = BatchWorker(server: self, store: batches, concurrency: configuration.batchConcurrency)
+    worker.withLock { $0 = w }
+    return Task.detached { await w.run() }
   }
 
   /// Settles one HTTP request: prices it, takes its share of the machine's cost, and commits its
@@ -40,6 +60,18 @@ final class ServerContext: Sendable {
     plan: GenerationPlan, choices: [ChoiceAccumulator], status: Int, caller: CompletionHandler.Caller,
     elapsed: Double = 0, cacheHit: Bool = false
   ) -> (row: Int64?, cost: UsageCost?) {
+    let (record, cost) = usageRecord(
+      plan: plan, choices: choices, status: status, caller: caller, elapsed: elapsed, cacheHit: cacheHit)
+    let row = metering.settle(caller.reservation, record: record)
+    return (row, cost)
+  }
+
+  /// The usage row of a finished request and the cost its response reports (nil when unpriced);
+  /// batch lines are priced with the batch discount. Ends the request's machine-cost interval.
+  func usageRecord(
+    plan: GenerationPlan, choices: [ChoiceAccumulator], status: Int, caller: CompletionHandler.Caller,
+    elapsed: Double = 0, cacheHit: Bool = false, batch: Bool = false
+  ) -> (UsageRecord, UsageCost?) {
     let first = choices.first?.completion
     let cached = stride(from: 0, to: choices.count, by: plan.n).reduce(0) {
       $0 + (choices[$1].completion?.cachedPromptTokens ?? 0)
@@ -50,16 +82,15 @@ final class ServerContext: Sendable {
     // A result-cache hit computed nothing: its prompt is priced as cached input, its output is free.
     let cost = metering.cost(
       promptTokens: prompt, cachedTokens: cacheHit ? prompt : cached, completionTokens: cacheHit ? 0 : completion,
-      machineSeconds: machineSeconds)
+      machineSeconds: machineSeconds, batch: batch)
     let record = UsageRecord(
       requestID: caller.requestID, createdAt: Date().timeIntervalSince1970, endpoint: plan.endpoint.rawValue,
       model: plan.model, user: plan.user, apiKeyID: caller.apiKeyID, promptTokens: prompt,
       completionTokens: completion, cachedTokens: cached, queueSeconds: first?.timings.queueSeconds ?? 0,
       ttftSeconds: first?.timings.ttftSeconds ?? 0, e2eSeconds: first?.timings.e2eSeconds ?? elapsed,
       decodeTokensPerSecond: first?.timings.decodeTokensPerSecond ?? 0, status: status,
-      finishReason: choices.first?.finishReason, cost: cost ?? .zero, cacheHit: cacheHit)
-    let row = metering.settle(caller.reservation, record: record)
-    return (row, cost.map { UsageCost($0, machineKnown: metering.settings.machineCostPerHour != nil) })
+      finishReason: choices.first?.finishReason, cost: cost ?? .zero, batch: batch, cacheHit: cacheHit)
+    return (record, cost.map { UsageCost($0, machineKnown: metering.settings.machineCostPerHour != nil) })
   }
 
   /// Keeps a finished chat completion for its caller (`store: true`); the request body and the

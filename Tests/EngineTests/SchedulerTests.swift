@@ -22,6 +22,8 @@ struct SchedulerTests {
     /// A sliding-window layer group with its own pool (nil: one pool for every layer).
     var window: Int? = nil
     var windowBlockCount = 0
+    /// Share of requests submitted as background work (batch lines, priority below 0).
+    var backgroundChance = 0.0
   }
 
   struct Outcome {
@@ -77,7 +79,10 @@ struct SchedulerTests {
         let maxTokens = Int.random(in: 1...40, using: &rng)
         let id = "r\(submitted)"
         guard s.waitingCount < config.maxWaiting else { break }
-        try s.add(id: id, promptIDs: prompt, maxTokens: maxTokens, priority: Int.random(in: 0...1, using: &rng))
+        let background = Double.random(in: 0..<1, using: &rng) < w.backgroundChance
+        try s.add(
+          id: id, promptIDs: prompt, maxTokens: maxTokens,
+          priority: background ? EngineRequest.batchPriority : Int.random(in: 0...1, using: &rng))
         submitted += 1
         live.append(id)
         target[id] = Int.random(in: 1...maxTokens, using: &rng)

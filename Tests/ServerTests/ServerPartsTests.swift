@@ -149,7 +149,8 @@ import Testing
     let paths = try #require(doc["paths"] as? [String: Any])
     for route in [
       "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/models/{id}", "/tokenize", "/detokenize", "/health",
-      "/version", "/metrics", "/openapi.json",
+      "/version", "/metrics", "/openapi.json", "/v1/files", "/v1/files/{id}", "/v1/files/{id}/content", "/v1/batches",
+      "/v1/batches/{id}", "/v1/batches/{id}/cancel",
     ] {
       #expect(paths[route] != nil, "\(route)")
     }

@@ -123,24 +123,33 @@ final class Metering: Sendable {
   }
 
   /// The price of a request, and its share of the machine's cost; nil when the server prices nothing.
-  func cost(promptTokens: Int, cachedTokens: Int, completionTokens: Int, machineSeconds: Double) -> Cost? {
+  func cost(promptTokens: Int, cachedTokens: Int, completionTokens: Int, machineSeconds: Double, batch: Bool = false)
+    -> Cost?
+  {
     let machine = settings.machineCostPerHour.map { $0 * machineSeconds / 3600 }
     guard settings.prices != nil || machine != nil else { return nil }
     var c =
-      settings.prices?.cost(promptTokens: promptTokens, cachedTokens: cachedTokens, completionTokens: completionTokens)
+      settings.prices?.cost(
+        promptTokens: promptTokens, cachedTokens: cachedTokens, completionTokens: completionTokens, batch: batch)
       ?? .zero
     c.machine = machine ?? 0
     return c
   }
 
-  /// Records a finished request and releases its reservation in one transaction; the row id, or
-  /// nil without a database (or if it failed, which costs a log line, not the response).
-  func settle(_ reservation: Reservation?, record: UsageRecord) -> Int64? {
+  /// Counts a settled request in the process totals (`/metrics`) without writing it: batch lines
+  /// commit their usage row together with their result.
+  func count(_ record: UsageRecord) {
     totals.withLock {
       $0.billedDollars += record.cost.total
       $0.machineDollars += record.cost.machine
       $0.outputTokens += record.completionTokens
     }
+  }
+
+  /// Records a finished request and releases its reservation in one transaction; the row id, or
+  /// nil without a database (or if it failed, which costs a log line, not the response).
+  func settle(_ reservation: Reservation?, record: UsageRecord) -> Int64? {
+    count(record)
     guard let accounts else { return nil }
     do { return try QuotaLedger(accounts).settleNow(reservation, record: record).id } catch {
       logger.error("usage record not stored: \(error)")
