@@ -27,20 +27,18 @@ struct BatchRun: AsyncParsableCommand {
   @Option(name: .customLong("concurrency"), help: "Requests in flight at once (batched in each step).")
   var concurrency = 8
   @Option(name: .customLong("kv-cache-memory"), help: "KV cache size, e.g. 512MiB (default: chosen from free memory).")
-  var kvCacheMemory: String?
+  var kvCacheMemory: ByteSize?
   @Flag(name: .customLong("no-progress"), help: "Do not draw the progress bar on stderr.") var noProgress = false
 
   func validate() throws {
     guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be 1–256") }
-    if let kvCacheMemory, Serve.parseBytes(kvCacheMemory) == nil {
-      throw ValidationError("--kv-cache-memory: cannot read '\(kvCacheMemory)' as a size")
-    }
+    if let kvCacheMemory, let why = ByteSize.kvCacheProblem(kvCacheMemory) { throw ValidationError(why) }
   }
 
   func run() async throws {
     let loaded = try modelOptions.load()
     var settings = EngineConfiguration()
-    settings.kvCacheBytes = kvCacheMemory.flatMap(Serve.parseBytes)
+    settings.kvCacheBytes = kvCacheMemory?.bytes
     let engine: InferenceEngine
     do {
       engine = try InferenceEngine(
@@ -48,7 +46,7 @@ struct BatchRun: AsyncParsableCommand {
         logger: Logger(label: "peregrine.engine"))
     } catch { throw CLIError(error) }
     var batch = OfflineBatch(
-      served: ServedModel(engine: engine, template: loaded.template), modelName: Serve.modelName(for: modelOptions.model))
+      served: ServedModel(engine: engine, template: loaded.template), modelName: modelOptions.displayName)
     batch.concurrency = concurrency
     let drawBar = !noProgress
     let summary: OfflineBatch.Summary

@@ -9,22 +9,19 @@ struct BatchFlags: ParsableArguments {
     help: "Directory for uploaded and batch-written files (default: files/ beside the usage database).")
   var filesDir: String?
   @Option(name: .customLong("max-file-size"), help: "Largest file /v1/files accepts, e.g. 200MiB.")
-  var maxFileSize = "200MiB"
+  var maxFileSize = ByteSize(bytes: 200 << 20)
   @Option(
     name: .customLong("batch-concurrency"),
     help: "Batch lines in flight at once; they run only in capacity interactive requests leave.")
   var batchConcurrency = 8
 
   func validate() throws {
-    guard Serve.parseBytes(maxFileSize).map({ $0 > 0 }) == true else {
-      throw ValidationError("--max-file-size: cannot read '\(maxFileSize)' as a size (e.g. 200MiB)")
-    }
     guard (1...256).contains(batchConcurrency) else { throw ValidationError("--batch-concurrency must be 1–256") }
   }
 
   func apply(to configuration: inout ServerConfiguration) throws {
     configuration.filesDirectory = filesDir
-    configuration.maxFileBytes = Serve.parseBytes(maxFileSize) ?? configuration.maxFileBytes
+    configuration.maxFileBytes = maxFileSize.bytes
     configuration.batchConcurrency = batchConcurrency
   }
 }
