@@ -91,6 +91,7 @@ let package = Package(
       dependencies: [
         "Server", "Accounts", "Engine", "Models", "Tokenizers", "TestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
       ],
       exclude: ["openai_client_test.py", "fuzz_test.py"]),
   ],

@@ -82,7 +82,8 @@ enum Routes {
       Response.json(["version": server.configuration.version, "name": "peregrine"])
     }
     router.get("/metrics") { _, _ in
-      let text = server.metrics.render(statistics: server.host.engineIfReady?.statistics())
+      let engine = server.host.engineIfReady
+      let text = server.metrics.render(statistics: engine?.statistics(), configuration: engine?.engineConfiguration)
       return Response(
         status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
         body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -90,6 +91,7 @@ enum Routes {
     router.get("/openapi.json") { _, _ in
       Response.json(Data(OpenAPIDocument.json.utf8))
     }
+    addWorkerRoutes(to: router, server)
     return router
   }
 
