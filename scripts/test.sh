@@ -7,3 +7,4 @@ cd "$(dirname "$0")/.."
 swift test -c release
 scripts/cli-fixture-tests.sh
 scripts/server-tests.sh
+SKIP_BUILD=1 scripts/router-tests.sh  # replicas behind SGLang's router (sglang-router from PyPI)

@@ -31,6 +31,9 @@ WORDS = (
 ).split()
 
 
+MODEL = ["unknown"]  # the served model's id, read from /v1/models at start
+
+
 def connection(url, timeout=600):
     u = urllib.parse.urlparse(url)
     return http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
@@ -164,7 +167,8 @@ def question(rng, i):
 def stream_chat(url, messages, max_tokens, request_id, stream=True, timeout=600):
     """One chat request; returns a record with status, ttft, e2e, tokens, error."""
     rec = {"id": request_id, "start": time.time(), "ok": False}
-    body = {"messages": messages, "max_tokens": max_tokens, "temperature": 0, "stream": stream, "ignore_eos": True}
+    body = {"model": MODEL[0], "messages": messages, "max_tokens": max_tokens, "temperature": 0, "stream": stream,
+            "ignore_eos": True}
     if stream:
         body["stream_options"] = {"include_usage": True}
     t0 = time.perf_counter()
@@ -439,6 +443,8 @@ p.add_argument("--json", help="also write the result here")
 args = p.parse_args()
 if args.mode != "hog" and not args.replica:
     p.error("give the replicas' URLs with --replica (their /metrics are read)")
+status, body = get(args.replica[0] if args.replica else args.url, "/v1/models")
+MODEL[0] = json.loads(body)["data"][0]["id"]
 result = {"tenants": cmd_tenants, "steady": cmd_steady, "hog": cmd_hog, "throughput": cmd_throughput}[args.mode]()
 result["args"] = {k: v for k, v in vars(args).items() if v is not None}
 text = json.dumps(result, indent=1)

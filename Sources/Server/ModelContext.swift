@@ -19,8 +19,10 @@ struct ModelContext: Sendable {
   /// Whether the engine has a draft model, so requests may ask for `"speculative": "draft_model"`.
   var hasDraftModel = false
 
+  /// Whether a request's `model` names the served model. Leaving it out means the served model, and
+  /// so does "unknown": what SGLang's router (smg) writes in when a request it forwards has none.
   func accepts(model: String?) -> Bool {
-    guard let model, !model.isEmpty else { return true }
+    guard let model, !model.isEmpty, model != "unknown" else { return true }
     return model == name || aliases.contains(model)
   }
 }

@@ -149,6 +149,10 @@ def test_chat_through_the_router(cluster):
     text = c.completions.create(model=MODEL, prompt="The capital of France is", max_tokens=3,
                                 extra_body={"ignore_eos": True})
     assert text.usage.completion_tokens == 3
+    # Without "model", smg forwards "model": "unknown": the replicas take it for the served model.
+    status, body = http("POST", router + "/v1/chat/completions",
+                        {"messages": [{"role": "user", "content": "Hi."}], "max_tokens": 2})
+    assert status == 200, body
 
 
 def test_the_router_reads_worker_metadata(cluster):

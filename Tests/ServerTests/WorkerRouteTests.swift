@@ -106,6 +106,21 @@ import Testing
     }
   }
 
+  @Test func smgsPlaceholderModelMeansTheServedOne() async throws {
+    // smg writes "model": "unknown" into a forwarded request that named none.
+    let engine = try ScriptedEngine()
+    try await makeApp(engine: engine).test(.router) { client in
+      try await client.execute(
+        uri: "/v1/chat/completions", method: .post,
+        body: ByteBuffer(string: #"{"model":"unknown","messages":[{"role":"user","content":"hi"}]}"#)
+      ) { r in #expect(r.status == .ok) }
+      try await client.execute(
+        uri: "/v1/chat/completions", method: .post,
+        body: ByteBuffer(string: #"{"model":"other","messages":[{"role":"user","content":"hi"}]}"#)
+      ) { r in #expect(r.status.code == 404) }
+    }
+  }
+
   @Test func metricsCarryTheNamesGatewaysRead() {
     let metrics = ServerMetrics(modelName: "m")
     var s = EngineStatistics()
