@@ -22,3 +22,27 @@ for i, e in enumerate(entries):
 print("cli fixtures:", "PASS" if failed == 0 else f"FAIL ({failed})")
 sys.exit(1 if failed else 0)
 PY
+
+# `peregrine tokenize` on llama.cpp's vocabulary-only GGUFs (no tensors), which the Swift tests
+# fetch into the model cache: the ids of llama.cpp's own tokenizer fixtures (.inp/.out).
+VOCAB="${PEREGRINE_MODELS:-$HOME/.cache/peregrine/models}/llama-cpp-python-0.3.36-vocab"
+python3 - "$BIN" "$VOCAB" Tests/Fixtures/vocab <<'PY'
+import os, subprocess, sys
+binary, vocab, fixtures = sys.argv[1:4]
+failed = 0
+for name in ["qwen2", "llama-bpe", "deepseek-llm", "phi-3"]:
+    model = os.path.join(vocab, f"ggml-vocab-{name}.gguf")
+    if not os.path.exists(model):
+        sys.exit(f"{model} is missing: `swift test` fetches it (LlamaCppVocabularies)")
+    strings = open(os.path.join(fixtures, f"ggml-vocab-{name}.gguf.inp"), encoding="utf-8").read().split("\n__ggml_vocab_test__\n")[:-1]
+    lines = open(os.path.join(fixtures, f"ggml-vocab-{name}.gguf.out")).read().splitlines()
+    same = 0
+    for text, line in zip(strings, lines):
+        out = subprocess.run([binary, "tokenize", "--model", model, "--no-parse-special", "--", text],
+                             capture_output=True, text=True, check=True)
+        same += [int(x) for x in out.stdout.strip()[1:-1].split(",") if x] == [int(x) for x in line.split()]
+    print(f"tokenize {name}: {same}/{len(strings)} identical")
+    failed += same != len(strings)
+print("cli tokenize:", "PASS" if failed == 0 else f"FAIL ({failed})")
+sys.exit(1 if failed else 0)
+PY

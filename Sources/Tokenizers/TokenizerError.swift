@@ -27,7 +27,8 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
     case .unsupportedModel(let m):
       return "tokenizer model '\(m)' is not supported (implemented: 'gpt2' byte-level BPE, 'llama' SentencePiece)"
     case .unsupportedPreTokenizer(let p):
-      return "pre-tokenizer '\(p)' is not supported"
+      return "pre-tokenizer '\(p)' (tokenizer.ggml.pre) is not supported; supported: "
+        + PreTokenizerType.supportedNames.joined(separator: ", ")
     case .missingMetadata(let key):
       return "the model file has no '\(key)' metadata, so no tokenizer can be built"
     case .emptyVocabulary:

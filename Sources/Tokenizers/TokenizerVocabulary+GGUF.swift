@@ -16,9 +16,13 @@ extension TokenizerVocabulary {
       }
       return id
     }
+    // llama.cpp's defaults when the file does not say: SentencePiece adds BOS, byte-level BPE
+    // only for the pre-tokenizers that ask for it (Llama 3, Tekken).
+    let pre = m["tokenizer.ggml.pre"]?.string
+    let defaultBOS = model == "llama" || (model == "gpt2" && PreTokenizerType(pre: pre)?.addsBOSByDefault == true)
     self.init(
       model: model,
-      pre: m["tokenizer.ggml.pre"]?.string,
+      pre: pre,
       tokens: tokens,
       tokenTypes: try Self.array(m, "tokenizer.ggml.token_type", \.int, "integers")?.map {
         Int32(truncatingIfNeeded: $0)
@@ -30,7 +34,12 @@ extension TokenizerVocabulary {
       unknownID: try id("tokenizer.ggml.unknown_token_id"),
       paddingID: try id("tokenizer.ggml.padding_token_id"),
       eotID: try id("tokenizer.ggml.eot_token_id"),
-      addBOS: m["tokenizer.ggml.add_bos_token"]?.bool ?? (model == "llama"),
+      eomID: try id("tokenizer.ggml.eom_token_id"),
+      fimPadID: try id("tokenizer.ggml.fim_pad_token_id"),
+      fimRepID: try id("tokenizer.ggml.fim_rep_token_id"),
+      fimSepID: try id("tokenizer.ggml.fim_sep_token_id"),
+      modelName: m["general.name"]?.string,
+      addBOS: m["tokenizer.ggml.add_bos_token"]?.bool ?? defaultBOS,
       addEOS: m["tokenizer.ggml.add_eos_token"]?.bool ?? false,
       addSpacePrefix: m["tokenizer.ggml.add_space_prefix"]?.bool ?? true)
   }

@@ -319,11 +319,14 @@ def test_running_out_of_descriptors_neither_spins_nor_stops_the_server():
             s = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
             s.sendall(b"GET /health HTTP/1.1\r\nHo")
             flood.append(s)
-        time.sleep(1)
+        # Refusing the backlog with 503s is real work for the first seconds; a spinning accept loop
+        # would burn a whole core (1 CPU-s/s) for as long as the flood lasts, so measure a longer
+        # window and allow half a core: CI machines are noisy (0.33 was seen there once).
+        time.sleep(2)
         c0 = srv.cpu_seconds()
-        time.sleep(3)
-        rate = (srv.cpu_seconds() - c0) / 3
-        assert rate < 0.3, "the server burns %.2f CPU-s/s with its descriptors exhausted" % rate
+        time.sleep(5)
+        rate = (srv.cpu_seconds() - c0) / 5
+        assert rate < 0.5, "the server burns %.2f CPU-s/s with its descriptors exhausted" % rate
         refused = 0
         for s in flood:
             s.setblocking(False)

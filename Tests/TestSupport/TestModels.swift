@@ -89,3 +89,9 @@ public func logSoftmax(_ logits: ArraySlice<Float>) -> [Double] {
 public func smolLM2Vocabulary() throws -> TokenizerVocabulary {
   try TokenizerVocabulary(metadata: TestModels.file("smollm2-135m").metadata)
 }
+
+/// `Tests/Fixtures/<name>`: fixtures that are not llama.cpp reference outputs on the real models.
+public func fixturePath(_ name: String) -> String {
+  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  return root.appendingPathComponent("Fixtures/\(name)").path
+}
