@@ -45,12 +45,13 @@ let package = Package(
     // Sampling, generation, chat templates, perplexity.
     .target(
       name: "Engine",
-      dependencies: ["Models", "Tokenizers", "Templates", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["GGUF", "Models", "Tokenizers", "Templates", .product(name: "Logging", package: "swift-log")]),
     // Known models and fetching them into the local cache.
     .target(name: "Hub", dependencies: [.product(name: "Logging", package: "swift-log")]),
-    // Who may ask and what it is recorded under: API key ids (HMAC), prefix-cache namespaces.
-    // No HTTP types; the seed of the accounts layer (keys, tiers, the usage ledger).
-    .target(name: "Accounts"),
+    // Keys (hashed), tiers, allowances (reserve then settle), prices, the usage ledger, stored
+    // completions, key ids (HMAC) and prefix-cache namespaces, over GRDB. No HTTP types, so serve,
+    // batch runs and the keys/usage commands share it.
+    .target(name: "Accounts", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
     // OpenAI-compatible HTTP server: routes, OpenAI wire types, auth, metrics, usage records.
     // Hummingbird types stay inside this target.
     .target(
@@ -73,27 +74,33 @@ let package = Package(
     .executableTarget(
       name: "PeregrineCLI",
       dependencies: [
-        "Engine", "Hub", "GGUF", "Kernels", "KernelsC", "Models", "Templates", "Tokenizers", "Server",
+        "Engine", "Hub", "GGUF", "Kernels", "KernelsC", "Models", "Templates", "Tokenizers", "Server", "Accounts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
     .target(name: "TestSupport", dependencies: ["GGUF", "Tokenizers", "Models", "Hub", "Kernels"], path: "Tests/TestSupport"),
     .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
-    .testTarget(name: "AccountsTests", dependencies: ["Accounts"]),
     .testTarget(name: "KernelsTests", dependencies: ["Kernels", "KernelsC", "GGUF", "TestSupport"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     .testTarget(
       name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport", "Kernels"],
       exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
+    // The slow tier (scripts/arch-tests.sh): generated qwen2/qwen3/qwen3moe/llama3 models vs llama.cpp.
+    .testTarget(name: "ArchitectureTests", dependencies: ["Engine", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
+    .testTarget(
+      name: "AccountsTests", dependencies: ["Accounts", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(
       name: "ServerTests",
       dependencies: [
-        "Server", "Accounts", "Engine", "Models", "Tokenizers", "TestSupport",
+        "Server", "Accounts", "Engine", "Models", "Tokenizers", "GGUF", "TestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
         .product(name: "NIOEmbedded", package: "swift-nio"),
       ],
-      exclude: ["openai_client_test.py", "fuzz_test.py"]),
+      exclude: ["openai_client_test.py", "fuzz_test.py", "operations_test.py", "architecture_chat_test.py"]),
+    // The command line's own pieces (line editor, size syntax, sampling flags); its process-level
+    // tests (every --help, list/show/rm) are commands_test.py, run by scripts/cli-tests.sh.
+    .testTarget(name: "PeregrineCLITests", dependencies: ["PeregrineCLI", "Engine"], exclude: ["commands_test.py"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -7,6 +7,7 @@
 #
 #   scripts/hostile-tests.sh            # build + all parts
 #   SKIP_BUILD=1 HOSTILE_SLOW=0 scripts/hostile-tests.sh
+#   PEREGRINE_BIN=path/to/peregrine scripts/hostile-tests.sh   # that binary, no build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -14,10 +15,11 @@ WORK=$(mktemp -d /tmp/peregrine-hostile-tests.XXXXXX)
 trap 'rm -rf "$WORK/corpus"' EXIT
 
 python3 -m pip install -q openai prometheus_client pytest >/dev/null 2>&1 || python3 -m pip install -q openai prometheus_client pytest
-if [[ -z "${SKIP_BUILD:-}" ]]; then
-  swift build -c release --product peregrine
+if [[ -z "${PEREGRINE_BIN:-}" ]]; then
+  [[ -n "${SKIP_BUILD:-}" ]] || swift build -c release --product peregrine
+  PEREGRINE_BIN=$(swift build -c release --show-bin-path)/peregrine
 fi
-export PEREGRINE_BIN=$(swift build -c release --show-bin-path)/peregrine
+export PEREGRINE_BIN
 # The stress tests hold a thousand sockets (the server raises its own limit to the hard one).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 

@@ -6,7 +6,9 @@
 OUT_DIR gets `base.gguf` (a 2-layer llama with a 262-token byte-level BPE vocabulary and a ChatML
 template, random weights: valid, runs, says nothing useful) and a few hundred mutants: truncations,
 bit flips in the header, absurd hyperparameters, broken tokenizer metadata, hostile chat templates,
-wrong tensor shapes and types. `scripts/hostile-gguf-tests.sh` runs `peregrine run`, `inspect` and
+wrong tensor shapes and types; then a qwen3moe and a Llama 3 variant of the base (`moe-base.gguf`,
+`llama3-base.gguf`) and their mutants: expert counts, key/value lengths, RoPE scaling, router, expert
+and Q/K-norm tensors, rope_freqs.weight. `scripts/hostile-tests.sh` runs `peregrine run`, `inspect` and
 `serve` on each and fails on any signal or hang. Self-contained (no gguf package): the mutants need
 values a careful writer would refuse to write. Deterministic for a given seed.
 """
@@ -141,18 +143,49 @@ def base_model(rng):
     return m
 
 
+# Tensor changes: (type, dims, raw bytes) → the hostile tensor, or None to drop it.
+def transposed(t, d, b): return (t, d[::-1], b)
+def wide(t, d, b): return (t, [d[0] * 2] + d[1:], b)
+def huge_dim(t, d, b): return (t, [2**40] + d[1:], b)
+def unknown_type(t, d, b): return (99, d, b)
+def f16_typed(t, d, b): return (1, d, b)
+def q8_typed(t, d, b): return (8, d, b)
+def removed(t, d, b): return None
+def three_dims(t, d, b): return (t, d + [1], b)
+def flattened(t, d, b): return (t, [d[0], d[1] * d[2]] if len(d) == 3 else d + [1], b)
+def nan_values(t, d, b): return (t, d, struct.pack("<f", float("nan")) * (len(b) // 4))
+def zeros(t, d, b): return (t, d, bytes(len(b)))
+
+
+def with_meta(base, key, vtype, value):
+    """The bytes of `base` with metadata `key` set to (vtype, value), or removed when vtype is None."""
+    m = base.copy()
+    if vtype is None:
+        m.kv.pop(key, None)
+    else:
+        m.kv[key] = (vtype, value)
+    return m.serialize()
+
+
+def with_tensor(base, name, change):
+    """The bytes of `base` with tensor `name` changed by `change`."""
+    m = base.copy()
+    ttype, dims, data = m.tensors[name]
+    r = change(ttype, list(dims), data)
+    if r is None:
+        del m.tensors[name]
+    else:
+        m.tensors[name] = r
+    return m.serialize()
+
+
 def mutants(base, rng):
     """(name, bytes) of every hostile file."""
     out = []
     raw = base.serialize()
 
     def meta(name, key, vtype, value):
-        m = base.copy()
-        if vtype is None:
-            m.kv.pop(key, None)
-        else:
-            m.kv[key] = (vtype, value)
-        out.append((name, m.serialize()))
+        out.append((name, with_meta(base, key, vtype, value)))
 
     # Absurd hyperparameters, each alone.
     big = [0, 1, 3, 2**31 - 1, 2**32 - 1]
@@ -215,26 +248,9 @@ def mutants(base, rng):
         meta("template=" + label, "tokenizer.chat_template", STR, template)
 
     # Tensors: wrong shapes, unknown types, offsets past the end, missing ones.
-    def tensor(name, change):
-        m = base.copy()
-        ttype, dims, data = m.tensors[name]
-        r = change(ttype, list(dims), data)
-        if r is None:
-            del m.tensors[name]
-        else:
-            m.tensors[name] = r
-        out.append((name + "." + change.__name__, m.serialize()))
-
-    def transposed(t, d, b): return (t, d[::-1], b)
-    def wide(t, d, b): return (t, [d[0] * 2] + d[1:], b)
-    def huge_dim(t, d, b): return (t, [2**40] + d[1:], b)
-    def unknown_type(t, d, b): return (99, d, b)
-    def f16_typed(t, d, b): return (1, d, b)
-    def removed(t, d, b): return None
-    def three_dims(t, d, b): return (t, d + [1], b)
     for name in ["token_embd.weight", "blk.0.attn_q.weight", "blk.1.ffn_down.weight", "output_norm.weight"]:
         for change in [transposed, wide, huge_dim, unknown_type, f16_typed, removed, three_dims]:
-            tensor(name, change)
+            out.append((name + "." + change.__name__, with_tensor(base, name, change)))
 
     # Truncations everywhere, then bit flips in the header and metadata.
     header_end = len(raw) - sum(len(b) + (-len(b)) % ALIGN for _, _, b in base.tensors.values())
@@ -251,6 +267,74 @@ def mutants(base, rng):
     return out
 
 
+def moe_model(base, rng):
+    """The base model as a qwen3moe file (4 experts, 2 used, per-head Q/K norms, an F32 router) and a
+    Llama 3 file (with rope_freqs.weight): the other architectures DecoderModel loads, whose own keys
+    and tensors the llama mutants do not reach."""
+    d, layers, ffn, experts = 32, 2, 64, 4
+    head = base.kv["llama.rope.dimension_count"][1]
+
+    def f32(count, scale=0.2):
+        return struct.pack("<%df" % count, *[rng.uniform(-scale, scale) for _ in range(count)])
+
+    moe = base.copy()
+    moe.kv = {k.replace("llama.", "qwen3moe.", 1): v for k, v in base.kv.items()}
+    moe.kv["general.architecture"] = (STR, "qwen3moe")
+    moe.kv["qwen3moe.attention.key_length"] = (U32, head)
+    moe.kv["qwen3moe.attention.value_length"] = (U32, head)
+    moe.kv["qwen3moe.expert_count"] = (U32, experts)
+    moe.kv["qwen3moe.expert_used_count"] = (U32, 2)
+    moe.kv["qwen3moe.expert_feed_forward_length"] = (U32, ffn)
+    for i in range(layers):
+        p = "blk.%d." % i
+        for name in ["ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"]:
+            del moe.tensors[p + name]
+        moe.tensors[p + "attn_q_norm.weight"] = (0, [head], struct.pack("<%df" % head, *([1.0] * head)))
+        moe.tensors[p + "attn_k_norm.weight"] = (0, [head], struct.pack("<%df" % head, *([1.0] * head)))
+        moe.tensors[p + "ffn_gate_inp.weight"] = (0, [d, experts], f32(d * experts))
+        moe.tensors[p + "ffn_gate_exps.weight"] = (0, [d, ffn, experts], f32(d * ffn * experts))
+        moe.tensors[p + "ffn_up_exps.weight"] = (0, [d, ffn, experts], f32(d * ffn * experts))
+        moe.tensors[p + "ffn_down_exps.weight"] = (0, [ffn, d, experts], f32(d * ffn * experts))
+
+    llama3 = base.copy()
+    llama3.tensors["rope_freqs.weight"] = (0, [head // 2], struct.pack("<%df" % (head // 2), *([1.0] * (head // 2))))
+    return moe, llama3
+
+
+def architecture_mutants(moe, llama3):
+    """(name, bytes) of hostile qwen3moe and Llama 3 files: their own hyperparameters and tensors."""
+    out = [("moe-base", moe.serialize()), ("llama3-base", llama3.serialize())]
+
+    def meta(base, name, key, vtype, value):
+        out.append((name, with_meta(base, key, vtype, value)))
+
+    for key in ["expert_count", "expert_used_count", "expert_feed_forward_length", "attention.key_length",
+                "attention.value_length", "rope.scaling.original_context_length"]:
+        for label, (vt, v) in [("0", (U32, 0)), ("1", (U32, 1)), ("3", (U32, 3)), ("5", (U32, 5)),
+                               ("u32max", (U32, 2**32 - 1)), ("-1", (I32, -1)), ("float", (F32, 2.5)),
+                               ("string", (STR, "x")), ("missing", (None, None))]:
+            meta(moe, "moe-%s=%s" % (key, label), "qwen3moe." + key, vt, v)
+    meta(moe, "moe-rope.scaling.type=yarn", "qwen3moe.rope.scaling.type", STR, "yarn")
+    meta(moe, "moe-rope.scaling.type=longrope", "qwen3moe.rope.scaling.type", STR, "longrope")
+    meta(moe, "moe-rope.scaling.type=int", "qwen3moe.rope.scaling.type", U32, 3)
+    for key in ["rope.scaling.factor", "rope.scaling.attn_factor"]:
+        for label, v in [("-1", -1.0), ("0", 0.0), ("nan", float("nan")), ("inf", float("inf")), ("1e30", 1e30)]:
+            m = moe.copy()
+            m.kv["qwen3moe.rope.scaling.type"] = (STR, "yarn")
+            m.kv["qwen3moe." + key] = (F32, v)
+            out.append(("moe-yarn-%s=%s" % (key, label), m.serialize()))
+    meta(llama3, "llama3-expert_count=4", "llama.expert_count", U32, 4)
+
+    for name in ["blk.0.ffn_gate_inp.weight", "blk.0.ffn_gate_exps.weight", "blk.1.ffn_down_exps.weight",
+                 "blk.0.attn_q_norm.weight"]:
+        for change in [transposed, wide, huge_dim, unknown_type, f16_typed, q8_typed, removed, flattened]:
+            out.append(("moe-%s.%s" % (name, change.__name__), with_tensor(moe, name, change)))
+    out.append(("moe-blk.0.ffn_gate_inp.weight.nan_values", with_tensor(moe, "blk.0.ffn_gate_inp.weight", nan_values)))
+    for change in [wide, huge_dim, unknown_type, f16_typed, flattened, nan_values, zeros]:
+        out.append(("llama3-rope_freqs.weight." + change.__name__, with_tensor(llama3, "rope_freqs.weight", change)))
+    return out
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
@@ -263,7 +347,10 @@ def main():
     with open(os.path.join(out_dir, "base.gguf"), "wb") as f:
         f.write(base.serialize())
     names = []
-    for name, data in mutants(base, rng):
+    files = mutants(base, rng)
+    # After the llama mutants, so they stay what they were for a seed.
+    moe, llama3 = moe_model(base, rng)
+    for name, data in files + architecture_mutants(moe, llama3):
         safe = name.replace("/", "_").replace("=", "-")
         with open(os.path.join(out_dir, safe + ".gguf"), "wb") as f:
             f.write(data)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Non-secret stand-ins for API keys: the id usage records carry, and the prefix-cache namespace a
 /// key's requests live in. Both are HMAC-SHA-256 of the key under a per-database secret, so the
 /// database never holds a key, an id cannot be checked against a guessed key without the secret,
@@ -27,5 +29,12 @@ public struct KeyDigest: Sendable, Equatable {
       let hex = String(byte, radix: 16)
       return byte < 16 ? "0" + hex : hex
     }.joined()
+  }
+
+  /// `anon-` and 32 hex digits for a client address: anonymous callers are metered per address
+  /// without the address itself being stored.
+  public func clientID(_ address: String) -> String {
+    let mac = SHA256.hmac(key: secret, message: Array("peregrine client id\u{0}".utf8) + Array(address.utf8))
+    return "anon-" + mac.prefix(16).map { String(format: "%02x", $0) }.joined()
   }
 }

@@ -188,10 +188,7 @@ public final class Gemma3Model: LanguageModel {
   {
     let c = config
     try batch.validate(vocabularySize: c.vocabularySize, contextLength: c.contextLength, cache: cache)
-    guard cache.layers == c.layers, cache.kvDim == c.kvHeads * c.headDim else {
-      throw .invalidHyperparameter("KV cache shape \(cache.layers)×\(cache.kvDim) does not fit this model")
-    }
-    if let reason = cache.type.unsupportedReason(headDim: c.headDim) { throw .invalidHyperparameter(reason) }
+    try cache.checkFits(layers: c.layers, kvDim: c.kvHeads * c.headDim, headDim: c.headDim)
     let tokens = batch.tokens
     let n = tokens.count
     let placement = TokenPlacement(batch)
@@ -201,18 +198,9 @@ public final class Gemma3Model: LanguageModel {
     let kvDim = c.kvHeads * hd
     let ff = c.feedForwardLength
 
-    arena.reset(
-      reserving: ScratchArena.footprint(
-        n * d, n * d, n * d, n * qDim, n * kvDim, n * kvDim, n * qDim, n * ff, n * ff))
-    let x = arena.take(n * d)  // [n, d] residual stream
-    let xn = arena.take(n * d)  // [n, d] normed input of a sub-layer
-    let y = arena.take(n * d)  // [n, d] sub-layer output before its post-norm
-    let q = arena.take(n * qDim)  // [n, heads, hd]
-    let k = arena.take(n * kvDim)  // [n, kvHeads, hd]
-    let v = arena.take(n * kvDim)  // [n, kvHeads, hd]
-    let att = arena.take(n * qDim)  // [n, heads, hd]
-    let gate = arena.take(n * ff)  // [n, ffn]
-    let up = arena.take(n * ff)  // [n, ffn]
+    let buffers = LayerBuffers(arena: arena, n: n, d: d, qDim: qDim, kvDim: kvDim, ff: ff)
+    let (x, xn, y, q, k, v, att, gate, up) = (
+      buffers.x, buffers.xn, buffers.y, buffers.q, buffers.k, buffers.v, buffers.att, buffers.gate, buffers.up)
 
     // Per token, whether llama.cpp multiplied it by Q4_K / Q6_K weights in a batch (see
     // `BatchSlice.referenceBatched`). In the last layer llama.cpp keeps only the rows that need logits
@@ -245,14 +233,14 @@ public final class Gemma3Model: LanguageModel {
     for (l, layer) in layers.enumerated() {
       let local = c.isLocal(l)
       let rope = local ? localRope : globalRope
-      perToken(n) { range in normRows(x, layer.attnNorm, xn, rows: range, width: d) }
+      pool.perToken(n) { range in normRows(x, layer.attnNorm, xn, rows: range, width: d, eps: c.rmsEpsilon) }
       matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool)
-      perToken(n) { range in
+      pool.perToken(n) { range in
         for t in range {
           let qt = q + t * qDim  // [heads, hd]
           let kt = k + t * kvDim  // [kvHeads, hd]
-          normRows(qt, layer.qNorm, qt, rows: 0..<c.heads, width: hd)
-          normRows(kt, layer.kNorm, kt, rows: 0..<c.kvHeads, width: hd)
+          normRows(qt, layer.qNorm, qt, rows: 0..<c.heads, width: hd, eps: c.rmsEpsilon)
+          normRows(kt, layer.kNorm, kt, rows: 0..<c.kvHeads, width: hd, eps: c.rmsEpsilon)
           rope.apply(
             queries: qt, heads: c.heads, keys: kt, kvHeads: c.kvHeads, headDim: hd, position: placement.position[t])
           for i in 0..<qDim { qt[i] *= c.attentionScale }
@@ -264,18 +252,18 @@ public final class Gemma3Model: LanguageModel {
       batchedRows(layer.wo).withUnsafeBufferPointer {
         matmul(layer.wo, att, y, n: n, pool: pool, batchedRows: $0.baseAddress)
       }
-      perToken(n) { range in
-        normRows(y, layer.postAttnNorm, y, rows: range, width: d)
+      pool.perToken(n) { range in
+        normRows(y, layer.postAttnNorm, y, rows: range, width: d, eps: c.rmsEpsilon)
         addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d)
-        normRows(x, layer.ffnNorm, xn, rows: range, width: d)
+        normRows(x, layer.ffnNorm, xn, rows: range, width: d, eps: c.rmsEpsilon)
       }
       matmulShared(layer.wGate, gate, layer.wUp, up, x: xn, n: n, pool: pool)
       geluTanhGated(gate, up, n * ff, pool: pool)
       batchedRows(layer.wDown, lastFFN: l == layers.count - 1).withUnsafeBufferPointer {
         matmul(layer.wDown, gate, y, n: n, pool: pool, batchedRows: $0.baseAddress)
       }
-      perToken(n) { range in
-        normRows(y, layer.postFfnNorm, y, rows: range, width: d)
+      pool.perToken(n) { range in
+        normRows(y, layer.postFfnNorm, y, rows: range, width: d, eps: c.rmsEpsilon)
         addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d)
       }
     }
@@ -284,22 +272,5 @@ public final class Gemma3Model: LanguageModel {
       norm: outputNorm, eps: c.rmsEpsilon, weights: embedding, vocabularySize: c.vocabularySize,
       softcap: c.finalLogitSoftcap)
     return head.logits(x: x, scratch: xn, batch: batch, width: d, pool: pool)
-  }
-
-  /// RMSNorm of rows `rows` of `width` floats with one weight vector (`src` may equal `dst`).
-  private func normRows(
-    _ src: UnsafeMutablePointer<Float>, _ weight: [Float], _ dst: UnsafeMutablePointer<Float>, rows: Range<Int>,
-    width: Int
-  ) {
-    weight.withUnsafeBufferPointer { w in
-      for r in rows { rmsNorm(src + r * width, w.baseAddress!, dst + r * width, width, eps: config.rmsEpsilon) }
-    }
-  }
-
-  /// Per-token work between the matrix products: over the pool's threads for a prompt (on one
-  /// thread it left the other idle: RoPE, norms and scaling were ~6 % of pp512 CPU samples, all on one
-  /// thread), inline for a few tokens.
-  @inline(__always) private func perToken(_ n: Int, _ body: (Range<Int>) -> Void) {
-    if n < 16 { body(0..<n) } else { pool.parallelEven(n, granule: 1, body) }
   }
 }

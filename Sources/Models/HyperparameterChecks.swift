@@ -12,6 +12,7 @@ enum HyperparameterChecks {
   static let maxHeadSize = 1 << 12
   static let maxFeedForward = 1 << 20
   static let maxVocabulary = 1 << 22
+  static let maxExperts = 1 << 10
 
   /// `value` must lie in 1...`max`.
   static func dimension(_ key: String, _ value: Int, max: Int) throws(ModelError) {
@@ -38,6 +39,13 @@ enum HyperparameterChecks {
   static func optionalFloat(_ m: GGUFMetadata, _ key: String) throws(ModelError) -> Float? {
     guard let value = m[key] else { return nil }
     guard let v = value.float else { throw .file(.wrongMetadataType(key: key, expected: "a number")) }
+    return v
+  }
+
+  /// An optional key: nil when absent, an error when present but not a string.
+  static func optionalString(_ m: GGUFMetadata, _ key: String) throws(ModelError) -> String? {
+    guard let value = m[key] else { return nil }
+    guard let v = value.string else { throw .file(.wrongMetadataType(key: key, expected: "a string")) }
     return v
   }
 

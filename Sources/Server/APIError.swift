@@ -12,6 +12,8 @@ struct APIError: Error, Sendable, Equatable {
   var retryAfter: Int?
   /// Answer with `Connection: close` (the request's body was not read to its end).
   var closesConnection = false
+  /// Extra response headers (the `x-ratelimit-*` of a 429).
+  var headers: [String: String] = [:]
 
   static func invalidParameter(_ param: String?, _ message: String) -> APIError {
     APIError(status: 400, message: message, type: "invalid_request_error", param: param, code: "invalid_value")

@@ -55,6 +55,12 @@ struct ChatCompletionRequest: Sendable, Decodable {
   var draftTokens: Int?
   /// vLLM's extension: prompt-cache entries are shared only between requests with equal salts.
   var cacheSalt: String?
+  /// Keep the request and its output for `GET /v1/chat/completions` (OpenAI's stored completions).
+  var store: Bool?
+  /// Labels stored with a stored completion (OpenAI: up to 16 string pairs).
+  var metadata: [String: String]?
+  /// `false` bypasses the result cache (as `Cache-Control: no-cache` does).
+  var cache: Bool?
 
   enum CodingKeys: String, CodingKey {
     case model, messages, temperature, n, stop, seed, logprobs, user, stream
@@ -74,5 +80,6 @@ struct ChatCompletionRequest: Sendable, Decodable {
     case speculative
     case draftTokens = "draft_tokens"
     case cacheSalt = "cache_salt"
+    case store, metadata, cache
   }
 }

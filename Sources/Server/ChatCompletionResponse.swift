@@ -34,10 +34,13 @@ struct ChatCompletionResponse: Sendable, Encodable {
     var message: Message
     var logprobs: ChatLogprobs?
     var finishReason: String
+    /// Extension: why a choice was cut short (`finish_reason` is then `length`); absent otherwise.
+    var abortReason: String?
 
     enum CodingKeys: String, CodingKey {
       case index, message, logprobs
       case finishReason = "finish_reason"
+      case abortReason = "abort_reason"
     }
   }
 
@@ -69,10 +72,12 @@ struct ChatCompletionChunk: Sendable, Encodable {
     var delta: Delta
     var logprobs: ChatLogprobs?
     var finishReason: String?
+    var abortReason: String?
 
     enum CodingKeys: String, CodingKey {
       case index, delta, logprobs
       case finishReason = "finish_reason"
+      case abortReason = "abort_reason"
     }
   }
 

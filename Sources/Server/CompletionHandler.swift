@@ -1,3 +1,4 @@
+import Accounts
 import Engine
 import Foundation
 import HTTPTypes
@@ -19,15 +20,42 @@ struct CompletionHandler: Sendable {
   /// Who is asking, and how to tell whether they are still there.
   struct Caller: Sendable {
     var requestID: String
-    var apiKeyID: String?
+    /// Who the request is metered as.
+    var principal: Principal = .open
     /// Nil outside a live connection (in-process tests).
     var watch: ConnectionWatch?
     var outcome: ResponseOutcome
+    /// `Cache-Control: no-cache`: skip the result cache.
+    var bypassCache = false
+    /// The request body, kept for `store: true`.
+    var body: Data?
+    /// Tokens held against the allowance from admission until settlement.
+    var reservation: Reservation?
+    /// The machine-cost clock's mark at admission.
+    var machineMark = 0.0
+
+    /// The id usage rows carry (none on an open server).
+    var apiKeyID: String? { principal.kind == .open ? nil : principal.id }
   }
 
   func respond(plan: GenerationPlan, engine: any ServingEngine, caller: Caller) async throws -> Response {
+    var plan = plan
+    var caller = caller
     let start = ContinuousClock.now
-    let stop: @Sendable () -> Void = { for r in plan.requests { engine.cancel(r.id) } }
+    let metering = server.metering
+    caller.reservation = try await metering.reserve(&plan, principal: caller.principal, requestID: caller.requestID)
+    var headers = Self.rateLimitHeaders(caller.reservation)
+    let cacheKey =
+      plan.cacheable && !caller.bypassCache && metering.results.isEnabled
+      ? CachedResult.key(plan, namespace: caller.principal.id) : nil
+    if let cacheKey { headers[Self.xCache] = "miss" }
+    caller.machineMark = metering.clock.begin()
+    if let cacheKey, let hit = metering.results.value(for: cacheKey) {
+      headers[Self.xCache] = "hit"
+      return try await replay(hit, plan: plan, caller: caller, headers: headers, start: start)
+    }
+    let ids = plan.requests.map(\.id)
+    let stop: @Sendable () -> Void = { for id in ids { engine.cancel(id) } }
     let watch = caller.watch
     let streams: ChoiceStreams
     do {
@@ -39,16 +67,23 @@ struct CompletionHandler: Sendable {
           stop()
         })
     } catch {
+      _ = metering.clock.end(caller.machineMark)
+      await metering.release(caller.reservation)
       throw APIError(error)
     }
     if plan.stream {
       // The status is only known once the stream ends: the stream reports it.
       caller.outcome.defer()
+      headers[.contentType] = "text/event-stream"
+      headers[.cacheControl] = "no-cache"
+      let finalPlan = plan
+      let finalCaller = caller
       return Response(
-        status: .ok,
-        headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+        status: .ok, headers: headers,
         body: ResponseBody { writer in
-          try await stream(plan: plan, streams: streams, writer: &writer, caller: caller, start: start, stop: stop)
+          try await stream(
+            plan: finalPlan, streams: streams, writer: &writer, caller: finalCaller, start: start, stop: stop,
+            cacheKey: cacheKey)
         })
     }
     let token = watch?.onLeave(stop)
@@ -64,22 +99,91 @@ struct CompletionHandler: Sendable {
       stop()
       server.metrics.observeAbandoned(choices.filter { $0.completion == nil }.count)
       server.recordUsage(
-        plan: plan, choices: choices, status: 499, requestID: caller.requestID, apiKeyID: caller.apiKeyID,
-        elapsed: Self.seconds(since: start))
+        plan: plan, choices: choices, status: 499, caller: caller, elapsed: Self.seconds(since: start))
       throw ClientGone()
     }
-    return .json(try whole(plan: plan, choices: choices, caller: caller))
+    let body = try whole(plan: plan, choices: choices, caller: caller)
+    remember(plan: plan, choices: choices, cacheKey: cacheKey, caller: caller, response: body)
+    return Response.json(body, headers: headers)
   }
 
   /// The body for collected choices, or the error to answer with (500 if the engine failed one).
-  private func whole(plan: GenerationPlan, choices: [ChoiceAccumulator], caller: Caller) throws(APIError) -> Data {
+  private func whole(
+    plan: GenerationPlan, choices: [ChoiceAccumulator], caller: Caller, cacheHit: Bool = false
+  ) throws(APIError) -> Data {
     if let failed = choices.first(where: { $0.completion?.finishReason == .error }) {
-      server.recordUsage(
-        plan: plan, choices: choices, status: 500, requestID: caller.requestID, apiKeyID: caller.apiKeyID)
+      server.recordUsage(plan: plan, choices: choices, status: 500, caller: caller)
       throw .internal("Generation failed: \(failed.completion?.error ?? "unknown error")")
     }
-    server.recordUsage(plan: plan, choices: choices, status: 200, requestID: caller.requestID, apiKeyID: caller.apiKeyID)
-    return ResponseBuilder(plan: plan).whole(choices)
+    let cost = server.recordUsage(plan: plan, choices: choices, status: 200, caller: caller, cacheHit: cacheHit).cost
+    return ResponseBuilder(plan: plan, cost: cost).whole(choices)
+  }
+
+  /// After a complete, successful generation: keep it for the result cache and, with `store: true`,
+  /// in the caller's stored completions.
+  private func remember(
+    plan: GenerationPlan, choices: [ChoiceAccumulator], cacheKey: String?, caller: Caller, response: Data
+  ) {
+    let finished = choices.allSatisfy { $0.completion.map { [.stop, .length].contains($0.finishReason) } ?? false }
+    guard finished else { return }
+    if let cacheKey {
+      let result = CachedResult(choices: choices)
+      server.metering.results.store(result, bytes: result.bytes, for: cacheKey)
+    }
+    if plan.store { server.storeCompletion(plan: plan, caller: caller, response: response) }
+  }
+
+  /// Answers from the result cache: the same choices, whole or as a stream, charged as cached input.
+  private func replay(
+    _ hit: CachedResult, plan: GenerationPlan, caller: Caller, headers: HTTPFields, start: ContinuousClock.Instant
+  ) async throws -> Response {
+    let choices = hit.replayed(
+      promptTokenCounts: plan.promptTokenCounts, n: plan.n, elapsed: Self.seconds(since: start))
+    if !plan.stream {
+      let body = try whole(plan: plan, choices: choices, caller: caller, cacheHit: true)
+      if plan.store { server.storeCompletion(plan: plan, caller: caller, response: body) }
+      return Response.json(body, headers: headers)
+    }
+    caller.outcome.defer()
+    var headers = headers
+    headers[.contentType] = "text/event-stream"
+    headers[.cacheControl] = "no-cache"
+    return Response(
+      status: .ok, headers: headers,
+      body: ResponseBody { writer in
+        let settled = server.recordUsage(plan: plan, choices: choices, status: 200, caller: caller, cacheHit: true)
+        let builder = ResponseBuilder(plan: plan, cost: settled.cost)
+        var chunks: [Data] = []
+        for (i, c) in choices.enumerated() {
+          if let opening = builder.openingChunk(choice: i) { chunks.append(opening) }
+          var offset = 0
+          for t in c.tokens {
+            if let chunk = builder.tokenChunk(t, choice: i, textOffset: offset) { chunks.append(chunk) }
+            offset += t.text.count
+          }
+          if let done = c.completion { chunks.append(builder.finalChunk(done, choice: i)) }
+        }
+        if plan.includeUsage { chunks.append(builder.usageChunk(choices)) }
+        chunks.append(SSEEncoder.done)
+        for chunk in chunks where !(await Self.write(chunk, to: &writer)) {
+          server.correctUsage(row: settled.row, status: 499)
+          server.metrics.observeResponse(status: 499)
+          throw ClientGone()
+        }
+        try await writer.finish(nil)
+        server.metrics.observeResponse(status: 200)
+      })
+  }
+
+  static let xCache = HTTPField.Name("x-cache")!
+
+  /// OpenAI's `x-ratelimit-*` headers for a metered caller, as of its admission.
+  static func rateLimitHeaders(_ reservation: Reservation?) -> HTTPFields {
+    var fields = HTTPFields()
+    for (name, value) in reservation?.status?.headers ?? [] {
+      if let field = HTTPField.Name(name) { fields[field] = value }
+    }
+    return fields
   }
 
   private func consume(_ event: EngineEvent, choice: Int, into choices: inout [ChoiceAccumulator]) {
@@ -99,7 +203,7 @@ struct CompletionHandler: Sendable {
   /// that saw `[DONE]` has its record even if the process dies right after.
   private func stream(
     plan: GenerationPlan, streams: ChoiceStreams, writer: inout any ResponseBodyWriter, caller: Caller,
-    start: ContinuousClock.Instant, stop: @escaping @Sendable () -> Void
+    start: ContinuousClock.Instant, stop: @escaping @Sendable () -> Void, cacheKey: String?
   ) async throws {
     let watch = caller.watch
     let token = watch?.onLeave(stop)
@@ -137,10 +241,14 @@ struct CompletionHandler: Sendable {
     }
     let failed = choices.contains { $0.completion?.finishReason == .error }
     let status = failed ? 500 : 200
-    let row = server.recordUsage(
-      plan: plan, choices: choices, status: status, requestID: caller.requestID, apiKeyID: caller.apiKeyID)
+    let settled = server.recordUsage(plan: plan, choices: choices, status: status, caller: caller)
+    let row = settled.row
     var delivered = true
-    if plan.includeUsage { delivered = await Self.write(builder.usageChunk(choices), to: &writer) }
+    if plan.includeUsage {
+      var final = builder
+      final.cost = settled.cost
+      delivered = await Self.write(final.usageChunk(choices), to: &writer)
+    }
     if delivered { delivered = await Self.write(SSEEncoder.done, to: &writer) }
     if delivered {
       do { try await writer.finish(nil) } catch { delivered = false }
@@ -152,6 +260,11 @@ struct CompletionHandler: Sendable {
       throw ClientGone()
     }
     server.metrics.observeResponse(status: status)
+    if !failed {
+      remember(
+        plan: plan, choices: choices, cacheKey: cacheKey, caller: caller,
+        response: ResponseBuilder(plan: plan, cost: settled.cost).whole(choices))
+    }
   }
 
   /// A stream whose client left: recorded and counted as 499, and the connection closed.
@@ -159,9 +272,7 @@ struct CompletionHandler: Sendable {
     throws -> Never
   {
     server.metrics.observeAbandoned(choices.filter { $0.completion == nil }.count)
-    server.recordUsage(
-      plan: plan, choices: choices, status: 499, requestID: caller.requestID, apiKeyID: caller.apiKeyID,
-      elapsed: Self.seconds(since: start))
+    server.recordUsage(plan: plan, choices: choices, status: 499, caller: caller, elapsed: Self.seconds(since: start))
     server.metrics.observeResponse(status: 499)
     server.logger.info("request \(caller.requestID): the client closed the connection before the stream ended")
     throw ClientGone()

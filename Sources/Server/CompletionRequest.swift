@@ -64,6 +64,8 @@ struct CompletionRequest: Sendable, Decodable {
   var draftTokens: Int?
   /// vLLM's extension: prompt-cache entries are shared only between requests with equal salts.
   var cacheSalt: String?
+  /// `false` bypasses the result cache (as `Cache-Control: no-cache` does).
+  var cache: Bool?
 
   enum CodingKeys: String, CodingKey {
     case model, prompt, suffix, temperature, n, stop, seed, logprobs, echo, user, stream
@@ -82,5 +84,6 @@ struct CompletionRequest: Sendable, Decodable {
     case speculative
     case draftTokens = "draft_tokens"
     case cacheSalt = "cache_salt"
+    case cache
   }
 }

@@ -21,10 +21,13 @@ struct CompletionResponse: Sendable, Encodable {
     var text: String
     var logprobs: CompletionLogprobs?
     var finishReason: String?
+    /// Extension: why a choice was cut short (`finish_reason` is then `length`); absent otherwise.
+    var abortReason: String?
 
     enum CodingKeys: String, CodingKey {
       case index, text, logprobs
       case finishReason = "finish_reason"
+      case abortReason = "abort_reason"
     }
   }
 

@@ -9,6 +9,13 @@ enum RequestBodyReader {
   static func decode<T: Decodable>(
     _ type: T.Type, from request: Request, limit: Int, timeoutSeconds: Int = 30
   ) async throws -> T {
+    try await decodeKeepingBody(type, from: request, limit: limit, timeoutSeconds: timeoutSeconds).value
+  }
+
+  /// The decoded value and the body it came from (kept for stored completions).
+  static func decodeKeepingBody<T: Decodable>(
+    _ type: T.Type, from request: Request, limit: Int, timeoutSeconds: Int = 30
+  ) async throws -> (value: T, body: Data) {
     if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
       throw APIError.tooLarge(limit: limit)
     }
@@ -24,7 +31,8 @@ enum RequestBodyReader {
       // A body without Content-Length (chunked) crossed the limit while being read.
       throw APIError.tooLarge(limit: limit)
     }
-    return try decode(type, from: Data(buffer.readableBytesView))
+    let data = Data(buffer.readableBytesView)
+    return (try decode(type, from: data), data)
   }
 
   static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(APIError) -> T {

@@ -42,6 +42,7 @@ struct RequestMapper: Sendable {
     var speculative: String?
     var draftTokens: Int?
     var cacheSalt: String?
+    var cache: Bool?
   }
 
   // MARK: - Chat
@@ -100,13 +101,22 @@ struct RequestMapper: Sendable {
       topK: r.topK, minP: r.minP, n: r.n, stop: r.stop, seed: r.seed, presencePenalty: r.presencePenalty,
       frequencyPenalty: r.frequencyPenalty, repetitionPenalty: r.repetitionPenalty, logitBias: r.logitBias,
       ignoreEOS: r.ignoreEOS, responseFormat: r.responseFormat, stream: r.stream, streamOptions: r.streamOptions,
-      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens, cacheSalt: r.cacheSalt)
+      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens, cacheSalt: r.cacheSalt,
+      cache: r.cache)
+    if let metadata = r.metadata {
+      guard metadata.count <= 16, metadata.allSatisfy({ $0.key.count <= 64 && $0.value.count <= 512 }) else {
+        throw .invalidParameter("metadata", "'metadata' holds at most 16 pairs, keys up to 64 and values up to 512 characters.")
+      }
+    }
     let prompt = try model.encodeChat(messages)
-    return try build(
+    var plan = try build(
       common, endpoint: .chat, id: id, prompts: [prompt], promptParam: "messages",
       maxTokensParam:
         r.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens",
       defaultMaxTokens: nil, topLogprobs: topLogprobs, echoTexts: nil)
+    plan.store = r.store ?? false
+    plan.metadata = r.metadata
+    return plan
   }
 
   // MARK: - Completions
@@ -152,7 +162,8 @@ struct RequestMapper: Sendable {
       minP: r.minP, n: r.n, stop: r.stop, seed: r.seed, presencePenalty: r.presencePenalty,
       frequencyPenalty: r.frequencyPenalty, repetitionPenalty: r.repetitionPenalty, logitBias: r.logitBias,
       ignoreEOS: r.ignoreEOS, responseFormat: r.responseFormat, stream: r.stream, streamOptions: r.streamOptions,
-      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens, cacheSalt: r.cacheSalt)
+      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens, cacheSalt: r.cacheSalt,
+      cache: r.cache)
     // OpenAI's legacy default is 16 tokens.
     return try build(
       common, endpoint: .completions, id: id, prompts: prompts, promptParam: "prompt", maxTokensParam: "max_tokens",
@@ -218,10 +229,15 @@ struct RequestMapper: Sendable {
             draftTokens: c.draftTokens))
       }
     }
-    return GenerationPlan(
+    var plan = GenerationPlan(
       endpoint: endpoint, id: id, requests: requests, n: n, promptTokenCounts: prompts.map(\.count),
       stream: c.stream ?? false, includeUsage: c.streamOptions?.includeUsage ?? false, logprobs: topLogprobs,
       echoTexts: echoTexts, user: c.user, model: model.name)
+    // Greedy or seeded: the same request gives the same output, so its result may be cached.
+    plan.cacheable = c.cache != false && (sampling.temperature <= 0 || c.seed != nil)
+    plan.outputFormatKey = c.responseFormat.map { String(describing: $0) }
+    plan.defaultedMaxTokens = c.maxTokens == nil
+    return plan
   }
 
   /// `user` is stored with the usage record: longer than OpenAI allows is refused as OpenAI does.
@@ -250,15 +266,16 @@ struct RequestMapper: Sendable {
   }
 
   func samplingParameters(_ c: Common) throws(APIError) -> SamplingParameters {
-    var s = SamplingParameters()
-    // OpenAI's defaults, not the command line's: plain temperature-1 sampling with every filter off.
-    s.temperature = Float(c.temperature ?? 1)
-    s.topP = Float(c.topP ?? 1)
-    s.topK = c.topK ?? 0
-    s.minP = Float(c.minP ?? 0)
-    s.presencePenalty = Float(c.presencePenalty ?? 0)
-    s.frequencyPenalty = Float(c.frequencyPenalty ?? 0)
-    s.repetitionPenalty = Float(c.repetitionPenalty ?? 1)
+    // What the request leaves out comes from the model's recommended sampling (else llama.cpp's
+    // defaults), as llama-server and Ollama do: OpenAI's temperature-1 sampling with every filter off
+    // makes small models ramble.
+    var s = model.samplingDefaults
+    if let t = c.temperature { s.temperature = Float(t) }
+    if let p = c.topP { s.topP = Float(p) }
+    if let m = c.minP { s.minP = Float(m) }
+    if let v = c.presencePenalty { s.presencePenalty = Float(v) }
+    if let v = c.frequencyPenalty { s.frequencyPenalty = Float(v) }
+    if let v = c.repetitionPenalty { s.repetitionPenalty = Float(v) }
     if let t = c.temperature, !(t.isFinite && t >= 0 && t <= 2) {
       throw .invalidParameter("temperature", "'temperature' must be between 0 and 2, got \(t).")
     }

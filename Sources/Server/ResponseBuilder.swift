@@ -6,6 +6,8 @@ struct ResponseBuilder: Sendable {
   let plan: GenerationPlan
   let created = Int(Date().timeIntervalSince1970)
   let fingerprint = "fp_peregrine"
+  /// `usage.cost`, when the server prices requests.
+  var cost: UsageCost?
 
   private var isChat: Bool { plan.endpoint == .chat }
 
@@ -15,10 +17,12 @@ struct ResponseBuilder: Sendable {
     let cached = stride(from: 0, to: choices.count, by: plan.n).reduce(0) {
       $0 + (choices[$1].completion?.cachedPromptTokens ?? 0)
     }
-    return Usage(
+    var u = Usage(
       promptTokens: plan.promptTokenCounts.reduce(0, +),
       completionTokens: choices.reduce(0) { $0 + ($1.completion?.completionTokens ?? $1.tokens.count) },
       cachedTokens: cached)
+    u.cost = cost
+    return u
   }
 
   func whole(_ choices: [ChoiceAccumulator]) -> Data {
@@ -30,7 +34,8 @@ struct ResponseBuilder: Sendable {
           .init(
             index: i, message: .init(content: c.text),
             logprobs: plan.logprobs == nil ? nil : ChatLogprobs(content: c.tokens.compactMap(OpenAIFormat.chatLogprob)),
-            finishReason: c.finishReason)
+            finishReason: OpenAIFormat.finishReason(c.completion?.finishReason ?? .abort),
+            abortReason: c.completion.flatMap(OpenAIFormat.abortReason))
         },
         usage: usage(choices), systemFingerprint: fingerprint, timings: timings)
       return SSEEncoder.json(body)
@@ -49,7 +54,10 @@ struct ResponseBuilder: Sendable {
           }
           logprobs = lp
         }
-        return .init(index: i, text: echo + c.text, logprobs: logprobs, finishReason: c.finishReason)
+        return .init(
+          index: i, text: echo + c.text, logprobs: logprobs,
+          finishReason: OpenAIFormat.finishReason(c.completion?.finishReason ?? .abort),
+          abortReason: c.completion.flatMap(OpenAIFormat.abortReason))
       },
       usage: usage(choices), systemFingerprint: fingerprint, timings: timings)
     return SSEEncoder.json(body)
@@ -105,12 +113,14 @@ struct ResponseBuilder: Sendable {
       return SSEEncoder.event(
         ChatCompletionChunk(
           id: plan.id, created: created, model: plan.model,
-          choices: [.init(index: choice, delta: .init(), finishReason: reason)], timings: ResponseTimings(c)))
+          choices: [.init(index: choice, delta: .init(), finishReason: reason, abortReason: OpenAIFormat.abortReason(c))],
+          timings: ResponseTimings(c)))
     }
     return SSEEncoder.event(
       CompletionResponse(
         id: plan.id, created: created, model: plan.model,
-        choices: [.init(index: choice, text: "", finishReason: reason)], timings: ResponseTimings(c)))
+        choices: [.init(index: choice, text: "", finishReason: reason, abortReason: OpenAIFormat.abortReason(c))],
+        timings: ResponseTimings(c)))
   }
 
   /// `stream_options.include_usage`: one last chunk with no choices and the whole request's usage.

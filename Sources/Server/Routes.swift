@@ -8,20 +8,26 @@ enum Routes {
   static func router(_ server: ServerContext) -> Router<ServerRequestContext> {
     let router = Router(context: ServerRequestContext.self)
     let auth = server.keys
+    if !server.configuration.corsOrigins.isEmpty {
+      router.add(middleware: CrossOriginMiddleware(origins: server.configuration.corsOrigins))
+    }
     router.add(middleware: ServerMiddleware(server: server, auth: auth))
     let handler = CompletionHandler(server: server)
 
     router.post("/v1/chat/completions") { request, context in
-      let body = try await decode(ChatCompletionRequest.self, request, server)
+      let (body, raw) = try await RequestBodyReader.decodeKeepingBody(
+        ChatCompletionRequest.self, from: request, limit: server.configuration.maxBodyBytes,
+        timeoutSeconds: Int(server.configuration.bodyTimeout.components.seconds))
       let (engine, model) = try server.host.ready()
-      let caller = caller(request, context, server)
+      var caller = caller(request, context, server)
+      if body.store == true { caller.body = raw }
       let plan = try mapper(model, caller, server).plan(body, id: "chatcmpl-" + shortID())
       return try await handler.respond(plan: plan, engine: engine, caller: caller)
     }
     router.post("/v1/completions") { request, context in
       let body = try await decode(CompletionRequest.self, request, server)
       let (engine, model) = try server.host.ready()
-      let caller = caller(request, context, server)
+      var caller = caller(request, context, server)
       var plan = try mapper(model, caller, server).plan(body, id: "cmpl-" + shortID())
       if case .tokens(let lists) = body.prompt, plan.echoTexts != nil {
         plan.echoTexts = lists.map { engine.tokenizer.decode($0, special: false) }
@@ -69,8 +75,12 @@ enum Routes {
       switch server.host.state {
       case .loading: return Response.json(["status": "loading"], status: 503)
       case .failed(let why): return Response.json(["status": "error", "message": why], status: 503)
+      case .draining: return Response.json(["status": "draining"], status: 503)
       case .ready: return Response.json(["status": "ok"])
       }
+    }
+    router.get("/status") { _, _ in
+      Response.json(ServerStatus(server))
     }
     // Load balancers often probe with HEAD: the same status, no body.
     router.head("/health") { _, _ in
@@ -83,7 +93,9 @@ enum Routes {
     }
     router.get("/metrics") { _, _ in
       let engine = server.host.engineIfReady
-      let text = server.metrics.render(statistics: engine?.statistics(), configuration: engine?.engineConfiguration)
+      let text =
+        server.metrics.render(statistics: engine?.statistics(), configuration: engine?.engineConfiguration)
+        + server.metering.metricsText(modelName: server.configuration.modelName)
       return Response(
         status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
         body: .init(byteBuffer: ByteBuffer(string: text)))
@@ -92,23 +104,24 @@ enum Routes {
       Response.json(Data(OpenAPIDocument.json.utf8))
     }
     addWorkerRoutes(to: router, server)
+    addEconomics(to: router, server)
     return router
   }
 
   private static func modelEntry(_ server: ServerContext) -> ModelList.Entry {
-    var contextLength: Int? = nil
-    if case .ready(_, let context) = server.host.state { contextLength = context.contextLength }
-    return .init(id: server.configuration.modelName, created: server.host.created, maxModelLen: contextLength)
+    .init(
+      id: server.configuration.modelName, created: server.host.created,
+      maxModelLen: server.host.contextIfLoaded?.contextLength)
   }
 
   /// Who sent the request, and the watch on its connection.
   private static func caller(_ request: Request, _ context: ServerRequestContext, _ server: ServerContext)
     -> CompletionHandler.Caller
   {
-    let keyID = server.keys.matchingKey(authorization: request.headers[.authorization]).map(server.keys.keyID)
+    let noCache = request.headers[.cacheControl]?.lowercased().contains("no-cache") ?? false
     return .init(
-      requestID: context.requestID, apiKeyID: keyID, watch: server.connections.watch(for: context.channel),
-      outcome: context.outcome)
+      requestID: context.requestID, principal: context.principal,
+      watch: server.connections.watch(for: context.channel), outcome: context.outcome, bypassCache: noCache)
   }
 
   /// Request mapping for this caller: its prefix-cache namespace comes from its key.
@@ -120,7 +133,7 @@ enum Routes {
     return m
   }
 
-  private static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ server: ServerContext) async throws
+  static func decode<T: Decodable>(_ type: T.Type, _ request: Request, _ server: ServerContext) async throws
     -> T
   {
     try await RequestBodyReader.decode(

@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
   /// Caps the context a request may use (prompt + generated tokens), below the model's own; requests
   /// without `max_tokens` generate up to it. nil: the model's context length.
   public var maxModelLength: Int?
+  /// Browser origins allowed to call the API (CORS); `*` allows any, empty (default) sends no CORS headers.
+  public var corsOrigins: [String] = []
   /// Reported by `/version`.
   public var version = "0.1.0"
   /// Open connections at most; past it a new connection gets 503 at once (and is closed).
@@ -38,6 +40,8 @@ public struct ServerConfiguration: Sendable {
   public var maxStreamBacklogBytes = 1 << 20
   /// One prefix-cache namespace for all API keys (`--shared-prefix-cache`), instead of one per key.
   public var sharedPrefixCache = false
+  /// Keys, allowances, prices and the result cache (`Economics/`).
+  public var economics = EconomicsSettings()
 
   public init(modelName: String) {
     self.modelName = modelName

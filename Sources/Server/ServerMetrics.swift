@@ -143,7 +143,7 @@ final class ServerMetrics: Sendable {
   }
 
   func observeFinish(_ c: EngineCompletion) {
-    successByReason[OpenAIFormat.finishReason(c.finishReason)]?.increment()
+    successByReason[c.finishReason.rawValue]?.increment()
     queueTime.record(c.timings.queueSeconds)
     if c.completionTokens > 0 { ttft.record(c.timings.ttftSeconds) }
     e2e.record(c.timings.e2eSeconds)

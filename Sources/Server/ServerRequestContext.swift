@@ -1,3 +1,4 @@
+import Accounts
 import Hummingbird
 import NIOCore
 
@@ -8,6 +9,8 @@ struct ServerRequestContext: RequestContext {
   var requestID = ""
   /// The connection the request came on (to find its `ConnectionWatch`).
   let channel: any Channel
+  /// Who the request runs as (set by the middleware on every non-public route).
+  var principal: Principal = .open
   /// Lets a streamed response report its own status when its body ends.
   var outcome = ResponseOutcome()
 

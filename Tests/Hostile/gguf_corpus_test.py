@@ -117,8 +117,8 @@ def main():
             problems += p
             ran += outcomes.get("run") == 0
             failed_cleanly += outcomes.get("run", 0) != 0
-            if name == "base.gguf" and (outcomes.get("run") != 0 or outcomes.get("serve") != "ready"):
-                problems.append("the valid base file did not run and serve: %s" % outcomes)
+            if name in ("base.gguf", "moe-base.gguf", "llama3-base.gguf") and (outcomes.get("run") != 0 or outcomes.get("serve") != "ready"):
+                problems.append("the valid %s did not run and serve: %s" % (name, outcomes))
     print("hostile GGUF corpus: %d files, `run` succeeded on %d and refused %d with an error" % (
         len(files), ran, failed_cleanly))
     for p in problems:

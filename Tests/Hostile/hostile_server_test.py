@@ -12,7 +12,6 @@ import resource
 import signal
 import socket
 import sqlite3
-import subprocess
 import tempfile
 import threading
 import time
@@ -21,7 +20,7 @@ import urllib.request
 
 import openai
 import pytest
-from loopback import free_port
+from loopback import ServerProcess
 from prometheus_client.parser import text_string_to_metric_families
 
 BIN = os.environ["PEREGRINE_BIN"]
@@ -34,50 +33,15 @@ _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(_soft, 8192), _hard), _hard))
 
 
-class Server:
+class Server(ServerProcess):
     def __init__(self, *flags, usage_db=None, max_files=None):
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="peregrine-hostile-")
         self.usage_db = usage_db
-        self.log_path = os.path.join(self.dir, "server.log")
-        args = [BIN, "serve", "--model", MODEL, "--host", "127.0.0.1", "--port", str(self.port),
-                "--shutdown-grace", "2", "--usage-db", usage_db or "none"] + list(flags)
-        env = dict(os.environ)
-        env.pop("PEREGRINE_API_KEY", None)
-        self.log = open(self.log_path, "w")
         limit = None
         if max_files:
             def limit():
                 resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env, preexec_fn=limit)
-        self.base = "http://127.0.0.1:%d" % self.port
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            assert self.proc.poll() is None, "server exited: " + open(self.log_path).read()[-2000:]
-            try:
-                with urllib.request.urlopen(self.base + "/health", timeout=5) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise AssertionError("server never became healthy")
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
+        super().__init__(BIN, MODEL, ["--usage-db", usage_db or "none"] + list(flags),
+                         prefix="peregrine-hostile-", preexec_fn=limit)
 
     metrics_calls = 0
 
@@ -138,9 +102,16 @@ def raw_request(port, body, path="/v1/completions", extra=b"", rcvbuf=None):
 
 
 def wait_until(predicate, timeout, interval=0.05):
+    # A probe may itself be refused for a moment (a 503 at the connection cap while the server has
+    # not yet seen the client's closes): that is "not yet", not a failure.
+    def holds():
+        try:
+            return predicate()
+        except OSError:
+            return False
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if predicate():
+        if holds():
             return True
         time.sleep(interval)
     return predicate()
@@ -260,7 +231,18 @@ def test_connections_past_the_cap_get_503_at_once():
         assert b"too_many_connections" in reply and b"retry-after: 1" in reply.lower()
         for h in held:
             h.close()
-        assert wait_until(lambda: srv.sample("peregrine_open_connections") <= 1, 5)
+
+        def open_connections():
+            # Until the server has seen the held sockets close, the scrape is itself a connection
+            # past the cap and is refused with 503: that is the behaviour under test, not a failure.
+            try:
+                return srv.sample("peregrine_open_connections")
+            except urllib.error.HTTPError as e:
+                if e.code != 503:
+                    raise
+                return float("inf")
+
+        assert wait_until(lambda: open_connections() <= 1, 5)
         with urllib.request.urlopen(srv.base + "/health", timeout=10) as r:
             assert r.status == 200
         assert srv.sample("peregrine_connections_refused", "_total") >= 1

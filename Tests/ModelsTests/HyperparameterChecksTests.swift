@@ -1,4 +1,5 @@
 import GGUF
+import Kernels
 import Testing
 
 @testable import Models
@@ -21,9 +22,17 @@ import Testing
     return m
   }
 
+  /// What a llama-family loader reads from metadata alone: the decoder's shape, then its RoPE.
+  func load(_ m: GGUFMetadata, vocabulary: Int = 262) throws(ModelError) -> (DecoderConfig, RopeTable) {
+    let c = try DecoderConfig(metadata: m, traits: Llama.traits, vocabularySize: vocabulary)
+    let rope = try RopeTable(
+      metadata: m, architecture: "llama", headDim: c.headDim, contextLength: c.contextLength, adjacentPairs: true)
+    return (c, rope)
+  }
+
   func error(_ m: GGUFMetadata, vocabulary: Int = 262) -> String? {
     do {
-      _ = try LlamaConfig(metadata: m, vocabularySize: vocabulary)
+      _ = try load(m, vocabulary: vocabulary)
       return nil
     } catch {
       return error.description
@@ -31,8 +40,8 @@ import Testing
   }
 
   @Test func aValidFileLoads() throws {
-    let c = try LlamaConfig(metadata: llama(), vocabularySize: 262)
-    #expect(c.contextLength == 256 && c.warnings.isEmpty && c.ropeDimensions == 8)
+    let (c, rope) = try load(llama())
+    #expect(c.contextLength == 256 && c.warnings.isEmpty && rope.dimensions == 8)
   }
 
   @Test(arguments: [
@@ -54,6 +63,10 @@ import Testing
     ("llama.feed_forward_length", .uint32(0)),
     ("llama.context_length", .uint32(0)),
     ("llama.vocab_size", .uint32(1)),
+    ("llama.attention.key_length", .uint32(7)),
+    ("llama.expert_count", .uint32(1 << 20)),
+    ("llama.rope.scaling.factor", .float32(.nan)),
+    ("llama.rope.scaling.type", .uint32(3)),
   ])
   func absurdValuesAreRefusedNamingTheKey(key: String, value: GGUFValue) {
     let message = error(llama { $0.set(key, value) })
@@ -61,7 +74,7 @@ import Testing
   }
 
   @Test func aContextTooLongForThisMachineIsCappedWithAWarning() throws {
-    let c = try LlamaConfig(metadata: llama { $0.set("llama.context_length", .uint32(.max)) }, vocabularySize: 262)
+    let (c, _) = try load(llama { $0.set("llama.context_length", .uint32(.max)) })
     #expect(c.contextLength < Int(UInt32.max) && c.contextLength >= 1)
     #expect(c.warnings.count == 1 && c.warnings[0].contains("llama.context_length 4294967295"))
     // 2 layers × 16 values × K and V × 2 bytes = 128 bytes a position; 1 GiB available holds 4 Mi.

@@ -29,19 +29,19 @@ import Testing
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("usage-\(UUID().uuidString)/usage.sqlite")
       .path
     defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
-    let first = try UsageStore(path: path).secret(named: "api_key_id")
-    let again = try UsageStore(path: path).secret(named: "api_key_id")
+    let first = try AccountsDatabase(path: path).digest.secret
+    let again = try AccountsDatabase(path: path).digest.secret
     #expect(first == again && first.count == 32)
-    #expect(try UsageStore(path: ":memory:").secret(named: "api_key_id") != first)
+    #expect(try AccountsDatabase(path: ":memory:").digest.secret != first)
     let id = APIKeyCheck(keys: ["sk-one"], digest: KeyDigest(secret: first)).keyID("sk-one")
     #expect(id == APIKeyCheck(keys: ["sk-one"], digest: KeyDigest(secret: again)).keyID("sk-one"))
   }
 
   @Test func storedStringsAreCapped() throws {
-    let store = try UsageStore(path: ":memory:")
+    let store = UsageLedger(try AccountsDatabase(path: ":memory:"))
     let long = String(repeating: "é", count: 10_000)
     let record = UsageRecord(
-      id: nil, requestID: long, createdAt: 1, endpoint: "chat.completions", model: long, user: long,
+      requestID: long, createdAt: 1, endpoint: "chat.completions", model: long, user: long,
       apiKeyID: nil, promptTokens: 1, completionTokens: 1, cachedTokens: 0, queueSeconds: 0, ttftSeconds: 0,
       e2eSeconds: 0, decodeTokensPerSecond: 0, status: 200, finishReason: "stop")
     let row = try store.insert(record)
@@ -70,19 +70,20 @@ import Testing
       .path
     defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
     let record = UsageRecord(
-      id: nil, requestID: "req-1", createdAt: 1, endpoint: "chat.completions", model: "m", user: "alice",
+      requestID: "req-1", createdAt: 1, endpoint: "chat.completions", model: "m", user: "alice",
       apiKeyID: "key-1", promptTokens: 10, completionTokens: 5, cachedTokens: 2, queueSeconds: 0.1, ttftSeconds: 0.2,
       e2eSeconds: 0.5, decodeTokensPerSecond: 12, status: 200, finishReason: "stop")
     do {
-      let store = try UsageStore(path: path)
+      let store = UsageLedger(try AccountsDatabase(path: path))
       try store.insert(record)
       try store.insert(record)
     }
-    let reopened = try UsageStore(path: path)
+    let reopened = UsageLedger(try AccountsDatabase(path: path))
     #expect(try reopened.count() == 2)
     var back = try #require(try reopened.recent(limit: 1).first)
     #expect(back.id == 2)
     back.id = nil
+    back.dailyTokens = 0
     #expect(back == record)
   }
 

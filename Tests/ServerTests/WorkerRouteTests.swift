@@ -17,7 +17,7 @@ import Testing
     var configuration = ServerConfiguration(modelName: "scripted")
     configuration.apiKeys = keys
     configuration.modelPath = "/models/scripted.gguf"
-    let server = ServerContext(configuration: configuration, usage: nil, logger: Logger(label: "test"))
+    let server = ServerContext(configuration: configuration, accounts: nil, logger: Logger(label: "test"))
     if let engine {
       let served = ServedModel(engine: engine, template: .chatML(defaultSystem: nil))
       server.host.set(.ready(engine: engine, context: ModelContext(served: served, name: "scripted", aliases: [])))

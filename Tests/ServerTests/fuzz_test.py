@@ -20,17 +20,21 @@ VALID = {
     "/v1/completions": {"prompt": "Hi", "max_tokens": 1},
     "/tokenize": {"prompt": "Hi"},
     "/detokenize": {"tokens": [1, 2, 3]},
+    "/v1/chat/completions/input_tokens": {"messages": [{"role": "user", "content": "Hi"}]},
+    "/v1/usage/estimate": {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4},
 }
 FIELDS = {
     "/v1/chat/completions": ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
                              "min_p", "n", "stop", "seed", "presence_penalty", "frequency_penalty", "repetition_penalty",
                              "logit_bias", "logprobs", "top_logprobs", "user", "ignore_eos", "response_format", "stream",
-                             "stream_options"],
+                             "stream_options", "store", "metadata", "cache"],
     "/v1/completions": ["model", "prompt", "suffix", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "best_of",
                         "stop", "seed", "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias",
                         "logprobs", "echo", "user", "ignore_eos", "response_format", "stream", "stream_options"],
     "/tokenize": ["model", "prompt", "content", "messages", "add_special_tokens"],
     "/detokenize": ["model", "tokens"],
+    "/v1/chat/completions/input_tokens": ["model", "messages", "max_tokens", "logit_bias", "response_format"],
+    "/v1/usage/estimate": ["model", "messages", "prompt", "max_tokens", "n", "stop"],
 }
 ODD_VALUES = [None, True, False, -1, 0, 1, 2, 17, -2**63, 2**63 - 1, 2**64, 1e308, -1e308, 0.5, -0.0, "", "x", "🦅" * 50,
               "\u0000", "a" * 10000, [], [None], [1, "a"], [[1], [2, 3]], [-5], [2**40], {}, {"type": "json_schema"},
@@ -87,7 +91,10 @@ def fixed_corpus():
                     body.pop("stream", None)
                 send("POST", path, json.dumps(body).encode())
     for path in ["/health", "/metrics", "/version", "/openapi.json", "/v1/models", "/v1/models/x", "/v1/models/%00",
-                 "/v1/../etc/passwd", "/" + "a" * 5000, "/v1/chat/completions?x=%zz"]:
+                 "/v1/../etc/passwd", "/" + "a" * 5000, "/v1/chat/completions?x=%zz",
+                 "/v1/usage?group_by=week", "/v1/usage?start=yesterday", "/v1/usage?start=1e400&end=-1",
+                 "/v1/usage?start=2026-13-45", "/v1/chat/completions?limit=0", "/v1/chat/completions?limit=1e9&order=up",
+                 "/v1/chat/completions/%00", "/v1/chat/completions/x/messages", "/v1/admin/keys"]:
         send("GET", path)
     send("POST", "/v1/completions", b"x" * 100, {"Content-Length": "99999999999"})
 

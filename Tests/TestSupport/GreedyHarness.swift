@@ -1,23 +1,22 @@
 import Models
-import TestSupport
 
 /// Runs one `greedy_*.json` entry from its prompt ids (no tokenizer involved) and measures how
 /// closely a model follows llama.cpp.
-enum GreedyHarness {
-  struct Outcome {
+public enum GreedyHarness {
+  public struct Outcome {
     /// Generated tokens equal to llama.cpp's before the first difference.
-    var prefix: Int
+    public var prefix: Int
     /// Largest |our log-prob − llama.cpp's| over the top-10 ids of the first steps, counted only
     /// while our greedy path still equals llama.cpp's (after a split the contexts differ).
-    var worstGap: Double
+    public var worstGap: Double
     /// Largest |our log-prob − llama.cpp's| of the token llama.cpp chose, over the same steps.
-    var chosenGap: Double
+    public var chosenGap: Double
     /// How many of our logits beat the one of llama.cpp's first token (0 = we agree).
-    var referenceTopRank: Int
-    var generated: [Int32]
+    public var referenceTopRank: Int
+    public var generated: [Int32]
   }
 
-  static func run(_ model: any LanguageModel, _ entry: GreedyFixture.Entry) throws -> Outcome {
+  public static func run(_ model: any LanguageModel, _ entry: GreedyFixture.Entry) throws -> Outcome {
     let state = model.makeState(maxTokens: entry.prompt_ids_with_bos_as_server_adds.count + entry.generated_ids.count + 1)
     var logits = try model.forward(entry.prompt_ids_with_bos_as_server_adds, state: state, logits: .last)
     var generated: [Int32] = []

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
-# The command-line contract against llama.cpp's fixtures: `peregrine run --raw --temperature 0 --json`
-# must reproduce prompt_ids and generated_ids of Tests/Fixtures/reference/greedy_smollm2.json exactly.
+# The command line: `peregrine run --raw --temperature 0 --json` must reproduce prompt_ids and
+# generated_ids of llama.cpp's fixtures (Tests/Fixtures/reference/greedy_smollm2.json) exactly; then
+# `peregrine tokenize` must give the ids of llama.cpp's vocabulary fixtures (Tests/Fixtures/vocab);
+# then every command's --help, and list / show / rm / pull on a scratch model cache
+# (Tests/PeregrineCLITests/commands_test.py).
+#   scripts/cli-tests.sh                       # builds peregrine first
+#   PEREGRINE_BIN=path/to/peregrine scripts/cli-tests.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build -c release --product peregrine >/dev/null
-BIN="$(swift build -c release --show-bin-path)/peregrine"
+if [[ -z "${PEREGRINE_BIN:-}" ]]; then
+  swift build -c release --product peregrine >/dev/null
+  PEREGRINE_BIN="$(swift build -c release --show-bin-path)/peregrine"
+fi
+export PEREGRINE_BIN
+python3 -m pip install -q pytest >/dev/null 2>&1 || python3 -m pip install -q pytest
+status=0
 FIXTURES=Tests/Fixtures/reference
-python3 - "$BIN" "$FIXTURES/greedy_smollm2.json" <<'PY'
+python3 - "$PEREGRINE_BIN" "$FIXTURES/greedy_smollm2.json" <<'PY' || status=1
 import json, subprocess, sys
 binary, path = sys.argv[1], sys.argv[2]
 entries = json.load(open(path))["entries"]
@@ -22,11 +32,10 @@ for i, e in enumerate(entries):
 print("cli fixtures:", "PASS" if failed == 0 else f"FAIL ({failed})")
 sys.exit(1 if failed else 0)
 PY
-
 # `peregrine tokenize` on llama.cpp's vocabulary-only GGUFs (no tensors), which the Swift tests
 # fetch into the model cache: the ids of llama.cpp's own tokenizer fixtures (.inp/.out).
 VOCAB="${PEREGRINE_MODELS:-$HOME/.cache/peregrine/models}/llama-cpp-python-0.3.36-vocab"
-python3 - "$BIN" "$VOCAB" Tests/Fixtures/vocab <<'PY'
+python3 - "$PEREGRINE_BIN" "$VOCAB" Tests/Fixtures/vocab <<'PY' || status=1
 import os, subprocess, sys
 binary, vocab, fixtures = sys.argv[1:4]
 failed = 0
@@ -46,3 +55,6 @@ for name in ["qwen2", "llama-bpe", "deepseek-llm", "phi-3"]:
 print("cli tokenize:", "PASS" if failed == 0 else f"FAIL ({failed})")
 sys.exit(1 if failed else 0)
 PY
+echo "== commands"
+python3 -m pytest -q -p no:cacheprovider Tests/PeregrineCLITests/commands_test.py || status=1
+exit $status
