@@ -95,6 +95,7 @@ let package = Package(
       dependencies: [
         "Server", "Accounts", "Engine", "Models", "Tokenizers", "GGUF", "TestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
       ],
       exclude: ["openai_client_test.py", "fuzz_test.py", "operations_test.py", "architecture_chat_test.py"]),
     // The command line's own pieces (line editor, size syntax, sampling flags); its process-level

@@ -70,6 +70,7 @@ if ((built)); then
   else
     tier server scripts/server-tests.sh
     tier arch env SKIP_BUILD=1 scripts/arch-tests.sh
+    tier router env SKIP_BUILD=1 scripts/router-tests.sh  # replicas behind SGLang's router (sglang-router from PyPI)
   fi
 else
   skip unit "the build failed"

@@ -31,6 +31,7 @@ public final class InferenceEngine: @unchecked Sendable {
   private var nextGroup = 0
   private var accepting = true
   private var abortAll = false
+  private var flushRequested = false
   private var stopped = false
   private var snapshot = EngineStatistics()
   private var thread: Thread?
@@ -213,7 +214,16 @@ public final class InferenceEngine: @unchecked Sendable {
     defer { lock.unlock() }
     var s = snapshot
     s.waiting += inbox.count
+    s.waitingTokens += inbox.reduce(0) { $0 + $1.request.promptIDs.count }
     return s
+  }
+
+  /// Forgets every cached prefix before the next step (requests already running keep their blocks).
+  public func flushPrefixCache() {
+    withLock {
+      flushRequested = true
+      lock.signal()
+    }
   }
 
   /// Stops accepting requests, lets running ones finish until the grace period ends, then aborts the
@@ -283,7 +293,7 @@ public final class InferenceEngine: @unchecked Sendable {
   private func run() {
     while true {
       lock.lock()
-      while inbox.isEmpty && cancellations.isEmpty && !scheduler.hasWork && !stopped && !abortAll {
+      while inbox.isEmpty && cancellations.isEmpty && !scheduler.hasWork && !stopped && !abortAll && !flushRequested {
         lock.wait()
       }
       if stopped {
@@ -297,8 +307,11 @@ public final class InferenceEngine: @unchecked Sendable {
       let cancelled = cancellations
       cancellations.removeAll()
       let aborting = abortAll
+      let flushing = flushRequested
+      flushRequested = false
       lock.unlock()
 
+      if flushing { scheduler.clearPrefixCache() }
       for (request, continuation, group) in arrivals {
         groupOf[request.id] = group
         admit(request, continuation)
@@ -546,6 +559,8 @@ public final class InferenceEngine: @unchecked Sendable {
   private func publish() {
     stats.running = scheduler.runningCount
     stats.waiting = scheduler.waitingCount
+    stats.runningTokens = scheduler.runningTokens
+    stats.waitingTokens = scheduler.waitingTokens
     stats.kvBlocksUsed = scheduler.pool.usedCount
     stats.kvWindowBlocksUsed = scheduler.windowPool?.usedCount ?? 0
     stats.kvWindowBlocksPeak = max(stats.kvWindowBlocksPeak, stats.kvWindowBlocksUsed)

@@ -34,6 +34,9 @@ public struct Scheduler: Sendable {
   /// Waiting requests, first to be scheduled first.
   public var waitingIDs: [String] { waiting }
   public var runningCount: Int { running.count }
+  /// Known tokens (prompt and generated) of the running requests and of the waiting ones.
+  public var runningTokens: Int { running.reduce(0) { $0 + records[$1]!.tokens.count } }
+  public var waitingTokens: Int { waiting.reduce(0) { $0 + records[$1]!.tokens.count } }
   public var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
   public func contains(_ id: String) -> Bool { records[id] != nil }
 
@@ -216,6 +219,13 @@ public struct Scheduler: Sendable {
     records[id] = nil
     running.removeAll { $0 == id }
     waiting.removeAll { $0 == id }
+  }
+
+  /// Forgets every cached prefix (`POST /flush_cache`): no later request reuses a block computed
+  /// before. Blocks held by requests stay theirs; blocks they fill from now on are cached as usual.
+  public mutating func clearPrefixCache() {
+    pool.clearCache()
+    windowPool?.clearCache()
   }
 
   /// Known tokens of a request (prompt and generated).

@@ -109,6 +109,7 @@ struct Serve: AsyncParsableCommand {
     let logger = Logger(label: "peregrine.server")
     var configuration = ServerConfiguration(modelName: servedModelName ?? modelOptions.displayName)
     configuration.modelAliases = [modelOptions.model, URL(fileURLWithPath: modelOptions.model).lastPathComponent]
+    configuration.modelPath = modelOptions.model
     configuration.host = host
     configuration.port = port
     configuration.apiKeys = apiKeys

@@ -4,4 +4,5 @@ import Engine
 extension InferenceEngine: ServingEngine {
   public var hasDraftModel: Bool { draftModel != nil }
   public var capacityTokens: Int { cacheCapacityTokens }
+  public var engineConfiguration: EngineConfiguration? { configuration }
 }

@@ -301,7 +301,27 @@ enum OpenAPIDocument {
         "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics (vLLM names).", "security": [],
           "responses": {"200": {"description": "Text exposition format.", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
         "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document.", "security": [],
-          "responses": {"200": {"description": "OpenAPI 3.1 document.", "content": {"application/json": {"schema": {"type": "object"}}}}}}}
+          "responses": {"200": {"description": "OpenAPI 3.1 document.", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        "/get_load": {"get": {"operationId": "getLoad", "summary": "SGLang's worker load, which sglang-router's power_of_two policy compares.", "security": [],
+          "responses": {"200": {"description": "One entry per data-parallel rank.", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "properties": {
+            "dp_rank": {"type": "integer"}, "num_reqs": {"type": "integer"}, "num_waiting_reqs": {"type": "integer"},
+            "num_tokens": {"type": "integer", "description": "Tokens of the running requests plus the prompts waiting."}}}}}}},
+            "503": {"$ref": "#/components/responses/Loading"}}}},
+        "/server_info": {"get": {"operationId": "serverInfo", "summary": "How this worker runs, under SGLang's names (served_model_name, tp_size, dp_size, max_total_num_tokens …).", "security": [],
+          "responses": {"200": {"description": "Server information.", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "503": {"$ref": "#/components/responses/Loading"}}}},
+        "/get_server_info": {"get": {"operationId": "getServerInfo", "summary": "The same as /server_info (SGLang's older name).", "security": [],
+          "responses": {"200": {"description": "Server information.", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "503": {"$ref": "#/components/responses/Loading"}}}},
+        "/model_info": {"get": {"operationId": "modelInfo", "summary": "The served model: name, context length, Hugging Face model_type and architectures.", "security": [],
+          "responses": {"200": {"description": "Model information.", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "503": {"$ref": "#/components/responses/Loading"}}}},
+        "/get_model_info": {"get": {"operationId": "getModelInfo", "summary": "The same as /model_info (SGLang's older name).", "security": [],
+          "responses": {"200": {"description": "Model information.", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "503": {"$ref": "#/components/responses/Loading"}}}},
+        "/flush_cache": {"post": {"operationId": "flushCache", "summary": "Forget every cached prompt prefix (running requests keep their blocks). GET does the same, as in SGLang.",
+          "responses": {"200": {"description": "Flushed.", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "401": {"$ref": "#/components/responses/Unauthorized"}, "503": {"$ref": "#/components/responses/Loading"}}}}
       }
     }
     """#

@@ -92,8 +92,9 @@ enum Routes {
       Response.json(["version": server.configuration.version, "name": "peregrine"])
     }
     router.get("/metrics") { _, _ in
+      let engine = server.host.engineIfReady
       let text =
-        server.metrics.render(statistics: server.host.engineIfReady?.statistics())
+        server.metrics.render(statistics: engine?.statistics(), configuration: engine?.engineConfiguration)
         + server.metering.metricsText(modelName: server.configuration.modelName)
       return Response(
         status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -102,6 +103,7 @@ enum Routes {
     router.get("/openapi.json") { _, _ in
       Response.json(Data(OpenAPIDocument.json.utf8))
     }
+    addWorkerRoutes(to: router, server)
     addEconomics(to: router, server)
     addFiles(to: router, server)
     addBatches(to: router, server)

@@ -10,6 +10,8 @@ public struct ServerConfiguration: Sendable {
   public var modelName: String
   /// Other names accepted as `model` (e.g. the GGUF file name).
   public var modelAliases: Set<String> = []
+  /// What `--model` named (a catalog name or a GGUF path); routers read it as `model_path`.
+  public var modelPath: String?
   /// Larger request bodies are refused from their Content-Length, or as soon as the limit is crossed.
   public var maxBodyBytes = 4 << 20
   /// SQLite file for usage records; nil keeps none.

@@ -37,6 +37,7 @@ final class ServerMetrics: Sendable {
   private let refusedConnections: Counter
   private let closedConnections: [String: Counter]
   private let lastConnectionCounts = LockedBox(ConnectionRegistry.Counts())
+  private let routerMetrics: RouterMetrics
 
   init(modelName: String, connections: ConnectionRegistry? = nil) {
     let model = [("model_name", modelName)]
@@ -133,6 +134,7 @@ final class ServerMetrics: Sendable {
         labels: [("reason", reason)])
     }
     closedConnections = closed
+    routerMetrics = RouterMetrics(registry: registry, modelName: modelName)
   }
 
   /// Inter-token latency, from the gap between a choice's consecutive tokens.
@@ -159,7 +161,9 @@ final class ServerMetrics: Sendable {
   }
 
   /// Brings gauges and engine-total counters up to date and renders the text exposition format.
-  func render(statistics s: EngineStatistics?) -> String {
+  /// `configuration` (the engine's) labels `vllm:cache_config_info`.
+  func render(statistics s: EngineStatistics?, configuration: EngineConfiguration? = nil) -> String {
+    routerMetrics.update(statistics: s, configuration: configuration)
     if let s {
       running.set(Double(s.running))
       waiting.set(Double(s.waiting))

@@ -18,7 +18,7 @@ struct ServerMiddleware: RouterMiddleware {
 
   /// Routes anyone may read: probes, metrics scrapers and API discovery carry no key.
   static func isPublic(_ path: String) -> Bool {
-    ["/health", "/metrics", "/version", "/openapi.json", "/"].contains(path)
+    ["/health", "/metrics", "/version", "/openapi.json", "/"].contains(path) || Routes.publicWorkerPaths.contains(path)
   }
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws

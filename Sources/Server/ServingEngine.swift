@@ -20,11 +20,17 @@ public protocol ServingEngine: AnyObject, Sendable {
   var hasDraftModel: Bool { get }
   /// Tokens the KV cache holds in all: no request can be longer.
   var capacityTokens: Int { get }
+  /// How the engine was sized, for routers asking `/server_info`; nil when unknown.
+  var engineConfiguration: EngineConfiguration? { get }
+  /// Forgets every cached prefix (`POST /flush_cache`); running requests keep their blocks.
+  func flushPrefixCache()
 }
 
 extension ServingEngine {
   public var hasDraftModel: Bool { false }
   public var capacityTokens: Int { .max }
+  public var engineConfiguration: EngineConfiguration? { nil }
+  public func flushPrefixCache() {}
 
   /// One request at a time; if one is refused, those already submitted are cancelled.
   public func submit(_ requests: [EngineRequest]) throws(EngineError) -> [AsyncStream<EngineEvent>] {

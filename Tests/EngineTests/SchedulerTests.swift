@@ -345,6 +345,34 @@ struct SchedulerTests {
     }
   }
 
+  @Test func clearingThePrefixCacheStopsReuseButKeepsRunningBlocks() throws {
+    var config = SchedulerConfiguration()
+    config.maxBatchTokens = 64
+    config.blockCount = 40
+    config.blockSize = 4
+    var s = Scheduler(config)
+    let prompt = Array(Int32(1)...Int32(21))
+    func prefill(_ id: String) throws -> Int {
+      try s.add(id: id, promptIDs: prompt, maxTokens: 4)
+      let before = s.prefixHitTokens
+      s.didCompute(s.schedule())
+      return s.prefixHitTokens - before
+    }
+    #expect(try prefill("a") == 0)
+    #expect(s.runningTokens == 21 && s.waitingTokens == 0)
+    s.remove("a")
+    #expect(try prefill("b") == 20, "five full blocks reused")
+    s.clearPrefixCache()
+    #expect(try prefill("c") == 0, "nothing computed before the flush is reused")
+    // "b" still holds its blocks and decodes on; blocks filled after the flush are cached again.
+    #expect(s.runningTokens == 42)
+    s.remove("b")
+    s.remove("c")
+    #expect(try prefill("d") == 20)
+    s.remove("d")
+    #expect(s.pool.usedCount == 0)
+  }
+
   @Test func refusesWhatCanNeverRun() {
     var config = SchedulerConfiguration()
     config.blockCount = 4

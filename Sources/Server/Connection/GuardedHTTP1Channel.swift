@@ -6,7 +6,7 @@ import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
 /// Hummingbird's HTTP/1 child channel with Peregrine's guards around the codec: the gate on raw
-/// bytes first (connection cap, byte arrival), the guard on request and response parts after the
+/// bytes first (connection cap, byte arrival), an HTTP/2 preface answered with GOAWAY, the guard on request and response parts after the
 /// codec (timeouts, client-gone, close after `Connection: close`). The pipeline is otherwise the
 /// one `HTTP1Channel` builds.
 struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
@@ -25,6 +25,7 @@ struct GuardedHTTP1Channel: ServerChildChannel, HTTPChannelHandler {
       let connectionGuard = ConnectionGuard(registry: registry, watch: watch)
       let pipeline = channel.pipeline.syncOperations
       try pipeline.addHandler(ConnectionGate(registry: registry, connectionGuard: connectionGuard))
+      try pipeline.addHandler(HTTP2PrefaceRejector(linger: registry.limits.linger))
       try pipeline.configureHTTPServerPipeline(
         withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
       try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
