@@ -9,7 +9,7 @@ extension Routes {
     ("/v1/admin/keys", "GET, POST"), ("/v1/admin/keys/*", "DELETE"), ("/v1/admin/tiers", "GET, POST"),
     // What routers read (docs/deploy.md).
     ("/get_load", "GET"), ("/server_info", "GET"), ("/get_server_info", "GET"), ("/model_info", "GET"),
-    ("/get_model_info", "GET"), ("/flush_cache", "POST"),
+    ("/get_model_info", "GET"), ("/flush_cache", "GET, POST"),
     // Batch jobs (Server/Batch).
     ("/v1/files", "GET, POST"), ("/v1/files/*", "GET, DELETE"), ("/v1/batches", "GET, POST"), ("/v1/batches/*", "GET"),
     ("/tokenize", "POST"), ("/detokenize", "POST"), ("/health", "GET, HEAD"), ("/status", "GET"), ("/version", "GET"),
