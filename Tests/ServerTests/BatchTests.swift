@@ -301,8 +301,14 @@ import Testing
       let batch = try await waitFor(id, key: "ka", client: client, until: ["expired", "completed"])
       #expect(batch["status"] as? String == "expired")
       #expect(batch["expired_at"] is Int)
+      // How many lines finish inside the 1 s window depends on the machine's load (none, on a busy
+      // CI machine): what must hold is that the finished ones are kept and the rest say why.
       let completed = (batch["request_counts"] as? [String: Int])?["completed"] ?? -1
-      #expect(completed >= 1 && completed < 40)
+      #expect(completed >= 0 && completed < 40)
+      if completed > 0 {
+        let done = try await lines(try #require(batch["output_file_id"] as? String), key: "ka", client: client)
+        #expect(done.count == completed)
+      }
       let rest = try await lines(try #require(batch["error_file_id"] as? String), key: "ka", client: client)
       #expect(rest.count == 40 - completed)
       #expect(rest.allSatisfy { ($0["error"] as? [String: Any])?["code"] as? String == "batch_expired" })
