@@ -291,6 +291,29 @@ import Testing
     }
   }
 
+  @Test func aRevokedKeysBatchIsCancelledKeepingWhatFinished() async throws {
+    let (app, server) = try makeServer(keys: [], concurrency: 1, tokenDelay: .milliseconds(20))
+    let accounts = try #require(server.accounts)
+    let (secret, key) = try KeyStore(accounts).create(name: "owner", tier: "unlimited")
+    let worker = server.startBatchWorker()
+    defer { worker?.cancel() }
+    try await app.test(.router) { client in
+      let file = try await upload((0..<40).map { Self.line("r\($0)") }.joined(separator: "\n"), key: secret, client: client)
+      let id = try await create(file, key: secret, client: client)
+      while (try server.batches?.counts(id).completed ?? 0) < 1 { try await Task.sleep(for: .milliseconds(20)) }
+      try KeyStore(accounts).revoke(id: key.id)
+      var status = ""
+      for _ in 0..<500 where !["cancelled", "completed"].contains(status) {
+        let job = try #require(try server.batches?.get(id: id))
+        status = job.status.rawValue
+        try await Task.sleep(for: .milliseconds(20))
+      }
+      #expect(status == "cancelled")
+      let counts = try #require(try server.batches?.counts(id))
+      #expect(counts.completed < 40)
+    }
+  }
+
   @Test func aBatchPastItsWindowExpiresKeepingWhatFinished() async throws {
     let (app, server) = try makeServer(keys: ["ka"], window: 1.0, concurrency: 1, tokenDelay: .milliseconds(60))
     let worker = server.startBatchWorker()

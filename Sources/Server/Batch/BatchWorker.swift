@@ -76,6 +76,12 @@ final class BatchWorker: Sendable {
           try finalize(job, as: .completed)
           continue
         }
+        if try ownerRevoked(job) {
+          // A revoked key's batch runs no further line: cancelled, what finished is kept.
+          _ = try store.requestCancel(id: job.id, owner: job.owner)
+          stop(job.id)
+          continue
+        }
         if room > 0 {
           let principal = try owner(of: job)
           for line in pending.prefix(room) { launch(job, line, principal: principal, engine: engine, model: model) }
@@ -102,6 +108,12 @@ final class BatchWorker: Sendable {
       let lines = requests.enumerated().map { BatchLine(batchID: job.id, line: $0, customID: $1.customID, body: $1.body) }
       try store.accept(job.id, lines: lines)
     }
+  }
+
+  /// Whether the batch was created with a stored key that has since been revoked.
+  private func ownerRevoked(_ job: BatchJob) throws -> Bool {
+    guard Principal.Kind(rawValue: job.ownerKind) == .storedKey, let accounts = server.accounts else { return false }
+    return try KeyStore(accounts).key(id: job.owner).revokedAt != nil
   }
 
   /// The principal the batch's lines are metered as: its creator, with the tier it has now.
