@@ -21,7 +21,8 @@ import Testing
       ("NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use", .hermes), ("NousResearch-Hermes-3-Llama-3.1-8B-tool_use", .hermes),
       ("meta-llama-Llama-3.1-8B-Instruct", .llama3), ("meta-llama-Llama-3.2-3B-Instruct", .llama3),
       ("meta-llama-Llama-3.3-70B-Instruct", .llama3), ("mistralai-Mistral-Nemo-Instruct-2407", .mistral),
-      ("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B", .generic), ("google-gemma-2-2b-it", .generic),
+      ("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B", .deepseekR1), ("deepseek-ai-DeepSeek-R1-Distill-Llama-8B", .deepseekR1),
+      ("google-gemma-2-2b-it", .generic),
     ]
     for (file, format) in expected {
       let source = try String(contentsOf: dir.appendingPathComponent(file + ".jinja"), encoding: .utf8)
@@ -81,6 +82,22 @@ import Testing
     #expect(parsed.content == "")
     // The marker is a control token some detokenizers drop: the bare list is read too.
     #expect(ToolCallFormat.mistral.parse(#"[{"name": "f", "arguments": {}}]"#, newID: ids()).calls.count == 1)
+  }
+
+  /// What the DeepSeek-R1 template writes for history calls, read back.
+  @Test func deepSeekR1CallsInTheirBlock() {
+    let text =
+      "I will look.<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{\"city\": \"Paris\"}\n```<｜tool▁call▁end｜>\n<｜tool▁call▁begin｜>function<｜tool▁sep｜>search\n```json\n{\"query\": \"x\"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>"
+    let parsed = ToolCallFormat.deepseekR1.parse(text, newID: ids())
+    #expect(parsed.content == "I will look.")
+    #expect(
+      parsed.calls == [
+        ToolCall(id: "call_1", name: "get_weather", arguments: #"{"city":"Paris"}"#),
+        ToolCall(id: "call_2", name: "search", arguments: #"{"query":"x"}"#),
+      ])
+    // Broken arguments: nothing is a call, all is content.
+    let broken = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{\n```"
+    #expect(ToolCallFormat.deepseekR1.parse(broken, newID: ids()).calls.isEmpty)
   }
 
   @Test func genericShapesAndFences() {

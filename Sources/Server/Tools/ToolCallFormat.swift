@@ -8,12 +8,15 @@ import Templates
 /// | hermes  | `<tool_call>{"name": …, "arguments": {…}}</tool_call>`, repeated | Qwen2.5, Qwen3, Hermes 2 Pro / 3 |
 /// | llama3  | `{"name": …, "parameters": {…}}` (optionally `<|python_tag|>` first, several joined by `;`) | Llama 3.1 / 3.2 / 3.3 |
 /// | mistral | `[TOOL_CALLS][{"name": …, "arguments": {…}}, …]`                 | Mistral Nemo, Mistral Small |
+/// | deepseekR1 | `<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>name` + a ```json block + `<｜tool▁call▁end｜>`… | DeepSeek-R1 distills |
 /// | generic | the whole output is a call object, a list of them, or `{"tool_calls": […]}` | anything else |
 ///
 /// Every format falls back to the generic one, which is also what constrained decoding
 /// (`tool_choice` `required` or a named function) writes.
 enum ToolCallFormat: String, Sendable, Equatable, CaseIterable {
-  case hermes, llama3, mistral, generic
+  case hermes, llama3, mistral, deepseekR1, generic
+
+  static let deepSeekCallsBegin = "<｜tool▁calls▁begin｜>"
 
   /// The format a template's text teaches.
   init(templateSource source: String?) {
@@ -25,6 +28,8 @@ enum ToolCallFormat: String, Sendable, Equatable, CaseIterable {
       self = .hermes
     } else if source.contains("[TOOL_CALLS]") {
       self = .mistral
+    } else if source.contains("tool▁calls▁begin") {
+      self = .deepseekR1
     } else if source.contains("<|start_header_id|>ipython") || source.contains("<|python_tag|>")
       || (source.contains("ipython") && source.contains("\"parameters\""))
     {
@@ -42,6 +47,7 @@ enum ToolCallFormat: String, Sendable, Equatable, CaseIterable {
     case .hermes: family = ToolCallFormat.parseHermes(text, newID)
     case .llama3: family = ToolCallFormat.parseLlama3(text, newID)
     case .mistral: family = ToolCallFormat.parseMistral(text, newID)
+    case .deepseekR1: family = ToolCallFormat.parseDeepSeekR1(text, newID)
     case .generic: family = nil
     }
     if let family, !family.calls.isEmpty { return family }
@@ -57,6 +63,7 @@ enum ToolCallFormat: String, Sendable, Equatable, CaseIterable {
     case .hermes: markers.append("<tool_call>")
     case .llama3: markers.append("<|python_tag|>")
     case .mistral: markers.append("[TOOL_CALLS]")
+    case .deepseekR1: markers.append(ToolCallFormat.deepSeekCallsBegin)
     case .generic: break
     }
     if markers.contains(where: { prefix.hasPrefix($0) }) { return true }
@@ -71,6 +78,7 @@ enum ToolCallFormat: String, Sendable, Equatable, CaseIterable {
     case .hermes: "<tool_call>"
     case .mistral: "[TOOL_CALLS]"
     case .llama3: "<|python_tag|>"
+    case .deepseekR1: ToolCallFormat.deepSeekCallsBegin
     case .generic: nil
     }
   }
@@ -131,6 +139,35 @@ extension ToolCallFormat {
     }
     let after = String(list[end...])
     return ParsedToolCalls(content: (before + after).trimmingWhitespace(), calls: calls)
+  }
+
+  /// `<｜tool▁calls▁begin｜>` then per call `<｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\n{…}\n```<｜tool▁call▁end｜>`,
+  /// then `<｜tool▁calls▁end｜>`; text before the block is content.
+  static func parseDeepSeekR1(_ text: String, _ newID: () -> String) -> ParsedToolCalls? {
+    guard let begin = text.range(of: deepSeekCallsBegin) else { return nil }
+    var rest = text[begin.upperBound...]
+    var calls: [ToolCall] = []
+    while let start = rest.range(of: "<｜tool▁call▁begin｜>") {
+      let call = rest[start.upperBound...]
+      guard let sep = call.range(of: "<｜tool▁sep｜>") else { return nil }
+      let body = call[sep.upperBound...]
+      let end = body.range(of: "<｜tool▁call▁end｜>")
+      let inner = end.map { body[..<$0.lowerBound] } ?? body
+      guard let newline = inner.firstIndex(of: "\n") else { return nil }
+      let name = inner[..<newline].trimmingWhitespace()
+      var arguments = inner[inner.index(after: newline)...].trimmingWhitespace()
+      if arguments.hasPrefix("```") {
+        guard let open = arguments.firstIndex(of: "\n"), arguments.hasSuffix("```"), arguments.count > 6 else { return nil }
+        arguments = arguments[arguments.index(after: open)..<arguments.index(arguments.endIndex, offsetBy: -3)].trimmingWhitespace()
+      }
+      guard !name.isEmpty, let value = try? Templates.JSONValue(parsing: arguments), case .object = value else { return nil }
+      calls.append(ToolCall(id: newID(), name: name, arguments: value.compactText))
+      rest = end.map { body[$0.upperBound...] } ?? ""
+    }
+    guard !calls.isEmpty else { return nil }
+    var after = String(rest)
+    if let close = after.range(of: "<｜tool▁calls▁end｜>") { after.removeSubrange(close) }
+    return ParsedToolCalls(content: (String(text[..<begin.lowerBound]) + after).trimmingWhitespace(), calls: calls)
   }
 
   /// The whole output (code fences allowed) as a call, a list of calls, or `{"tool_calls": […]}`
