@@ -543,6 +543,8 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
 
 #include "kernels_packed_k.h"
 
+#include "kernels_packed_q4.h"
+
 int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0, int g1, const void *act,
                                  size_t a_stride, int n, float *y, size_t y_stride, int cols) {
   // PG_FAST_ORDER wins over PG_BATCHED: the fast order is the same for single and batched rows.
@@ -559,6 +561,11 @@ int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0,
     return gemm_packed(PG_Q8_0, 0, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols / 32);
   case PG_F16:
     return gemm_packed_f16(p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+  case PG_Q4_0:
+    // One order for both numerics and every batch (kernels_packed_q4.h).
+    return gemm_packed_q4(PG_Q4_0, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+  case PG_IQ4_NL:
+    return gemm_packed_q4(PG_IQ4_NL, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q5_0:
     // llama.cpp uses one order for single and batched Q5_0 rows.
     if (fast) return gemm_packed_k(PG_Q5_0, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
@@ -569,6 +576,12 @@ int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0,
     if (order == PG_ORDER_BATCHED)
       return gemm_packed_k(PG_Q4_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
     return gemm_packed_k(PG_Q4_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+  case PG_Q5_K:
+    if (order == PG_ORDER_FAST)
+      return gemm_packed_k(PG_Q5_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    if (order == PG_ORDER_BATCHED)
+      return gemm_packed_k(PG_Q5_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k(PG_Q5_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q6_K:
     if (order == PG_ORDER_FAST)
       return gemm_packed_k(PG_Q6_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);

@@ -67,13 +67,13 @@ public struct BatchSlice: Sendable, Equatable {
   /// `type` weight matrix as part of a batch, with its batched float order (`PG_BATCHED`), rather than
   /// alone like every generated token (micro-batches as `referenceMicroBatch`). Q4_K (repacked) rows
   /// go through its four-row kernel in groups of four, the `count % 4` left over through its one-row
-  /// kernel; Q6_K goes through its tiled kernel when the micro-batch has 8+ rows.
+  /// kernel; Q5_K and Q6_K go through its tiled kernel when the micro-batch has 8+ rows.
   public static func referenceBatched(_ type: GGMLType, position: Int, promptLength: Int) -> Bool {
     guard position >= 0, position < promptLength else { return false }
     let (first, count) = referenceMicroBatch(containing: position, promptLength: promptLength)
     switch type {
     case .q4_K: return position - first < count - count % 4
-    case .q6_K: return count >= 8
+    case .q5_K, .q6_K: return count >= 8
     default: return false
     }
   }

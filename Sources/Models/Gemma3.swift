@@ -149,6 +149,10 @@ public final class Gemma3Model: LanguageModel {
       vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
   }
 
+  public var weightMatrices: [WeightMatrix] {
+    layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.wGate, $0.wUp, $0.wDown] } + [embedding]
+  }
+
   public var kvLayout: KVLayout {
     KVLayout(
       layers: config.layers, kvDim: config.kvHeads * config.headDim, headDim: config.headDim,
@@ -205,7 +209,8 @@ public final class Gemma3Model: LanguageModel {
       }
     }
     func batchedRows(_ w: WeightMatrix, lastFFN: Bool = false) -> [Bool] {
-      w.type == .q6_K ? (lastFFN ? lastFFNQ6K : batchedQ6K) : (lastFFN ? lastFFNQ4K : batchedQ4K)
+      // Q5_K follows Q6_K's rule (both take llama.cpp's tiled kernel for 8+ rows).
+      w.type == .q6_K || w.type == .q5_K ? (lastFFN ? lastFFNQ6K : batchedQ6K) : (lastFFN ? lastFFNQ4K : batchedQ4K)
     }
 
     let embedScale = Float(d).squareRoot()

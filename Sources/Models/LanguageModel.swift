@@ -71,6 +71,13 @@ public protocol LanguageModel: AnyObject, Sendable {
   /// returns the logit rows the slices select, in slice order. `scratch` is the caller's working
   /// memory (one per concurrent caller).
   func forward(_ batch: ForwardBatch, cache: PagedKVCache, scratch: ScratchArena) throws(ModelError) -> Logits
+  /// The weight matrices its products read, for packing them up front (`packWeights`); a model that
+  /// lists none packs each matrix on first use.
+  var weightMatrices: [WeightMatrix] { get }
+}
+
+extension LanguageModel {
+  public var weightMatrices: [WeightMatrix] { [] }
 }
 
 /// The state of one sequence run outside the engine (CLI, perplexity, tests): a private cache whose
