@@ -473,10 +473,32 @@ INL void packed_tile_split(const int type, const int fast, const int T, const ui
 #endif
 
 enum { PG_SCALE_CAPACITY = 8192 };
+
+// A prompt's weights are taken in blocks of about PG_WEIGHT_BLOCK bytes (an even number of 8-row
+// groups) that stay in L2 while every span of activation rows passes over them. Without the blocks a
+// matrix was read again from L3 or memory for each span of 4 rows, and a matrix larger than L3 (an
+// 8B model's feed-forward, 33 MB in Q4_0) made prefill memory-bound.
+enum { PG_WEIGHT_BLOCK = 1 << 19 };
+INL int weight_block_groups(size_t group_bytes) {
+  const size_t g = (PG_WEIGHT_BLOCK / (group_bytes ? group_bytes : 1)) & ~(size_t)1;
+  return g < 2 ? 2 : g > 1 << 20 ? 1 << 20 : (int)g;
+}
+
+// Runs `range(c0, c1)` over [g0, g1) in weight blocks when there are more activation rows than one
+// register tile (a decode step takes the whole range at once).
+#define PG_IN_WEIGHT_BLOCKS(range)                                                        \
+  do {                                                                                    \
+    const int block_ = n > PG_TILE_T ? weight_block_groups(group_bytes) : g1 - g0;        \
+    for (int c0 = g0; c0 < g1; c0 += block_) {                                            \
+      const int c1 = g1 - c0 > block_ ? c0 + block_ : g1;                                 \
+      if (!(range)) return 0;                                                             \
+    }                                                                                     \
+    return 1;                                                                             \
+  } while (0)
 _Static_assert(PG_TILE_T == 2 || PG_TILE_T == 4, "gemm_packed's remainder switch covers tiles of 2 and 4 rows");
 
-INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
-                    size_t a_stride, int n, float *y, size_t y_stride, int nb) {
+INL int gemm_packed_range(const int type, const int fast, const uint8_t *packed, int rows, int g0, int g1,
+                          const uint8_t *a, size_t a_stride, int n, float *y, size_t y_stride, int nb) {
   enum { T = PG_TILE_T };
   if (nb * T > PG_SCALE_CAPACITY) return 0;
   float da[PG_SCALE_CAPACITY], sa[PG_SCALE_CAPACITY];
@@ -537,6 +559,12 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
     }
   }
   return 1;
+}
+
+INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+                    size_t a_stride, int n, float *y, size_t y_stride, int nb) {
+  const size_t group_bytes = (size_t)nb * (type == PG_Q4_1 ? 160 : 272);
+  PG_IN_WEIGHT_BLOCKS(gemm_packed_range(type, fast, packed, rows, c0, c1, a, a_stride, n, y, y_stride, nb));
 }
 
 #include "kernels_packed_f16.h"

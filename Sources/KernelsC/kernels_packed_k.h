@@ -476,8 +476,8 @@ INL void packed_k_tile(const int type, const int order, const int T, const uint8
 }
 
 // The driver: like gemm_packed, with per-span activation scales (and sums) gathered up front.
-INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
-                      size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+INL int gemm_packed_k_range(const int type, const int order, const uint8_t *packed, int rows, int g0, int g1,
+                            const uint8_t *a, size_t a_stride, int n, float *y, size_t y_stride, int cols) {
   enum { T = PG_TILE_T, CAP = 8192 };
   const int kquant = type != PG_Q5_0;
   const int nb = kquant ? cols / 256 : cols / 32;
@@ -600,4 +600,14 @@ INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, in
     }
   }
   return 1;
+}
+
+INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+                      size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  const size_t group_bytes = (size_t)(type == PG_Q5_0 ? cols / 32 : cols / 256) *
+                             (type == PG_Q5_0   ? PG_Q5_0_GROUP_BLOCK
+                              : type == PG_Q4_K ? PG_Q4_K_GROUP_BLOCK
+                              : type == PG_Q5_K ? PG_Q5_K_GROUP_BLOCK
+                                                : PG_Q6_K_GROUP_BLOCK);
+  PG_IN_WEIGHT_BLOCKS(gemm_packed_k_range(type, order, packed, rows, c0, c1, a, a_stride, n, y, y_stride, cols));
 }

@@ -167,8 +167,8 @@ INL void q4_tiles(const int type, int m, const uint8_t *g0, const uint8_t *g1, i
 
 // The driver: per span of activation rows, their block scales and code-sum corrections up front, then
 // every group (pairs of groups on 512-bit vectors).
-INL int gemm_packed_q4(const int type, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
-                       size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+INL int gemm_packed_q4_range(const int type, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+                             size_t a_stride, int n, float *y, size_t y_stride, int cols) {
   enum { T = PG_TILE_T, CAP = 8192 };
   const int nb = cols / 32;
   const size_t group_bytes = (size_t)nb * PG_Q4_0_GROUP_BLOCK;
@@ -207,4 +207,10 @@ INL int gemm_packed_q4(const int type, const uint8_t *packed, int rows, int g0, 
     }
   }
   return 1;
+}
+
+INL int gemm_packed_q4(const int type, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+                       size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  const size_t group_bytes = (size_t)(cols / 32) * PG_Q4_0_GROUP_BLOCK;
+  PG_IN_WEIGHT_BLOCKS(gemm_packed_q4_range(type, packed, rows, c0, c1, a, a_stride, n, y, y_stride, cols));
 }

@@ -107,6 +107,13 @@ public final class LlamaModel: LanguageModel {
       vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
   }
 
+  /// Under `.exact`, a prompt position's K-quant products follow llama.cpp's batched or one-row order
+  /// by its prompt length (`BatchSlice.referenceBatched`), as Gemma 3's do; other weight types have
+  /// one order for any batch.
+  public var ordersByPromptLength: Bool {
+    numerics == .exact && weightMatrices.contains { [.q4_K, .q5_K, .q6_K].contains($0.type) }
+  }
+
   public var weightMatrices: [WeightMatrix] {
     layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.wGate, $0.wUp, $0.wDown] } + [output]
   }
@@ -142,27 +149,33 @@ public final class LlamaModel: LanguageModel {
     let up = arena.take(n * ff)  // [n, ffn]
 
     for (t, id) in tokens.enumerated() { dequantizeRow(embedding.type, embedding.row(Int(id)), x + t * d, d) }
+    // Which tokens llama.cpp multiplied by K-quant weights in a batch, and which in the last layer's
+    // feed-forward block, where it keeps only the rows that need logits.
+    let batched = ReferenceBatchedRows(batch, placement: placement, checkpointCuts: referenceCheckpointCuts)
+    let lastFFN = ReferenceBatchedRows(
+      batch, placement: placement, checkpointCuts: referenceCheckpointCuts, logitRowsOnly: true)
 
     for (l, layer) in layers.enumerated() {
       layer.attnNorm.withUnsafeBufferPointer { w in
         for t in 0..<n { rmsNorm(x + t * d, w.baseAddress!, xn + t * d, d, eps: c.rmsEpsilon) }
       }
-      matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool)
+      batched.withRows { matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool, batched: $0) }
       for t in 0..<n {
         rope.apply(q + t * qDim, heads: c.heads, headDim: c.headDim, position: placement.position[t])
         rope.apply(k + t * kvDim, heads: c.kvHeads, headDim: c.headDim, position: placement.position[t])
       }
       storeKV(k, v, batch: batch, placement: placement, layer: l, cache: cache)
       attention.run(q: q, out: att, batch: batch, placement: placement, layer: l, cache: cache, pool: pool)
-      matmul(layer.wo, att, xn, n: n, pool: pool)
+      batched.withRows { matmul(layer.wo, att, xn, n: n, pool: pool, batched: $0) }
       addInPlace(x, xn, n * d)
 
       layer.ffnNorm.withUnsafeBufferPointer { w in
         for t in 0..<n { rmsNorm(x + t * d, w.baseAddress!, xn + t * d, d, eps: c.rmsEpsilon) }
       }
-      matmulShared(layer.wGate, gate, layer.wUp, up, x: xn, n: n, pool: pool)
+      let ffnRows = l == layers.count - 1 ? lastFFN : batched
+      ffnRows.withRows { matmulShared(layer.wGate, gate, layer.wUp, up, x: xn, n: n, pool: pool, batched: $0) }
       swiglu(gate, up, n * ff)
-      matmul(layer.wDown, gate, xn, n: n, pool: pool)
+      ffnRows.withRows { matmul(layer.wDown, gate, xn, n: n, pool: pool, batched: $0) }
       addInPlace(x, xn, n * d)
     }
 
