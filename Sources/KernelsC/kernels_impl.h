@@ -323,6 +323,17 @@ INL __m256i bcast4(const uint8_t *p) {
   return _mm256_set1_epi32(v);
 }
 
+// Prefetches the cache lines of [p, p + bytes) into L1 (PG_PREFETCH_HINT): decode streams each weight
+// byte once, and the hardware prefetcher alone keeps too few lines in flight per core (a plain read
+// loop measured 14–20 GB/s on one Zen 5 core, the same loop prefetching a few KB ahead 20–28).
+#ifndef PG_PREFETCH_HINT
+#define PG_PREFETCH_HINT _MM_HINT_T0
+#endif
+INL void prefetch_block(const uint8_t *p, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)(p + off), PG_PREFETCH_HINT);
+  _mm_prefetch((const char *)(p + bytes - 1), PG_PREFETCH_HINT);
+}
+
 // A group's 8 outputs, which are adjacent; a padded last group writes only its real rows.
 INL void store_rows8(float *y, __m256 sum, int valid_rows) {
   if (valid_rows == 8) {

@@ -30,13 +30,15 @@ INL void store_rows16(float *y, __m512 v, int valid_rows) {
 // q4_k_tile and q4_k_fast (`fast`) for a pair of groups.
 INL void q4_k_tile_zmm(const int T, const int pairs, const int fast, const uint8_t *g0, const uint8_t *g1, int nb,
                        const uint8_t *a, size_t a_stride, const float *da, const int32_t *aux, float *y, size_t y_stride,
-                       int valid_rows) {
+                       int valid_rows, const uint8_t *n0, const uint8_t *n1) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i low16 = _mm512_set1_epi32(0xFFFF);
   __m512 acc[PG_TILE_T], accm[PG_TILE_T];
   for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q4_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q4_K_GROUP_BLOCK;
+    if (n0) prefetch_block(n0 + (size_t)b * PG_Q4_K_GROUP_BLOCK, PG_Q4_K_GROUP_BLOCK);
+    if (n1) prefetch_block(n1 + (size_t)b * PG_Q4_K_GROUP_BLOCK, PG_Q4_K_GROUP_BLOCK);
     const __m512 dv = _mm512_cvtph_ps(load2_128(p0, p1));
     const __m512 mv = _mm512_cvtph_ps(load2_128(p0 + 16, p1 + 16));
     const uint8_t *ya[PG_TILE_T];
@@ -91,11 +93,14 @@ INL void q4_k_tile_zmm(const int T, const int pairs, const int fast, const uint8
 
 // q6_k_fast (`tiled` as there) for a pair of groups.
 INL void q6_k_fast_zmm(const int T, const int tiled, const uint8_t *g0, const uint8_t *g1, int nb, const uint8_t *a,
-                       size_t a_stride, const float *da, float *y, size_t y_stride, int valid_rows) {
+                       size_t a_stride, const float *da, float *y, size_t y_stride, int valid_rows,
+                       const uint8_t *n0, const uint8_t *n1) {
   __m512 acc[PG_TILE_T];
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q6_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q6_K_GROUP_BLOCK;
+    if (n0) prefetch_block(n0 + (size_t)b * PG_Q6_K_GROUP_BLOCK, PG_Q6_K_GROUP_BLOCK);
+    if (n1) prefetch_block(n1 + (size_t)b * PG_Q6_K_GROUP_BLOCK, PG_Q6_K_GROUP_BLOCK);
     const uint8_t *ab[PG_TILE_T];
     __m512i sum[PG_TILE_T], corr[PG_TILE_T];
     for (int t = 0; t < T; t++) {
@@ -143,11 +148,14 @@ INL __m512 fold8_zmm(const __m512 *p) {
 // q6_k_tile (llama.cpp's vec_dot order) for a pair of groups; T ≤ 2 (8 integer and 8 float sums per
 // activation row).
 INL void q6_k_tile_zmm(const int T, const uint8_t *g0, const uint8_t *g1, int nb, const uint8_t *a, size_t a_stride,
-                       const float *da, float *y, size_t y_stride, int valid_rows) {
+                       const float *da, float *y, size_t y_stride, int valid_rows,
+                       const uint8_t *n0, const uint8_t *n1) {
   __m512 acc[16];
   for (int j = 0; j < 8 * T; j++) acc[j] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q6_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q6_K_GROUP_BLOCK;
+    if (n0) prefetch_block(n0 + (size_t)b * PG_Q6_K_GROUP_BLOCK, PG_Q6_K_GROUP_BLOCK);
+    if (n1) prefetch_block(n1 + (size_t)b * PG_Q6_K_GROUP_BLOCK, PG_Q6_K_GROUP_BLOCK);
     const uint8_t *ab[2];
     __m512i part[16];
     for (int t = 0; t < T; t++) ab[t] = a + t * a_stride + (size_t)b * 292;
@@ -184,7 +192,8 @@ INL void q6_k_tile_zmm(const int T, const uint8_t *g0, const uint8_t *g1, int nb
 
 // q5_k_tile for a pair of groups; one-row order with T ≤ 2.
 INL void q5_k_tile_zmm(const int T, const int order, const uint8_t *g0, const uint8_t *g1, int nb, const uint8_t *a,
-                       size_t a_stride, const float *da, const int32_t *aux, float *y, size_t y_stride, int valid_rows) {
+                       size_t a_stride, const float *da, const int32_t *aux, float *y, size_t y_stride, int valid_rows,
+                       const uint8_t *n0, const uint8_t *n1) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i low16 = _mm512_set1_epi32(0xFFFF);
   const __m512i sixteen = _mm512_set1_epi8(16);
@@ -196,6 +205,8 @@ INL void q5_k_tile_zmm(const int T, const int order, const uint8_t *g0, const ui
   }
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q5_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q5_K_GROUP_BLOCK;
+    if (n0) prefetch_block(n0 + (size_t)b * PG_Q5_K_GROUP_BLOCK, PG_Q5_K_GROUP_BLOCK);
+    if (n1) prefetch_block(n1 + (size_t)b * PG_Q5_K_GROUP_BLOCK, PG_Q5_K_GROUP_BLOCK);
     const uint8_t *ab[PG_TILE_T];
     __m512i part[8 * PG_TILE_T], msum[PG_TILE_T];
     for (int t = 0; t < T; t++) {
@@ -250,27 +261,30 @@ INL void q5_k_tile_zmm(const int T, const int order, const uint8_t *g0, const ui
                  order == PG_ORDER_ONE_ROW ? _mm512_add_ps(fold8_zmm(acc + 8 * t), accm[t]) : acc[8 * t], valid_rows);
 }
 
-// A pair of groups against T activation rows in `order` (PG_ORDER_*), for Q4_K, Q5_K and Q6_K.
+// A pair of groups against T activation rows in `order` (PG_ORDER_*), for Q4_K, Q5_K and Q6_K;
+// prefetching the next pair (n0, n1) block by block when given.
 INL void packed_k_tile_zmm(const int type, const int order, const int T, const uint8_t *g0, const uint8_t *g1, int nb,
                            const uint8_t *a, size_t a_stride, const float *da, const int32_t *aux, float *y,
-                           size_t y_stride, int valid_rows) {
+                           size_t y_stride, int valid_rows,
+                           const uint8_t *n0, const uint8_t *n1) {
   if (type == PG_Q5_K) {
     if (order != PG_ORDER_ONE_ROW || T <= 2) {
-      q5_k_tile_zmm(T, order, g0, g1, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+      q5_k_tile_zmm(T, order, g0, g1, nb, a, a_stride, da, aux, y, y_stride, valid_rows, n0, n1);
     } else {
-      q5_k_tile_zmm(2, order, g0, g1, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+      q5_k_tile_zmm(2, order, g0, g1, nb, a, a_stride, da, aux, y, y_stride, valid_rows, n0, n1);
       q5_k_tile_zmm(T - 2, order, g0, g1, nb, a + 2 * a_stride, a_stride, da + 2 * nb, aux + 2 * nb * 4, y + 2 * y_stride,
-                    y_stride, valid_rows);
+                    y_stride, valid_rows, NULL, NULL);
     }
   } else if (type == PG_Q4_K) {
     q4_k_tile_zmm(T, order == PG_ORDER_BATCHED, order == PG_ORDER_FAST, g0, g1, nb, a, a_stride, da, aux, y, y_stride,
-                  valid_rows);
+                  valid_rows, n0, n1);
   } else if (order != PG_ORDER_ONE_ROW) {
-    q6_k_fast_zmm(T, order == PG_ORDER_BATCHED, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows);
+    q6_k_fast_zmm(T, order == PG_ORDER_BATCHED, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows, n0, n1);
   } else if (T <= 2) {
-    q6_k_tile_zmm(T, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows);
+    q6_k_tile_zmm(T, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows, n0, n1);
   } else {
-    q6_k_tile_zmm(2, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows);
-    q6_k_tile_zmm(T - 2, g0, g1, nb, a + 2 * a_stride, a_stride, da + 2 * nb, y + 2 * y_stride, y_stride, valid_rows);
+    q6_k_tile_zmm(2, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows, n0, n1);
+    q6_k_tile_zmm(T - 2, g0, g1, nb, a + 2 * a_stride, a_stride, da + 2 * nb, y + 2 * y_stride, y_stride, valid_rows, NULL,
+                  NULL);
   }
 }
