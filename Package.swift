@@ -14,7 +14,8 @@ let package = Package(
   platforms: [.macOS(.v14)],
   products: [
     .executable(name: "peregrine", targets: ["PeregrineCLI"]),
-    .library(name: "Peregrine", targets: ["GGUF", "Kernels", "Tokenizers", "Templates", "Models", "Engine", "Hub"]),
+    .library(
+      name: "Peregrine", targets: ["GGUF", "Kernels", "Tokenizers", "Templates", "Models", "Engine", "Hub", "Accounts"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +23,7 @@ let package = Package(
     .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -43,19 +45,27 @@ let package = Package(
     // Sampling, generation, chat templates, perplexity.
     .target(
       name: "Engine",
-      dependencies: ["Models", "Tokenizers", "Templates", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["GGUF", "Models", "Tokenizers", "Templates", .product(name: "Logging", package: "swift-log")]),
     // Known models and fetching them into the local cache.
     .target(name: "Hub", dependencies: [.product(name: "Logging", package: "swift-log")]),
+    // Keys (hashed), tiers, allowances (reserve then settle), prices, the usage ledger, stored
+    // completions, key ids (HMAC) and prefix-cache namespaces, over GRDB. No HTTP types, so serve,
+    // batch runs and the keys/usage commands share it.
+    .target(name: "Accounts", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
     // OpenAI-compatible HTTP server: routes, OpenAI wire types, auth, metrics, usage records.
     // Hummingbird types stay inside this target.
     .target(
       name: "Server",
       dependencies: [
-        "Templates",
+        "Templates", "Accounts",
         "Engine", "Models", "Tokenizers", "Hub",
         .product(name: "Hummingbird", package: "hummingbird"),
+        .product(name: "HummingbirdCore", package: "hummingbird"),
         .product(name: "HTTPTypes", package: "swift-http-types"),
         .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+        .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "GRDB", package: "GRDB.swift"),
@@ -64,7 +74,7 @@ let package = Package(
     .executableTarget(
       name: "PeregrineCLI",
       dependencies: [
-        "Engine", "Hub", "GGUF", "Kernels", "KernelsC", "Models", "Templates", "Tokenizers", "Server",
+        "Engine", "Hub", "GGUF", "Kernels", "KernelsC", "Models", "Templates", "Tokenizers", "Server", "Accounts",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
@@ -76,13 +86,21 @@ let package = Package(
       name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport", "Kernels"],
       exclude: ["Fixtures"]),
     .testTarget(name: "EngineTests", dependencies: ["Engine", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
+    // The slow tier (scripts/arch-tests.sh): generated qwen2/qwen3/qwen3moe/llama3 models vs llama.cpp.
+    .testTarget(name: "ArchitectureTests", dependencies: ["Engine", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
+    .testTarget(
+      name: "AccountsTests", dependencies: ["Accounts", .product(name: "GRDB", package: "GRDB.swift")]),
     .testTarget(
       name: "ServerTests",
       dependencies: [
-        "Server", "Engine", "Models", "Tokenizers", "TestSupport",
+        "Server", "Accounts", "Engine", "Models", "Tokenizers", "GGUF", "TestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
       ],
-      exclude: ["openai_client_test.py", "fuzz_test.py"]),
+      exclude: ["openai_client_test.py", "fuzz_test.py", "operations_test.py", "architecture_chat_test.py"]),
+    // The command line's own pieces (line editor, size syntax, sampling flags); its process-level
+    // tests (every --help, list/show/rm) are commands_test.py, run by scripts/cli-tests.sh.
+    .testTarget(name: "PeregrineCLITests", dependencies: ["PeregrineCLI", "Engine"], exclude: ["commands_test.py"]),
   ],
   swiftLanguageModes: [.v5]
 )

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Builds peregrine, starts `peregrine serve` on free loopback ports and drives it with the real
-# `openai` Python client, prometheus_client's parser, the shared load test and a malformed-request
-# fuzz corpus. Exits non-zero if any part fails; the servers are stopped either way.
+# Starts `peregrine serve` on free loopback ports and drives it with the real `openai` Python
+# client, prometheus_client's parser, the repository's load tool (`peregrine bench serve --url`), a
+# malformed-request fuzz corpus, and the operational checks (Tests/ServerTests/operations_test.py:
+# busy port, draining /health, second SIGINT, CORS, 405, ps). Exits non-zero if any part fails; the
+# servers are stopped either way. Nothing outside the repository is read.
 #
-#   scripts/server-tests.sh            # build + all parts
-#   SKIP_BUILD=1 scripts/server-tests.sh
+#   scripts/server-tests.sh                               # builds peregrine first
+#   PEREGRINE_BIN=path/to/peregrine scripts/server-tests.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,10 +27,12 @@ trap cleanup EXIT
 
 python3 -m pip install -q openai prometheus_client pytest >/dev/null 2>&1 || python3 -m pip install -q openai prometheus_client pytest
 
-if [[ -z "${SKIP_BUILD:-}" ]]; then
+if [[ -z "${PEREGRINE_BIN:-}" ]]; then
   swift build -c release --product peregrine
+  PEREGRINE_BIN="$(swift build -c release --show-bin-path)/peregrine"
 fi
-BIN=$(swift build -c release --show-bin-path)/peregrine
+BIN=$PEREGRINE_BIN
+export PEREGRINE_BIN PEREGRINE_TEST_MODEL="$MODEL"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
@@ -87,24 +91,31 @@ python3 -m pytest -q -p no:cacheprovider "$ROOT/Tests/ServerTests/openai_client_
 echo "== fuzz corpus"
 python3 "$ROOT/Tests/ServerTests/fuzz_test.py" || status=1
 
-# The shared load test sends no Authorization header: give it a server without a key. It also
-# speculates by default, so concurrent requests must still return exactly max_tokens tokens when
-# several drafts are accepted at once.
+# The load tool drives a server that speculates by default, so concurrent requests must still
+# return exactly max_tokens tokens when several drafts are accepted at once.
 PORT_LOAD=$(free_port)
 start_server "$PORT_LOAD" "$WORK/server-load.log" --usage-db none --speculative ngram --draft-tokens 4 >"$WORK/pid3"
 PID3=$(cat "$WORK/pid3"); PIDS+=("$PID3")
 wait_ready "$PORT_LOAD" "$WORK/health-statuses-load" || { cat "$WORK/server-load.log"; exit 1; }
-echo "== shared load test"
-python3 "${PEREGRINE_SHARED:-$ROOT/../shared}/tools/loadtest.py" --port "$PORT_LOAD" --levels "${LOAD_LEVELS:-1,4}" --max-tokens "${LOAD_MAX_TOKENS:-32}" \
-  --out "$WORK/loadtest.json" || status=1
-python3 - "$WORK/loadtest.json" <<'PY' || status=1
+echo "== load test (peregrine bench serve --url)"
+LOAD_MAX_TOKENS=${LOAD_MAX_TOKENS:-32}
+env -u PEREGRINE_API_KEY "$BIN" bench serve --url "http://127.0.0.1:$PORT_LOAD" --concurrency "${LOAD_LEVELS:-1,4}" \
+  --max-tokens "$LOAD_MAX_TOKENS" --json >"$WORK/loadtest.json" || status=1
+python3 - "$WORK/loadtest.json" "$LOAD_MAX_TOKENS" <<'PY' || status=1
 import json, sys
-out = json.load(open(sys.argv[1]))
-for level in out["levels"]:
-    assert level["n_errors"] == 0, level
-    assert level["out_tokens_per_req"] == [out["max_tokens"]], level
-print("load test: every request returned exactly max_tokens tokens")
+levels, max_tokens = json.load(open(sys.argv[1])), int(sys.argv[2])
+assert levels, "no load levels measured"
+for level in levels:
+    assert level["failed"] == 0 and level["completed"] == level["requests"], level
+    assert level["output_tokens_per_request"] == [max_tokens], level
+    assert level["ttft"]["p50"] > 0 and level["itl"]["p50"] > 0 and level["output_tokens_per_second"] > 0, level
+    assert level.get("draft_tokens", 0) > 0, "the server speculates: its timings report drafts"
+print("load test: every request returned exactly max_tokens tokens;",
+      ", ".join(f"C={l['concurrency']} {l['output_tokens_per_second']:.0f} tok/s" for l in levels))
 PY
+
+echo "== operations (busy port, draining, second SIGINT, shutdown finish reasons, CORS, 405, ps)"
+python3 -m pytest -q -p no:cacheprovider "$ROOT/Tests/ServerTests/operations_test.py" || status=1
 
 echo "== graceful shutdown"
 kill -TERM "$PID"
@@ -113,6 +124,15 @@ if kill -0 "$PID" 2>/dev/null; then echo "server did not exit after SIGTERM" >&2
 rc=0; wait "$PID" 2>/dev/null || rc=$?
 [[ $rc == 0 ]] || { echo "server exited with $rc after SIGTERM" >&2; status=1; }
 grep -q "shutting down" "$WORK/server.log" || { echo "no shutdown log line" >&2; status=1; }
+
+echo "== hostile clients and files"
+SKIP_BUILD=1 scripts/hostile-tests.sh || status=1
+
+echo "== inference economics"
+SKIP_BUILD=1 scripts/economics-tests.sh || status=1
+
+echo "== batch jobs"
+SKIP_BUILD=1 scripts/batch-tests.sh || status=1
 
 if [[ $status != 0 ]]; then
   echo "---- server log (tail)"; tail -50 "$WORK/server.log"

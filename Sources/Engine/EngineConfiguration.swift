@@ -33,13 +33,5 @@ public struct EngineConfiguration: Sendable, Equatable {
   }
 
   /// MemAvailable from /proc/meminfo (physical memory where that is missing).
-  static func availableMemoryBytes() -> Int {
-    if let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) {
-      for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
-        let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        if kb > 0 { return kb * 1024 }
-      }
-    }
-    return Int(ProcessInfo.processInfo.physicalMemory)
-  }
+  static func availableMemoryBytes() -> Int { SystemMemory.availableBytes() }
 }

@@ -30,8 +30,13 @@ public struct EngineRequest: Sendable {
   public var topLogprobs: Int?
   /// Added to the logits of these tokens before sampling (OpenAI's `logit_bias`).
   public var logitBias: [Int32: Float]
-  /// Higher runs first when the engine must choose; ties go to the earlier arrival.
+  /// Higher runs first when the engine must choose; ties go to the earlier arrival. Below 0 is
+  /// background work (`batchPriority`): it runs only when no foreground request is running or
+  /// waiting, and a foreground arrival may preempt it for KV blocks.
   public var priority: Int
+
+  /// Batch lines: background work.
+  public static let batchPriority = -1
   /// Separates prefix-cache entries of different tenants: blocks are only shared under equal salts.
   public var cacheSalt: String?
   /// Restricts which tokens may be sampled (structured output). Speculation is not used under a

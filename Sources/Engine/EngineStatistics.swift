@@ -31,6 +31,10 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
   public var specDrafts = 0
   public var specDraftTokens = 0
   public var specAcceptedTokens = 0
+  /// Tokens of the running requests (prompt and generated so far: what their KV blocks hold or are
+  /// about to) and of the waiting ones: the load a router compares (`/get_load`'s `num_tokens`).
+  public var runningTokens = 0
+  public var waitingTokens = 0
 
   public init() {}
 
@@ -51,5 +55,7 @@ public struct EngineStatistics: Sendable, Equatable, Codable {
     case specDrafts = "spec_decode_drafts"
     case specDraftTokens = "spec_decode_draft_tokens"
     case specAcceptedTokens = "spec_decode_accepted_tokens"
+    case runningTokens = "running_tokens"
+    case waitingTokens = "waiting_tokens"
   }
 }

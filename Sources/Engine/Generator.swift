@@ -36,6 +36,8 @@ public struct GenerationOptions: Sendable {
   /// Restricts output to JSON (`response_format`); generation stops when the document is complete.
   /// Speculation is not used under a constraint.
   public var constraint: JSONConstraint?
+  /// Asked after each token; true ends the generation there with `abort` (Ctrl-C in `chat`).
+  public var shouldStop: (@Sendable () -> Bool)? = nil
 
   public init() {}
 }
@@ -189,6 +191,10 @@ public final class Generator {
           finish = .stop
           return false
         }
+      }
+      if let shouldStop = options.shouldStop, shouldStop() {
+        finish = .abort
+        return false
       }
       return generated.count < options.maxTokens
     }

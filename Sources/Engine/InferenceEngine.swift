@@ -20,18 +20,26 @@ public final class InferenceEngine: @unchecked Sendable {
 
   private let lock = NSCondition()
   // Guarded by `lock`:
-  private var inbox: [(EngineRequest, AsyncStream<EngineEvent>.Continuation)] = []
+  private var inbox: [(request: EngineRequest, continuation: AsyncStream<EngineEvent>.Continuation, group: Int)] = []
   private var cancellations: [String] = []
   private var live: Set<String> = []
-  private var queued = 0
+  /// Admission counts (see `submit(_:)`): as of the last published step, plus every group
+  /// submitted since.
+  private var admission: AdmissionCounts
+  /// Sizes of the groups in the inbox, in order (re-added to each published count).
+  private var inboxGroupSizes: [Int] = []
+  private var nextGroup = 0
   private var accepting = true
   private var abortAll = false
+  private var flushRequested = false
   private var stopped = false
   private var snapshot = EngineStatistics()
   private var thread: Thread?
 
   // Owned by the step thread:
   private var scheduler: Scheduler
+  /// The submission group (one HTTP request's choices) of every request in the scheduler.
+  private var groupOf: [String: Int] = [:]
   private var outputs: [String: RequestOutput] = [:]
   private let scratch = ScratchArena()
   private var stats = EngineStatistics()
@@ -79,7 +87,8 @@ public final class InferenceEngine: @unchecked Sendable {
       s.window = layout.window
       s.windowBlockCount = split.windowBlocks
     }
-    s.maxWaiting = configuration.maxWaiting
+    // The engine admits by groups and free slots (`submit`); the scheduler takes whatever it admitted.
+    s.maxWaiting = .max
     s.prefixCaching = configuration.prefixCaching
     s.contextLength = model.info.contextLength
     s.speculativeStepTokens = configuration.speculation.maxStepTokens
@@ -89,6 +98,7 @@ public final class InferenceEngine: @unchecked Sendable {
     s.kvCacheType = kvType
     schedulerConfiguration = s
     scheduler = Scheduler(s)
+    admission = AdmissionCounts(freeSlots: configuration.maxRunning)
     stats.kvBlocksTotal = blocks
     stats.kvWindowBlocksTotal = split.windowBlocks
     stats.kvCacheType = kvType.rawValue
@@ -152,24 +162,41 @@ public final class InferenceEngine: @unchecked Sendable {
 
   /// Queues a request. Events follow on the returned stream: tokens, then exactly one `finished`.
   public func submit(_ request: EngineRequest) throws(EngineError) -> AsyncStream<EngineEvent> {
-    try validate(request)
-    let (stream, continuation) = AsyncStream<EngineEvent>.makeStream()
+    try submit([request])[0]
+  }
+
+  /// Queues requests as one group (the `n` choices of one API call): all are admitted or none, and
+  /// the group counts once against `maxWaiting`. A group is refused with `queueFull` only when it
+  /// could not start at once (every running slot is taken by running or earlier waiting requests)
+  /// and `maxWaiting` groups are already waiting: a burst never meets 429 while a slot is free.
+  public func submit(_ requests: [EngineRequest]) throws(EngineError) -> [AsyncStream<EngineEvent>] {
+    for r in requests { try validate(r) }
+    guard Set(requests.map(\.id)).count == requests.count else {
+      throw .duplicateRequestID(requests.map(\.id).first { id in requests.filter { $0.id == id }.count > 1 } ?? "")
+    }
     lock.lock()
     defer { lock.unlock() }
     guard accepting else { throw .shuttingDown }
-    guard !live.contains(request.id) else { throw .duplicateRequestID(request.id) }
-    guard queued < configuration.maxWaiting else {
-      throw .queueFull(waiting: queued, retryAfterSeconds: 1)
+    if let taken = requests.first(where: { live.contains($0.id) }) { throw .duplicateRequestID(taken.id) }
+    guard admission.admits(maxWaiting: configuration.maxWaiting) else {
+      throw .queueFull(waiting: admission.queuedGroups, retryAfterSeconds: 1)
     }
-    live.insert(request.id)
-    queued += 1
-    inbox.append((request, continuation))
-    let id = request.id
-    continuation.onTermination = { [weak self] reason in
-      if case .cancelled = reason { self?.cancel(id) }
+    admission.add(groupOf: requests.count)
+    nextGroup += 1
+    inboxGroupSizes.append(requests.count)
+    var streams: [AsyncStream<EngineEvent>] = []
+    for request in requests {
+      let (stream, continuation) = AsyncStream<EngineEvent>.makeStream()
+      live.insert(request.id)
+      inbox.append((request, continuation, nextGroup))
+      let id = request.id
+      continuation.onTermination = { [weak self] reason in
+        if case .cancelled = reason { self?.cancel(id) }
+      }
+      streams.append(stream)
     }
     lock.signal()
-    return stream
+    return streams
   }
 
   /// Stops a request wherever it is; its blocks are freed before the next step.
@@ -188,7 +215,16 @@ public final class InferenceEngine: @unchecked Sendable {
     defer { lock.unlock() }
     var s = snapshot
     s.waiting += inbox.count
+    s.waitingTokens += inbox.reduce(0) { $0 + $1.request.promptIDs.count }
     return s
+  }
+
+  /// Forgets every cached prefix before the next step (requests already running keep their blocks).
+  public func flushPrefixCache() {
+    withLock {
+      flushRequested = true
+      lock.signal()
+    }
   }
 
   /// Stops accepting requests, lets running ones finish until the grace period ends, then aborts the
@@ -258,7 +294,7 @@ public final class InferenceEngine: @unchecked Sendable {
   private func run() {
     while true {
       lock.lock()
-      while inbox.isEmpty && cancellations.isEmpty && !scheduler.hasWork && !stopped && !abortAll {
+      while inbox.isEmpty && cancellations.isEmpty && !scheduler.hasWork && !stopped && !abortAll && !flushRequested {
         lock.wait()
       }
       if stopped {
@@ -267,12 +303,20 @@ public final class InferenceEngine: @unchecked Sendable {
       }
       let arrivals = inbox
       inbox.removeAll()
+      // Still counted in `admission` until the next publish sees them in the scheduler.
+      inboxGroupSizes.removeAll()
       let cancelled = cancellations
       cancellations.removeAll()
       let aborting = abortAll
+      let flushing = flushRequested
+      flushRequested = false
       lock.unlock()
 
-      for (request, continuation) in arrivals { admit(request, continuation) }
+      if flushing { scheduler.clearPrefixCache() }
+      for (request, continuation, group) in arrivals {
+        groupOf[request.id] = group
+        admit(request, continuation)
+      }
       for id in cancelled { finish(id, .abort) }
       if aborting {
         for id in Array(outputs.keys) { finish(id, .abort) }
@@ -302,6 +346,7 @@ public final class InferenceEngine: @unchecked Sendable {
       c.completionTokens = 0
       continuation.yield(.finished(c))
       continuation.finish()
+      groupOf[request.id] = nil
       retire(request.id)
     }
   }
@@ -497,6 +542,7 @@ public final class InferenceEngine: @unchecked Sendable {
       preemptions: scheduler.preemptions(of: id), error: error)
     scheduler.remove(id)
     outputs[id] = nil
+    groupOf[id] = nil
     stats.requestsFinished += 1
     stats.promptTokensTotal += out.request.promptIDs.count
     out.continuation.yield(.finished(completion))
@@ -514,14 +560,20 @@ public final class InferenceEngine: @unchecked Sendable {
   private func publish() {
     stats.running = scheduler.runningCount
     stats.waiting = scheduler.waitingCount
+    stats.runningTokens = scheduler.runningTokens
+    stats.waitingTokens = scheduler.waitingTokens
     stats.kvBlocksUsed = scheduler.pool.usedCount
     stats.kvWindowBlocksUsed = scheduler.windowPool?.usedCount ?? 0
     stats.kvWindowBlocksPeak = max(stats.kvWindowBlocksPeak, stats.kvWindowBlocksUsed)
     stats.prefixQueryTokens = scheduler.prefixQueryTokens
     stats.prefixHitTokens = scheduler.prefixHitTokens
     stats.preemptionsTotal = scheduler.preemptionsTotal
+    var counts = AdmissionCounts(
+      maxRunning: configuration.maxRunning, running: scheduler.runningCount,
+      waitingGroups: scheduler.waitingIDs.map { groupOf[$0] ?? -1 })
     lock.lock()
-    queued = scheduler.waitingCount + inbox.count
+    for size in inboxGroupSizes { counts.add(groupOf: size) }
+    admission = counts
     snapshot = stats
     lock.unlock()
   }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// What one load level measured, in the spirit of vLLM's benchmark_serving and of
-/// `shared/tools/loadtest.py` (same definitions, so the numbers compare).
+/// What one load level measured, with vLLM's benchmark_serving definitions: TTFT from sending to the
+/// first token, TPOT = (e2e − TTFT) / (output tokens − 1) per request, ITL = every gap between
+/// consecutive tokens (all requests pooled), throughput = all output tokens / wall time of the level.
 public struct LoadLevelResult: Sendable, Codable, Equatable {
   public var concurrency: Int
   /// Poisson arrival rate (requests/s) in request-rate mode; nil for a closed loop.
@@ -27,9 +28,13 @@ public struct LoadLevelResult: Sendable, Codable, Equatable {
   public var acceptedTokens: Int? = nil
   public var acceptanceRate: Double? = nil
   public var meanAcceptedLength: Double? = nil
+  /// The distinct output-token counts of the completed requests (one value when each returned
+  /// exactly `max_tokens`, as requests that ignore end-of-generation must).
+  public var outputTokensPerRequest: [Int] = []
 
   enum CodingKeys: String, CodingKey {
     case concurrency, requests, completed, failed, ttft, tpot, itl, e2e, queue
+    case outputTokensPerRequest = "output_tokens_per_request"
     case draftTokens = "draft_tokens"
     case acceptedTokens = "accepted_tokens"
     case acceptanceRate = "acceptance_rate"
@@ -63,36 +68,80 @@ public struct Percentiles: Sendable, Codable, Equatable {
     p95 = at(95)
     p99 = at(99)
   }
+
+  enum CodingKeys: String, CodingKey { case mean, p50, p95, p99 }
+
+  /// An empty sample (a figure the server does not report, e.g. llama-server's queue time) encodes as
+  /// null: JSON has no NaN.
+  public func encode(to encoder: Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    for (key, value) in [(CodingKeys.mean, mean), (.p50, p50), (.p95, p95), (.p99, p99)] {
+      if value.isFinite { try c.encode(value, forKey: key) } else { try c.encodeNil(forKey: key) }
+    }
+  }
+
+  public init(from decoder: Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    func read(_ key: CodingKeys) throws -> Double { try c.decodeIfPresent(Double.self, forKey: key) ?? .nan }
+    mean = try read(.mean)
+    p50 = try read(.p50)
+    p95 = try read(.p95)
+    p99 = try read(.p99)
+  }
 }
 
-/// Drives an `InferenceEngine` in-process: a closed loop of `concurrency` clients, or Poisson arrivals
-/// at a request rate, each request streaming `maxTokens` tokens with end-of-generation ignored.
+/// One measured request, whoever carried it (the engine in-process, or HTTP to a running server).
+/// Times are seconds from sending the request, on the monotonic clock.
+public struct LoadSample: Sendable {
+  public var ok = false
+  public var promptTokens = 0
+  public var outputTokens = 0
+  /// Send → first token (in-process) or first chunk carrying text (HTTP).
+  public var ttft = Double.nan
+  public var e2e = Double.nan
+  /// Arrival → first scheduled, as the engine reports it (NaN when the server does not say).
+  public var queue = Double.nan
+  /// Gaps between consecutive tokens (text-carrying chunks over HTTP).
+  public var gaps: [Double] = []
+  /// Speculation counts a server reports per request (HTTP `timings`); nil in-process, where the
+  /// engine's own counters are read instead.
+  public var draftTokens: Int? = nil
+  public var acceptedTokens: Int? = nil
+  /// Target passes that checked drafts.
+  public var draftPasses: Int? = nil
+
+  public init() {}
+}
+
+/// The closed-loop and Poisson load patterns of `peregrine bench serve`, over any way of sending a
+/// request: the engine in-process (`init(engine:…)`) or a server over HTTP (`init(maxTokens:send:)`),
+/// with the same metric definitions, so the two compare.
 public struct LoadGenerator: Sendable {
-  public let engine: InferenceEngine
   public var maxTokens = 128
   public var requestsPerLevel: @Sendable (Int) -> Int = { max(4, 2 * $0) }
-  /// Builds the prompt ids of request `index` at `concurrency` (make them unique to defeat prefix reuse).
-  public var prompt: @Sendable (_ concurrency: Int, _ index: Int) -> [Int32]
+  /// Sends request `index` of the level at `concurrency` (make prompts unique to defeat prefix reuse)
+  /// and measures it.
+  public var send: @Sendable (_ concurrency: Int, _ index: Int) async -> LoadSample
+  /// In-process only: the engine's totals, whose differences give a level's speculation figures.
+  var engineStatistics: (@Sendable () -> EngineStatistics)?
 
-  public init(engine: InferenceEngine, maxTokens: Int = 128, prompt: @escaping @Sendable (Int, Int) -> [Int32]) {
-    self.engine = engine
+  /// Drives a server (or anything else) through `send`.
+  public init(maxTokens: Int = 128, send: @escaping @Sendable (_ concurrency: Int, _ index: Int) async -> LoadSample) {
     self.maxTokens = maxTokens
-    self.prompt = prompt
+    self.send = send
   }
 
-  struct Sample {
-    var ok = false
-    var promptTokens = 0
-    var outputTokens = 0
-    var ttft = Double.nan
-    var e2e = Double.nan
-    var queue = Double.nan
-    var gaps: [Double] = []
+  /// Drives `engine` in-process; `prompt` builds the ids of request `index` at `concurrency`. Each
+  /// request streams `maxTokens` tokens, greedy, with end-of-generation ignored.
+  public init(engine: InferenceEngine, maxTokens: Int = 128, prompt: @escaping @Sendable (Int, Int) -> [Int32]) {
+    self.maxTokens = maxTokens
+    self.send = { c, i in await LoadGenerator.one(engine: engine, ids: prompt(c, i), maxTokens: maxTokens) }
+    self.engineStatistics = { engine.statistics() }
   }
 
-  /// One request, timed from submission on the monotonic clock.
-  func one(_ ids: [Int32]) async -> Sample {
-    var s = Sample()
+  /// One in-process request, timed from submission on the monotonic clock.
+  static func one(engine: InferenceEngine, ids: [Int32], maxTokens: Int) async -> LoadSample {
+    var s = LoadSample()
     s.promptTokens = ids.count
     let start = ContinuousClock.now
     guard let stream = try? engine.submit(
@@ -119,17 +168,18 @@ public struct LoadGenerator: Sendable {
   public func closedLoop(concurrency: Int) async -> LoadLevelResult {
     let total = requestsPerLevel(concurrency)
     let counter = Counter()
-    let before = engine.statistics()
+    let before = engineStatistics?()
     let start = ContinuousClock.now
-    let samples = await withTaskGroup(of: [Sample].self) { group in
+    let send = self.send
+    let samples = await withTaskGroup(of: [LoadSample].self) { group in
       for _ in 0..<concurrency {
         group.addTask {
-          var mine: [Sample] = []
-          while let i = counter.next(below: total) { mine.append(await one(prompt(concurrency, i))) }
+          var mine: [LoadSample] = []
+          while let i = counter.next(below: total) { mine.append(await send(concurrency, i)) }
           return mine
         }
       }
-      var all: [Sample] = []
+      var all: [LoadSample] = []
       for await part in group { all += part }
       return all
     }
@@ -146,25 +196,27 @@ public struct LoadGenerator: Sendable {
       t += -log(max(1e-12, 1 - rng.nextUnit())) / rate
       offsets.append(t)
     }
-    let before = engine.statistics()
+    let before = engineStatistics?()
     let start = ContinuousClock.now
-    let samples = await withTaskGroup(of: Sample.self) { group in
+    let send = self.send
+    let samples = await withTaskGroup(of: LoadSample.self) { group in
       for (i, offset) in offsets.enumerated() {
         group.addTask {
           try? await Task.sleep(until: start + .nanoseconds(Int64(offset * 1e9)), clock: .continuous)
-          return await one(prompt(0, i))
+          return await send(0, i)
         }
       }
-      var all: [Sample] = []
+      var all: [LoadSample] = []
       for await s in group { all.append(s) }
       return all
     }
     return summarize(samples, concurrency: 0, rate: rate, wall: (ContinuousClock.now - start).seconds, before: before)
   }
 
-  /// `before`: the engine's statistics when the level began (speculation counters are differenced).
+  /// `before`: the engine's statistics when the level began (speculation counters are differenced);
+  /// without an engine, the samples' own speculation counts are summed.
   func summarize(
-    _ samples: [Sample], concurrency: Int, rate: Double?, wall: Double, before: EngineStatistics
+    _ samples: [LoadSample], concurrency: Int, rate: Double?, wall: Double, before: EngineStatistics?
   ) -> LoadLevelResult {
     let ok = samples.filter(\.ok)
     let out = ok.reduce(0) { $0 + $1.outputTokens }
@@ -175,10 +227,19 @@ public struct LoadGenerator: Sendable {
       ttft: Percentiles(ok.map(\.ttft)),
       tpot: Percentiles(ok.compactMap { s in s.outputTokens > 1 ? (s.e2e - s.ttft) / Double(s.outputTokens - 1) : nil }),
       itl: Percentiles(ok.flatMap(\.gaps)), e2e: Percentiles(ok.map(\.e2e)), queue: Percentiles(ok.map(\.queue)))
-    let after = engine.statistics()
-    let passes = after.specDrafts - before.specDrafts
-    let drafted = after.specDraftTokens - before.specDraftTokens
-    let accepted = after.specAcceptedTokens - before.specAcceptedTokens
+    result.outputTokensPerRequest = Array(Set(ok.map(\.outputTokens))).sorted()
+    var passes = 0
+    var drafted = 0
+    var accepted = 0
+    if let before, let after = engineStatistics?() {
+      passes = after.specDrafts - before.specDrafts
+      drafted = after.specDraftTokens - before.specDraftTokens
+      accepted = after.specAcceptedTokens - before.specAcceptedTokens
+    } else {
+      passes = ok.reduce(0) { $0 + ($1.draftPasses ?? 0) }
+      drafted = ok.reduce(0) { $0 + ($1.draftTokens ?? 0) }
+      accepted = ok.reduce(0) { $0 + ($1.acceptedTokens ?? 0) }
+    }
     if drafted > 0 {
       result.draftTokens = drafted
       result.acceptedTokens = accepted

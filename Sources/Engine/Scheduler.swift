@@ -31,7 +31,12 @@ public struct Scheduler: Sendable {
   }
 
   public var waitingCount: Int { waiting.count }
+  /// Waiting requests, first to be scheduled first.
+  public var waitingIDs: [String] { waiting }
   public var runningCount: Int { running.count }
+  /// Known tokens (prompt and generated) of the running requests and of the waiting ones.
+  public var runningTokens: Int { running.reduce(0) { $0 + records[$1]!.tokens.count } }
+  public var waitingTokens: Int { waiting.reduce(0) { $0 + records[$1]!.tokens.count } }
   public var hasWork: Bool { !waiting.isEmpty || !running.isEmpty }
   public func contains(_ id: String) -> Bool { records[id] != nil }
 
@@ -88,13 +93,20 @@ public struct Scheduler: Sendable {
     var out = SchedulerOutput()
     var budget = configuration.maxBatchTokens
     var scheduled: Set<String> = []
+    // Background requests (batch lines) pause while any foreground request runs or waits, and get
+    // a small budget otherwise, so they never delay interactive work by more than one short step.
+    let foreground =
+      running.contains { !records[$0]!.isBackground } || waiting.contains { !records[$0]!.isBackground }
+    var backgroundBudget = foreground ? 0 : min(configuration.backgroundStepTokens, budget)
 
     // Running requests: decodes (one token) before unfinished prefills.
     let decodes = running.filter { records[$0]!.remaining == 1 }
     let order = decodes + running.filter { records[$0]!.remaining > 1 }
     for id in order where budget > 0 {
       guard running.contains(id), let r = records[id], r.remaining > 0 else { continue }
-      let count = min(r.remaining, budget)
+      if r.isBackground && backgroundBudget <= 0 { continue }
+      let count = min(r.remaining, budget, r.isBackground ? backgroundBudget : .max)
+      if r.isBackground { backgroundBudget -= count }
       if !reserve(id, count: count, scheduled: &scheduled, out: &out) { continue }
       budget -= count
       scheduled.insert(id)
@@ -120,16 +132,27 @@ public struct Scheduler: Sendable {
     }
 
     // Waiting requests, in precedence order, while the budget, the batch and the blocks allow.
-    while budget > 0, running.count < configuration.maxRunning, let id = waiting.first {
+    while budget > 0, running.count < configuration.maxRunning || hasPausedBackground(scheduled), let id = waiting.first {
       var r = records[id]!
+      if r.isBackground && backgroundBudget <= 0 { break }
       if r.computed == 0 && r.blockTable.isEmpty { attachCachedPrefix(&r) }
       records[id] = r
-      let count = min(r.remaining, budget)
-      if !canReserve(r, count: count) {
-        // Never preempt running work for a newcomer: it waits for blocks to free.
+      let count = min(r.remaining, budget, r.isBackground ? backgroundBudget : .max)
+      // Never preempt foreground work for a newcomer, but a foreground newcomer takes the blocks
+      // (and the running slot) of paused background requests, which are recomputed later.
+      while !r.isBackground, !canReserve(records[id]!, count: count) || running.count >= configuration.maxRunning,
+        let victim = running.last(where: { records[$0]!.isBackground && !scheduled.contains($0) })
+      {
+        preemptRunning(victim)
+        out.preempted.append(victim)
+      }
+      r = records[id]!
+      if !canReserve(r, count: count) || running.count >= configuration.maxRunning {
+        // It waits for blocks to free.
         releaseBlocks(of: id)
         break
       }
+      if r.isBackground { backgroundBudget -= count }
       waiting.removeFirst()
       insert(id, into: &running)
       _ = reserve(id, count: count, scheduled: &scheduled, out: &out)
@@ -197,6 +220,13 @@ public struct Scheduler: Sendable {
     records[id] = nil
     running.removeAll { $0 == id }
     waiting.removeAll { $0 == id }
+  }
+
+  /// Forgets every cached prefix (`POST /flush_cache`): no later request reuses a block computed
+  /// before. Blocks held by requests stay theirs; blocks they fill from now on are cached as usual.
+  public mutating func clearPrefixCache() {
+    pool.clearCache()
+    windowPool?.clearCache()
   }
 
   /// Known tokens of a request (prompt and generated).
@@ -284,6 +314,11 @@ public struct Scheduler: Sendable {
     for _ in 0..<blocksNeeded(r, through: r.tokens.count + drafts.count) { appendBlock(id) }
     records[id]!.drafts = drafts
     return drafts
+  }
+
+  /// Whether a running background request is idle this step (its slot can go to a foreground one).
+  private func hasPausedBackground(_ scheduled: Set<String>) -> Bool {
+    running.contains { records[$0]!.isBackground && !scheduled.contains($0) }
   }
 
   private func canReserve(_ r: SequenceRecord, count: Int) -> Bool {

@@ -12,6 +12,10 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   public var blockCount = 1024
   public var prefixCaching = true
   public var contextLength = 8192
+  /// Tokens a step gives background requests (priority below 0: batch lines) when nothing else
+  /// runs. They get none while any foreground request is running or waiting, so an interactive
+  /// arrival waits at most one short background step; small, because that step is its delay.
+  public var backgroundStepTokens = 32
   /// Draft tokens are added to a step only while it holds fewer tokens than this in total.
   public var speculativeStepTokens = 4
   /// The model's summation order: decides which positions attend with f16 accumulators, which is
@@ -103,6 +107,9 @@ struct SequenceRecord {
   var everScheduled = false
 
   var remaining: Int { tokens.count - computed }
+
+  /// Runs only in capacity foreground requests leave (batch lines).
+  var isBackground: Bool { priority < 0 }
 
   /// Earlier = scheduled first: higher priority, then earlier arrival.
   func precedes(_ other: SequenceRecord) -> Bool {

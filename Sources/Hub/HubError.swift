@@ -9,7 +9,8 @@ public enum HubError: Error, Equatable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .unknownModel(let name, let known):
-      "'\(name)' is neither a file nor a known model (known: \(known.joined(separator: ", ")))"
+      "'\(name)' is neither a file nor a known model (known: \(known.joined(separator: ", "))); "
+        + "`peregrine pull --help` lists the catalog, and --model also takes the path of any GGUF file"
     case .notDownloaded(let name, let path): "model '\(name)' is not downloaded yet (expected at \(path)); run `peregrine pull \(name)`"
     case .commandFailed(let command, let status, let output):
       "`\(command)` failed with status \(status):\n\(output.suffix(2000))"

@@ -27,6 +27,46 @@ public struct ModelStore: Sendable {
     FileManager.default.fileExists(atPath: path(for: entry).path)
   }
 
+  /// The GGUF files in the cache, by name (what `peregrine list` shows).
+  public func downloadedFiles() -> [URL] {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+    return names.filter { $0.hasSuffix(".gguf") && !$0.hasPrefix(".") }.sorted()
+      .map { directory.appendingPathComponent($0) }
+  }
+
+  /// The catalog entry a cached file was pulled for, if any.
+  public func catalogEntry(forFile url: URL) -> CatalogEntry? {
+    ModelCatalog.entries.first { $0.fileName == url.lastPathComponent }
+  }
+
+  /// Deletes a model from the cache: a catalog name, or the name of a file in the cache (with or
+  /// without `.gguf`). Paths elsewhere are refused: this only manages what `pull` put here.
+  /// Returns the deleted file and its size.
+  @discardableResult
+  public func remove(_ model: String) throws(HubError) -> (url: URL, bytes: Int) {
+    let candidates: [URL]
+    if let entry = ModelCatalog.entry(named: model) {
+      candidates = [path(for: entry)]
+    } else {
+      guard !model.contains("/") else {
+        throw .io("'\(model)' is a path; `peregrine rm` only deletes models from the cache (\(directory.path)): delete other files yourself")
+      }
+      candidates = [directory.appendingPathComponent(model), directory.appendingPathComponent(model + ".gguf")]
+    }
+    guard let url = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) && $0.pathExtension == "gguf" })
+    else {
+      let have = downloadedFiles().map { catalogEntry(forFile: $0)?.name ?? $0.lastPathComponent }
+      throw .io(
+        "'\(model)' is not in the model cache (\(directory.path)); downloaded: "
+          + (have.isEmpty ? "none" : have.joined(separator: ", ")))
+    }
+    let bytes = (try? FileManager.default.attributesOfItem(atPath: url.resolvingSymlinksInPath().path)[.size] as? Int) ?? 0
+    do { try FileManager.default.removeItem(at: url) } catch {
+      throw .io("cannot delete \(url.path): \(error.localizedDescription)")
+    }
+    return (url, bytes)
+  }
+
   /// Turns a `--model` argument (a file path or a catalog name) into a file path, pulling a known
   /// model first when `pullIfMissing` is set.
   public func resolve(

@@ -73,6 +73,9 @@ public final class PackedWeights: @unchecked Sendable {
     UnsafeRawPointer(bitPattern: ready.load(ordering: .acquiring))
   }
 
+  /// Whether a product has used (and so packed) the matrix yet.
+  public var isPacked: Bool { pointer != nil }
+
   func pack(_ w: WeightMatrix, pool: ThreadPool) -> UnsafeRawPointer? {
     state.withLock { slot in
       if let done = slot { return UnsafeRawPointer(done) }

@@ -85,6 +85,16 @@ public struct BatchSlice: Sendable, Equatable {
     }
   }
 
+  /// Whether llama.cpp multiplied prompt position `position` (of a `promptLength`-token prompt) by an
+  /// F32 weight matrix together with other rows — llamafile's tiled kernel, a different float order
+  /// from the one-row product every generated token takes — for a model without sliding-window
+  /// layers: llama-server and llama-perplexity run such a prompt in batches of 2,048 positions split
+  /// into micro-batches of 512 from the start, so only a micro-batch of one position runs alone.
+  public static func referenceBatchedFloat(position: Int, promptLength: Int) -> Bool {
+    guard position >= 0, position < promptLength else { return false }
+    return referenceMicroBatch(containing: position, promptLength: promptLength, checkpointCuts: false).count >= 2
+  }
+
   /// The `promptLength` a sequence's slices carry: the prompt's length under `.exact`, 0 under `.fast`
   /// (whose matrix products take one order for every position, so no position is `referenceBatched`).
   public static func orderPromptLength(promptLength: Int, numerics: Numerics) -> Int {
@@ -110,16 +120,17 @@ public struct BatchSlice: Sendable, Equatable {
   }
 
   /// The batched-order pattern of positions `start..<start + count` (`referenceBatched` for Q4_K and
-  /// Q6_K), as a number: part of a cached block's identity, since the same tokens computed in the
-  /// other order differ in low bits. Two bits per position, so the code is exact for blocks of up to
-  /// 31 positions (0 when no position is batched); longer blocks wrap, and a collision is then as
-  /// unlikely as a 64-bit hash collision.
+  /// Q6_K, `referenceBatchedFloat` for F32), as a number: part of a cached block's identity, since
+  /// the same tokens computed in the other order differ in low bits. Three bits per position, so the
+  /// code is exact for blocks of up to 21 positions (0 when no position is batched); longer blocks
+  /// wrap, and a collision is then as unlikely as a 64-bit hash collision.
   public static func batchedOrderCode(start: Int, count: Int, promptLength: Int, checkpointCuts: Bool = true) -> Int {
     var code = 0
     for p in start..<(start + count) {
       let q4 = referenceBatched(.q4_K, position: p, promptLength: promptLength, checkpointCuts: checkpointCuts) ? 1 : 0
       let q6 = referenceBatched(.q6_K, position: p, promptLength: promptLength, checkpointCuts: checkpointCuts) ? 2 : 0
-      code = code &* 4 &+ q4 &+ q6
+      let f32 = referenceBatchedFloat(position: p, promptLength: promptLength) ? 4 : 0
+      code = code &* 8 &+ q4 &+ q6 &+ f32
     }
     return code
   }

@@ -27,40 +27,67 @@ public struct Gemma3Config: Sendable, Equatable {
   /// Final logits become `cap * tanh(logit / cap)` when set (Gemma 2 had it; Gemma 3 files usually not).
   public var finalLogitSoftcap: Float?
 
+  /// Warnings about values the loader had to adjust (a context too long for this machine).
+  public var warnings: [String] = []
+
   init(metadata m: GGUFMetadata, vocabularySize: Int) throws(ModelError) {
+    typealias Check = HyperparameterChecks
     let p = "gemma3."
     do {
       embeddingLength = try m.int(p + "embedding_length")
       layers = try m.int(p + "block_count")
       heads = try m.int(p + "attention.head_count")
-      kvHeads = (try? m.int(p + "attention.head_count_kv")) ?? heads
       feedForwardLength = try m.int(p + "feed_forward_length")
       contextLength = try m.int(p + "context_length")
-      rmsEpsilon = (try? m.float(p + "attention.layer_norm_rms_epsilon")) ?? 1e-6
-      globalRopeBase = (try? m.float(p + "rope.freq_base")) ?? 1_000_000
       slidingWindow = try m.int(p + "attention.sliding_window")
     } catch {
       throw .file(error)
     }
+    kvHeads = try Check.optionalInt(m, p + "attention.head_count_kv") ?? heads
+    rmsEpsilon = try Check.optionalFloat(m, p + "attention.layer_norm_rms_epsilon") ?? 1e-6
+    globalRopeBase = try Check.optionalFloat(m, p + "rope.freq_base") ?? 1_000_000
     // Local layers use their own base; converters have written it under either name, else 10,000.
-    localRopeBase = (try? m.float(p + "rope.local.freq_base")) ?? (try? m.float(p + "rope.freq_base_swa")) ?? 10_000
+    let swaBase = try Check.optionalFloat(m, p + "rope.freq_base_swa")
+    localRopeBase = try Check.optionalFloat(m, p + "rope.local.freq_base") ?? swaBase ?? 10_000
     let scalingType = (try? m.string(p + "rope.scaling.type")) ?? "none"
-    let factor = (try? m.float(p + "rope.scaling.factor")) ?? 1
-    globalRopeScaling = scalingType == "linear" && factor > 0 ? factor : 1
+    let factor = try Check.optionalFloat(m, p + "rope.scaling.factor") ?? 1
+    globalRopeScaling = scalingType == "linear" && factor.isFinite && factor > 0 ? factor : 1
     // Gemma 3 alternates five local layers with one global one; no GGUF key records the pattern.
     globalEvery = 6
-    finalLogitSoftcap = (try? m.float(p + "final_logit_softcapping")).flatMap { $0 > 0 ? $0 : nil }
+    finalLogitSoftcap = try Check.optionalFloat(m, p + "final_logit_softcapping").flatMap {
+      $0.isFinite && $0 > 0 ? $0 : nil
+    }
     self.vocabularySize = vocabularySize
-    headDim = (try? m.int(p + "attention.key_length")) ?? 0
-    let valueDim = (try? m.int(p + "attention.value_length")) ?? headDim
-    guard embeddingLength > 0, layers > 0, heads > 0, kvHeads > 0, heads % kvHeads == 0, headDim > 0,
-      headDim % 2 == 0, valueDim == headDim, feedForwardLength > 0, contextLength > 0, slidingWindow > 0
-    else {
+    headDim = try Check.optionalInt(m, p + "attention.key_length") ?? 0
+    let valueDim = try Check.optionalInt(m, p + "attention.value_length") ?? headDim
+    try Check.dimension(p + "embedding_length", embeddingLength, max: Check.maxEmbedding)
+    try Check.dimension(p + "block_count", layers, max: Check.maxLayers)
+    try Check.dimension(p + "attention.head_count", heads, max: Check.maxHeads)
+    try Check.dimension(p + "attention.head_count_kv", kvHeads, max: heads)
+    try Check.dimension(p + "attention.key_length", headDim, max: Check.maxHeadSize)
+    try Check.dimension(p + "feed_forward_length", feedForwardLength, max: Check.maxFeedForward)
+    // No upper bound here: a context too long for this machine is capped below, with a warning.
+    try Check.dimension(p + "context_length", contextLength, max: .max)
+    try Check.dimension(p + "attention.sliding_window", slidingWindow, max: Int(Int32.max))
+    try Check.vocabulary(m, arch: "gemma3", embeddingRows: vocabularySize)
+    try Check.positiveFinite(p + "rope.freq_base", globalRopeBase)
+    try Check.positiveFinite(p + "rope.local.freq_base", localRopeBase)
+    try Check.positiveFinite(p + "attention.layer_norm_rms_epsilon", rmsEpsilon)
+    guard heads % kvHeads == 0 else {
       throw .invalidHyperparameter(
-        "d=\(embeddingLength) layers=\(layers) heads=\(heads)/\(kvHeads) head=\(headDim)/\(valueDim) "
-          + "ffn=\(feedForwardLength) ctx=\(contextLength) window=\(slidingWindow)")
+        "\(p)attention.head_count \(heads) is not a multiple of \(p)attention.head_count_kv \(kvHeads)")
+    }
+    guard headDim % 2 == 0, valueDim == headDim else {
+      throw .invalidHyperparameter(
+        "\(p)attention.key_length \(headDim) must be even and equal \(p)attention.value_length \(valueDim)")
     }
     attentionScale = 1 / Float(headDim).squareRoot()
+    // Only the global layers keep every position; the local ones keep their window.
+    let globalLayers = max(1, layers / globalEvery)
+    let (context, warning) = Check.context(
+      contextLength, key: p + "context_length", layers: globalLayers, kvDim: kvHeads * headDim)
+    contextLength = context
+    if let warning { warnings.append(warning) }
   }
 
   /// Whether layer `l` (0-based) attends within the sliding window.
@@ -148,7 +175,8 @@ public final class Gemma3Model: LanguageModel {
     globalAttention = CausalAttention(heads: c.heads, kvHeads: c.kvHeads, headDim: hd, scale: 1, window: nil)
     info = ModelInfo(
       architecture: "gemma3", name: (try? file.metadata.string("general.name")) ?? "gemma3",
-      vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d)
+      vocabularySize: c.vocabularySize, contextLength: c.contextLength, layers: c.layers, embeddingLength: d,
+      warnings: c.warnings)
   }
 
   public var weightMatrices: [WeightMatrix] {
@@ -166,10 +194,7 @@ public final class Gemma3Model: LanguageModel {
   {
     let c = config
     try batch.validate(vocabularySize: c.vocabularySize, contextLength: c.contextLength, cache: cache)
-    guard cache.layers == c.layers, cache.kvDim == c.kvHeads * c.headDim else {
-      throw .invalidHyperparameter("KV cache shape \(cache.layers)×\(cache.kvDim) does not fit this model")
-    }
-    if let reason = cache.type.unsupportedReason(headDim: c.headDim) { throw .invalidHyperparameter(reason) }
+    try cache.checkFits(layers: c.layers, kvDim: c.kvHeads * c.headDim, headDim: c.headDim)
     let tokens = batch.tokens
     let n = tokens.count
     let placement = TokenPlacement(batch)
@@ -179,18 +204,9 @@ public final class Gemma3Model: LanguageModel {
     let kvDim = c.kvHeads * hd
     let ff = c.feedForwardLength
 
-    arena.reset(
-      reserving: ScratchArena.footprint(
-        n * d, n * d, n * d, n * qDim, n * kvDim, n * kvDim, n * qDim, n * ff, n * ff))
-    let x = arena.take(n * d)  // [n, d] residual stream
-    let xn = arena.take(n * d)  // [n, d] normed input of a sub-layer
-    let y = arena.take(n * d)  // [n, d] sub-layer output before its post-norm
-    let q = arena.take(n * qDim)  // [n, heads, hd]
-    let k = arena.take(n * kvDim)  // [n, kvHeads, hd]
-    let v = arena.take(n * kvDim)  // [n, kvHeads, hd]
-    let att = arena.take(n * qDim)  // [n, heads, hd]
-    let gate = arena.take(n * ff)  // [n, ffn]
-    let up = arena.take(n * ff)  // [n, ffn]
+    let buffers = LayerBuffers(arena: arena, n: n, d: d, qDim: qDim, kvDim: kvDim, ff: ff)
+    let (x, xn, y, q, k, v, att, gate, up) = (
+      buffers.x, buffers.xn, buffers.y, buffers.q, buffers.k, buffers.v, buffers.att, buffers.gate, buffers.up)
 
     // Which tokens llama.cpp multiplied by K-quant weights in a batch, and which in the last layer's
     // feed-forward block, where it keeps only the rows that need logits.
@@ -207,14 +223,14 @@ public final class Gemma3Model: LanguageModel {
     for (l, layer) in layers.enumerated() {
       let local = c.isLocal(l)
       let rope = local ? localRope : globalRope
-      perToken(n) { range in normRows(x, layer.attnNorm, xn, rows: range, width: d) }
+      pool.perToken(n) { range in normRows(x, layer.attnNorm, xn, rows: range, width: d, eps: c.rmsEpsilon) }
       batched.withRows { matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool, batched: $0) }
-      perToken(n) { range in
+      pool.perToken(n) { range in
         for t in range {
           let qt = q + t * qDim  // [heads, hd]
           let kt = k + t * kvDim  // [kvHeads, hd]
-          normRows(qt, layer.qNorm, qt, rows: 0..<c.heads, width: hd)
-          normRows(kt, layer.kNorm, kt, rows: 0..<c.kvHeads, width: hd)
+          normRows(qt, layer.qNorm, qt, rows: 0..<c.heads, width: hd, eps: c.rmsEpsilon)
+          normRows(kt, layer.kNorm, kt, rows: 0..<c.kvHeads, width: hd, eps: c.rmsEpsilon)
           rope.apply(
             queries: qt, heads: c.heads, keys: kt, kvHeads: c.kvHeads, headDim: hd, position: placement.position[t])
           for i in 0..<qDim { qt[i] *= c.attentionScale }
@@ -224,10 +240,10 @@ public final class Gemma3Model: LanguageModel {
       (local ? localAttention : globalAttention).run(
         q: q, out: att, batch: batch, placement: placement, layer: l, cache: cache, pool: pool)
       batched.withRows { matmul(layer.wo, att, y, n: n, pool: pool, batched: $0) }
-      perToken(n) { range in
-        normRows(y, layer.postAttnNorm, y, rows: range, width: d)
+      pool.perToken(n) { range in
+        normRows(y, layer.postAttnNorm, y, rows: range, width: d, eps: c.rmsEpsilon)
         addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d)
-        normRows(x, layer.ffnNorm, xn, rows: range, width: d)
+        normRows(x, layer.ffnNorm, xn, rows: range, width: d, eps: c.rmsEpsilon)
       }
       (l == layers.count - 1 ? lastFFN : batched).withRows {
         matmulShared(layer.wGate, gate, layer.wUp, up, x: xn, n: n, pool: pool, batched: $0)
@@ -236,8 +252,8 @@ public final class Gemma3Model: LanguageModel {
       (l == layers.count - 1 ? lastFFN : batched).withRows {
         matmul(layer.wDown, gate, y, n: n, pool: pool, batched: $0)
       }
-      perToken(n) { range in
-        normRows(y, layer.postFfnNorm, y, rows: range, width: d)
+      pool.perToken(n) { range in
+        normRows(y, layer.postFfnNorm, y, rows: range, width: d, eps: c.rmsEpsilon)
         addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d)
       }
     }
@@ -246,22 +262,5 @@ public final class Gemma3Model: LanguageModel {
       norm: outputNorm, eps: c.rmsEpsilon, weights: embedding, vocabularySize: c.vocabularySize,
       softcap: c.finalLogitSoftcap)
     return head.logits(x: x, scratch: xn, batch: batch, width: d, pool: pool)
-  }
-
-  /// RMSNorm of rows `rows` of `width` floats with one weight vector (`src` may equal `dst`).
-  private func normRows(
-    _ src: UnsafeMutablePointer<Float>, _ weight: [Float], _ dst: UnsafeMutablePointer<Float>, rows: Range<Int>,
-    width: Int
-  ) {
-    weight.withUnsafeBufferPointer { w in
-      for r in rows { rmsNorm(src + r * width, w.baseAddress!, dst + r * width, width, eps: config.rmsEpsilon) }
-    }
-  }
-
-  /// Per-token work between the matrix products: over the pool's threads for a prompt (on one
-  /// thread it left the other idle: RoPE, norms and scaling were ~6 % of pp512 CPU samples, all on one
-  /// thread), inline for a few tokens.
-  @inline(__always) private func perToken(_ n: Int, _ body: (Range<Int>) -> Void) {
-    if n < 16 { body(0..<n) } else { pool.parallelEven(n, granule: 1, body) }
   }
 }

@@ -9,6 +9,9 @@ public struct ModelInfo: Sendable, Equatable {
   public var contextLength: Int
   public var layers: Int
   public var embeddingLength: Int
+  /// What the loader adjusted and why (e.g. a context capped to this machine's memory): callers
+  /// show these to the user.
+  public var warnings: [String] = []
 }
 
 /// Which positions of a forward pass need logits.

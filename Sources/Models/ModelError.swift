@@ -4,6 +4,8 @@ import Kernels
 /// Why a model could not be loaded or run.
 public enum ModelError: Error, Equatable, CustomStringConvertible {
   case unsupportedArchitecture(String, supported: [String])
+  /// A file of a supported architecture uses a feature Peregrine does not implement (named).
+  case unsupportedFeature(architecture: String, feature: String)
   case file(GGUFError)
   case kernel(KernelError)
   case badTensorShape(name: String, expected: [Int], actual: [Int])
@@ -16,6 +18,7 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     switch self {
     case .unsupportedArchitecture(let a, let s):
       "architecture '\(a)' is not supported (supported: \(s.joined(separator: ", ")))"
+    case .unsupportedFeature(let a, let f): "this \(a) file needs \(f), which is not supported"
     case .file(let e): e.description
     case .kernel(let e): e.description
     case .badTensorShape(let name, let expected, let actual):

@@ -37,9 +37,12 @@ public enum ModelQuantizer {
     }
   }
 
-  /// Whether a tensor is a weight matrix that quantization applies to.
+  /// Whether a tensor is a weight matrix that quantization applies to. A mixture of experts' router
+  /// (`ffn_gate_inp`) stays as it is, as llama-quantize leaves it: routing is sensitive, and its F32
+  /// product is what the reference engine computes.
   static func isMatrix(_ t: GGUFTensorInfo) -> Bool {
     t.shape.count >= 2 && t.rowCount > 1 && t.name.hasSuffix(".weight") && !t.name.contains("norm")
+      && !t.name.contains("ffn_gate_inp")
   }
 
   /// Builds the converted file in memory; `progress` gets each tensor's name.

@@ -32,6 +32,15 @@ public final class ScratchArena: @unchecked Sendable {
     return p
   }
 
+  /// Where the next `take` starts; `rewind(to:)` a mark gives back everything taken after it (a
+  /// layer's temporaries, reused by the next layer).
+  public var mark: Int { used }
+
+  public func rewind(to mark: Int) {
+    precondition(mark >= 0 && mark <= used, "ScratchArena: rewinding past a mark")
+    used = mark
+  }
+
   /// Floats that `take(count)` consumes, for sizing `reset(reserving:)`.
   public static func footprint(_ counts: Int...) -> Int { counts.reduce(0) { $0 + (($1 + 15) & ~15) } }
 }

@@ -10,7 +10,7 @@ import Models
 struct Bench: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "kernels",
-    abstract: "(default) Measure prefill (pp) and decode (tg) speed in tokens/s, llama-bench style.",
+    abstract: "Measure prefill (pp) and decode (tg) speed in tokens/s, llama-bench style.",
     discussion: """
       ppN processes N random tokens as one batch in a fresh sequence; tgN generates N tokens one at a \
       time from an empty sequence. Each test runs once to warm up, then -r times; the table gives \
@@ -124,11 +124,16 @@ struct Bench: ParsableCommand {
   }
 
   /// Bytes of weights a decode step reads: every matrix, except the token embedding when a separate
-  /// output matrix exists (then only one embedding row is read per token).
+  /// output matrix exists (then only one embedding row is read per token), and of a mixture of
+  /// experts' 3-D expert tensors only the share of the experts a token uses.
   func weightBytesPerToken(_ file: GGUFFile) -> Int {
     let hasOutput = file.tensor(named: "output.weight") != nil
+    let arch = (try? file.metadata.string("general.architecture")) ?? ""
+    let experts = (try? file.metadata.int(arch + ".expert_count")) ?? 0
+    let used = (try? file.metadata.int(arch + ".expert_used_count")) ?? experts
     return file.tensors.reduce(0) { sum, t in
       if t.name == "token_embd.weight" && hasOutput { return sum + t.byteCount / max(1, t.rowCount) }
+      if experts > 0 && t.name.hasSuffix("_exps.weight") { return sum + t.byteCount / experts * used }
       return sum + t.byteCount
     }
   }

@@ -4,23 +4,35 @@ import Foundation
 import Models
 import Tokenizers
 
-/// `peregrine bench serve`: load-tests the serving engine in-process, by the method of
-/// `shared/tools/loadtest.py` (closed loop of C clients, max(4, 2C) requests per level, a ~219-token
-/// prompt made unique per request, 128 output tokens, greedy, end-of-generation ignored), or with
-/// Poisson arrivals at a request rate.
+/// `peregrine bench serve`: load-tests the serving engine in-process, or a running server over HTTP
+/// (`--url`, any OpenAI-compatible one, llama-server included), by one method: a closed loop of C
+/// clients, max(4, 2C) requests per level, a ~219-token prompt made unique per request, 128 output
+/// tokens, greedy, end-of-generation ignored; or Poisson arrivals at a request rate.
 struct BenchServe: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
-    commandName: "serve", abstract: "Measure serving throughput and latency (TTFT, TPOT, ITL, e2e) under concurrent load.")
+    commandName: "serve", abstract: "Measure serving throughput and latency (TTFT, TPOT, ITL, e2e) under concurrent load.",
+    discussion: """
+      Without --url the engine runs in this process on --model. With --url it drives a running server \
+      (peregrine serve, llama-server, vLLM …) through streamed /v1/completions (or /v1/chat/completions \
+      with --chat) requests: TTFT is the time to the first chunk carrying text, ITL the gaps between such \
+      chunks, output tokens come from the usage the server reports. Engine options (--model, \
+      --max-batch-tokens, --kv-cache-*, speculation) are then the server's own.
+      """)
 
   @OptionGroup var modelOptions: ModelOptions
+  @Option(help: "Drive the server at this URL (e.g. http://127.0.0.1:8080) instead of an in-process engine.")
+  var url: String?
+  @Option(name: .customLong("api-key"), help: "With --url: the bearer key to send (also PEREGRINE_API_KEY).")
+  var apiKey: String?
   @Option(help: "Comma-separated concurrency levels (closed loop).") var concurrency = "1,4,8,16"
   @Option(name: .customLong("request-rate"), help: "Requests per second (Poisson arrivals) instead of a closed loop.")
   var requestRate: Double?
   @Option(help: "Requests in request-rate mode.") var requests = 32
   @Option(name: .customLong("max-tokens"), help: "Tokens generated per request.") var maxTokens = 128
   @Option(name: .customLong("max-batch-tokens"), help: "Engine token budget per step.") var maxBatchTokens = EngineConfiguration().maxBatchTokens
-  @Option(name: .customLong("kv-cache-memory"), help: "KV cache budget in MiB (default: a quarter of free RAM, at most 2 GiB).")
-  var kvCacheMemory: Int?
+  @Option(
+    name: .customLong("kv-cache-memory"), help: "KV cache size, e.g. 512MiB or 2GiB (default: a quarter of free memory, at most 2GiB).")
+  var kvCacheMemory: ByteSize?
   @Option(
     name: .customLong("kv-cache-type"),
     help: ArgumentHelp("How the KV cache stores keys and values.", valueName: "f16|q8_0"))
@@ -33,6 +45,8 @@ struct BenchServe: AsyncParsableCommand {
     help: "Every request's prompt is this file's text (made unique per request) instead of the built-in essay prompt.")
   var promptFile: String?
   @Flag(help: "Send the prompt as a user message through the model's chat template (default: raw text).") var chat = false
+  @Flag(name: .customLong("print-prompt"), help: "Print the text every request's prompt is made from, and exit.")
+  var printPrompt = false
   @OptionGroup(title: "Speculative decoding (every request)") var speculation: SpeculationFlags
   @Flag(help: "Print one JSON document instead of a table.") var json = false
   @Option(help: "Write an SVG plot of throughput and TTFT per level to this file.") var plot: String?
@@ -57,51 +71,39 @@ struct BenchServe: AsyncParsableCommand {
     guard !levels.isEmpty, levels.allSatisfy({ $0 >= 1 && $0 <= 1024 }) else {
       throw ValidationError("--concurrency takes numbers between 1 and 1024, e.g. 1,4,8,16")
     }
+    if let kvCacheMemory, let why = ByteSize.kvCacheProblem(kvCacheMemory) { throw ValidationError(why) }
+    if url != nil {
+      if prefixReuse != nil { throw ValidationError("--prefix-reuse measures the in-process engine; drop --url") }
+      if kvCacheMemory != nil || speculation.speculative != nil || speculation.draftModel != nil {
+        throw ValidationError(
+          "--kv-cache-memory, --speculative and --draft-model configure the in-process engine; with --url they are the server's")
+      }
+    }
   }
 
   var levels: [Int] { concurrency.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
   func run() async throws {
-    let loaded = try modelOptions.load()
-    var config = EngineConfiguration()
-    config.maxBatchTokens = maxBatchTokens
-    config.prefixCaching = !noPrefixCaching
-    if let mib = kvCacheMemory { config.kvCacheBytes = mib << 20 }
-    config.kvCacheType = kvCacheType
-    config.speculation = speculation.engineDefault()
-    let draftModel = try speculation.loadDraftModel(pool: loaded.pool)
-    let text: String
-    if let promptFile {
-      do { text = try String(contentsOfFile: promptFile, encoding: .utf8) } catch {
-        throw CLIError("\(promptFile): \(error.localizedDescription)")
-      }
+    let text = try promptText()
+    if printPrompt {
+      print(text)
+      return
+    }
+    var generator: LoadGenerator
+    var inProcess: (engine: InferenceEngine, tokenizer: Tokenizer)? = nil
+    if let url {
+      generator = try serverLoad(url: url, text: text)
     } else {
-      text = BenchServe.basePrompt
-    }
-    let template = loaded.template
-    let chat = chat
-    let engine: InferenceEngine
-    do {
-      engine = try InferenceEngine(
-        model: loaded.model, tokenizer: loaded.tokenizer, configuration: config, draftModel: draftModel)
-    } catch {
-      throw CLIError(error)
-    }
-    let tokenizer = loaded.tokenizer
-    let tag = UUID().uuidString.prefix(8)
-    var generator = LoadGenerator(engine: engine, maxTokens: maxTokens) { c, i in
-      let body = "[\(tag)-c\(c)-r\(i)] " + text
-      if chat, let ids = try? template.encode([ChatMessage(role: "user", content: body)], tokenizer: tokenizer) {
-        return ids
-      }
-      return tokenizer.encode(body, addSpecial: true, parseSpecial: false)
+      let made = try engineLoad(text: text)
+      generator = made.generator
+      inProcess = (made.engine, made.tokenizer)
     }
     // Warm-up, not measured.
     generator.requestsPerLevel = { _ in 1 }
     _ = await generator.closedLoop(concurrency: 1)
     generator.requestsPerLevel = { max(4, 2 * $0) }
 
-    if let n = prefixReuse {
+    if let n = prefixReuse, let (engine, tokenizer) = inProcess {
       try await measurePrefixReuse(engine: engine, tokens: n, tokenizer: tokenizer)
       await engine.shutdown(gracePeriod: .seconds(1))
       return
@@ -117,7 +119,7 @@ struct BenchServe: AsyncParsableCommand {
         if !json { printRow(r, header: i == 0) }
       }
     }
-    await engine.shutdown(gracePeriod: .seconds(1))
+    if let engine = inProcess?.engine { await engine.shutdown(gracePeriod: .seconds(1)) }
     if json {
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -126,6 +128,50 @@ struct BenchServe: AsyncParsableCommand {
     if let plot {
       try SVGPlot.throughputAndTTFT(results).write(toFile: plot, atomically: true, encoding: .utf8)
     }
+  }
+
+  /// The text every request's prompt is made from.
+  func promptText() throws -> String {
+    guard let promptFile else { return BenchServe.basePrompt }
+    do { return try String(contentsOfFile: promptFile, encoding: .utf8) } catch {
+      throw CLIError("\(promptFile): \(error.localizedDescription)")
+    }
+  }
+
+  /// Request `index` of the level at `concurrency`: the text behind a tag that makes it unique.
+  static func requestText(_ text: String, tag: Substring, concurrency: Int, index: Int) -> String {
+    "[\(tag)-c\(concurrency)-r\(index)] " + text
+  }
+
+  /// The in-process engine on --model, and the load generator that drives it.
+  func engineLoad(text: String) throws -> (generator: LoadGenerator, engine: InferenceEngine, tokenizer: Tokenizer) {
+    let loaded = try modelOptions.load()
+    var config = EngineConfiguration()
+    config.maxBatchTokens = maxBatchTokens
+    config.prefixCaching = !noPrefixCaching
+    config.kvCacheBytes = kvCacheMemory?.bytes
+    config.kvCacheType = kvCacheType
+    config.speculation = speculation.engineDefault()
+    let draftModel = try speculation.loadDraftModel(pool: loaded.pool)
+    let template = loaded.template
+    let chat = chat
+    let engine: InferenceEngine
+    do {
+      engine = try InferenceEngine(
+        model: loaded.model, tokenizer: loaded.tokenizer, configuration: config, draftModel: draftModel)
+    } catch {
+      throw CLIError(error)
+    }
+    let tokenizer = loaded.tokenizer
+    let tag = UUID().uuidString.prefix(8)
+    let generator = LoadGenerator(engine: engine, maxTokens: maxTokens) { c, i in
+      let body = BenchServe.requestText(text, tag: tag, concurrency: c, index: i)
+      if chat, let ids = try? template.encode([ChatMessage(role: "user", content: body)], tokenizer: tokenizer) {
+        return ids
+      }
+      return tokenizer.encode(body, addSpecial: true, parseSpecial: false)
+    }
+    return (generator, engine, tokenizer)
   }
 
   /// Two requests whose prompts share their first `tokens` tokens: the second's TTFT shows the
@@ -161,9 +207,10 @@ struct BenchServe: AsyncParsableCommand {
   }
 
   func printRow(_ r: LoadLevelResult, header: Bool) {
-    func f(_ v: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", v) }
+    // A figure the server does not report (llama-server has no queue time) shows as "-".
+    func f(_ v: Double, _ digits: Int = 1) -> String { v.isFinite ? String(format: "%.\(digits)f", v) : "-" }
     // Speculation adds two columns: accepted / drafted tokens and tokens per checking pass.
-    let speculating = speculation.speculative != nil
+    let speculating = speculation.speculative != nil || speculation.draftModel != nil || r.acceptanceRate != nil
     if header {
       print(
         "| C | rate | reqs | ok | out tok/s | TTFT p50 s | TTFT p95 s | TPOT p50 ms | ITL p50 ms | ITL p95 ms | e2e p50 s | queue p50 s |"
@@ -176,37 +223,5 @@ struct BenchServe: AsyncParsableCommand {
         + "\(f(r.e2e.p50, 2)) | \(f(r.queue.p50, 3)) |"
         + (speculating ? " \(f((r.acceptanceRate ?? 0) * 100)) | \(f(r.meanAcceptedLength ?? 1, 2)) |" : ""))
     fflush(stdout)
-  }
-}
-
-/// A dependency-free SVG chart: output tokens/s (bars) and TTFT p50 (line) per load level.
-enum SVGPlot {
-  static func throughputAndTTFT(_ results: [LoadLevelResult]) -> String {
-    let w = 640.0, h = 360.0, left = 60.0, right = 60.0, top = 30.0, bottom = 50.0
-    let plotW = w - left - right, plotH = h - top - bottom
-    let maxTPS = max(1, results.map(\.outputTokensPerSecond).max() ?? 1) * 1.1
-    let maxTTFT = max(0.001, results.map(\.ttft.p50).filter(\.isFinite).max() ?? 1) * 1.1
-    let step = plotW / Double(max(1, results.count))
-    var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"12\">\n"
-    svg += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-    svg += "<text x=\"\(left)\" y=\"18\">output tokens/s (bars, left) and TTFT p50 seconds (line, right)</text>\n"
-    svg += "<line x1=\"\(left)\" y1=\"\(top + plotH)\" x2=\"\(left + plotW)\" y2=\"\(top + plotH)\" stroke=\"black\"/>\n"
-    var points: [String] = []
-    for (i, r) in results.enumerated() {
-      let x = left + step * Double(i)
-      let bh = plotH * r.outputTokensPerSecond / maxTPS
-      svg += "<rect x=\"\(x + step * 0.2)\" y=\"\(top + plotH - bh)\" width=\"\(step * 0.6)\" height=\"\(bh)\" fill=\"#4a7ebb\"/>\n"
-      svg += "<text x=\"\(x + step * 0.5)\" y=\"\(top + plotH - bh - 4)\" text-anchor=\"middle\">\(String(format: "%.0f", r.outputTokensPerSecond))</text>\n"
-      let label = r.requestRate.map { String(format: "%.2f req/s", $0) } ?? "C=\(r.concurrency)"
-      svg += "<text x=\"\(x + step * 0.5)\" y=\"\(top + plotH + 18)\" text-anchor=\"middle\">\(label)</text>\n"
-      if r.ttft.p50.isFinite {
-        points.append("\(x + step * 0.5),\(top + plotH - plotH * r.ttft.p50 / maxTTFT)")
-      }
-    }
-    svg += "<polyline points=\"\(points.joined(separator: " "))\" fill=\"none\" stroke=\"#d9534f\" stroke-width=\"2\"/>\n"
-    svg += "<text x=\"\(w - right + 4)\" y=\"\(top + 10)\" fill=\"#d9534f\">\(String(format: "%.2f s", maxTTFT))</text>\n"
-    svg += "<text x=\"4\" y=\"\(top + 10)\" fill=\"#4a7ebb\">\(String(format: "%.0f", maxTPS))</text>\n"
-    svg += "</svg>\n"
-    return svg
   }
 }

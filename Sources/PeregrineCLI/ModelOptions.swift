@@ -12,8 +12,11 @@ struct ModelOptions: ParsableArguments {
   @Option(name: .shortAndLong, help: "A GGUF file, or a known model name (\(ModelCatalog.entries.map(\.name).joined(separator: ", "))).")
   var model: String = ModelCatalog.defaultModel
 
-  @Option(name: .shortAndLong, help: "Worker threads (default: all cores).")
-  var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+  // Optional so that help shows "all cores" rather than this machine's count next to it.
+  @Option(name: [.customShort("t"), .customLong("threads")], help: "Worker threads (default: all cores).")
+  var threadCount: Int?
+
+  var threads: Int { threadCount ?? ProcessInfo.processInfo.activeProcessorCount }
 
   @Option(
     help: ArgumentHelp(
@@ -42,12 +45,28 @@ struct ModelOptions: ParsableArguments {
     do {
       let pool = ThreadPool(threadCount: threads)
       let model = try ModelRegistry.load(file, pool: pool, numerics: numerics)
-      prepareWeights(model, pool: pool)
+      for warning in model.info.warnings { printError("warning: \(warning)") }
       let vocabulary = try TokenizerVocabulary(metadata: file.metadata)
+      // Sampled ids run up to the embedding's rows; each must be a token the tokenizer can show.
+      guard vocabulary.tokens.count == model.info.vocabularySize else {
+        throw CLIError(
+          "the vocabulary has \(vocabulary.tokens.count) tokens but token_embd.weight has \(model.info.vocabularySize) rows")
+      }
+      prepareWeights(model, pool: pool)
       return LoadedModel(
         file: file, model: model, pool: pool, tokenizer: try Tokenizer(vocabulary: vocabulary), addBOS: vocabulary.addBOS,
-        template: ChatTemplate(source: file.metadata["tokenizer.chat_template"]?.string, vocabulary: vocabulary))
+        template: ChatTemplate(source: file.metadata["tokenizer.chat_template"]?.string, vocabulary: vocabulary),
+        samplingDefaults: SamplingDefaults(metadata: file.metadata))
     } catch { throw CLIError(error) }
+  }
+
+  /// The model as the user named it: the catalog name, or the file's name without `.gguf`.
+  var displayName: String { ModelOptions.displayName(for: model) }
+
+  static func displayName(for model: String) -> String {
+    guard model.hasSuffix(".gguf") || model.contains("/") else { return model }
+    let file = URL(fileURLWithPath: model).lastPathComponent
+    return file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
   }
 
   /// Just the tokenizer (no weights touched).
@@ -65,34 +84,53 @@ struct LoadedModel {
   var tokenizer: Tokenizer
   var addBOS: Bool
   var template: ChatTemplate
+  /// The file's recommended sampling (`general.sampling.*`), else llama.cpp's defaults.
+  var samplingDefaults: SamplingDefaults
 }
 
-/// Sampling flags shared by `run` and `chat`.
+/// Sampling flags shared by `run` and `chat`. A flag left out takes the model's recommended value
+/// (GGUF `general.sampling.*`), else llama.cpp's default: the same rule as the server's for requests.
 struct SamplingOptions: ParsableArguments {
-  @Option(help: "Sampling temperature; 0 is greedy.") var temperature: Float = 0.8
-  @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0 = off).") var topK: Int = 40
-  @Option(name: .customLong("top-p"), help: "Nucleus sampling mass (1 = off).") var topP: Float = 0.95
-  @Option(name: .customLong("min-p"), help: "Minimum probability relative to the top token (0 = off).") var minP: Float = 0.05
-  @Option(name: .customLong("repeat-penalty"), help: "Repetition penalty (1 = off).") var repeatPenalty: Float = 1
-  @Option(name: .customLong("frequency-penalty")) var frequencyPenalty: Float = 0
-  @Option(name: .customLong("presence-penalty")) var presencePenalty: Float = 0
-  @Option(help: "Random seed; the same seed reproduces a run.") var seed: UInt64 = 0
+  @Option(help: "Sampling temperature; 0 is greedy (default: the model's recommendation, else 0.8).")
+  var temperature: Float?
+  @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens; 0 = off (default: the model's, else 40).")
+  var topK: Int?
+  @Option(name: .customLong("top-p"), help: "Nucleus sampling mass; 1 = off (default: the model's, else 0.95).")
+  var topP: Float?
+  @Option(
+    name: .customLong("min-p"),
+    help: "Drop tokens less likely than this times the top token's probability; 0 = off (default: the model's, else 0.05).")
+  var minP: Float?
+  @Option(
+    name: .customLong("repeat-penalty"),
+    help: "Divide the logits of tokens seen in the last 64 by this; 1 = off (default: the model's, else 1).")
+  var repeatPenalty: Float?
+  @Option(
+    name: .customLong("frequency-penalty"),
+    help: "Subtract this times a token's count in the last 64 tokens from its logit; 0 = off.")
+  var frequencyPenalty: Float = 0
+  @Option(
+    name: .customLong("presence-penalty"), help: "Subtract this from the logit of every token seen in the last 64; 0 = off.")
+  var presencePenalty: Float = 0
+  @Option(help: "Random seed; the same seed reproduces a run (default: a fresh one each time).") var seed: UInt64?
 
-  var parameters: SamplingParameters {
-    var p = SamplingParameters()
-    p.temperature = temperature
-    p.topK = topK
-    p.topP = topP
-    p.minP = minP
-    p.repetitionPenalty = repeatPenalty
+  /// The parameters for a model whose recommendation is `defaults`; `seed` is the one drawn when
+  /// `--seed` is absent.
+  func parameters(_ defaults: SamplingDefaults, seed fresh: UInt64) -> SamplingParameters {
+    var p = defaults.parameters
+    if let temperature { p.temperature = temperature }
+    if let topK { p.topK = topK }
+    if let topP { p.topP = topP }
+    if let minP { p.minP = minP }
+    if let repeatPenalty { p.repetitionPenalty = repeatPenalty }
     p.frequencyPenalty = frequencyPenalty
     p.presencePenalty = presencePenalty
-    p.seed = seed
+    p.seed = seed ?? fresh
     return p
   }
 
   func validate() throws {
-    if let why = parameters.validationError { throw ValidationError(why) }
+    if let why = parameters(.llamaCpp, seed: 0).validationError { throw ValidationError(why) }
   }
 }
 

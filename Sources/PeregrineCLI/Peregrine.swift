@@ -7,7 +7,7 @@ struct Peregrine: AsyncParsableCommand {
     abstract: "Run GGUF language models fast on CPUs.",
     version: "0.1.0",
     subcommands: [
-      Run.self, Chat.self, Serve.self, Tokenize.self, Inspect.self, PerplexityCommand.self, Pull.self, BenchGroup.self,
-      Quantize.self,
+      Serve.self, Run.self, Chat.self, Pull.self, ListModels.self, Show.self, RemoveModel.self, Ps.self, BenchGroup.self,
+      Tokenize.self, Inspect.self, PerplexityCommand.self, Quantize.self, Keys.self, UsageCommand.self, Count.self, BatchCommand.self,
     ])
 }

@@ -19,7 +19,7 @@ struct Quantize: ParsableCommand {
       throw ValidationError("unknown --type \(type); choose one of \(ModelQuantizer.targetTypes.map(\.description).joined(separator: ", "))")
     }
     var options = try ModelOptions.parse(["--model", model])
-    options.threads = 1
+    options.threadCount = 1
     let file = try options.openFile()
     let start = Date()
     let (writer, report) = try { () throws(ModelError) in try ModelQuantizer.quantize(file, to: target) }()

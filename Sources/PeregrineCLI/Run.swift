@@ -31,7 +31,7 @@ struct Run: ParsableCommand {
       : try loaded.template.encode([ChatMessage(role: "user", content: prompt)], tokenizer: loaded.tokenizer)
     var options = GenerationOptions()
     options.maxTokens = maxTokens
-    options.sampling = sampling.parameters
+    options.sampling = sampling.parameters(loaded.samplingDefaults, seed: .random(in: 0...UInt64.max))
     options.speculation = try speculation.options(pool: loaded.pool)
     options.stopAtEndOfGeneration = !ignoreEOS
     let generator = Generator(model: loaded.model, tokenizer: loaded.tokenizer, kvCacheType: kvCache.type)
@@ -49,7 +49,7 @@ struct Run: ParsableCommand {
       let output = RunOutput(
         prompt_ids: result.promptIDs, generated_ids: result.generatedIDs + (result.stopTokenID.map { [$0] } ?? []),
         text: result.text,
-        finish_reason: result.finishReason.rawValue, timings: result.timings)
+        finish_reason: result.finishReason.rawValue, seed: options.sampling.seed, timings: result.timings)
       let encoder = JSONEncoder()
       encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
       print(String(decoding: try encoder.encode(output), as: UTF8.self))
@@ -67,5 +67,7 @@ struct RunOutput: Encodable {
   var generated_ids: [Int32]
   var text: String
   var finish_reason: String
+  /// The seed used (`--seed`, or the one drawn), so a sampled run can be repeated.
+  var seed: UInt64
   var timings: GenerationTimings
 }

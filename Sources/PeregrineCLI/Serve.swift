@@ -10,9 +10,12 @@ struct Serve: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Serve the model over an OpenAI-compatible HTTP API.",
     discussion: """
-      Listens at once and loads the model in the background: /health answers 503 until it is ready.
-      SIGTERM or SIGINT stops accepting requests, lets running ones finish for --shutdown-grace
-      seconds, then exits. Endpoints, parameters and metrics: docs/server.md.
+      Binds the port first (a busy port fails at once), then loads the model in the background:
+      /health answers 503 until it is ready. SIGTERM or SIGINT stops accepting requests (/health: 503
+      draining), lets running ones finish for --shutdown-grace seconds, then exits; a second SIGINT
+      exits at once. Requests that leave sampling parameters out get the model's recommended ones
+      (GGUF general.sampling.*), else llama.cpp's defaults. Endpoints, parameters, metrics:
+      docs/server.md.
       """)
 
   @OptionGroup var modelOptions: ModelOptions
@@ -22,6 +25,10 @@ struct Serve: AsyncParsableCommand {
     name: .customLong("api-key"),
     help: "Require 'Authorization: Bearer <key>' on the API routes (repeat for several keys; also PEREGRINE_API_KEY).")
   var apiKeys: [String] = []
+  @Option(
+    name: .customLong("cors-origin"),
+    help: "Let web pages from this origin call the API (e.g. http://localhost:3000; '*' for any; repeatable). Off by default.")
+  var corsOrigins: [String] = []
   @Option(name: .customLong("served-model-name"), help: "The id clients send as 'model' (default: the model's name).")
   var servedModelName: String?
   @Option(name: .customLong("max-batch-tokens"), help: "Tokens the engine computes per step at most.")
@@ -30,8 +37,8 @@ struct Serve: AsyncParsableCommand {
   @Option(name: .customLong("max-waiting"), help: "Requests queued at most; more get 429.") var maxWaiting = 256
   @Option(
     name: .customLong("kv-cache-memory"),
-    help: "KV cache size, e.g. 512MiB or 2GiB (default: chosen from free memory).")
-  var kvCacheMemory: String?
+    help: "KV cache size, e.g. 512MiB or 2GiB (default: a quarter of free memory, at most 2GiB).")
+  var kvCacheMemory: ByteSize?
   @Option(
     name: .customLong("kv-cache-type"),
     help: ArgumentHelp(
@@ -51,6 +58,24 @@ struct Serve: AsyncParsableCommand {
   var maxModelLength: Int?
   @Option(name: .customLong("shutdown-grace"), help: "Seconds running requests may finish after SIGTERM.")
   var shutdownGrace = 30
+  @Option(name: .customLong("max-connections"), help: "Open connections at most; more get 503 at once.")
+  var maxConnections = 1024
+  @Option(name: .customLong("header-timeout"), help: "Seconds a client may take to send a request's head.")
+  var headerTimeout = 10.0
+  @Option(name: .customLong("body-timeout"), help: "Seconds of silence allowed inside a request body (then 400).")
+  var bodyTimeout = 30.0
+  @Option(name: .customLong("keep-alive-timeout"), help: "Seconds an idle keep-alive connection stays open.")
+  var keepAliveTimeout = 30.0
+  @Option(
+    name: .customLong("write-timeout"),
+    help: "Seconds a response may wait on a client that stopped reading before the connection is dropped.")
+  var writeTimeout = 30.0
+  @Flag(
+    name: .customLong("shared-prefix-cache"),
+    help: "One prefix cache for all API keys (default: one per key; requests can still separate with cache_salt).")
+  var sharedPrefixCache = false
+  @OptionGroup(title: "Keys, allowances, prices and the result cache") var economics: EconomicsFlags
+  @OptionGroup(title: "Files and batches (/v1/files, /v1/batches)") var batch: BatchFlags
   @OptionGroup(title: "Speculative decoding (the default for requests; they may choose with \"speculative\")")
   var speculation: SpeculationFlags
 
@@ -62,9 +87,17 @@ struct Serve: AsyncParsableCommand {
     }
     guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
     guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be ≥ 0") }
-    if let kvCacheMemory, Self.parseBytes(kvCacheMemory) == nil {
-      throw ValidationError("--kv-cache-memory: cannot read '\(kvCacheMemory)' as a size (e.g. 512MiB, 2GiB)")
+    if corsOrigins.contains(where: { $0 != "*" && !($0.hasPrefix("http://") || $0.hasPrefix("https://")) }) {
+      throw ValidationError("--cors-origin takes an origin such as http://localhost:3000, or '*'")
     }
+    guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+    for (flag, seconds) in [
+      ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout), ("--keep-alive-timeout", keepAliveTimeout),
+      ("--write-timeout", writeTimeout),
+    ] where !(seconds.isFinite && seconds > 0 && seconds <= 86_400) {
+      throw ValidationError("\(flag) must be between 0 and 86400 seconds, got \(seconds)")
+    }
+    if let kvCacheMemory, let why = ByteSize.kvCacheProblem(kvCacheMemory) { throw ValidationError(why) }
   }
 
   func run() async throws {
@@ -74,8 +107,9 @@ struct Serve: AsyncParsableCommand {
       return handler
     }
     let logger = Logger(label: "peregrine.server")
-    var configuration = ServerConfiguration(modelName: servedModelName ?? Self.modelName(for: modelOptions.model))
+    var configuration = ServerConfiguration(modelName: servedModelName ?? modelOptions.displayName)
     configuration.modelAliases = [modelOptions.model, URL(fileURLWithPath: modelOptions.model).lastPathComponent]
+    configuration.modelPath = modelOptions.model
     configuration.host = host
     configuration.port = port
     configuration.apiKeys = apiKeys
@@ -83,11 +117,18 @@ struct Serve: AsyncParsableCommand {
       configuration.apiKeys.append(key)
     }
     configuration.maxBodyBytes = maxBodyBytes
+    configuration.corsOrigins = corsOrigins
     if let maxModelLength {
       guard maxModelLength > 0 else { throw ValidationError("--max-model-len must be positive") }
       configuration.maxModelLength = maxModelLength
     }
     configuration.shutdownGracePeriod = .seconds(shutdownGrace)
+    configuration.maxConnections = maxConnections
+    configuration.headerTimeout = .milliseconds(Int(headerTimeout * 1000))
+    configuration.bodyTimeout = .milliseconds(Int(bodyTimeout * 1000))
+    configuration.keepAliveTimeout = .milliseconds(Int(keepAliveTimeout * 1000))
+    configuration.writeTimeout = .milliseconds(Int(writeTimeout * 1000))
+    configuration.sharedPrefixCache = sharedPrefixCache
     configuration.version = Peregrine.configuration.version
     switch usageDB {
     case "none": configuration.usageDatabasePath = nil
@@ -97,12 +138,14 @@ struct Serve: AsyncParsableCommand {
         FileManager.default.homeDirectoryForCurrentUser
         .appendingPathComponent(".cache/peregrine/usage.sqlite").path
     }
+    configuration.economics = try economics.settings(usageDatabase: configuration.usageDatabasePath != nil)
+    try batch.apply(to: &configuration)
     var engineConfiguration = EngineConfiguration()
     engineConfiguration.maxBatchTokens = maxBatchTokens
     engineConfiguration.maxRunning = maxRunning
     engineConfiguration.maxWaiting = maxWaiting
     engineConfiguration.prefixCaching = !noPrefixCaching
-    engineConfiguration.kvCacheBytes = kvCacheMemory.flatMap(Self.parseBytes)
+    engineConfiguration.kvCacheBytes = kvCacheMemory?.bytes
     engineConfiguration.kvCacheType = kvCacheType
     engineConfiguration.speculation = speculation.engineDefault()
     let options = modelOptions
@@ -113,31 +156,8 @@ struct Serve: AsyncParsableCommand {
       let engine = try InferenceEngine(
         model: loaded.model, tokenizer: loaded.tokenizer, configuration: engineSettings,
         draftModel: try speculationFlags.loadDraftModel(pool: loaded.pool), logger: Logger(label: "peregrine.engine"))
-      return ServedModel(engine: engine, template: loaded.template)
+      return ServedModel(engine: engine, template: loaded.template, samplingDefaults: loaded.samplingDefaults)
     }
     do { try await server.run() } catch { throw CLIError(error) }
-  }
-
-  /// A catalog name stays as is; a file path serves under its file name without `.gguf`.
-  static func modelName(for model: String) -> String {
-    guard model.hasSuffix(".gguf") || model.contains("/") else { return model }
-    let file = URL(fileURLWithPath: model).lastPathComponent
-    return file.hasSuffix(".gguf") ? String(file.dropLast(5)) : file
-  }
-
-  /// "512MiB", "2GiB", "1.5G", "1000000" → bytes.
-  static func parseBytes(_ text: String) -> Int? {
-    let units: [(String, Double)] = [
-      ("KiB", 1024), ("MiB", 1_048_576), ("GiB", 1_073_741_824), ("KB", 1e3), ("MB", 1e6), ("GB", 1e9),
-      ("K", 1024), ("M", 1_048_576), ("G", 1_073_741_824), ("B", 1),
-    ]
-    let trimmed = text.trimmingCharacters(in: .whitespaces)
-    for (suffix, scale) in units where trimmed.hasSuffix(suffix) {
-      guard let value = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), value > 0 else {
-        return nil
-      }
-      return Int(value * scale)
-    }
-    return Int(trimmed).flatMap { $0 > 0 ? $0 : nil }
   }
 }

@@ -10,6 +10,10 @@ struct APIError: Error, Sendable, Equatable {
   var code: String?
   /// Seconds for a `Retry-After` header (429, 503).
   var retryAfter: Int?
+  /// Answer with `Connection: close` (the request's body was not read to its end).
+  var closesConnection = false
+  /// Extra response headers (the `x-ratelimit-*` of a 429).
+  var headers: [String: String] = [:]
 
   static func invalidParameter(_ param: String?, _ message: String) -> APIError {
     APIError(status: 400, message: message, type: "invalid_request_error", param: param, code: "invalid_value")
@@ -46,6 +50,14 @@ struct APIError: Error, Sendable, Equatable {
     APIError(
       status: 413, message: "The request body is larger than the limit of \(limit) bytes.",
       type: "invalid_request_error", param: nil, code: "request_too_large")
+  }
+
+  static func bodyTimeout(seconds: Int) -> APIError {
+    var e = APIError.invalidParameter(
+      nil, "The request body stopped arriving before its end (nothing for \(seconds) s); send the whole body.")
+    e.code = "body_timeout"
+    e.closesConnection = true
+    return e
   }
 
   static func `internal`(_ why: String) -> APIError {

@@ -14,17 +14,28 @@ struct ChoiceAccumulator: Sendable {
     lastTokenTime = token.time
   }
 
-  var finishReason: String { completion.map { OpenAIFormat.finishReason($0.finishReason) } ?? "abort" }
+  /// The engine's reason (`stop`, `length`, `abort`, `error`), as usage records and metrics keep it.
+  var finishReason: String { completion?.finishReason.rawValue ?? "abort" }
 }
 
 /// Small translations from engine values to OpenAI's wire values.
 enum OpenAIFormat {
+  /// OpenAI's values only, so strict clients parse every response: a choice the server cut short
+  /// (shutdown, engine failure) reports `length`, since its text is incomplete, and says why in
+  /// `abort_reason`.
   static func finishReason(_ r: FinishReason) -> String {
     switch r {
     case .stop: "stop"
-    case .length: "length"
-    case .abort: "abort"
-    case .error: "error"
+    case .length, .abort, .error: "length"
+    }
+  }
+
+  /// The extension field `abort_reason` of a choice that did not end by itself, else nil.
+  static func abortReason(_ c: EngineCompletion) -> String? {
+    switch c.finishReason {
+    case .stop, .length: nil
+    case .abort: "shutdown"
+    case .error: "error: " + (c.error ?? "the engine failed")
     }
   }
 

@@ -1,122 +1,189 @@
+import Accounts
 import Engine
 import Foundation
 import HTTPTypes
 import Hummingbird
 
+/// The client closed its connection before its response was complete: nothing more can be sent.
+/// Counted and recorded as 499 (nginx's "client closed request"), never as a server error.
+struct ClientGone: Error {}
+
 /// Runs a planned generation and turns engine events into OpenAI responses: one JSON body, or an
 /// SSE stream of chunks ending with `data: [DONE]`.
+///
+/// Whatever the response kind, a client that leaves cancels its generations at once: the
+/// connection's `ConnectionWatch` reports the closed socket while the engine works, so the KV
+/// blocks are freed within a step, and the request is recorded as 499.
 struct CompletionHandler: Sendable {
   let server: ServerContext
 
-  func respond(plan: GenerationPlan, engine: any ServingEngine, requestID: String, apiKeyID: String?) async throws
-    -> Response
-  {
+  /// Who is asking, and how to tell whether they are still there.
+  struct Caller: Sendable {
+    var requestID: String
+    /// Who the request is metered as.
+    var principal: Principal = .open
+    /// Nil outside a live connection (in-process tests).
+    var watch: ConnectionWatch?
+    var outcome: ResponseOutcome
+    /// `Cache-Control: no-cache`: skip the result cache.
+    var bypassCache = false
+    /// The request body, kept for `store: true`.
+    var body: Data?
+    /// Tokens held against the allowance from admission until settlement.
+    var reservation: Reservation?
+    /// The machine-cost clock's mark at admission.
+    var machineMark = 0.0
+
+    /// The id usage rows carry (none on an open server).
+    var apiKeyID: String? { principal.kind == .open ? nil : principal.id }
+  }
+
+  func respond(plan: GenerationPlan, engine: any ServingEngine, caller: Caller) async throws -> Response {
+    var plan = plan
+    var caller = caller
+    let start = ContinuousClock.now
+    let metering = server.metering
+    caller.reservation = try await metering.reserve(&plan, principal: caller.principal, requestID: caller.requestID)
+    var headers = Self.rateLimitHeaders(caller.reservation)
+    let cacheKey =
+      plan.cacheable && !caller.bypassCache && metering.results.isEnabled
+      ? CachedResult.key(plan, namespace: caller.principal.id) : nil
+    if let cacheKey { headers[Self.xCache] = "miss" }
+    caller.machineMark = metering.clock.begin()
+    if let cacheKey, let hit = metering.results.value(for: cacheKey) {
+      headers[Self.xCache] = "hit"
+      return try await replay(hit, plan: plan, caller: caller, headers: headers, start: start)
+    }
+    let ids = plan.requests.map(\.id)
+    let stop: @Sendable () -> Void = { for id in ids { engine.cancel(id) } }
+    let watch = caller.watch
     let streams: ChoiceStreams
     do {
-      streams = try ChoiceStreams(plan: plan, engine: engine)
+      streams = try ChoiceStreams(
+        plan: plan, engine: engine, backlogLimit: server.configuration.maxStreamBacklogBytes,
+        onOverflow: {
+          // The client reads slower than tokens come: drop it rather than hold its backlog.
+          watch?.drop()
+          stop()
+        })
     } catch {
+      _ = metering.clock.end(caller.machineMark)
+      await metering.release(caller.reservation)
       throw APIError(error)
     }
     if plan.stream {
+      // The status is only known once the stream ends: the stream reports it.
+      caller.outcome.defer()
+      headers[.contentType] = "text/event-stream"
+      headers[.cacheControl] = "no-cache"
+      let finalPlan = plan
+      let finalCaller = caller
       return Response(
-        status: .ok,
-        headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+        status: .ok, headers: headers,
         body: ResponseBody { writer in
           try await stream(
-            plan: plan, streams: streams, engine: engine, writer: &writer, requestID: requestID, apiKeyID: apiKeyID)
+            plan: finalPlan, streams: streams, writer: &writer, caller: finalCaller, start: start, stop: stop,
+            cacheKey: cacheKey)
         })
     }
-    // Collect on a task of its own so the handler can notice a client that leaves: HTTP/1 only
-    // reveals a closed connection when something is written to it.
-    let collector = Task { [self] in
-      var choices = Array(repeating: ChoiceAccumulator(), count: plan.requests.count)
-      for await (choice, event) in streams.events {
-        consume(event, choice: choice, into: &choices)
-      }
-      return choices
+    let token = watch?.onLeave(stop)
+    defer { if let token { watch?.remove(token) } }
+    var choices = Array(repeating: ChoiceAccumulator(), count: plan.requests.count)
+    for await (choice, event) in streams.events {
+      streams.consumed(event)
+      consume(event, choice: choice, into: &choices)
     }
-    if await Self.finishes(collector, within: Self.heartbeatInterval) {
-      return .json(
-        try whole(plan: plan, choices: await collector.value, engine: engine, requestID: requestID, apiKeyID: apiKeyID))
+    let complete = choices.allSatisfy { $0.completion != nil }
+    if watch?.isGone == true || !complete {
+      // Gone, or this task was cancelled (the connection closed under it).
+      stop()
+      server.metrics.observeAbandoned(choices.filter { $0.completion == nil }.count)
+      server.recordUsage(
+        plan: plan, choices: choices, status: 499, caller: caller, elapsed: Self.seconds(since: start))
+      throw ClientGone()
     }
-    // Still generating: commit to 200 and send a space (leading JSON whitespace) each interval; a
-    // failed write means the client is gone and its generations are cancelled.
-    return Response(
-      status: .ok, headers: [.contentType: "application/json"],
-      body: ResponseBody { writer in
-        try await heartbeat(
-          collector, plan: plan, engine: engine, writer: &writer, requestID: requestID, apiKeyID: apiKeyID)
-      })
-  }
-
-  private func heartbeat(
-    _ collector: Task<[ChoiceAccumulator], Never>, plan: GenerationPlan, engine: any ServingEngine,
-    writer: inout any ResponseBodyWriter, requestID: String, apiKeyID: String?
-  ) async throws {
-    while !(await Self.finishes(collector, within: Self.heartbeatInterval)) {
-      do {
-        try await writer.write(ByteBuffer(string: " "))
-      } catch {
-        collector.cancel()
-        abandon(plan: plan, choices: await collector.value, engine: engine, requestID: requestID, apiKeyID: apiKeyID)
-        throw error
-      }
-    }
-    let choices = await collector.value
-    let body: Data
-    do {
-      body = try whole(plan: plan, choices: choices, engine: engine, requestID: requestID, apiKeyID: apiKeyID)
-    } catch {
-      // Too late for an error status: the body says what went wrong.
-      body = error.body
-    }
-    try await writer.write(ByteBuffer(bytes: body))
-    try await writer.finish(nil)
-  }
-
-  static let heartbeatInterval: Duration = .seconds(1)
-
-  /// Whether `task` completes before `timeout` passes (the task keeps running either way).
-  static func finishes<T: Sendable>(_ task: Task<T, Never>, within timeout: Duration) async -> Bool {
-    await withTaskGroup(of: Bool.self) { group in
-      group.addTask {
-        _ = await task.value
-        return true
-      }
-      group.addTask {
-        try? await Task.sleep(for: timeout)
-        return false
-      }
-      let first = await group.next() ?? false
-      group.cancelAll()
-      return first
-    }
+    let body = try whole(plan: plan, choices: choices, caller: caller)
+    remember(plan: plan, choices: choices, cacheKey: cacheKey, caller: caller, response: body)
+    return Response.json(body, headers: headers)
   }
 
   /// The body for collected choices, or the error to answer with (500 if the engine failed one).
   private func whole(
-    plan: GenerationPlan, choices: [ChoiceAccumulator], engine: any ServingEngine, requestID: String, apiKeyID: String?
+    plan: GenerationPlan, choices: [ChoiceAccumulator], caller: Caller, cacheHit: Bool = false
   ) throws(APIError) -> Data {
-    let complete = choices.allSatisfy { $0.completion != nil }
-    if !complete {
-      abandon(plan: plan, choices: choices, engine: engine, requestID: requestID, apiKeyID: apiKeyID)
-      throw .unavailable("The request was cancelled before it finished.")
-    }
     if let failed = choices.first(where: { $0.completion?.finishReason == .error }) {
-      server.recordUsage(plan: plan, choices: choices, status: 500, requestID: requestID, apiKeyID: apiKeyID)
+      server.recordUsage(plan: plan, choices: choices, status: 500, caller: caller)
       throw .internal("Generation failed: \(failed.completion?.error ?? "unknown error")")
     }
-    server.recordUsage(plan: plan, choices: choices, status: 200, requestID: requestID, apiKeyID: apiKeyID)
-    return ResponseBuilder(plan: plan).whole(choices)
+    let cost = server.recordUsage(plan: plan, choices: choices, status: 200, caller: caller, cacheHit: cacheHit).cost
+    return ResponseBuilder(plan: plan, cost: cost).whole(choices)
   }
 
-  /// The client left: cancel what still runs, count it as aborted, and record the usage so far.
-  private func abandon(
-    plan: GenerationPlan, choices: [ChoiceAccumulator], engine: any ServingEngine, requestID: String, apiKeyID: String?
+  /// After a complete, successful generation: keep it for the result cache and, with `store: true`,
+  /// in the caller's stored completions.
+  private func remember(
+    plan: GenerationPlan, choices: [ChoiceAccumulator], cacheKey: String?, caller: Caller, response: Data
   ) {
-    for r in plan.requests { engine.cancel(r.id) }
-    server.metrics.observeAbandoned(choices.filter { $0.completion == nil }.count)
-    server.recordUsage(plan: plan, choices: choices, status: 499, requestID: requestID, apiKeyID: apiKeyID)
+    let finished = choices.allSatisfy { $0.completion.map { [.stop, .length].contains($0.finishReason) } ?? false }
+    guard finished else { return }
+    if let cacheKey {
+      let result = CachedResult(choices: choices)
+      server.metering.results.store(result, bytes: result.bytes, for: cacheKey)
+    }
+    if plan.store { server.storeCompletion(plan: plan, caller: caller, response: response) }
+  }
+
+  /// Answers from the result cache: the same choices, whole or as a stream, charged as cached input.
+  private func replay(
+    _ hit: CachedResult, plan: GenerationPlan, caller: Caller, headers: HTTPFields, start: ContinuousClock.Instant
+  ) async throws -> Response {
+    let choices = hit.replayed(
+      promptTokenCounts: plan.promptTokenCounts, n: plan.n, elapsed: Self.seconds(since: start))
+    if !plan.stream {
+      let body = try whole(plan: plan, choices: choices, caller: caller, cacheHit: true)
+      if plan.store { server.storeCompletion(plan: plan, caller: caller, response: body) }
+      return Response.json(body, headers: headers)
+    }
+    caller.outcome.defer()
+    var headers = headers
+    headers[.contentType] = "text/event-stream"
+    headers[.cacheControl] = "no-cache"
+    return Response(
+      status: .ok, headers: headers,
+      body: ResponseBody { writer in
+        let settled = server.recordUsage(plan: plan, choices: choices, status: 200, caller: caller, cacheHit: true)
+        let builder = ResponseBuilder(plan: plan, cost: settled.cost)
+        var chunks: [Data] = []
+        for (i, c) in choices.enumerated() {
+          if let opening = builder.openingChunk(choice: i) { chunks.append(opening) }
+          var offset = 0
+          for t in c.tokens {
+            if let chunk = builder.tokenChunk(t, choice: i, textOffset: offset) { chunks.append(chunk) }
+            offset += t.text.count
+          }
+          if let done = c.completion { chunks.append(builder.finalChunk(done, choice: i)) }
+        }
+        if plan.includeUsage { chunks.append(builder.usageChunk(choices)) }
+        chunks.append(SSEEncoder.done)
+        for chunk in chunks where !(await Self.write(chunk, to: &writer)) {
+          server.correctUsage(row: settled.row, status: 499)
+          server.metrics.observeResponse(status: 499)
+          throw ClientGone()
+        }
+        try await writer.finish(nil)
+        server.metrics.observeResponse(status: 200)
+      })
+  }
+
+  static let xCache = HTTPField.Name("x-cache")!
+
+  /// OpenAI's `x-ratelimit-*` headers for a metered caller, as of its admission.
+  static func rateLimitHeaders(_ reservation: Reservation?) -> HTTPFields {
+    var fields = HTTPFields()
+    for (name, value) in reservation?.status?.headers ?? [] {
+      if let field = HTTPField.Name(name) { fields[field] = value }
+    }
+    return fields
   }
 
   private func consume(_ event: EngineEvent, choice: Int, into choices: inout [ChoiceAccumulator]) {
@@ -130,36 +197,99 @@ struct CompletionHandler: Sendable {
     }
   }
 
+  /// Streams chunks as tokens come. A failed write or a closed connection stops the generations;
+  /// the rest of their events are still read (they finish as aborted within a step) so metrics and
+  /// the usage record see them. The usage record is committed before `[DONE]` is sent, so a client
+  /// that saw `[DONE]` has its record even if the process dies right after.
   private func stream(
-    plan: GenerationPlan, streams: ChoiceStreams, engine: any ServingEngine, writer: inout any ResponseBodyWriter,
-    requestID: String, apiKeyID: String?
+    plan: GenerationPlan, streams: ChoiceStreams, writer: inout any ResponseBodyWriter, caller: Caller,
+    start: ContinuousClock.Instant, stop: @escaping @Sendable () -> Void, cacheKey: String?
   ) async throws {
+    let watch = caller.watch
+    let token = watch?.onLeave(stop)
+    defer { if let token { watch?.remove(token) } }
     let builder = ResponseBuilder(plan: plan)
     var choices = Array(repeating: ChoiceAccumulator(), count: plan.requests.count)
-    do {
-      for choice in choices.indices {
-        if let opening = builder.openingChunk(choice: choice) { try await writer.write(ByteBuffer(bytes: opening)) }
+    var left = false
+    for choice in choices.indices where !left {
+      if let opening = builder.openingChunk(choice: choice) {
+        left = !(await Self.write(opening, to: &writer))
       }
-      for await (choice, event) in streams.events {
-        let offset = choices[choice].text.count
-        consume(event, choice: choice, into: &choices)
-        let chunk: Data?
-        switch event {
-        case .token(let t): chunk = builder.tokenChunk(t, choice: choice, textOffset: offset)
-        case .finished(let c): chunk = builder.finalChunk(c, choice: choice)
-        }
-        if let chunk { try await writer.write(ByteBuffer(bytes: chunk)) }
+    }
+    if left { stop() }
+    for await (choice, event) in streams.events {
+      streams.consumed(event)
+      let offset = choices[choice].text.count
+      consume(event, choice: choice, into: &choices)
+      if left || watch?.isGone == true {
+        left = true
+        continue
       }
-      if plan.includeUsage { try await writer.write(ByteBuffer(bytes: builder.usageChunk(choices))) }
-      try await writer.write(ByteBuffer(bytes: SSEEncoder.done))
-      try await writer.finish(nil)
-    } catch {
-      // Writing failed: the client went away. Stop its generations now rather than at the next token.
-      abandon(plan: plan, choices: choices, engine: engine, requestID: requestID, apiKeyID: apiKeyID)
-      throw error
+      let chunk: Data?
+      switch event {
+      case .token(let t): chunk = builder.tokenChunk(t, choice: choice, textOffset: offset)
+      case .finished(let c): chunk = builder.finalChunk(c, choice: choice)
+      }
+      if let chunk, !(await Self.write(chunk, to: &writer)) {
+        left = true
+        stop()
+      }
     }
     let complete = choices.allSatisfy { $0.completion != nil }
-    server.recordUsage(
-      plan: plan, choices: choices, status: complete ? 200 : 499, requestID: requestID, apiKeyID: apiKeyID)
+    if left || watch?.isGone == true || !complete {
+      try abandon(plan: plan, choices: choices, caller: caller, start: start)
+    }
+    let failed = choices.contains { $0.completion?.finishReason == .error }
+    let status = failed ? 500 : 200
+    let settled = server.recordUsage(plan: plan, choices: choices, status: status, caller: caller)
+    let row = settled.row
+    var delivered = true
+    if plan.includeUsage {
+      var final = builder
+      final.cost = settled.cost
+      delivered = await Self.write(final.usageChunk(choices), to: &writer)
+    }
+    if delivered { delivered = await Self.write(SSEEncoder.done, to: &writer) }
+    if delivered {
+      do { try await writer.finish(nil) } catch { delivered = false }
+    }
+    guard delivered else {
+      // Left during the last writes: `[DONE]` may not have arrived.
+      server.correctUsage(row: row, status: 499)
+      server.metrics.observeResponse(status: 499)
+      throw ClientGone()
+    }
+    server.metrics.observeResponse(status: status)
+    if !failed {
+      remember(
+        plan: plan, choices: choices, cacheKey: cacheKey, caller: caller,
+        response: ResponseBuilder(plan: plan, cost: settled.cost).whole(choices))
+    }
+  }
+
+  /// A stream whose client left: recorded and counted as 499, and the connection closed.
+  private func abandon(plan: GenerationPlan, choices: [ChoiceAccumulator], caller: Caller, start: ContinuousClock.Instant)
+    throws -> Never
+  {
+    server.metrics.observeAbandoned(choices.filter { $0.completion == nil }.count)
+    server.recordUsage(plan: plan, choices: choices, status: 499, caller: caller, elapsed: Self.seconds(since: start))
+    server.metrics.observeResponse(status: 499)
+    server.logger.info("request \(caller.requestID): the client closed the connection before the stream ended")
+    throw ClientGone()
+  }
+
+  /// Writes one chunk; false when the client is gone.
+  private static func write(_ data: Data, to writer: inout any ResponseBodyWriter) async -> Bool {
+    do {
+      try await writer.write(ByteBuffer(bytes: data))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  static func seconds(since start: ContinuousClock.Instant) -> Double {
+    let (s, atto) = (ContinuousClock.now - start).components
+    return Double(s) + Double(atto) * 1e-18
   }
 }

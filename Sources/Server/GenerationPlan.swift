@@ -24,6 +24,15 @@ struct GenerationPlan: Sendable {
   var echoTexts: [String]?
   var user: String?
   var model: String
+  /// `max_tokens` was left out: a metered caller's default may shrink to what its allowance covers.
+  var defaultedMaxTokens = false
+  /// Deterministic (greedy or seeded) and not opted out: the result cache may answer it.
+  var cacheable = false
+  /// What `response_format` asked for, as part of the result-cache key (the constraint itself is opaque).
+  var outputFormatKey: String?
+  /// Chat only: keep the request and response (`store: true`), with these labels.
+  var store = false
+  var metadata: [String: String]?
 
   /// Which prompt a choice belongs to.
   func promptIndex(ofChoice choice: Int) -> Int { choice / n }

@@ -18,9 +18,13 @@ struct ModelContext: Sendable {
   var makeConstraint: (@Sendable (OutputFormat) throws(APIError) -> any TokenConstraint)?
   /// Whether the engine has a draft model, so requests may ask for `"speculative": "draft_model"`.
   var hasDraftModel = false
+  /// Sampling for the parameters a request leaves out (the model's recommendation, else llama.cpp's).
+  var samplingDefaults = SamplingParameters()
 
+  /// Whether a request's `model` names the served model. Leaving it out means the served model, and
+  /// so does "unknown": what SGLang's router (smg) writes in when a request it forwards has none.
   func accepts(model: String?) -> Bool {
-    guard let model, !model.isEmpty else { return true }
+    guard let model, !model.isEmpty, model != "unknown" else { return true }
     return model == name || aliases.contains(model)
   }
 }

@@ -1,12 +1,14 @@
 import Engine
 import Foundation
 
-/// The served model's lifecycle as routes see it: loading (503), ready, or failed to load (503 with
-/// the reason). The server listens before loading finishes so health checks can watch it.
+/// The served model's lifecycle as routes see it: loading (503), ready, draining on shutdown (503:
+/// running requests finish, new ones go elsewhere), or failed to load (503 with the reason). The
+/// server listens before loading finishes so health checks can watch it.
 final class ModelHost: Sendable {
   enum State: Sendable {
     case loading
     case ready(engine: any ServingEngine, context: ModelContext)
+    case draining(engine: any ServingEngine, context: ModelContext)
     case failed(String)
   }
 
@@ -17,18 +19,37 @@ final class ModelHost: Sendable {
 
   func set(_ state: State) { box.withLock { $0 = state } }
 
+  /// Shutdown began: `/health` turns 503 so routers stop sending, requests already running go on.
+  func beginDraining() {
+    box.withLock {
+      if case .ready(let engine, let context) = $0 { $0 = .draining(engine: engine, context: context) }
+    }
+  }
+
   /// The engine and model context, or the 503 a client should get.
   func ready() throws(APIError) -> (engine: any ServingEngine, context: ModelContext) {
     switch state {
     case .loading: throw .loading()
     case .failed(let why): throw .unavailable("The model failed to load: \(why)")
+    case .draining: throw .unavailable("The server is shutting down; send the request to another instance.")
     case .ready(let engine, let context): return (engine, context)
     }
   }
 
+  /// The engine once loaded, also while draining (metrics still read it).
   var engineIfReady: (any ServingEngine)? {
-    if case .ready(let engine, _) = state { return engine }
-    return nil
+    switch state {
+    case .ready(let engine, _), .draining(let engine, _): engine
+    case .loading, .failed: nil
+    }
+  }
+
+  /// The loaded model's context, also while draining.
+  var contextIfLoaded: ModelContext? {
+    switch state {
+    case .ready(_, let context), .draining(_, let context): context
+    case .loading, .failed: nil
+    }
   }
 }
 
@@ -49,5 +70,6 @@ extension ModelContext {
       },
       makeConstraint: StructuredOutput.constraintFactory(tokenizer: tokenizer))
     hasDraftModel = served.engine.hasDraftModel
+    samplingDefaults = served.samplingDefaults.parameters
   }
 }

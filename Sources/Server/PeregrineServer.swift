@@ -1,13 +1,16 @@
+import Accounts
 import Engine
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
-/// `peregrine serve`: the OpenAI-compatible HTTP server. It listens at once and loads the model in
-/// the background (`/health` answers 503 until it is ready), and shuts down gracefully on
-/// SIGTERM/SIGINT: the engine stops taking requests, in-flight ones finish until the grace period
-/// ends, then the listener closes.
+/// `peregrine serve`: the OpenAI-compatible HTTP server. It binds first (a busy port ends it before
+/// anything loads) and loads the model in the background (`/health` answers 503 until it is ready),
+/// and shuts down gracefully on SIGTERM/SIGINT: `/health` turns 503 `draining`, the engine stops
+/// taking requests, in-flight ones finish until the grace period ends, then the listener closes. A
+/// second signal exits at once.
 public struct PeregrineServer: Sendable {
   public let configuration: ServerConfiguration
   let logger: Logger
@@ -25,12 +28,23 @@ public struct PeregrineServer: Sendable {
 
   /// Runs until a shutdown signal, or until loading the model fails (then throws its error).
   public func run() async throws {
-    let usage = try configuration.usageDatabasePath.map { try UsageStore(path: $0) }
-    let server = ServerContext(configuration: configuration, usage: usage, logger: logger)
+    var configuration = configuration
+    let descriptors = FileDescriptorLimit.raise()
+    if configuration.maxConnections > descriptors - FileDescriptorLimit.reserve {
+      let cap = max(1, descriptors - FileDescriptorLimit.reserve)
+      logger.warning(
+        "--max-connections \(configuration.maxConnections) is more than the open-file limit (\(descriptors)) allows; using \(cap) (raise it with ulimit -n)"
+      )
+      configuration.maxConnections = cap
+    }
+    let accounts = try configuration.usageDatabasePath.map { try AccountsDatabase(path: $0) }
+    // Key ids are keyed with the usage database's own secret, so they stay stable across restarts.
+    let server = ServerContext(configuration: configuration, accounts: accounts, logger: logger)
     // Loading waits for the listener, so /health can report 503 for as long as loading takes.
     let (listening, listeningContinuation) = AsyncStream<Void>.makeStream()
     let app = Application(
       router: Routes.router(server),
+      server: .guardedHTTP1(registry: server.connections),
       configuration: .init(
         address: .hostname(configuration.host, port: configuration.port), serverName: "peregrine"),
       onServerRunning: { _ in
@@ -48,7 +62,15 @@ public struct PeregrineServer: Sendable {
           .init(service: app), .init(service: engineService, failureTerminationBehavior: .gracefullyShutdownGroup),
         ],
         gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await group.run()
+    // The service group catches the first SIGINT/SIGTERM and then ignores the signal for as long
+    // as draining takes; someone who presses Ctrl-C again wants out now.
+    let impatience = SecondSignalExit(logger: logger)
+    defer { impatience.cancel() }
+    do {
+      try await group.run()
+    } catch let error as IOError where ServerError.listenErrnos.contains(error.errnoCode) {
+      throw ServerError.cannotListen(host: configuration.host, port: configuration.port, errno: error.errnoCode)
+    }
     if case .failed(let why) = server.host.state { throw ServerError.modelLoadFailed(why) }
   }
 }
@@ -56,10 +78,20 @@ public struct PeregrineServer: Sendable {
 /// Why the server stopped on its own.
 public enum ServerError: Error, CustomStringConvertible {
   case modelLoadFailed(String)
+  case cannotListen(host: String, port: Int, errno: CInt)
+
+  static let listenErrnos: Set<CInt> = [EADDRINUSE, EACCES, EADDRNOTAVAIL]
 
   public var description: String {
     switch self {
     case .modelLoadFailed(let why): "the model failed to load: \(why)"
+    case .cannotListen(let host, let port, let code):
+      switch code {
+      case EADDRINUSE:
+        "cannot listen on \(host):\(port): the port is already in use (another server is running there?); stop it or choose another --port"
+      case EACCES: "cannot listen on \(host):\(port): permission denied (ports below 1024 need privileges); choose another --port"
+      default: "cannot listen on \(host):\(port): \(String(cString: strerror(code))); check --host"
+      }
     }
   }
 }
@@ -72,7 +104,13 @@ struct EngineService: Service {
   let listening: AsyncStream<Void>
 
   func run() async throws {
-    for await _ in listening { break }
+    // Without the listener (the port was taken, or the group is stopping) there is nothing to load for.
+    var listened = false
+    for await _ in listening {
+      listened = true
+      break
+    }
+    guard listened else { return }
     let served: ServedModel
     do {
       // Loading is blocking work (mmap, weight repacking); keep it off the cooperative pool's hot path.
@@ -86,12 +124,28 @@ struct EngineService: Service {
     var context = ModelContext(
       served: served, name: server.configuration.modelName, aliases: server.configuration.modelAliases)
     if let limit = server.configuration.maxModelLength { context.contextLength = min(context.contextLength, limit) }
+    if context.contextLength > served.engine.capacityTokens {
+      // As vLLM refuses a max_model_len above what its KV cache holds: here the served context
+      // shrinks, so requests that leave max_tokens out still fit.
+      server.logger.warning(
+        "the context (\(context.contextLength) tokens) is more than the KV cache holds; serving \(served.engine.capacityTokens) tokens (raise --kv-cache-memory for more)"
+      )
+      context.contextLength = served.engine.capacityTokens
+    }
     server.host.set(.ready(engine: served.engine, context: context))
+    server.logger.info("sampling defaults: \(served.samplingDefaults.summary)")
     server.logger.info(
       "model \(server.configuration.modelName) ready (context \(context.contextLength) tokens) on http://\(server.configuration.host):\(server.configuration.port)"
     )
+    let batchWorker = server.startBatchWorker()
     try? await gracefulShutdown()
-    server.logger.info("shutting down: draining in-flight requests for up to \(gracePeriod)")
+    // Batch lines still running end with the engine's drain; unfinished ones stay pending in the
+    // database and run again after the restart.
+    batchWorker?.cancel()
+    for job in (try? server.batches?.active()) ?? [] { server.batchWorker?.stop(job.id) }
+    server.host.beginDraining()
+    server.logger.info(
+      "shutting down: draining in-flight requests for up to \(gracePeriod) (/health answers 503 draining; a second Ctrl-C exits at once)")
     await served.engine.shutdown(gracePeriod: gracePeriod)
   }
 }

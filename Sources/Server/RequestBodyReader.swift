@@ -6,20 +6,38 @@ import NIOCore
 enum RequestBodyReader {
   /// Refuses from the Content-Length header when it is over `limit`, and otherwise stops reading as
   /// soon as the limit is crossed, so an oversized body is never held whole.
-  static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+  static func decode<T: Decodable>(
+    _ type: T.Type, from request: Request, limit: Int, timeoutSeconds: Int = 30
+  ) async throws -> T {
+    try await decodeKeepingBody(type, from: request, limit: limit, timeoutSeconds: timeoutSeconds).value
+  }
+
+  /// The decoded value and the body it came from (kept for stored completions).
+  static func decodeKeepingBody<T: Decodable>(
+    _ type: T.Type, from request: Request, limit: Int, timeoutSeconds: Int = 30
+  ) async throws -> (value: T, body: Data) {
+    let data = try await collect(from: request, limit: limit, timeoutSeconds: timeoutSeconds)
+    return (try decode(type, from: data), data)
+  }
+
+  /// The whole body, or 413 past `limit` bytes (file uploads have their own, larger limit).
+  static func collect(from request: Request, limit: Int, timeoutSeconds: Int = 30) async throws -> Data {
     if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
       throw APIError.tooLarge(limit: limit)
     }
     let buffer: ByteBuffer
     do {
       buffer = try await request.body.collect(upTo: limit)
+    } catch is RequestBodyTimeout {
+      // The connection guard gave up on a body shorter than its Content-Length.
+      throw APIError.bodyTimeout(seconds: timeoutSeconds)
     } catch let error as HTTPError where error.status == .contentTooLarge {
       throw APIError.tooLarge(limit: limit)
     } catch is NIOTooManyBytesError {
       // A body without Content-Length (chunked) crossed the limit while being read.
       throw APIError.tooLarge(limit: limit)
     }
-    return try decode(type, from: Data(buffer.readableBytesView))
+    return Data(buffer.readableBytesView)
   }
 
   static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(APIError) -> T {

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// How `peregrine serve` listens and what it enforces. Data only; the CLI fills it from flags.
 public struct ServerConfiguration: Sendable {
   public var host = "127.0.0.1"
@@ -8,6 +10,8 @@ public struct ServerConfiguration: Sendable {
   public var modelName: String
   /// Other names accepted as `model` (e.g. the GGUF file name).
   public var modelAliases: Set<String> = []
+  /// What `--model` named (a catalog name or a GGUF path); routers read it as `model_path`.
+  public var modelPath: String?
   /// Larger request bodies are refused from their Content-Length, or as soon as the limit is crossed.
   public var maxBodyBytes = 4 << 20
   /// SQLite file for usage records; nil keeps none.
@@ -17,10 +21,54 @@ public struct ServerConfiguration: Sendable {
   /// Caps the context a request may use (prompt + generated tokens), below the model's own; requests
   /// without `max_tokens` generate up to it. nil: the model's context length.
   public var maxModelLength: Int?
+  /// Browser origins allowed to call the API (CORS); `*` allows any, empty (default) sends no CORS headers.
+  public var corsOrigins: [String] = []
   /// Reported by `/version`.
   public var version = "0.1.0"
+  /// Open connections at most; past it a new connection gets 503 at once (and is closed).
+  public var maxConnections = 1024
+  /// From a request's first byte to its complete head; then the connection is closed.
+  public var headerTimeout: Duration = .seconds(10)
+  /// The longest silence inside a request body; a body short of its Content-Length gets 400.
+  public var bodyTimeout: Duration = .seconds(30)
+  /// How long an idle keep-alive connection stays open.
+  public var keepAliveTimeout: Duration = .seconds(30)
+  /// How long a response may wait on a client that does not read before the connection is dropped.
+  public var writeTimeout: Duration = .seconds(30)
+  /// Bytes of stream events held for a client that reads slower than tokens come; past it the
+  /// client is dropped and its generation cancelled.
+  public var maxStreamBacklogBytes = 1 << 20
+  /// One prefix-cache namespace for all API keys (`--shared-prefix-cache`), instead of one per key.
+  public var sharedPrefixCache = false
+  /// Keys, allowances, prices and the result cache (`Economics/`).
+  public var economics = EconomicsSettings()
+
+  /// Where uploaded and batch-written files live (default: `files/` beside the usage database).
+  public var filesDirectory: String?
+  /// Largest file `POST /v1/files` accepts.
+  public var maxFileBytes = 200 << 20
+  /// Batch lines in flight at once (over all batches): enough for steps to batch them.
+  public var batchConcurrency = 8
+  /// A batch's completion window (`24h`) in seconds; past it the batch ends as `expired`.
+  public var batchWindowSeconds: Double = 86400
 
   public init(modelName: String) {
     self.modelName = modelName
+  }
+}
+
+extension ServerConfiguration {
+  /// The connection guards' limits (`ConnectionDeadlines`).
+  var connectionLimits: ConnectionLimits {
+    func amount(_ d: Duration) -> TimeAmount {
+      let (seconds, attoseconds) = d.components
+      return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+    var l = ConnectionLimits()
+    l.headerTimeout = amount(headerTimeout)
+    l.bodyTimeout = amount(bodyTimeout)
+    l.keepAliveTimeout = amount(keepAliveTimeout)
+    l.writeTimeout = amount(writeTimeout)
+    return l
   }
 }

@@ -32,8 +32,14 @@ final class ServerMetrics: Sendable {
   private let process: ProcessMetrics
   /// Engine totals at the previous scrape: counters advance by the difference.
   private let lastTotals = LockedBox(EngineStatistics())
+  private let connections: ConnectionRegistry?
+  private let openConnections: Gauge
+  private let refusedConnections: Counter
+  private let closedConnections: [String: Counter]
+  private let lastConnectionCounts = LockedBox(ConnectionRegistry.Counts())
+  private let routerMetrics: RouterMetrics
 
-  init(modelName: String) {
+  init(modelName: String, connections: ConnectionRegistry? = nil) {
     let model = [("model_name", modelName)]
     running = registry.makeGauge(
       descriptor: .metric("vllm:num_requests_running", "Requests being computed."), labels: model)
@@ -114,6 +120,21 @@ final class ServerMetrics: Sendable {
     }
     httpRequests = http
     process = ProcessMetrics(registry: registry)
+    self.connections = connections
+    openConnections = registry.makeGauge(
+      descriptor: .metric("peregrine_open_connections", "HTTP connections open now."), labels: [])
+    refusedConnections = registry.makeCounter(
+      descriptor: .metric(
+        "peregrine_connections_refused_total", "Connections answered 503 at once because --max-connections were open."),
+      labels: [])
+    var closed: [String: Counter] = [:]
+    for reason in ["header_timeout", "body_timeout", "keep_alive_timeout", "write_timeout", "closed_after_response"] {
+      closed[reason] = registry.makeCounter(
+        descriptor: .metric("peregrine_connections_closed_total", "Connections the server closed, by reason."),
+        labels: [("reason", reason)])
+    }
+    closedConnections = closed
+    routerMetrics = RouterMetrics(registry: registry, modelName: modelName)
   }
 
   /// Inter-token latency, from the gap between a choice's consecutive tokens.
@@ -122,7 +143,7 @@ final class ServerMetrics: Sendable {
   }
 
   func observeFinish(_ c: EngineCompletion) {
-    successByReason[OpenAIFormat.finishReason(c.finishReason)]?.increment()
+    successByReason[c.finishReason.rawValue]?.increment()
     queueTime.record(c.timings.queueSeconds)
     if c.completionTokens > 0 { ttft.record(c.timings.ttftSeconds) }
     e2e.record(c.timings.e2eSeconds)
@@ -140,7 +161,9 @@ final class ServerMetrics: Sendable {
   }
 
   /// Brings gauges and engine-total counters up to date and renders the text exposition format.
-  func render(statistics s: EngineStatistics?) -> String {
+  /// `configuration` (the engine's) labels `vllm:cache_config_info`.
+  func render(statistics s: EngineStatistics?, configuration: EngineConfiguration? = nil) -> String {
+    routerMetrics.update(statistics: s, configuration: configuration)
     if let s {
       running.set(Double(s.running))
       waiting.set(Double(s.waiting))
@@ -158,6 +181,17 @@ final class ServerMetrics: Sendable {
         specDraftTokens.increment(by: Int64(max(0, s.specDraftTokens - last.specDraftTokens)))
         specAcceptedTokens.increment(by: Int64(max(0, s.specAcceptedTokens - last.specAcceptedTokens)))
         last = s
+      }
+    }
+    if let connections {
+      let now = connections.counts
+      openConnections.set(Double(now.open))
+      lastConnectionCounts.withLock { last in
+        refusedConnections.increment(by: Int64(max(0, now.refused - last.refused)))
+        for (reason, counter) in closedConnections {
+          counter.increment(by: Int64(max(0, now.closed[reason, default: 0] - last.closed[reason, default: 0])))
+        }
+        last = now
       }
     }
     process.update()

@@ -5,6 +5,8 @@ import Logging
 
 extension HTTPField.Name {
   static let requestID = HTTPField.Name("X-Request-Id")!
+  /// Anthropic's header for the API key, accepted like `Authorization: Bearer`.
+  static let xAPIKey = HTTPField.Name("x-api-key")!
 }
 
 /// Outermost middleware: gives every request an id (the client's `X-Request-Id`, or a new one) and
@@ -16,7 +18,7 @@ struct ServerMiddleware: RouterMiddleware {
 
   /// Routes anyone may read: probes, metrics scrapers and API discovery carry no key.
   static func isPublic(_ path: String) -> Bool {
-    ["/health", "/metrics", "/version", "/openapi.json", "/"].contains(path)
+    ["/health", "/metrics", "/version", "/openapi.json", "/"].contains(path) || Routes.publicWorkerPaths.contains(path)
   }
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -28,32 +30,54 @@ struct ServerMiddleware: RouterMiddleware {
     context.requestID = requestID
     var response: Response
     do {
-      if auth.enabled, !Self.isPublic(request.uri.path),
-        auth.matchingKey(authorization: request.headers[.authorization]) == nil
-      {
-        throw APIError.unauthorized()
+      if !Self.isPublic(request.uri.path) {
+        context.principal = try server.metering.authenticate(
+          authorization: request.headers[.authorization], apiKeyHeader: request.headers[.xAPIKey],
+          clientAddress: context.channel.remoteAddress?.ipAddress)
       }
       response = try await next(request, context)
     } catch let error as APIError {
       response = Self.response(error)
     } catch let error as HTTPError {
-      response = Self.response(Self.translate(error, path: request.uri.path, limit: server.configuration.maxBodyBytes))
+      response = Self.response(
+        Self.translate(error, path: request.uri.path, method: request.method, limit: server.configuration.maxBodyBytes))
+      if response.status.code == 405, let allow = Routes.allowedMethods(for: request.uri.path) {
+        response.headers[.allow] = allow
+      }
     } catch {
-      server.logger.error("request \(requestID) failed: \(error)")
-      response = Self.response(.internal("Internal error: \(error)"))
+      if error is ClientGone || clientLeft(context) {
+        response = Response(status: .init(code: 499))
+      } else {
+        server.logger.error("request \(requestID) failed: \(error)")
+        response = Self.response(.internal("Internal error: \(error)"))
+      }
+    }
+    var reportedByHandler = context.outcome.isDeferred
+    if response.status.code != 499, clientLeft(context) {
+      // Its own outcome, whatever the handler made of the half-read request: nobody can read the answer.
+      response = Response(status: .init(code: 499))
+      reportedByHandler = false
+    }
+    if response.status.code == 499 {
+      server.logger.info("request \(requestID): the client closed the connection before the response")
     }
     response.headers[.requestID] = requestID
-    server.metrics.observeResponse(status: Int(response.status.code))
+    if !reportedByHandler { server.metrics.observeResponse(status: Int(response.status.code)) }
     return response
   }
 
-  static func translate(_ error: HTTPError, path: String, limit: Int) -> APIError {
+  private func clientLeft(_ context: Context) -> Bool {
+    server.connections.watch(for: context.channel)?.isGone == true
+  }
+
+  static func translate(_ error: HTTPError, path: String, method: HTTPRequest.Method, limit: Int) -> APIError {
     switch error.status.code {
-    case 404: return .notFound(path)
-    case 405:
+    case 404, 405:
+      // The router has no route for this method; if the path exists under another one, say so.
+      guard let allow = Routes.allowedMethods(for: path) else { return .notFound(path) }
       return APIError(
-        status: 405, message: "Method not allowed on \(path).", type: "invalid_request_error", param: nil,
-        code: "method_not_allowed")
+        status: 405, message: "\(method) is not allowed on \(path); use \(allow).", type: "invalid_request_error",
+        param: nil, code: "method_not_allowed")
     case 413: return .tooLarge(limit: limit)
     case 400..<500:
       return APIError(
@@ -66,8 +90,12 @@ struct ServerMiddleware: RouterMiddleware {
   static func response(_ error: APIError) -> Response {
     var headers: HTTPFields = [.contentType: "application/json"]
     if let retry = error.retryAfter { headers[.retryAfter] = String(retry) }
-    // The unread rest of an oversized body would otherwise be the next request on this connection.
-    if error.status == 413 { headers[.connection] = "close" }
+    // The unread rest of an oversized or timed-out body would otherwise be the next request on this
+    // connection; the connection guard closes it once the response is out.
+    if error.status == 413 || error.closesConnection { headers[.connection] = "close" }
+    for (name, value) in error.headers {
+      if let field = HTTPField.Name(name) { headers[field] = value }
+    }
     return Response(
       status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body)))
   }
@@ -75,10 +103,10 @@ struct ServerMiddleware: RouterMiddleware {
 
 extension Response {
   /// A JSON response from already-encoded bytes.
-  static func json(_ data: Data, status: Int = 200) -> Response {
-    Response(
-      status: .init(code: status), headers: [.contentType: "application/json"],
-      body: .init(byteBuffer: ByteBuffer(bytes: data)))
+  static func json(_ data: Data, status: Int = 200, headers: HTTPFields = [:]) -> Response {
+    var fields = headers
+    fields[.contentType] = "application/json"
+    return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
   }
 
   static func json(_ value: some Encodable, status: Int = 200) -> Response {

@@ -12,6 +12,9 @@ public struct JinjaLimits: Sendable, Equatable {
   public var maxValueDepth = 64
   /// `namespace()` objects per render (a chain of them would recurse when freed).
   public var maxNamespaces = 1000
+  /// Wall-clock time per render. Steps bound most work, but a step's cost varies (a membership
+  /// test over a long list is one step), so time is capped too; real templates take milliseconds.
+  public var maxDuration: Duration = .seconds(2)
 
   public init() {}
 }
@@ -26,9 +29,19 @@ final class JinjaInterpreter {
   private var steps = 0
   private var callDepth = 0
   var namespaces = 0
+  private let deadline: UInt64
+  /// Charges since the clock was last read (reading it on every step would cost more than the step).
+  private var sinceClock = 0
 
-  init(globals: [String: JinjaValue], limits: JinjaLimits) {
+  /// What `strftime_now` formats.
+  let now: Date
+
+  init(globals: [String: JinjaValue], limits: JinjaLimits, now: Date = Date()) {
     self.limits = limits
+    self.now = now
+    let (seconds, attoseconds) = limits.maxDuration.components
+    let budget = UInt64(clamping: seconds) &* 1_000_000_000 &+ UInt64(clamping: attoseconds / 1_000_000_000)
+    deadline = DispatchTime.now().uptimeNanoseconds &+ budget
     scopes = [globals]
     installGlobals()
   }
@@ -36,6 +49,14 @@ final class JinjaInterpreter {
   func charge(_ units: Int = 1) throws(JinjaError) {
     steps += units
     if steps > limits.maxSteps { throw .limitExceeded("more than \(limits.maxSteps) steps") }
+    // Big charges stand for slow work (a sort, a search through a long list): check at once.
+    sinceClock += units >= 1024 ? 64 : 1
+    if sinceClock >= 64 {
+      sinceClock = 0
+      if DispatchTime.now().uptimeNanoseconds > deadline {
+        throw .limitExceeded("rendering took longer than \(limits.maxDuration)")
+      }
+    }
   }
 
   func checkSize(_ count: Int) throws(JinjaError) {
@@ -182,9 +203,12 @@ final class JinjaInterpreter {
 
   /// What `for` walks: list items, dict keys, string characters; nothing for undefined.
   func iterate(_ v: JinjaValue) throws(JinjaError) -> [JinjaValue] {
-    switch v {
+    switch v.plain {
     case .undefined: return []
-    case .array(let a): return a
+    case .array(let a):
+      // Filters walk what they iterate: charge the walk, as strings are charged by size.
+      try charge(a.count >> 8)
+      return a
     case .object(let o): return o.keys.map { .string($0) }
     case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
     case .namespace(let n): return n.members.keys.map { .string($0) }
@@ -238,7 +262,7 @@ final class JinjaInterpreter {
     case .dict(let pairs):
       var o = JinjaObject()
       for (k, v) in pairs {
-        guard case .string(let key) = try eval(k) else { throw .runtime("dict keys must be strings") }
+        guard case .string(let key) = try eval(k).plain else { throw .runtime("dict keys must be strings") }
         o[key] = try eval(v)
       }
       try checkDepth(.object(o))
@@ -300,6 +324,7 @@ final class JinjaInterpreter {
   }
 
   func attribute(_ base: JinjaValue, _ name: String) throws(JinjaError) -> JinjaValue {
+    let base = base.plain
     switch base {
     case .object(let o):
       if let m = try method(base, name) { return m }
@@ -311,6 +336,8 @@ final class JinjaInterpreter {
   }
 
   func subscriptValue(_ base: JinjaValue, _ key: JinjaValue) throws(JinjaError) -> JinjaValue {
+    let base = base.plain
+    let key = key.plain
     switch (base, key) {
     case (.object(let o), .string(let k)): return o[k] ?? .undefined
     case (.namespace(let n), .string(let k)): return n.members[k] ?? .undefined
@@ -337,6 +364,7 @@ final class JinjaInterpreter {
       default: throw .runtime("slice indices must be integers")
       }
     }
+    let base = base.plain
     let step = try int(c) ?? 1
     guard step != 0 else { throw .runtime("slice step cannot be zero") }
     func indices(_ n: Int) throws(JinjaError) -> [Int] {
@@ -362,6 +390,15 @@ final class JinjaInterpreter {
   }
 
   func binary(_ op: String, _ a: JinjaValue, _ b: JinjaValue) throws(JinjaError) -> JinjaValue {
+    // Markup + string escapes the plain side (markupsafe), autoescape or not.
+    switch (op, a, b) {
+    case ("+", .markup(let x), .string(let y)): return try binary(op, .string(x), .string(JinjaInterpreter.escapeHTML(y))).marked
+    case ("+", .string(let x), .markup(let y)): return try binary(op, .string(JinjaInterpreter.escapeHTML(x)), .string(y)).marked
+    case ("+", .markup(let x), .markup(let y)): return try binary(op, .string(x), .string(y)).marked
+    default: break
+    }
+    let a = a.plain
+    let b = b.plain
     switch op {
     case "==": return .bool(JinjaValue.equal(a, b))
     case "!=": return .bool(!JinjaValue.equal(a, b))
@@ -450,11 +487,14 @@ final class JinjaInterpreter {
   }
 
   func contains(_ container: JinjaValue, _ item: JinjaValue) throws(JinjaError) -> Bool {
-    switch container {
+    let item = item.plain
+    switch container.plain {
     case .string(let s):
       guard case .string(let sub) = item else { throw .runtime("'in <string>' needs a string on the left") }
       return sub.isEmpty || s.contains(sub)
-    case .array(let a): return a.contains { JinjaValue.equal($0, item) }
+    case .array(let a):
+      try charge(a.count >> 8)
+      return a.contains { JinjaValue.equal($0, item) }
     case .object(let o):
       if case .string(let k) = item { return o[k] != nil }
       return false
@@ -468,6 +508,12 @@ final class JinjaInterpreter {
 }
 
 extension JinjaValue {
+  /// A string result marked safe.
+  var marked: JinjaValue {
+    if case .string(let s) = self { return .markup(s) }
+    return self
+  }
+
   var isBool: Bool {
     if case .bool = self { return true }
     return false

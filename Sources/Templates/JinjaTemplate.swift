@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed Jinja template (the subset chat templates use), ready to render many times.
 ///
 /// Rendering follows HF transformers' settings: `trim_blocks` and `lstrip_blocks` on, autoescape
@@ -17,12 +19,15 @@ public struct JinjaTemplate: Sendable {
   }
 
   /// Renders with `context` as the template's variables.
-  public func render(_ context: [String: JSONValue], limits: JinjaLimits = JinjaLimits()) throws(JinjaError) -> String {
-    try render(values: context.mapValues(JinjaValue.init), limits: limits)
+  /// - Parameter now: the instant `strftime_now` formats (UTC); the current time by default.
+  public func render(_ context: [String: JSONValue], limits: JinjaLimits = JinjaLimits(), now: Date? = nil)
+    throws(JinjaError) -> String
+  {
+    try render(values: context.mapValues(JinjaValue.init), limits: limits, now: now ?? Date())
   }
 
-  func render(values: [String: JinjaValue], limits: JinjaLimits) throws(JinjaError) -> String {
-    let interpreter = JinjaInterpreter(globals: values, limits: limits)
+  func render(values: [String: JinjaValue], limits: JinjaLimits, now: Date = Date()) throws(JinjaError) -> String {
+    let interpreter = JinjaInterpreter(globals: values, limits: limits, now: now)
     // A loop control outside a loop just ends the template, as nothing encloses it.
     _ = try interpreter.run(nodes)
     return interpreter.output

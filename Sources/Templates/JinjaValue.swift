@@ -34,6 +34,10 @@ indirect enum JinjaValue {
   case int(Int)
   case double(Double)
   case string(String)
+  /// A string marked safe (`|safe`, `|escape`): Python's `markupsafe.Markup`. jinja2 escapes
+  /// plain strings concatenated onto one with `+` even when autoescape is off, and templates
+  /// (functionary's) depend on that; everywhere else it acts as a string.
+  case markup(String)
   case array([JinjaValue])
   case object(JinjaObject)
   case namespace(JinjaNamespace)
@@ -55,6 +59,12 @@ indirect enum JinjaValue {
     }
   }
 
+  /// The value with a `markup` string turned into a plain one.
+  var plain: JinjaValue {
+    if case .markup(let s) = self { return .string(s) }
+    return self
+  }
+
   var isUndefined: Bool {
     if case .undefined = self { return true }
     return false
@@ -72,7 +82,7 @@ indirect enum JinjaValue {
     case .bool: "boolean"
     case .int: "integer"
     case .double: "float"
-    case .string: "string"
+    case .string, .markup: "string"
     case .array: "list"
     case .object: "dict"
     case .namespace: "namespace"
@@ -87,7 +97,7 @@ indirect enum JinjaValue {
     case .bool(let b): b
     case .int(let i): i != 0
     case .double(let d): d != 0
-    case .string(let s): !s.isEmpty
+    case .string(let s), .markup(let s): !s.isEmpty
     case .array(let a): !a.isEmpty
     case .object(let o): !o.keys.isEmpty
     case .namespace, .function: true
@@ -107,7 +117,7 @@ indirect enum JinjaValue {
   var text: String {
     switch self {
     case .undefined: ""
-    case .string(let s): s
+    case .string(let s), .markup(let s): s
     default: repr
     }
   }
@@ -124,6 +134,7 @@ indirect enum JinjaValue {
     case .bool(let b): return b ? "True" : "False"
     case .int(let i): return String(i)
     case .double(let d): return JinjaValue.pythonFloat(d)
+    case .markup(let s): return "Markup(" + JinjaValue.string(s).repr + ")"
     case .string(let s):
       let quote = s.contains("'") && !s.contains("\"") ? "\"" : "'"
       var out = quote
@@ -181,7 +192,7 @@ indirect enum JinjaValue {
 
   /// Python equality (1 == 1.0; containers compare element-wise).
   static func equal(_ a: JinjaValue, _ b: JinjaValue) -> Bool {
-    switch (a, b) {
+    switch (a.plain, b.plain) {
     case (.undefined, .undefined), (.none, .none): return true
     case (.string(let x), .string(let y)): return x == y
     case (.bool(let x), .bool(let y)): return x == y
@@ -199,6 +210,8 @@ indirect enum JinjaValue {
 
   /// Python ordering for `<`, `sort`; nil when the types do not compare.
   static func less(_ a: JinjaValue, _ b: JinjaValue) -> Bool? {
+    let a = a.plain
+    let b = b.plain
     switch (a, b) {
     case (.string(let x), .string(let y)): return x < y
     case (.array(let x), .array(let y)):
@@ -210,11 +223,16 @@ indirect enum JinjaValue {
     }
   }
 
-  /// `tojson` as HF transformers defines it: `json.dumps(ensure_ascii=False)`.
-  func json(indent: Int?, depth: Int = 0) throws(JinjaError) -> String {
+  /// `tojson` as HF transformers defines it: Python's `json.dumps` with `ensure_ascii=False`
+  /// unless `style` says otherwise.
+  func json(_ style: JSONStyle = JSONStyle(), depth: Int = 0) throws(JinjaError) -> String {
     guard depth < 64 else { throw .limitExceeded("tojson nesting deeper than 64") }
-    let itemSep = indent == nil ? ", " : ","
-    func pad(_ level: Int) -> String { indent.map { "\n" + String(repeating: " ", count: $0 * level) } ?? "" }
+    func pad(_ level: Int) -> String { style.indent.map { "\n" + String(repeating: $0, count: level) } ?? "" }
+    func string(_ s: String) -> String {
+      var out = ""
+      JSONValue.writeString(s, into: &out)
+      return style.ensureASCII ? JinjaValue.asciiEscaped(out) : out
+    }
     switch self {
     case .undefined, .none: return "null"
     case .bool(let b): return b ? "true" : "false"
@@ -223,26 +241,59 @@ indirect enum JinjaValue {
       if d.isNaN { return "NaN" }
       if d.isInfinite { return d > 0 ? "Infinity" : "-Infinity" }
       return "\(d)"
-    case .string(let s):
-      var out = ""
-      JSONValue.writeString(s, into: &out)
-      return out
+    case .string(let s), .markup(let s): return string(s)
     case .array(let a):
       if a.isEmpty { return "[]" }
       var parts: [String] = []
-      for item in a { parts.append(try item.json(indent: indent, depth: depth + 1)) }
-      return "[" + parts.map { pad(depth + 1) + $0 }.joined(separator: itemSep) + pad(depth) + "]"
+      for item in a { parts.append(try item.json(style, depth: depth + 1)) }
+      return "[" + parts.map { pad(depth + 1) + $0 }.joined(separator: style.itemSeparator) + pad(depth) + "]"
     case .object(let o):
       if o.keys.isEmpty { return "{}" }
       var parts: [String] = []
-      for k in o.keys {
-        var key = ""
-        JSONValue.writeString(k, into: &key)
-        parts.append(pad(depth + 1) + key + ": " + (try (o.values[k] ?? .none).json(indent: indent, depth: depth + 1)))
+      let keys = style.sortKeys ? o.keys.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) } : o.keys
+      for k in keys {
+        let value = try (o.values[k] ?? .none).json(style, depth: depth + 1)
+        parts.append(pad(depth + 1) + string(k) + style.keySeparator + value)
       }
-      return "{" + parts.joined(separator: itemSep) + pad(depth) + "}"
-    case .namespace(let n): return try JinjaValue.object(n.members).json(indent: indent, depth: depth)
+      return "{" + parts.joined(separator: style.itemSeparator) + pad(depth) + "}"
+    case .namespace(let n): return try JinjaValue.object(n.members).json(style, depth: depth)
     case .function(let f): throw .runtime("cannot serialise function \(f.name) to JSON")
     }
+  }
+
+  /// `json.dumps(ensure_ascii=True)`: every non-ASCII scalar as `\uXXXX` (UTF-16 surrogates above
+  /// U+FFFF), lower-case hex.
+  static func asciiEscaped(_ json: String) -> String {
+    var out = ""
+    for u in json.unicodeScalars {
+      if u.isASCII {
+        out.unicodeScalars.append(u)
+        continue
+      }
+      for unit in String(u).utf16 {
+        let hex = String(unit, radix: 16)
+        out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      }
+    }
+    return out
+  }
+}
+
+/// The formatting arguments of Python's `json.dumps` that templates pass to `tojson`.
+struct JSONStyle {
+  /// Each nesting level's indent; nil prints everything on one line.
+  var indent: String?
+  var ensureASCII = false
+  var sortKeys = false
+  var itemSeparator: String
+  var keySeparator = ": "
+
+  init(indent: String? = nil, ensureASCII: Bool = false, sortKeys: Bool = false, separators: (String, String)? = nil) {
+    self.indent = indent
+    self.ensureASCII = ensureASCII
+    self.sortKeys = sortKeys
+    // Python's defaults: ", " on one line, "," when indenting (no trailing spaces).
+    itemSeparator = separators?.0 ?? (indent == nil ? ", " : ",")
+    keySeparator = separators?.1 ?? ": "
   }
 }

@@ -16,12 +16,17 @@ struct BPETokenizer: Sendable {
   private let merges: [UInt64: Merge]
   /// The symbol of each single byte's GPT-2 character.
   private let byteSymbols: [Int32]
-  /// Raw bytes of the symbols numbered from `vocabularyCount` up, for byte fallback.
+  /// Raw bytes of the symbols numbered from `vocabularyCount` up, for the fallback in `emit`.
   private let extraSymbolBytes: [[UInt8]]
+  /// Token texts by their bytes, for llama.cpp's `ignore_merges` lookup of whole words.
+  private let table: TokenTable
+  private let ignoresMerges: Bool
 
   /// - Parameter tokenIndex: token text → id, as shared with the owning `Tokenizer`.
-  init(vocabulary: TokenizerVocabulary, tokenIndex: [String: Int32]) throws(TokenizerError) {
+  init(vocabulary: TokenizerVocabulary, tokenIndex: [String: Int32], table: TokenTable) throws(TokenizerError) {
     preTokenizer = try PreTokenizer(pre: vocabulary.pre)
+    ignoresMerges = preTokenizer.type.ignoresMerges
+    self.table = table
     let count = Int32(vocabulary.tokens.count)
     vocabularyCount = count
 
@@ -62,19 +67,27 @@ struct BPETokenizer: Sendable {
   }
 
   /// Appends the token ids of the UTF-8 text `utf8` (which holds no special tokens) to `output`.
-  func encode(_ utf8: ArraySlice<UInt8>, into output: inout [Int32], workspace: inout BPEWorkspace) {
-    let scalars = Array(String(decoding: utf8, as: UTF8.self).unicodeScalars)
-    // Byte index of each scalar within `utf8`, plus the end.
-    var offsets = [Int](repeating: utf8.endIndex, count: scalars.count + 1)
-    var at = utf8.startIndex
-    for (i, s) in scalars.enumerated() {
-      offsets[i] = at
-      at += UTF8.width(s)
+  func encode(_ utf8: ArraySlice<UInt8>, into output: inout [Int32], workspace w: inout BPEWorkspace) {
+    utf8.withUnsafeBufferPointer { w.pre.load($0) }
+    preTokenizer.chunk(&w.pre)
+    var start = 0
+    for end in w.pre.ends {
+      let lower = utf8.startIndex + Int(w.pre.byteStarts[start])
+      let upper = utf8.startIndex + Int(w.pre.byteStarts[Int(end)])
+      start = Int(end)
+      if ignoresMerges, let id = wholeWord(utf8[lower..<upper], &w) {
+        output.append(id)
+        continue
+      }
+      mergeChunk(utf8[lower..<upper], into: &output, workspace: &w)
     }
-    preTokenizer.forEachChunk(scalars) { range in
-      let chunk = utf8[offsets[range.lowerBound]..<offsets[range.upperBound]]
-      mergeChunk(chunk, into: &output, workspace: &workspace)
-    }
+  }
+
+  /// The token whose text is the whole chunk (in the GPT-2 byte encoding), if there is one.
+  private func wholeWord(_ chunk: ArraySlice<UInt8>, _ w: inout BPEWorkspace) -> Int32? {
+    w.encoded.removeAll(keepingCapacity: true)
+    for b in chunk { ByteUnicodeMap.appendEncoded(b, to: &w.encoded) }
+    return w.encoded.withUnsafeBufferPointer { table.id($0) }
   }
 
   private func mergeChunk(
@@ -133,16 +146,17 @@ struct BPETokenizer: Sendable {
         left: left, right: right, leftSymbol: l, rightSymbol: r, result: m.result))
   }
 
-  /// Emits a final symbol; one the vocabulary lacks is spelled with single-byte tokens.
+  /// Emits a final symbol. For one the vocabulary lacks, llama.cpp looks up each byte of the
+  /// symbol's GPT-2 text as a one-byte token: only bytes 0x21…0x7E are their own GPT-2 character
+  /// (the rest are two bytes there), so only those can be spelled; the others are dropped.
   @inline(__always)
   private func emit(_ symbol: Int32, into output: inout [Int32]) {
     if symbol < vocabularyCount {
       output.append(symbol)
       return
     }
-    for b in extraSymbolBytes[Int(symbol - vocabularyCount)] {
+    for b in extraSymbolBytes[Int(symbol - vocabularyCount)] where b >= 0x21 && b <= 0x7E {
       let s = byteSymbols[Int(b)]
-      // A vocabulary without even this byte's token cannot spell it; llama.cpp drops it too.
       if s < vocabularyCount { output.append(s) }
     }
   }
@@ -160,6 +174,9 @@ struct MergeCandidate: Prioritized {
 
 /// Buffers reused across the chunks of one `encode` call so each chunk does not reallocate.
 struct BPEWorkspace {
+  var pre = PreTokenizerWorkspace()
+  /// A chunk in the GPT-2 byte encoding, as UTF-8.
+  var encoded: [UInt8] = []
   var symbols: [Int32] = []
   var previous: [Int32] = []
   var next: [Int32] = []

@@ -43,6 +43,20 @@ public enum ByteUnicodeMap {
     return String(s)
   }
 
+  /// Appends the UTF-8 of byte `b`'s GPT-2 character (all are below U+0144: one or two bytes).
+  @inline(__always)
+  static func appendEncoded(_ b: UInt8, to out: inout [UInt8]) {
+    let v = scalarValues[Int(b)]
+    if v < 0x80 {
+      out.append(UInt8(v))
+    } else {
+      out.append(UInt8(0xC0 | (v >> 6)))
+      out.append(UInt8(0x80 | (v & 0x3F)))
+    }
+  }
+
+  private static let scalarValues: [UInt16] = scalars.map { UInt16($0.value) }
+
   /// Decodes a GPT-2 unicode string back to raw bytes. Characters outside the mapping (which
   /// a well-formed vocabulary never contains) are kept as their own UTF-8 so nothing is lost.
   public static func decode(_ text: String) -> [UInt8] {

@@ -1,193 +1,151 @@
-/// Splits raw text into the chunks that byte-level BPE merges within (merges never cross a
-/// chunk boundary). The rules are hand-written equivalents of the regexes llama.cpp applies for
-/// each `tokenizer.ggml.pre` value, so that token ids match the model's training exactly.
+/// Splits raw text into the chunks that byte-level BPE merges within (merges never cross a chunk
+/// boundary), with the rules llama.cpp applies for each `tokenizer.ggml.pre` value, so that token
+/// ids match the model's training exactly.
+///
+/// A family's rules run in order, each cutting every chunk the previous one made. llama.cpp's
+/// hand-written splitters (GPT-2, Llama 3, Qwen 2, Qwen 3.5, newline runs) have twins in
+/// `PreTokenizer+Splitters.swift`, quirks included; every other regex runs through `SplitRegex`,
+/// which reproduces `std::regex` on llama.cpp's rewritten text. Character classes come from
+/// Unicode 15.1 (`UnicodeCategoryTable`), as llama.cpp's do.
 public struct PreTokenizer: Sendable {
-  /// The regex families implemented.
-  public enum Kind: Sendable, Equatable {
-    /// GPT-2: `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
-    case gpt2
-    /// StarCoder and relatives (smollm, refact, command-r, codeshell, exaone, minerva):
-    /// first every `\p{N}` code point becomes a chunk of its own, then GPT-2 splits the rest.
-    case starCoder
+  public let type: PreTokenizerType
+  let rules: [SplitRule]
+
+  public init(type: PreTokenizerType) {
+    self.type = type
+    rules = type.rules
   }
 
-  public let kind: Kind
-
-  public init(kind: Kind) {
-    self.kind = kind
-  }
-
-  /// Picks the splitting rules for a GGUF `tokenizer.ggml.pre` value.
+  /// Picks the rules for a GGUF `tokenizer.ggml.pre` value (nil: llama.cpp's `default`).
   public init(pre: String?) throws(TokenizerError) {
-    switch pre {
-    case nil, "default", "gpt2", "gpt-2", "phi-2", "jina-es", "jina-de", "jina-v1-en",
-      "jina-v2-es", "jina-v2-de", "jina-v2-code", "gigachat", "roberta-bpe":
-      self.kind = .gpt2
-    case "starcoder", "smollm", "refact", "command-r", "codeshell", "exaone", "minerva-7b":
-      self.kind = .starCoder
-    case let other?:
-      throw .unsupportedPreTokenizer(other)
+    guard let type = PreTokenizerType(pre: pre) else {
+      throw .unsupportedPreTokenizer(pre ?? "")
     }
+    self.init(type: type)
   }
 
   /// The chunks of `text`, in order; concatenated they give back `text`.
   public func split(_ text: String) -> [String] {
-    let scalars = Array(text.unicodeScalars)
+    var w = PreTokenizerWorkspace()
+    var utf8 = Array(text.utf8)
+    utf8.withUnsafeMutableBufferPointer { w.load(UnsafeBufferPointer($0)) }
+    chunk(&w)
     var out: [String] = []
-    forEachChunk(scalars) { range in
-      var view = String.UnicodeScalarView()
-      view.append(contentsOf: scalars[range])
-      out.append(String(view))
+    var start = 0
+    for end in w.ends {
+      out.append(String(decoding: utf8[Int(w.byteStarts[start])..<Int(w.byteStarts[Int(end)])], as: UTF8.self))
+      start = Int(end)
     }
     return out
   }
 
-  /// Calls `body` with the scalar index range of each chunk, left to right.
-  func forEachChunk(_ scalars: [Unicode.Scalar], _ body: (Range<Int>) -> Void) {
-    let classes = scalars.map(ScalarClass.init)
-    switch kind {
-    case .gpt2:
-      splitGPT2(scalars, classes, 0..<scalars.count, body)
-    case .starCoder:
-      // `\p{N}` as a first pass: each number scalar alone, the text between as one piece.
-      var start = 0
-      for i in 0..<scalars.count where classes[i].contains(.number) {
-        if start < i { splitGPT2(scalars, classes, start..<i, body) }
-        body(i..<(i + 1))
-        start = i + 1
-      }
-      if start < scalars.count { splitGPT2(scalars, classes, start..<scalars.count, body) }
-    }
-  }
-
-  /// The GPT-2 alternatives tried in regex order at each position. Lookups past the end of the
-  /// piece see "no class", which is why a trailing lone space falls through to `\s+`.
-  private func splitGPT2(
-    _ s: [Unicode.Scalar], _ cls: [ScalarClass], _ piece: Range<Int>, _ body: (Range<Int>) -> Void
-  ) {
-    let end = piece.upperBound
-    var start = piece.lowerBound
-    var pos = start
-    @inline(__always) func classAt(_ i: Int) -> ScalarClass { i < end ? cls[i] : .outOfRange }
-    @inline(__always) func emit() {
-      body(start..<pos)
-      start = pos
-    }
-
-    while pos < end {
-      let c = s[pos]
-      // Contractions, lowercase only, as GPT-2's regex is case-sensitive.
-      if c == "'" && pos + 1 < end {
-        let n = s[pos + 1]
-        if n == "s" || n == "t" || n == "m" || n == "d" {
-          pos += 2
-          emit()
-          continue
-        }
-        if pos + 2 < end {
-          let nn = s[pos + 2]
-          if (n == "r" && nn == "e") || (n == "v" && nn == "e") || (n == "l" && nn == "l") {
-            pos += 3
-            emit()
-            continue
+  /// Fills `w.ends` with the end (in code points) of each chunk of the text `w.load` read.
+  func chunk(_ w: inout PreTokenizerWorkspace) {
+    let n = w.codepoints.count
+    w.ends.removeAll(keepingCapacity: true)
+    guard n > 0 else { return }
+    w.ends.append(Int32(n))
+    w.valuesMode = nil
+    for rule in rules {
+      w.next.removeAll(keepingCapacity: true)
+      if case .pattern(let regex) = rule { w.prepareValues(collapsed: regex.collapsed) }
+      w.codepoints.withUnsafeBufferPointer { cps in
+        w.classes.withUnsafeBufferPointer { cls in
+          w.values.withUnsafeBufferPointer { values in
+            var start = 0
+            for end in w.ends {
+              let range = start..<Int(end)
+              switch rule {
+              case .gpt2:
+                PreTokenizer.splitGPT2(cps, cls, range, into: &w.next)
+              case .llama3(let digitRun, let marks):
+                PreTokenizer.splitLlama3(cps, cls, range, digitRun: digitRun, marks: marks, into: &w.next)
+              case .newlines:
+                PreTokenizer.splitNewlines(cps, range, into: &w.next)
+              case .pattern(let regex):
+                regex.split(values, range, into: &w.next, scratch: &w.regex)
+              }
+              start = Int(end)
+            }
           }
         }
       }
-
-      let leadingSpace = c == " "
-      let head = leadingSpace ? classAt(pos + 1) : cls[pos]
-      // ` ?\p{L}+`
-      if head.contains(.letter) {
-        if leadingSpace { pos += 1 }
-        while classAt(pos).contains(.letter) { pos += 1 }
-        emit()
-        continue
-      }
-      // ` ?\p{N}+`
-      if head.contains(.number) {
-        if leadingSpace { pos += 1 }
-        while classAt(pos).contains(.number) { pos += 1 }
-        emit()
-        continue
-      }
-      // ` ?[^\s\p{L}\p{N}]+`
-      if head.isOther {
-        if leadingSpace { pos += 1 }
-        while classAt(pos).isOther { pos += 1 }
-        emit()
-        continue
-      }
-
-      var spaces = 0
-      while classAt(pos + spaces).contains(.whitespace) { spaces += 1 }
-      if spaces > 1 && pos + spaces < end {
-        // `\s+(?!\S)`: leave the last whitespace to prefix the following word.
-        pos += spaces - 1
-      } else if spaces > 0 {
-        pos += spaces
-      } else {
-        pos += 1
-      }
-      emit()
+      swap(&w.ends, &w.next)
     }
   }
 }
 
-/// The three character classes the pre-tokenizer regexes mention, plus "past the end".
-struct ScalarClass: OptionSet, Sendable {
-  let rawValue: UInt8
+/// One splitting step.
+enum SplitRule: Sendable {
+  /// llama.cpp's hand-written GPT-2 splitter.
+  case gpt2
+  /// llama.cpp's hand-written Llama 3 splitter and its Qwen variants: digit runs cut every
+  /// `digitRun` digits; `marks` lets combining marks join letter runs (Qwen 3.5).
+  case llama3(digitRun: Int, marks: Bool)
+  /// Runs of newlines and runs of anything else.
+  case newlines
+  case pattern(SplitRegex)
 
-  static let letter = ScalarClass(rawValue: 1)
-  static let number = ScalarClass(rawValue: 2)
-  static let whitespace = ScalarClass(rawValue: 4)
-  /// Every real scalar carries this bit, so `[^\s\p{L}\p{N}]` can tell "punctuation" from
-  /// "nothing there".
-  static let present = ScalarClass(rawValue: 8)
-  static let outOfRange = ScalarClass([])
+  static func regex(_ pattern: String) -> SplitRule { .pattern(SplitRegex(pattern)) }
+}
 
-  init(rawValue: UInt8) {
-    self.rawValue = rawValue
+/// Buffers for one text being pre-tokenized, reused across the fragments of an `encode` call.
+struct PreTokenizerWorkspace {
+  var codepoints: [UInt32] = []
+  /// Byte offset of each code point in the loaded UTF-8, plus the end.
+  var byteStarts: [Int32] = []
+  var classes: [CodepointClass] = []
+  /// What `SplitRegex` reads (see there); `valuesMode` says which form it holds.
+  var values: [UInt32] = []
+  var valuesMode: Bool?
+  var ends: [Int32] = []
+  var next: [Int32] = []
+  var regex = SplitRegexScratch()
+
+  /// Decodes valid UTF-8 (fragments of a Swift `String`) into code points and their classes.
+  mutating func load(_ utf8: UnsafeBufferPointer<UInt8>) {
+    codepoints.removeAll(keepingCapacity: true)
+    byteStarts.removeAll(keepingCapacity: true)
+    var i = 0
+    while i < utf8.count {
+      let b = utf8[i]
+      byteStarts.append(Int32(i))
+      var cp: UInt32
+      var width: Int
+      switch b {
+      case 0..<0x80: (cp, width) = (UInt32(b), 1)
+      case 0xC0..<0xE0: (cp, width) = (UInt32(b & 0x1F), 2)
+      case 0xE0..<0xF0: (cp, width) = (UInt32(b & 0x0F), 3)
+      default: (cp, width) = (UInt32(b & 0x07), 4)
+      }
+      width = min(width, utf8.count - i)
+      for k in 1..<max(width, 1) { cp = cp << 6 | UInt32(utf8[i + k] & 0x3F) }
+      codepoints.append(cp)
+      i += width
+    }
+    byteStarts.append(Int32(utf8.count))
+    classes.removeAll(keepingCapacity: true)
+    classes.append(contentsOf: repeatElement([], count: codepoints.count))
+    codepoints.withUnsafeBufferPointer { cps in
+      classes.withUnsafeMutableBufferPointer { UnicodeCategoryTable.classify(cps, into: $0) }
+    }
+    valuesMode = nil
   }
 
-  init(_ scalar: Unicode.Scalar) {
-    let v = scalar.value
-    if v < 0x80 {
-      self = ScalarClass.asciiTable[Int(v)]
-      return
+  /// Fills `values` for a regex: collapsed stand-ins for patterns that name categories, else the
+  /// code points with non-ASCII whitespace turned into U+000B.
+  mutating func prepareValues(collapsed: Bool) {
+    guard valuesMode != collapsed else { return }
+    valuesMode = collapsed
+    values.removeAll(keepingCapacity: true)
+    for (cp, c) in zip(codepoints, classes) {
+      if cp < 0x80 {
+        values.append(cp)
+      } else if collapsed {
+        values.append(c.collapsed)
+      } else {
+        values.append(c.contains(.whitespace) ? 0x0B : cp)
+      }
     }
-    var c: ScalarClass = .present
-    if ScalarClass.isWhitespace(v) { c.insert(.whitespace) }
-    switch scalar.properties.generalCategory {
-    case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
-      c.insert(.letter)
-    case .decimalNumber, .letterNumber, .otherNumber:
-      c.insert(.number)
-    default:
-      break
-    }
-    self = c
-  }
-
-  /// Present but neither letter, number nor whitespace.
-  var isOther: Bool { self == .present }
-
-  /// Unicode White_Space, the set llama.cpp's tables use for `\s`.
-  static func isWhitespace(_ v: UInt32) -> Bool {
-    switch v {
-    case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F,
-      0x205F, 0x3000:
-      return true
-    default:
-      return false
-    }
-  }
-
-  private static let asciiTable: [ScalarClass] = (0..<0x80).map { v in
-    var c: ScalarClass = .present
-    let u = UInt8(v)
-    if isWhitespace(UInt32(v)) { c.insert(.whitespace) }
-    if (u >= 0x41 && u <= 0x5A) || (u >= 0x61 && u <= 0x7A) { c.insert(.letter) }
-    if u >= 0x30 && u <= 0x39 { c.insert(.number) }
-    return c
   }
 }

@@ -7,6 +7,8 @@ struct SpecialTokenMatcher: Sendable {
     var bytes: [UInt8]
     /// User-defined tokens are matched even when the caller does not parse special tokens.
     var alwaysMatched: Bool
+    /// ASCII whitespace after the token is dropped (llama.cpp's `rstrip` attribute).
+    var stripsRight: Bool
   }
 
   /// A piece of the partitioned input.
@@ -23,13 +25,15 @@ struct SpecialTokenMatcher: Sendable {
   /// tokens, nearly all starting "<unused": trying each one at every "<" made HTML crawl.)
   private let lexicographic: [Int]
 
-  init(tokens: [String], types: [TokenType]) {
+  init(tokens: [String], types: [TokenType], rightStripped: Set<Int32> = []) {
     var list: [Entry] = []
     for (i, type) in types.enumerated() {
       guard type == .control || type == .userDefined || type == .unknown else { continue }
       let bytes = Array(tokens[i].utf8)
       guard !bytes.isEmpty else { continue }
-      list.append(Entry(id: Int32(i), bytes: bytes, alwaysMatched: type == .userDefined))
+      list.append(
+        Entry(
+          id: Int32(i), bytes: bytes, alwaysMatched: type == .userDefined, stripsRight: rightStripped.contains(Int32(i))))
     }
     list.sort { a, b in
       a.bytes.count != b.bytes.count ? a.bytes.count > b.bytes.count : a.id < b.id
@@ -76,6 +80,9 @@ struct SpecialTokenMatcher: Sendable {
             if start < p { next.append(.text(start..<p)) }
             next.append(.token(entry.id))
             p += entry.bytes.count
+            if entry.stripsRight {
+              while p < range.upperBound && SpecialTokenMatcher.isSpace(text[p]) { p += 1 }
+            }
             start = p
           } else {
             p += 1
@@ -127,6 +134,10 @@ struct SpecialTokenMatcher: Sendable {
     }
     return lo
   }
+
+  /// C's `isspace` in the C locale.
+  @inline(__always)
+  static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
 
   @inline(__always)
   private func matches(_ needle: [UInt8], in text: [UInt8], at p: Int, end: Int) -> Bool {

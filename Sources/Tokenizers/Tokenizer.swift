@@ -9,12 +9,6 @@ public final class Tokenizer: Sendable {
     case sentencePiece(SentencePieceTokenizer)
   }
 
-  /// Texts that end a turn; llama.cpp treats tokens with these texts as end-of-generation
-  /// (and as control tokens) whatever type the vocabulary gives them.
-  private static let endOfGenerationTexts: [String] = [
-    "<|endoftext|>", "<|im_end|>", "<|eot_id|>", "<end_of_turn>", "<|end|>", "<|eom_id|>",
-  ]
-
   private let backend: Backend
   private let types: [TokenType]
   /// Vocabulary text → id, for `tokenID(_:)` and the SentencePiece merges.
@@ -32,8 +26,17 @@ public final class Tokenizer: Sendable {
   public let bosID: Int32?
   /// End-of-sequence token, if the model has one.
   public let eosID: Int32?
-  /// End-of-turn token, if the vocabulary names one.
+  /// End-of-turn token: the file's, else the token llama.cpp recognises by its text
+  /// (`<|eot_id|>`, `<|im_end|>`, …).
   public let eotID: Int32?
+  /// End-of-message token (`<|eom_id|>`), from the file or by text.
+  public let eomID: Int32?
+  /// Every token that ends generation, ascending: EOS, EOT, EOM, the fill-in-the-middle
+  /// pad/repository/separator tokens, and every token whose text llama.cpp treats as an end of
+  /// turn (`<|im_end|>`, `<|eot_id|>`, `<|endoftext|>`, `<|end|>`, `<end_of_turn>`, `</s>` …).
+  public let endOfGenerationIDs: [Int32]
+  /// Whether `encode(addSpecial: true)` prepends BOS.
+  public var addsBOS: Bool { addBOS && bosID != nil }
 
   /// Number of token ids, i.e. the logits width the vocabulary implies.
   public var vocabularySize: Int { types.count }
@@ -47,23 +50,17 @@ public final class Tokenizer: Sendable {
     if let scores = v.scores, scores.count != v.tokens.count {
       throw .scoreCountMismatch(tokens: v.tokens.count, scores: scores.count)
     }
-    for (name, id) in [("BOS", v.bosID), ("EOS", v.eosID), ("EOT", v.eotID), ("UNK", v.unknownID)] {
+    for (name, id) in [("BOS", v.bosID), ("EOS", v.eosID), ("EOT", v.eotID), ("UNK", v.unknownID), ("PAD", v.paddingID)] {
       if let id, id < 0 || Int(id) >= v.tokens.count {
         throw .specialTokenOutOfRange(name: name, id: id)
       }
     }
 
     let table = TokenTable(tokens: v.tokens)
-    var types = [TokenType](repeating: .normal, count: v.tokens.count)
-    for (i, raw) in v.tokenTypes.enumerated() { types[i] = TokenType(rawValue: raw) ?? .undefined }
-    var eog = Set<Int32>()
-    for id in [v.eosID, v.eotID] { if let id { eog.insert(id) } }
-    for text in Tokenizer.endOfGenerationTexts {
-      if let id = table.id(text) {
-        eog.insert(id)
-        types[Int(id)] = .control
-      }
-    }
+    var fileTypes = [TokenType](repeating: .normal, count: v.tokens.count)
+    for (i, raw) in v.tokenTypes.enumerated() { fileTypes[i] = TokenType(rawValue: raw) ?? .undefined }
+    let rules = SpecialTokenRules(vocabulary: v, table: table, types: fileTypes)
+    let types = rules.types
 
     switch v.model {
     case "llama":
@@ -74,18 +71,20 @@ public final class Tokenizer: Sendable {
       index.reserveCapacity(v.tokens.count)
       // Later duplicates win, as in llama.cpp's token_to_id map.
       for (i, t) in v.tokens.enumerated() { index[t] = Int32(i) }
-      self.backend = .bytePairEncoding(try BPETokenizer(vocabulary: v, tokenIndex: index))
+      self.backend = .bytePairEncoding(try BPETokenizer(vocabulary: v, tokenIndex: index, table: table))
       (self.pieceBytes, self.pieceStarts) = Tokenizer.bytePairPieces(tokens: v.tokens, types: types)
     }
     self.types = types
     self.tokenTable = table
-    self.specials = SpecialTokenMatcher(tokens: v.tokens, types: types)
-    self.endOfGeneration = eog
+    self.specials = SpecialTokenMatcher(tokens: v.tokens, types: types, rightStripped: rules.rightStripped)
+    self.endOfGeneration = rules.endOfGeneration
+    self.endOfGenerationIDs = rules.endOfGeneration.sorted()
     self.addBOS = v.addBOS
     self.addEOS = v.addEOS
     self.bosID = v.bosID
     self.eosID = v.eosID
-    self.eotID = v.eotID
+    self.eotID = rules.eotID
+    self.eomID = rules.eomID
   }
 
   /// Token ids for `text`.
@@ -145,7 +144,7 @@ public final class Tokenizer: Sendable {
     return String(decoding: bytes, as: UTF8.self)
   }
 
-  /// Whether generating `id` should stop the sequence: EOS, EOT, or an end-of-turn token.
+  /// Whether generating `id` should stop the sequence (see `endOfGenerationIDs`).
   public func isEndOfGeneration(_ id: Int32) -> Bool {
     endOfGeneration.contains(id)
   }

@@ -17,13 +17,18 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
   case malformedMerge(index: Int, text: String)
   /// A special token id (BOS, EOS, …) lies outside the vocabulary.
   case specialTokenOutOfRange(name: String, id: Int32)
+  /// A `tokenizer.ggml.*` key holds a value of the wrong type.
+  case wrongMetadataType(key: String, expected: String)
+  /// A `tokenizer.ggml.*_token_id` key holds something that is not a token of the vocabulary.
+  case invalidSpecialToken(key: String, value: String, vocabularySize: Int)
 
   public var description: String {
     switch self {
     case .unsupportedModel(let m):
       return "tokenizer model '\(m)' is not supported (implemented: 'gpt2' byte-level BPE, 'llama' SentencePiece)"
     case .unsupportedPreTokenizer(let p):
-      return "pre-tokenizer '\(p)' is not supported"
+      return "pre-tokenizer '\(p)' (tokenizer.ggml.pre) is not supported; supported: "
+        + PreTokenizerType.supportedNames.joined(separator: ", ")
     case .missingMetadata(let key):
       return "the model file has no '\(key)' metadata, so no tokenizer can be built"
     case .emptyVocabulary:
@@ -36,6 +41,10 @@ public enum TokenizerError: Error, Sendable, Equatable, CustomStringConvertible 
       return "merge #\(i) '\(text)' is not two parts separated by a space"
     case .specialTokenOutOfRange(let name, let id):
       return "\(name) token id \(id) is outside the vocabulary"
+    case .wrongMetadataType(let key, let expected):
+      return "the model file's '\(key)' is not \(expected)"
+    case .invalidSpecialToken(let key, let value, let n):
+      return "\(key) is \(value), which is not a token id of this vocabulary (0..<\(n))"
     }
   }
 }

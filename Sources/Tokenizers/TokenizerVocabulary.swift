@@ -20,6 +20,15 @@ public struct TokenizerVocabulary: Sendable {
   public var paddingID: Int32?
   /// End-of-turn token, when the model has one distinct from EOS.
   public var eotID: Int32?
+  /// End-of-message token (Llama 3.1's `<|eom_id|>`, after a tool call).
+  public var eomID: Int32?
+  /// Fill-in-the-middle pad, repository and file-separator tokens: llama.cpp ends generation
+  /// at them (a code model that emits one has left the file it was writing).
+  public var fimPadID: Int32?
+  public var fimRepID: Int32?
+  public var fimSepID: Int32?
+  /// `general.name`: llama.cpp gives Phi-3's special tokens right-stripping by this name.
+  public var modelName: String?
   /// Whether `encode(addSpecial: true)` prepends BOS.
   public var addBOS: Bool
   /// Whether `encode(addSpecial: true)` appends EOS.
@@ -40,6 +49,11 @@ public struct TokenizerVocabulary: Sendable {
     unknownID: Int32? = nil,
     paddingID: Int32? = nil,
     eotID: Int32? = nil,
+    eomID: Int32? = nil,
+    fimPadID: Int32? = nil,
+    fimRepID: Int32? = nil,
+    fimSepID: Int32? = nil,
+    modelName: String? = nil,
     addBOS: Bool = false,
     addEOS: Bool = false,
     addSpacePrefix: Bool = true
@@ -55,6 +69,11 @@ public struct TokenizerVocabulary: Sendable {
     self.unknownID = unknownID
     self.paddingID = paddingID
     self.eotID = eotID
+    self.eomID = eomID
+    self.fimPadID = fimPadID
+    self.fimRepID = fimRepID
+    self.fimSepID = fimSepID
+    self.modelName = modelName
     self.addBOS = addBOS
     self.addEOS = addEOS
     self.addSpacePrefix = addSpacePrefix

@@ -184,6 +184,29 @@ import Tokenizers
     }
   }
 
+  /// Work the step count undercharges (a search or sort of a long list is one step) is cut off by
+  /// the wall clock, and such searches and sorts are charged by their size.
+  @Test func slowTemplatesHitTheTimeLimit() throws {
+    var limits = JinjaLimits()
+    limits.maxSteps = .max
+    limits.maxDuration = .milliseconds(300)
+    let slow = [
+      "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}",
+      "{% set big = range(4000000) %}{% for i in range(100000) %}{% if -1 in big %}{% endif %}{% endfor %}",
+      "{% set big = range(1000000)|list %}{% for i in range(1000) %}{{ (big|sort)|length }}{% endfor %}",
+      "{{ range(4000000)|unique|length }}",
+    ]
+    for source in slow {
+      let start = ContinuousClock.now
+      #expect(throws: JinjaError.self, "\(source)") { try JinjaTemplate(source: source).render([:], limits: limits) }
+      #expect(ContinuousClock.now - start < .seconds(5), "\(source)")
+    }
+    // Under the default step budget the same searches stop on steps, long before they finish.
+    #expect(throws: JinjaError.self) {
+      try JinjaTemplate(source: slow[1]).render([:], limits: JinjaLimits())
+    }
+  }
+
   /// Random mutations of real templates must parse-and-render or fail with a typed error, quickly.
   @Test func mutatedTemplatesNeverCrash() throws {
     var rng = SplitMix64(seed: 6)

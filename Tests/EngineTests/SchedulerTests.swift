@@ -22,6 +22,8 @@ struct SchedulerTests {
     /// A sliding-window layer group with its own pool (nil: one pool for every layer).
     var window: Int? = nil
     var windowBlockCount = 0
+    /// Share of requests submitted as background work (batch lines, priority below 0).
+    var backgroundChance = 0.0
   }
 
   struct Outcome {
@@ -77,7 +79,10 @@ struct SchedulerTests {
         let maxTokens = Int.random(in: 1...40, using: &rng)
         let id = "r\(submitted)"
         guard s.waitingCount < config.maxWaiting else { break }
-        try s.add(id: id, promptIDs: prompt, maxTokens: maxTokens, priority: Int.random(in: 0...1, using: &rng))
+        let background = Double.random(in: 0..<1, using: &rng) < w.backgroundChance
+        try s.add(
+          id: id, promptIDs: prompt, maxTokens: maxTokens,
+          priority: background ? EngineRequest.batchPriority : Int.random(in: 0...1, using: &rng))
         submitted += 1
         live.append(id)
         target[id] = Int.random(in: 1...maxTokens, using: &rng)
@@ -338,6 +343,34 @@ struct SchedulerTests {
       s.didCompute(plan)
       s.append("a", token: 5)
     }
+  }
+
+  @Test func clearingThePrefixCacheStopsReuseButKeepsRunningBlocks() throws {
+    var config = SchedulerConfiguration()
+    config.maxBatchTokens = 64
+    config.blockCount = 40
+    config.blockSize = 4
+    var s = Scheduler(config)
+    let prompt = Array(Int32(1)...Int32(21))
+    func prefill(_ id: String) throws -> Int {
+      try s.add(id: id, promptIDs: prompt, maxTokens: 4)
+      let before = s.prefixHitTokens
+      s.didCompute(s.schedule())
+      return s.prefixHitTokens - before
+    }
+    #expect(try prefill("a") == 0)
+    #expect(s.runningTokens == 21 && s.waitingTokens == 0)
+    s.remove("a")
+    #expect(try prefill("b") == 20, "five full blocks reused")
+    s.clearPrefixCache()
+    #expect(try prefill("c") == 0, "nothing computed before the flush is reused")
+    // "b" still holds its blocks and decodes on; blocks filled after the flush are cached again.
+    #expect(s.runningTokens == 42)
+    s.remove("b")
+    s.remove("c")
+    #expect(try prefill("d") == 20)
+    s.remove("d")
+    #expect(s.pool.usedCount == 0)
   }
 
   @Test func refusesWhatCanNeverRun() {

@@ -70,4 +70,19 @@ struct ReferenceBatchingTests {
         == BatchSlice.batchedOrderCode(start: 0, count: 16, promptLength: 539))
     #expect(BatchSlice.batchedOrderCode(start: 535, count: 16, promptLength: 535) == 0)
   }
+
+  @Test func floatProductsRunAloneOnlyInMicroBatchesOfOne() {
+    // Models without sliding-window layers: micro-batches of 512 from the prompt's start.
+    #expect(BatchSlice.referenceBatchedFloat(position: 0, promptLength: 2))
+    #expect(!BatchSlice.referenceBatchedFloat(position: 0, promptLength: 1))
+    #expect(BatchSlice.referenceBatchedFloat(position: 511, promptLength: 513))
+    #expect(!BatchSlice.referenceBatchedFloat(position: 512, promptLength: 513))
+    #expect(BatchSlice.referenceBatchedFloat(position: 512, promptLength: 514))
+    // Generated positions never are.
+    #expect(!BatchSlice.referenceBatchedFloat(position: 513, promptLength: 513))
+    // The pattern is part of a cached block's identity.
+    #expect(
+      BatchSlice.batchedOrderCode(start: 512, count: 16, promptLength: 513)
+        != BatchSlice.batchedOrderCode(start: 512, count: 16, promptLength: 514))
+  }
 }

@@ -1,25 +1,44 @@
 import Foundation
+import GGUF
 import Testing
 
 @testable import Engine
 @testable import Server
 
 @Suite struct RequestMapperTests {
-  @Test func chatDefaultsFollowOpenAI() throws {
+  @Test func chatDefaultsFollowLlamaCppWhenTheModelRecommendsNothing() throws {
     let r = try decode(
       ChatCompletionRequest.self, #"{"model":"test-model","messages":[{"role":"user","content":"a b c"}]}"#)
     let plan = try mapper().plan(r, id: "chatcmpl-x")
     #expect(plan.requests.count == 1)
     let e = plan.requests[0]
     #expect(e.promptIDs.count == 5)  // 2 template tokens + 3 words
-    #expect(e.sampling.temperature == 1)
-    #expect(e.sampling.topP == 1)
-    #expect(e.sampling.topK == 0)
-    #expect(e.sampling.minP == 0)
+    #expect(e.sampling.temperature == 0.8)
+    #expect(e.sampling.topP == 0.95)
+    #expect(e.sampling.topK == 40)
+    #expect(e.sampling.minP == 0.05)
     // Without max_tokens a chat may use the rest of the context.
     #expect(e.maxTokens == 95)
     #expect(e.id == "chatcmpl-x-0")
     #expect(!plan.stream && plan.logprobs == nil)
+  }
+
+  @Test func theModelsRecommendedSamplingFillsWhatARequestLeavesOut() throws {
+    var metadata = GGUFMetadata()
+    metadata.set("general.sampling.temp", .float32(0.6))
+    metadata.set("general.sampling.top_k", .int32(20))
+    metadata.set("general.sampling.top_p", .float32(2))  // out of range: ignored, llama.cpp's 0.95 stays
+    let defaults = SamplingDefaults(metadata: metadata)
+    #expect(defaults.keysFromModel == ["general.sampling.temp", "general.sampling.top_k"])
+    var m = mapper()
+    m.model.samplingDefaults = defaults.parameters
+    let bare = try decode(CompletionRequest.self, #"{"prompt":"a b"}"#)
+    let s = try m.plan(bare, id: "c").requests[0].sampling
+    #expect(s.temperature == 0.6 && s.topK == 20 && s.topP == 0.95 && s.minP == 0.05)
+    // An explicit value wins, also one that switches a filter off.
+    let explicit = try decode(CompletionRequest.self, #"{"prompt":"a b","temperature":0,"top_k":0,"min_p":0}"#)
+    let e = try m.plan(explicit, id: "c").requests[0].sampling
+    #expect(e.temperature == 0 && e.topK == 0 && e.minP == 0 && e.topP == 0.95)
   }
 
   @Test func contentPartsAreJoinedAndNonTextPartsRefused() throws {

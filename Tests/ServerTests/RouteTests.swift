@@ -1,3 +1,4 @@
+import Accounts
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -16,7 +17,7 @@ import Testing
     configuration.apiKeys = keys
     configuration.maxBodyBytes = maxBody
     let server = ServerContext(
-      configuration: configuration, usage: try? UsageStore(path: ":memory:"), logger: Logger(label: "test"))
+      configuration: configuration, accounts: try? AccountsDatabase(path: ":memory:"), logger: Logger(label: "test"))
     if let engine {
       let served = ServedModel(engine: engine, template: .chatML(defaultSystem: nil))
       server.host.set(.ready(engine: engine, context: ModelContext(served: served, name: "scripted", aliases: [])))
@@ -69,7 +70,7 @@ import Testing
       }
     }
     #expect(engine.submitted.count == 2)
-    let records = try #require(try server.usage?.recent())
+    let records = try #require(try server.accounts.map { try UsageLedger($0).recent() })
     #expect(records.first?.requestID == "my-id-1")
     #expect(records.first?.user == "bob")
     #expect(records.first?.completionTokens == 6)

@@ -19,6 +19,9 @@ final class ScriptedEngine: ServingEngine, @unchecked Sendable {
   /// Delay between tokens, so disconnects can land mid-stream.
   var tokenDelay: Duration = .zero
   var tokensPerRequest = 3
+  /// What `statistics()` reports instead of an idle engine of 8 blocks.
+  var statisticsOverride: EngineStatistics?
+  private var _flushes = 0
 
   init() throws {
     tokenizer = try Tokenizer(vocabulary: smolLM2Vocabulary())
@@ -29,6 +32,7 @@ final class ScriptedEngine: ServingEngine, @unchecked Sendable {
 
   var submitted: [EngineRequest] { lock.withLock { _submitted } }
   var cancelled: [String] { lock.withLock { _cancelled } }
+  var flushes: Int { lock.withLock { _flushes } }
 
   func submit(_ request: EngineRequest) throws(EngineError) -> AsyncStream<EngineEvent> {
     if let refuseWith { throw refuseWith }
@@ -63,7 +67,10 @@ final class ScriptedEngine: ServingEngine, @unchecked Sendable {
 
   func cancel(_ id: String) { lock.withLock { _cancelled.append(id) } }
 
+  func flushPrefixCache() { lock.withLock { _flushes += 1 } }
+
   func statistics() -> EngineStatistics {
+    if let statisticsOverride { return statisticsOverride }
     var s = EngineStatistics()
     s.kvBlocksTotal = 8
     return s

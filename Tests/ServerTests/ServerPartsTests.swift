@@ -1,3 +1,4 @@
+import Accounts
 import Foundation
 import Testing
 
@@ -13,9 +14,42 @@ import Testing
     #expect(check.matchingKey(authorization: "Bearer sk-one1") == nil)
     #expect(check.matchingKey(authorization: "sk-one") == nil)
     #expect(check.matchingKey(authorization: nil) == nil)
-    #expect(APIKeyCheck.keyID("sk-one") != APIKeyCheck.keyID("sk-two"))
-    #expect(APIKeyCheck.keyID("sk-one").count == 20)
-    #expect(!APIKeyCheck.keyID("sk-one").contains("sk-one"))
+    #expect(check.matchingKey(authorization: "BEARER sk-one") == "sk-one")
+    #expect(check.keyID("sk-one") != check.keyID("sk-two"))
+    #expect(check.keyID("sk-one").count == 36)
+    #expect(!check.keyID("sk-one").contains("sk-one"))
+    // Per key by default; one namespace for all with a shared cache; no key shares one anyway.
+    #expect(check.cacheNamespace(keyID: check.keyID("sk-one")) != check.cacheNamespace(keyID: check.keyID("sk-two")))
+    #expect(check.cacheNamespace(keyID: nil) == .shared)
+    let shared = APIKeyCheck(keys: ["sk-one", "sk-two"], sharedCache: true)
+    #expect(shared.cacheNamespace(keyID: shared.keyID("sk-one")) == shared.cacheNamespace(keyID: shared.keyID("sk-two")))
+  }
+
+  @Test func keyIDsAreStableForOneDatabaseAndItsSecret() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("usage-\(UUID().uuidString)/usage.sqlite")
+      .path
+    defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+    let first = try AccountsDatabase(path: path).digest.secret
+    let again = try AccountsDatabase(path: path).digest.secret
+    #expect(first == again && first.count == 32)
+    #expect(try AccountsDatabase(path: ":memory:").digest.secret != first)
+    let id = APIKeyCheck(keys: ["sk-one"], digest: KeyDigest(secret: first)).keyID("sk-one")
+    #expect(id == APIKeyCheck(keys: ["sk-one"], digest: KeyDigest(secret: again)).keyID("sk-one"))
+  }
+
+  @Test func storedStringsAreCapped() throws {
+    let store = UsageLedger(try AccountsDatabase(path: ":memory:"))
+    let long = String(repeating: "é", count: 10_000)
+    let record = UsageRecord(
+      requestID: long, createdAt: 1, endpoint: "chat.completions", model: long, user: long,
+      apiKeyID: nil, promptTokens: 1, completionTokens: 1, cachedTokens: 0, queueSeconds: 0, ttftSeconds: 0,
+      e2eSeconds: 0, decodeTokensPerSecond: 0, status: 200, finishReason: "stop")
+    let row = try store.insert(record)
+    let stored = try #require(try store.recent().first)
+    #expect(stored.user?.unicodeScalars.count == 256)
+    #expect(stored.requestID.unicodeScalars.count == 256 && stored.model.unicodeScalars.count == 256)
+    try store.setStatus(499, id: row)
+    #expect(try store.recent().first?.status == 499)
   }
 
   @Test func procStatParsing() throws {
@@ -36,19 +70,20 @@ import Testing
       .path
     defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
     let record = UsageRecord(
-      id: nil, requestID: "req-1", createdAt: 1, endpoint: "chat.completions", model: "m", user: "alice",
+      requestID: "req-1", createdAt: 1, endpoint: "chat.completions", model: "m", user: "alice",
       apiKeyID: "key-1", promptTokens: 10, completionTokens: 5, cachedTokens: 2, queueSeconds: 0.1, ttftSeconds: 0.2,
       e2eSeconds: 0.5, decodeTokensPerSecond: 12, status: 200, finishReason: "stop")
     do {
-      let store = try UsageStore(path: path)
+      let store = UsageLedger(try AccountsDatabase(path: path))
       try store.insert(record)
       try store.insert(record)
     }
-    let reopened = try UsageStore(path: path)
+    let reopened = UsageLedger(try AccountsDatabase(path: path))
     #expect(try reopened.count() == 2)
     var back = try #require(try reopened.recent(limit: 1).first)
     #expect(back.id == 2)
     back.id = nil
+    back.dailyTokens = 0
     #expect(back == record)
   }
 
@@ -114,7 +149,8 @@ import Testing
     let paths = try #require(doc["paths"] as? [String: Any])
     for route in [
       "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/models/{id}", "/tokenize", "/detokenize", "/health",
-      "/version", "/metrics", "/openapi.json",
+      "/version", "/metrics", "/openapi.json", "/v1/files", "/v1/files/{id}", "/v1/files/{id}/content", "/v1/batches",
+      "/v1/batches/{id}", "/v1/batches/{id}/cancel",
     ] {
       #expect(paths[route] != nil, "\(route)")
     }

@@ -20,17 +20,23 @@ VALID = {
     "/v1/completions": {"prompt": "Hi", "max_tokens": 1},
     "/tokenize": {"prompt": "Hi"},
     "/detokenize": {"tokens": [1, 2, 3]},
+    "/v1/chat/completions/input_tokens": {"messages": [{"role": "user", "content": "Hi"}]},
+    "/v1/usage/estimate": {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4},
+    "/v1/batches": {"input_file_id": "file-nope", "endpoint": "/v1/chat/completions", "completion_window": "24h"},
 }
 FIELDS = {
     "/v1/chat/completions": ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
                              "min_p", "n", "stop", "seed", "presence_penalty", "frequency_penalty", "repetition_penalty",
                              "logit_bias", "logprobs", "top_logprobs", "user", "ignore_eos", "response_format", "stream",
-                             "stream_options"],
+                             "stream_options", "store", "metadata", "cache"],
     "/v1/completions": ["model", "prompt", "suffix", "max_tokens", "temperature", "top_p", "top_k", "min_p", "n", "best_of",
                         "stop", "seed", "presence_penalty", "frequency_penalty", "repetition_penalty", "logit_bias",
                         "logprobs", "echo", "user", "ignore_eos", "response_format", "stream", "stream_options"],
     "/tokenize": ["model", "prompt", "content", "messages", "add_special_tokens"],
     "/detokenize": ["model", "tokens"],
+    "/v1/chat/completions/input_tokens": ["model", "messages", "max_tokens", "logit_bias", "response_format"],
+    "/v1/usage/estimate": ["model", "messages", "prompt", "max_tokens", "n", "stop"],
+    "/v1/batches": ["input_file_id", "endpoint", "completion_window", "metadata"],
 }
 ODD_VALUES = [None, True, False, -1, 0, 1, 2, 17, -2**63, 2**63 - 1, 2**64, 1e308, -1e308, 0.5, -0.0, "", "x", "🦅" * 50,
               "\u0000", "a" * 10000, [], [None], [1, "a"], [[1], [2, 3]], [-5], [2**40], {}, {"type": "json_schema"},
@@ -87,9 +93,49 @@ def fixed_corpus():
                     body.pop("stream", None)
                 send("POST", path, json.dumps(body).encode())
     for path in ["/health", "/metrics", "/version", "/openapi.json", "/v1/models", "/v1/models/x", "/v1/models/%00",
-                 "/v1/../etc/passwd", "/" + "a" * 5000, "/v1/chat/completions?x=%zz"]:
+                 "/v1/../etc/passwd", "/" + "a" * 5000, "/v1/chat/completions?x=%zz",
+                 "/v1/usage?group_by=week", "/v1/usage?start=yesterday", "/v1/usage?start=1e400&end=-1",
+                 "/v1/usage?start=2026-13-45", "/v1/chat/completions?limit=0", "/v1/chat/completions?limit=1e9&order=up",
+                 "/v1/chat/completions/%00", "/v1/chat/completions/x/messages", "/v1/admin/keys",
+                 "/v1/files", "/v1/files?limit=0", "/v1/files?limit=1e9&order=up&after=%00", "/v1/files/x",
+                 "/v1/files/x/content", "/v1/files/%2e%2e%2fusage.sqlite/content", "/v1/batches", "/v1/batches?limit=0",
+                 "/v1/batches?limit=-1&after=x", "/v1/batches/x", "/v1/batches/%00"]:
         send("GET", path)
+    for path in ["/v1/batches/x/cancel", "/v1/batches/%00/cancel"]:
+        send("POST", path)
+    send("DELETE", "/v1/files/x")
+    multipart_corpus()
     send("POST", "/v1/completions", b"x" * 100, {"Content-Length": "99999999999"})
+
+
+def multipart_corpus():
+    """Uploads to /v1/files: broken forms, wrong purposes, missing parts, odd boundaries."""
+    def form(boundary, parts, close=True):
+        out = b""
+        for headers, content in parts:
+            out += b"--" + boundary + b"\r\n" + headers + b"\r\n\r\n" + content + b"\r\n"
+        return out + (b"--" + boundary + b"--\r\n" if close else b"")
+    purpose = (b'Content-Disposition: form-data; name="purpose"', b"batch")
+    upload = (b'Content-Disposition: form-data; name="file"; filename="x.jsonl"', b'{"custom_id":"a"}')
+    cases = [
+        ("multipart/form-data; boundary=B", form(b"B", [purpose, upload], close=False)),
+        ("multipart/form-data; boundary=B", form(b"B", [purpose])),
+        ("multipart/form-data; boundary=B", form(b"B", [upload])),
+        ("multipart/form-data; boundary=B", form(b"B", [(purpose[0], b"fine-tune"), upload])),
+        ("multipart/form-data; boundary=B", form(b"B", [purpose, (upload[0], b"")])),
+        ("multipart/form-data; boundary=B", form(b"B", [(b"Content-Type: text/plain", b"x")])),
+        ("multipart/form-data; boundary=B", b"--B\r\nContent-Disposition: form-data; name=\"purpose\""),
+        ("multipart/form-data; boundary=B", b"garbage"),
+        ("multipart/form-data; boundary=B", b""),
+        ("multipart/form-data; boundary=", form(b"B", [purpose, upload])),
+        ("multipart/form-data; boundary=" + "x" * 500, form(b"x" * 500, [purpose, upload])),
+        ("multipart/form-data", form(b"B", [purpose, upload])),
+        ("application/json", b'{"purpose":"batch"}'),
+    ]
+    for content_type, body in cases:
+        send("POST", "/v1/files", body, {"Content-Type": content_type})
+    for _ in range(40):
+        send("POST", "/v1/files", mutate(form(b"B", [purpose, upload])), {"Content-Type": "multipart/form-data; boundary=B"})
 
 
 def mutate(raw: bytes) -> bytes:

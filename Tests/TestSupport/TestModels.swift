@@ -20,22 +20,29 @@ public enum TestModels {
   }
 
   /// The parsed GGUF of a catalog model, shared between tests.
-  public static func file(_ name: String) throws -> GGUFFile {
-    let p = try path(name)
-    lock.lock()
-    defer { lock.unlock() }
-    if let f = files[name] { return f }
-    let f = try GGUFFile(path: p)
-    files[name] = f
-    return f
-  }
+  public static func file(_ name: String) throws -> GGUFFile { try file(atPath: path(name)) }
 
   /// The loaded model, shared between tests (models are immutable; states are per test).
   public static func model(_ name: String, numerics: Numerics = .exact) throws -> any LanguageModel {
-    let f = try file(name)
+    try model(atPath: path(name), numerics: numerics)
+  }
+
+  /// The parsed GGUF at `path`, shared between tests.
+  public static func file(atPath path: String) throws -> GGUFFile {
     lock.lock()
     defer { lock.unlock() }
-    let key = "\(name)/\(numerics)"
+    if let f = files[path] { return f }
+    let f = try GGUFFile(path: path)
+    files[path] = f
+    return f
+  }
+
+  /// The model at `path`, loaded once per summation order and shared between tests.
+  public static func model(atPath path: String, numerics: Numerics = .exact) throws -> any LanguageModel {
+    let f = try file(atPath: path)
+    lock.lock()
+    defer { lock.unlock() }
+    let key = "\(path)/\(numerics)"
     if let m = models[key] { return m }
     let m = try ModelRegistry.load(f, pool: ThreadPool(threadCount: 2), numerics: numerics)
     models[key] = m
@@ -88,4 +95,10 @@ public func logSoftmax(_ logits: ArraySlice<Float>) -> [Double] {
 /// SmolLM2's vocabulary read from the real GGUF (pulled on first use).
 public func smolLM2Vocabulary() throws -> TokenizerVocabulary {
   try TokenizerVocabulary(metadata: TestModels.file("smollm2-135m").metadata)
+}
+
+/// `Tests/Fixtures/<name>`: fixtures that are not llama.cpp reference outputs on the real models.
+public func fixturePath(_ name: String) -> String {
+  let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  return root.appendingPathComponent("Fixtures/\(name)").path
 }

@@ -16,7 +16,8 @@ private func tinyVocabulary(pre: String? = "gpt2") -> TokenizerVocabulary {
     model: "gpt2", pre: pre,
     tokens: entries.map(\.0), tokenTypes: entries.map(\.1.rawValue),
     // "c c" makes "cc", which the vocabulary lacks: it must fall back to two "c" tokens.
-    merges: ["b c", "a b", "a bc", "Ġ a", "Ã ©", "c c"],
+    // "Ġ Ġ" makes "ĠĠ", also missing; its GPT-2 text has no one-byte characters, so nothing is left.
+    merges: ["b c", "a b", "a bc", "Ġ a", "Ã ©", "c c", "Ġ Ġ"],
     bosID: 0, eosID: 0, addBOS: false, addEOS: true)
 }
 
@@ -41,6 +42,11 @@ private func tinyVocabulary(pre: String? = "gpt2") -> TokenizerVocabulary {
   @Test func mergeResultMissingFromVocabularyFallsBackToBytes() {
     #expect(tokenizer.encode("cc", addSpecial: false, parseSpecial: true) == [4, 4])
     #expect(tokenizer.encode("ccc", addSpecial: false, parseSpecial: true) == [4, 4, 4])
+  }
+
+  @Test func missingMergeResultKeepsOnlyItsOneByteCharacters() {
+    // llama.cpp looks the missing symbol's GPT-2 text up byte by byte: "ĠĠ" is four bytes, none a token.
+    #expect(tokenizer.encode("  ", addSpecial: false, parseSpecial: true) == [])
   }
 
   @Test func bytesWithoutAnyTokenAreDropped() {
@@ -124,12 +130,12 @@ private func tinyVocabulary(pre: String? = "gpt2") -> TokenizerVocabulary {
     v.model = "ugm"
     #expect(throws: TokenizerError.unsupportedModel("ugm")) { try Tokenizer(vocabulary: v) }
 
-    v = tinyVocabulary(pre: "qwen2")
-    #expect(throws: TokenizerError.unsupportedPreTokenizer("qwen2")) { try Tokenizer(vocabulary: v) }
+    v = tinyVocabulary(pre: "chameleon")
+    #expect(throws: TokenizerError.unsupportedPreTokenizer("chameleon")) { try Tokenizer(vocabulary: v) }
 
     v = tinyVocabulary()
     v.merges.append("abc")
-    #expect(throws: TokenizerError.malformedMerge(index: 6, text: "abc")) { try Tokenizer(vocabulary: v) }
+    #expect(throws: TokenizerError.malformedMerge(index: 7, text: "abc")) { try Tokenizer(vocabulary: v) }
 
     v = tinyVocabulary()
     v.tokenTypes.removeLast()

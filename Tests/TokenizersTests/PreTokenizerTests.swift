@@ -2,8 +2,8 @@ import Testing
 import Tokenizers
 
 @Suite struct PreTokenizerTests {
-  let gpt2 = PreTokenizer(kind: .gpt2)
-  let starCoder = PreTokenizer(kind: .starCoder)
+  let gpt2 = PreTokenizer(type: .gpt2)
+  let starCoder = PreTokenizer(type: .starCoder)
 
   @Test func wordsTakeTheirLeadingSpace() {
     #expect(gpt2.split("Hello world") == ["Hello", " world"])
@@ -55,9 +55,37 @@ import Tokenizers
   }
 
   @Test func preNamesSelectTheRules() throws {
-    #expect(try PreTokenizer(pre: "smollm").kind == .starCoder)
-    #expect(try PreTokenizer(pre: nil).kind == .gpt2)
-    #expect(try PreTokenizer(pre: "gpt2").kind == .gpt2)
-    #expect(throws: TokenizerError.unsupportedPreTokenizer("llama3")) { try PreTokenizer(pre: "llama3") }
+    #expect(try PreTokenizer(pre: "smollm").type == .starCoder)
+    #expect(try PreTokenizer(pre: nil).type == .defaultRules)
+    #expect(try PreTokenizer(pre: "gpt2").type == .gpt2)
+    #expect(try PreTokenizer(pre: "deepseek-r1-qwen").type == .qwen2)
+    #expect(throws: TokenizerError.unsupportedPreTokenizer("chameleon")) { try PreTokenizer(pre: "chameleon") }
+    let message = TokenizerError.unsupportedPreTokenizer("chameleon").description
+    #expect(message.contains("'chameleon'") && message.contains("qwen2") && message.contains("llama-bpe"))
+  }
+}
+
+@Suite struct PreTokenizerFamilyTests {
+  /// Every family's patterns compile and give back their input; each splits a mixed text.
+  @Test(arguments: PreTokenizerType.allCases) func everyFamilyRoundTrips(type: PreTokenizerType) {
+    let p = PreTokenizer(type: type)
+    let text = "Hello, WORLD's 12345 \t\n\n  x  你好世界 😀 naïve ﬁ \u{3000}end  "
+    let chunks = p.split(text)
+    #expect(chunks.joined() == text)
+    #expect(chunks.count > 5)
+    #expect(!chunks.contains(""))
+  }
+}
+
+@Suite struct SplitRegexTests {
+  /// `\s+$` tried at each of n spaces that are followed by something else would rerun its loop to
+  /// the end of the run each time: quadratic without the failure memo (50,000 spaces took 22 s, so
+  /// 200,000 would take minutes and trip the limit). The splits stay llama.cpp's.
+  @Test(.timeLimit(.minutes(1))) func longRunsStayLinear() {
+    let p = PreTokenizer(type: .deepseekLLM)
+    let text = String(repeating: " ", count: 200_000) + "😀"
+    let chunks = p.split(text)
+    #expect(chunks.joined() == text)
+    #expect(chunks == [String(repeating: " ", count: 200_000) + "😀"])
   }
 }
