@@ -610,23 +610,11 @@ int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0,
     if (fast) return gemm_packed_k(PG_Q5_0, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
     return gemm_packed_k(PG_Q5_0, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q4_K:
-    if (order == PG_ORDER_FAST)
-      return gemm_packed_k(PG_Q4_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
-    if (order == PG_ORDER_BATCHED)
-      return gemm_packed_k(PG_Q4_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
-    return gemm_packed_k(PG_Q4_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k_in_order(PG_Q4_K, order, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q5_K:
-    if (order == PG_ORDER_FAST)
-      return gemm_packed_k(PG_Q5_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
-    if (order == PG_ORDER_BATCHED)
-      return gemm_packed_k(PG_Q5_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
-    return gemm_packed_k(PG_Q5_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k_in_order(PG_Q5_K, order, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q6_K:
-    if (order == PG_ORDER_FAST)
-      return gemm_packed_k(PG_Q6_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
-    if (order == PG_ORDER_BATCHED)
-      return gemm_packed_k(PG_Q6_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
-    return gemm_packed_k(PG_Q6_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k_in_order(PG_Q6_K, order, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   default:
     return 0;
   }

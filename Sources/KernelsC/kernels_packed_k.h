@@ -613,3 +613,14 @@ INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, in
                                                 : PG_Q6_K_GROUP_BLOCK);
   PG_IN_WEIGHT_BLOCKS(gemm_packed_k_range(type, order, packed, rows, c0, c1, a, a_stride, n, y, y_stride, cols));
 }
+
+// A K-quant product in the order chosen at run time: each branch passes the order as a constant, so
+// each inlines its own tiles.
+INL int gemm_packed_k_in_order(const int type, int order, const uint8_t *packed, int rows, int g0, int g1,
+                               const uint8_t *a, size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  if (order == PG_ORDER_FAST)
+    return gemm_packed_k(type, PG_ORDER_FAST, packed, rows, g0, g1, a, a_stride, n, y, y_stride, cols);
+  if (order == PG_ORDER_BATCHED)
+    return gemm_packed_k(type, PG_ORDER_BATCHED, packed, rows, g0, g1, a, a_stride, n, y, y_stride, cols);
+  return gemm_packed_k(type, PG_ORDER_ONE_ROW, packed, rows, g0, g1, a, a_stride, n, y, y_stride, cols);
+}
