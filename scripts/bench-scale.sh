@@ -9,6 +9,18 @@
 #   SHAPES=tinyllama-1.1b TYPES="Q4_0 Q8_0" THREADS=2 ROUNDS=3 scripts/bench-scale.sh
 #   scripts/bench-scale.sh --report DIR    # print the tables of an earlier run again
 #
+# Issue 23's done-means table (1.1B and 3B; Q4_0, Q4_K_M, Q8_0, Q6_K; 2 and 1 threads; medians of 5;
+# read bandwidth and each run's share of it), on a quiet machine, after `swift build -c release`:
+#
+#   SHAPES="tinyllama-1.1b llama-3.2-3b" TYPES="Q4_0 Q4_K_M Q8_0 Q6_K" THREADS="2 1" ROUNDS=5 scripts/bench-scale.sh
+#
+# Roughly 2–2.5 hours on 2 quiet Zen 4/5 cores (estimated from single-run costs, not yet timed end to
+# end): per round ~7 min for the four 1.1B files and ~20 min for the four 3B files (1 thread takes
+# about twice 2 threads), plus ~15 min once to write the 3B F16 source and quantize it; ROUNDS=3 is
+# about 1.5 hours. Disk in MODELS: the four 1.1B files 3.4 GB, the four 3B files ~10 GB, plus the
+# shape's F16 source while it is being quantized (2.2 GB for 1.1B, 6.4 GB for 3B; deleted after
+# unless KEEP_F16=1), so ~20 GB free at the peak. Files already in MODELS are reused.
+#
 # env: SHAPES ("tinyllama-1.1b llama-3.2-3b llama-3.1-8b"; see `tools/make_random_gguf.py --list`),
 #      TYPES ("Q4_0 Q4_K_M Q5_K_M Q6_K Q8_0 IQ4_NL"), THREADS ("1 2"), ROUNDS (5), PROMPT (512),
 #      GEN (128), NUMERICS (exact), MODELS ($HOME/.cache/peregrine-scale), KEEP_F16 (0: delete each

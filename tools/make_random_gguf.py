@@ -9,9 +9,9 @@ The file is written tensor by tensor (never more than one matrix in memory), mat
 F32) from N(0, 0.02), norms 1.0, with a synthetic SentencePiece vocabulary of the shape's size (byte
 tokens, then made-up pieces), so both Peregrine and llama.cpp load it. Quantize it afterwards with
 llama.cpp's `llama-quantize` (scripts/bench-scale.sh does). Every shape uses the `llama`
-architecture: Qwen2.5-7B's shape differs from a llama layer only in its q/k/v biases, which cost
-nothing next to the matrix products, so its speed is a llama file of that shape until Peregrine
-loads `qwen2` itself.
+architecture: Qwen2.5-7B's shape differs from a llama layer only in its q/k/v biases (and NEOX
+RoPE), which cost nothing next to the matrix products, so a llama file of that shape measures what a
+`qwen2` file would; both engines run on one decoder for the two.
 
 needs: pip install gguf numpy
 """
