@@ -94,6 +94,7 @@ public final class InferenceEngine: @unchecked Sendable {
     s.speculativeStepTokens = configuration.speculation.maxStepTokens
     s.numerics = model.numerics
     s.ordersByPromptLength = model.ordersByPromptLength
+    s.orderCheckpointCuts = model.referenceCheckpointCuts
     s.kvCacheType = kvType
     schedulerConfiguration = s
     scheduler = Scheduler(s)

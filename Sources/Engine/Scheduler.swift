@@ -72,7 +72,8 @@ public struct Scheduler: Sendable {
       halfAttentionFrom: configuration.kvCacheType == .q8_0
         ? Int.max : BatchSlice.halfAttentionStart(promptLength: promptIDs.count, numerics: configuration.numerics),
       orderPromptLength: configuration.ordersByPromptLength
-        ? BatchSlice.orderPromptLength(promptLength: promptIDs.count, numerics: configuration.numerics) : 0)
+        ? BatchSlice.orderPromptLength(promptLength: promptIDs.count, numerics: configuration.numerics) : 0,
+      orderCheckpointCuts: configuration.orderCheckpointCuts)
     records[id] = record
     insert(id, into: &waiting)
   }

@@ -25,6 +25,9 @@ public struct SchedulerConfiguration: Sendable, Equatable {
   /// (`LanguageModel.ordersByPromptLength`): then slices carry the prompt length and a cached block's
   /// identity includes its positions' order pattern (`BatchSlice.batchedOrderCode`).
   public var ordersByPromptLength = false
+  /// Whether those orders follow llama.cpp's checkpoint cuts of the prompt
+  /// (`LanguageModel.referenceCheckpointCuts`).
+  public var orderCheckpointCuts = true
   /// How the KV cache stores rows: under `.q8_0` every position attends in f32 (`halfAttentionFrom`
   /// = Int.max, as under `Numerics.fast`), which prefix-block hashes then record.
   public var kvCacheType = KVCacheType.f16
@@ -89,6 +92,8 @@ struct SequenceRecord {
   /// The prompt length that fixes each position's batched matrix-product order
   /// (`BatchSlice.orderPromptLength`).
   let orderPromptLength: Int
+  /// The batched-order rule's checkpoint cuts (`SchedulerConfiguration.orderCheckpointCuts`).
+  var orderCheckpointCuts = true
   var computed = 0
   var blockTable: [Int32] = []
   /// Window-pool blocks, as long as `blockTable`; -1 once released (wholly behind the window).
@@ -114,7 +119,8 @@ struct SequenceRecord {
   /// Block `i`'s arithmetic variant (how many of its positions attend in f32, and which take
   /// llama.cpp's batched matrix-product order), part of its hash.
   func variant(ofBlock i: Int, _ blockSize: Int) -> Int {
-    let order = BatchSlice.batchedOrderCode(start: i * blockSize, count: blockSize, promptLength: orderPromptLength)
+    let order = BatchSlice.batchedOrderCode(
+      start: i * blockSize, count: blockSize, promptLength: orderPromptLength, checkpointCuts: orderCheckpointCuts)
     return order &* (blockSize + 1)
       &+ BatchSlice.fullPrecisionCount(start: i * blockSize, count: blockSize, halfAttentionFrom: halfAttentionFrom)
   }

@@ -13,7 +13,7 @@ public enum ActivationFormat: Sendable, Equatable {
   /// The format a weight type multiplies against.
   public init(weights: GGMLType) {
     switch weights {
-    case .q4_0, .q8_0, .q5_0: self = .q8_0
+    case .q4_0, .q8_0, .q5_0, .iq4_nl: self = .q8_0
     case .q4_1, .q5_1: self = .q8_1
     case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: self = .q8_K
     default: self = .f32

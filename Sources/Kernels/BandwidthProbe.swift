@@ -3,7 +3,13 @@ import KernelsC
 
 /// Measures the memory read bandwidth the pool's threads reach together, in bytes per second: each
 /// thread streams its share of a buffer far larger than the caches; the best of `rounds` passes.
-public func measureReadBandwidth(pool: ThreadPool, bytes: Int = 256 << 20, rounds: Int = 5) -> Double {
+///
+/// The buffer is 1 GiB because "larger than the caches" is more than the guest's reported L3 on a
+/// virtual machine: on the 2-vCPU Zen 5 guest this was built on (32 MB L3 reported) one thread read
+/// a 64 MB buffer at 50 GB/s, 128 MB at 39, 256 MB at 24 and 512 MB at 19 GB/s. A model's weights
+/// (hundreds of MB and up) stream from the slowest level, which is what a decode step's share of
+/// the bandwidth should be measured against.
+public func measureReadBandwidth(pool: ThreadPool, bytes: Int = 1 << 30, rounds: Int = 3) -> Double {
   let size = max(1 << 20, bytes) & ~4095
   let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
   defer { buffer.deallocate() }

@@ -27,7 +27,7 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
 
 /// Types this build can dequantize and multiply.
 public let supportedWeightTypes: Set<GGMLType> = [
-  .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K,
+  .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl,
 ]
 
 /// Expands `count` elements of one row of type `type` at `src` into `dst`.
@@ -71,6 +71,8 @@ public func dequantizeRow(_ type: GGMLType, _ src: UnsafeRawPointer, _ dst: Unsa
         out[j + 16] = d * Float(q[j] >> 4) + m
       }
     }
+  case .iq4_nl:
+    IQ4NL.dequantize(src, dst, count)
   case .q5_0, .q5_1:
     dequantizeQ5(type, src, dst, count)
   case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K:

@@ -17,14 +17,23 @@ import GGUF
 /// - Q4_K (× Q8_K): one float sum of scaled code dots, one of minimum terms, subtracted at the end;
 ///   a multiply-add per super-block, or (`batched`, llama.cpp's four-row kernel) per pair of
 ///   32-element sub-blocks.
+/// - Q5_K (× Q8_K): per row eight integer partials per super-block, partial k summing over the four
+///   64-element chunks the sub-block scale times the dots of elements 4k..4k+3 of the chunk's low and
+///   high 32, each scaled by `d_a·d_w` into its own float sum and folded as above, then plus one float
+///   sum `fma(−d_a·dmin_w, Σ min·bsum, sum)`. `batched` (its tiled kernel): per super-block the
+///   whole scaled integer sum S and minimum sum M, `r = fma(−dmin_w, M, S·d_w)`, `fma(r, d_a, sum)`.
+/// - Q4_0, IQ4_NL (× Q8_0, repacked by llama.cpp on x86 whatever the batch): one float sum,
+///   `fma(Float(whole integer dot of the block), d_w·d_a, sum)` per block.
 /// Returns nil for other weight types.
 public func vecDotLaneOrder(
   _ type: GGMLType, _ row: UnsafeRawPointer, _ act: UnsafeRawPointer, _ count: Int, batched: Bool = false
 ) -> Float? {
   switch type {
   case .q5_0, .q8_0, .q4_1: return laneDotQ0(type, row, act, count / 32)
+  case .q4_0, .iq4_nl: return laneDotBlocks(type, row, act, count / 32)
   case .q6_K: return laneDotQ6_K(row, act, count / 256, batched: batched)
   case .q4_K: return laneDotQ4_K(row, act, count / 256, pairedSums: batched)
+  case .q5_K: return laneDotQ5_K(row, act, count / 256, batched: batched)
   default: return nil
   }
 }
@@ -67,6 +76,23 @@ private func laneDotQ0(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPo
     if type == .q4_1 { minimums = minimums.addingProduct(loadHalf(wb, 2), loadHalf(ab, 2)) }
   }
   return type == .q4_1 ? foldLanes(lanes) + minimums : foldLanes(lanes)
+}
+
+private func laneDotBlocks(_ type: GGMLType, _ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int) -> Float {
+  var sum: Float = 0
+  for b in 0..<blocks {
+    let wb = w + b * 18
+    let ab = a + b * 34
+    var dot: Int32 = 0
+    for e in 0..<32 {
+      let byte = wb.load(fromByteOffset: 2 + e % 16, as: UInt8.self)
+      let nibble = Int(e < 16 ? byte & 0x0F : byte >> 4)
+      let code = type == .iq4_nl ? Int32(IQ4NL.values[nibble]) : Int32(nibble) - 8
+      dot &+= code &* Int32(ab.load(fromByteOffset: 2 + e, as: Int8.self))
+    }
+    sum = sum.addingProduct(Float(dot), loadHalf(wb, 0) * loadHalf(ab, 0))
+  }
+  return sum
 }
 
 /// Q6_K code of element `e` of a super-block as stored plus 32 (0...63).
@@ -155,4 +181,51 @@ private func laneDotQ4_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks:
     }
   }
   return sum - minSum
+}
+
+/// Q5_K code of element `e` (0..<256) of a super-block: nibble plus fifth bit, 0...31.
+@inline(__always) private func q5KCode(_ wb: UnsafeRawPointer, _ e: Int) -> Int32 {
+  let chunk = e / 64
+  let l = e % 32
+  let high = (e % 64) >= 32
+  let byte = wb.load(fromByteOffset: 48 + 32 * chunk + l, as: UInt8.self)
+  let nibble = high ? byte >> 4 : byte & 0x0F
+  let bit = (wb.load(fromByteOffset: 16 + l, as: UInt8.self) >> UInt8(2 * chunk + (high ? 1 : 0))) & 1
+  return Int32(nibble | bit << 4)
+}
+
+private func laneDotQ5_K(_ w: UnsafeRawPointer, _ a: UnsafeRawPointer, _ blocks: Int, batched: Bool) -> Float {
+  var lanes = [Float](repeating: 0, count: 8)
+  var minimums: Float = 0
+  var single: Float = 0
+  for b in 0..<blocks {
+    let wb = w + b * 176
+    let ab = a + b * 292
+    let y = (ab + 4).assumingMemoryBound(to: Int8.self)
+    let dw = loadHalf(wb, 0)
+    let dminw = loadHalf(wb, 2)
+    let da = ab.loadUnaligned(as: Float.self)
+    var whole: Int32 = 0
+    for k in 0..<8 {
+      var partial: Int32 = 0
+      for chunk in 0..<4 {
+        for half in 0..<2 {
+          let (scale, _) = KQuant.scaleMin(wb + 4, 2 * chunk + half)
+          var dot: Int32 = 0
+          for i in 0..<4 {
+            let e = 64 * chunk + 32 * half + 4 * k + i
+            dot &+= q5KCode(wb, e) &* Int32(y[e])
+          }
+          partial &+= Int32(scale) &* dot
+        }
+      }
+      whole &+= partial
+      lanes[k] = lanes[k].addingProduct(da * dw, Float(partial))
+    }
+    var mins: Int32 = 0
+    for s in 0..<8 { mins &+= Int32(KQuant.scaleMin(wb + 4, s).1) &* (bsum16(ab, 2 * s) &+ bsum16(ab, 2 * s + 1)) }
+    minimums = minimums.addingProduct(-(da * dminw), Float(mins))
+    single = single.addingProduct((Float(whole) * dw).addingProduct(-dminw, Float(mins)), da)
+  }
+  return batched ? single : foldLanes(lanes) + minimums
 }

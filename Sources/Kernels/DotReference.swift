@@ -21,6 +21,9 @@ public func vecDotGeneric(_ type: GGMLType, _ row: UnsafeRawPointer, _ x: Unsafe
       let nibble = j < 16 ? byte & 0x0F : byte >> 4
       let d = loadHalf(block, 0)
       return hasMin ? d * Float(nibble) + loadHalf(block, 2) : d * Float(Int(nibble) - 8)
+    case .iq4_nl:
+      let block = row + (i / 32) * 18
+      return loadHalf(block, 0) * Float(IQ4NL.code(block, i % 32))
     case .q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K:
       return referenceElement(type, row, i)
     default:

@@ -7,11 +7,11 @@ import KernelsC
 /// type's partner format (see `ActivationFormat`), once per row, into the pool's scratch memory;
 /// then each thread takes an equal share of the weight rows and runs the SIMD kernel for this CPU
 /// (`pg_gemm`), which reuses every loaded weight block across several activation rows. Types or
-/// CPUs without a SIMD kernel use the Swift `vecDot`. `batchedRows` ([n], Q4_K and Q6_K weights) marks
-/// the activation rows that take llama.cpp's summation order for batched rows (see `PG_BATCHED`).
+/// CPUs without a SIMD kernel use the Swift `vecDot`. `batched` marks the activation rows that take
+/// llama.cpp's summation order for batched rows (Q4_K, Q5_K and Q6_K weights; see `PG_BATCHED`).
 public func matmul(
   _ w: WeightMatrix, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, n: Int, pool: ThreadPool,
-  batchedRows: UnsafePointer<Bool>? = nil
+  batched: BatchedOrderRows? = nil
 ) {
   if n <= 0 { return }
   let format = ActivationFormat(weights: w.type)
@@ -22,7 +22,7 @@ public func matmul(
   }
   pool.withScratch(bytes: n * actBytes) { act in  // [n, actBytes]
     quantizeActivationRows(format, x, act, rows: n, cols: w.cols, pool: pool)
-    multiplyQuantized(w, UnsafeRawPointer(act), actBytes: actBytes, y, n: n, pool: pool, batchedRows: batchedRows)
+    multiplyQuantized(w, UnsafeRawPointer(act), actBytes: actBytes, y, n: n, pool: pool, batched: batched)
   }
 }
 
@@ -31,7 +31,7 @@ public func matmul(
 /// (Q, K, V; gate and up).
 public func multiplyQuantized(
   _ w: WeightMatrix, _ act: UnsafeRawPointer, actBytes: Int, _ y: UnsafeMutablePointer<Float>, n: Int,
-  pool: ThreadPool, batchedRows: UnsafePointer<Bool>? = nil
+  pool: ThreadPool, batched: BatchedOrderRows? = nil
 ) {
   let rows = w.rows
   let cols = w.cols
@@ -42,7 +42,7 @@ public func multiplyQuantized(
     let job = PackedGemmJob(
       targets: (PackedGemmTarget(weights: w, packed: packed, y: y, firstGroup: 0, groups: groups), nil, nil),
       act: act, actBytes: actBytes, n: n, totalGroups: groups, parts: min(pool.threadCount, groups),
-      batchedRows: batchedRows)
+      batched: batched)
     pool.parallelFor(job.parts, job: job)
     return
   }

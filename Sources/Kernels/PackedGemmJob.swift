@@ -19,9 +19,9 @@ struct PackedGemmJob: ParallelJob {
   var n: Int
   var totalGroups: Int
   var parts: Int
-  /// Per activation row, whether it takes llama.cpp's batched order (`PG_BATCHED`, Q4_K and Q6_K);
+  /// Per activation row and K-quant type, whether it takes llama.cpp's batched order (`PG_BATCHED`);
   /// nil for none.
-  var batchedRows: UnsafePointer<Bool>? = nil
+  var batched: BatchedOrderRows? = nil
 
   func run(_ part: Int) {
     let lo = totalGroups * part / parts
@@ -37,7 +37,7 @@ struct PackedGemmJob: ParallelJob {
     if a >= b { return }
     let w = t.weights
     let code = w.packedKernelCode
-    if let paired = batchedRows, w.numerics == .exact, w.type == .q4_K || w.type == .q6_K {
+    if let paired = batched?.rows(for: w.type), w.numerics == .exact {
       // Runs of activation rows with the same summation order, one kernel call each (the fast order is
       // the same for both, so it never splits).
       var done: Int32 = 1

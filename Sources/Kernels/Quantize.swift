@@ -68,6 +68,8 @@ public func quantizeRow(_ type: GGMLType, _ src: UnsafePointer<Float>, _ dst: Un
         block.storeBytes(of: a | (c << 4), toByteOffset: 4 + j, as: UInt8.self)
       }
     }
+  case .iq4_nl:
+    IQ4NL.quantize(src, dst, count)
   case .q5_0, .q5_1:
     quantizeQ5(type, src, dst, count)
   case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K:

@@ -9,6 +9,7 @@ public func vecDot(_ type: GGMLType, _ row: UnsafeRawPointer, _ act: UnsafeRawPo
   case .q4_1: return vecDotQ4_1Q8_1(row, act, count / 32)
   case .q8_0: return vecDotQ8_0Q8_0(row, act, count / 32)
   case .q5_0: return vecDotQ5_0Q8_0(row, act, count / 32)
+  case .iq4_nl: return IQ4NL.dot(row, act, count / 32)
   case .q5_1: return vecDotQ5_1Q8_1(row, act, count / 32)
   case .q4_K: return vecDotQ4_KQ8_K(row, act, count / 256)
   case .q5_K: return vecDotQ5_KQ8_K(row, act, count / 256)

@@ -6,8 +6,8 @@ import Synchronization
 /// A read-only view of a 2-D weight tensor in place (usually inside the mmapped GGUF file).
 /// `rows` output features, each a row of `cols` elements stored as `type`.
 ///
-/// Types with a row-interleaved SIMD layout (Q4_1, Q8_0, Q5_0, Q4_K, Q6_K, and F16 with rows a multiple
-/// of 8 elements; see `pg_pack`) are repacked the first
+/// Types with a row-interleaved SIMD layout (Q4_0, Q4_1, Q8_0, Q5_0, IQ4_NL, Q4_K, Q5_K, Q6_K, and F16
+/// with rows a multiple of 8 elements; see `pg_pack`) are repacked the first
 /// time `matmul` uses the matrix, once, into memory owned by the view's `packing`; matrices only
 /// read row by row (embedding lookups) are never repacked. When the source is a file mapping
 /// (`releasesSourceAfterPacking`), its pages are dropped from the process after packing, so the

@@ -323,6 +323,17 @@ INL __m256i bcast4(const uint8_t *p) {
   return _mm256_set1_epi32(v);
 }
 
+// Prefetches the cache lines of [p, p + bytes) into L1 (PG_PREFETCH_HINT): decode streams each weight
+// byte once, and the hardware prefetcher alone keeps too few lines in flight per core (a plain read
+// loop measured 14–20 GB/s on one Zen 5 core, the same loop prefetching a few KB ahead 20–28).
+#ifndef PG_PREFETCH_HINT
+#define PG_PREFETCH_HINT _MM_HINT_T0
+#endif
+INL void prefetch_block(const uint8_t *p, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64) _mm_prefetch((const char *)(p + off), PG_PREFETCH_HINT);
+  _mm_prefetch((const char *)(p + bytes - 1), PG_PREFETCH_HINT);
+}
+
 // A group's 8 outputs, which are adjacent; a padded last group writes only its real rows.
 INL void store_rows8(float *y, __m256 sum, int valid_rows) {
   if (valid_rows == 8) {
@@ -473,10 +484,32 @@ INL void packed_tile_split(const int type, const int fast, const int T, const ui
 #endif
 
 enum { PG_SCALE_CAPACITY = 8192 };
+
+// A prompt's weights are taken in blocks of about PG_WEIGHT_BLOCK bytes (an even number of 8-row
+// groups) that stay in L2 while every span of activation rows passes over them. Without the blocks a
+// matrix was read again from L3 or memory for each span of 4 rows, and a matrix larger than L3 (an
+// 8B model's feed-forward, 33 MB in Q4_0) made prefill memory-bound.
+enum { PG_WEIGHT_BLOCK = 1 << 19 };
+INL int weight_block_groups(size_t group_bytes) {
+  const size_t g = (PG_WEIGHT_BLOCK / (group_bytes ? group_bytes : 1)) & ~(size_t)1;
+  return g < 2 ? 2 : g > 1 << 20 ? 1 << 20 : (int)g;
+}
+
+// Runs `range(c0, c1)` over [g0, g1) in weight blocks when there are more activation rows than one
+// register tile (a decode step takes the whole range at once).
+#define PG_IN_WEIGHT_BLOCKS(range)                                                        \
+  do {                                                                                    \
+    const int block_ = n > PG_TILE_T ? weight_block_groups(group_bytes) : g1 - g0;        \
+    for (int c0 = g0; c0 < g1; c0 += block_) {                                            \
+      const int c1 = g1 - c0 > block_ ? c0 + block_ : g1;                                 \
+      if (!(range)) return 0;                                                             \
+    }                                                                                     \
+    return 1;                                                                             \
+  } while (0)
 _Static_assert(PG_TILE_T == 2 || PG_TILE_T == 4, "gemm_packed's remainder switch covers tiles of 2 and 4 rows");
 
-INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
-                    size_t a_stride, int n, float *y, size_t y_stride, int nb) {
+INL int gemm_packed_range(const int type, const int fast, const uint8_t *packed, int rows, int g0, int g1,
+                          const uint8_t *a, size_t a_stride, int n, float *y, size_t y_stride, int nb) {
   enum { T = PG_TILE_T };
   if (nb * T > PG_SCALE_CAPACITY) return 0;
   float da[PG_SCALE_CAPACITY], sa[PG_SCALE_CAPACITY];
@@ -539,9 +572,17 @@ INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int r
   return 1;
 }
 
+INL int gemm_packed(const int type, const int fast, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+                    size_t a_stride, int n, float *y, size_t y_stride, int nb) {
+  const size_t group_bytes = (size_t)nb * (type == PG_Q4_1 ? 160 : 272);
+  PG_IN_WEIGHT_BLOCKS(gemm_packed_range(type, fast, packed, rows, c0, c1, a, a_stride, n, y, y_stride, nb));
+}
+
 #include "kernels_packed_f16.h"
 
 #include "kernels_packed_k.h"
+
+#include "kernels_packed_q4.h"
 
 int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0, int g1, const void *act,
                                  size_t a_stride, int n, float *y, size_t y_stride, int cols) {
@@ -559,22 +600,21 @@ int PG_TARGET PG_FN(gemm_packed)(int type, const void *packed, int rows, int g0,
     return gemm_packed(PG_Q8_0, 0, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols / 32);
   case PG_F16:
     return gemm_packed_f16(p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+  case PG_Q4_0:
+    // One order for both numerics and every batch (kernels_packed_q4.h).
+    return gemm_packed_q4(PG_Q4_0, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+  case PG_IQ4_NL:
+    return gemm_packed_q4(PG_IQ4_NL, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q5_0:
     // llama.cpp uses one order for single and batched Q5_0 rows.
     if (fast) return gemm_packed_k(PG_Q5_0, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
     return gemm_packed_k(PG_Q5_0, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q4_K:
-    if (order == PG_ORDER_FAST)
-      return gemm_packed_k(PG_Q4_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
-    if (order == PG_ORDER_BATCHED)
-      return gemm_packed_k(PG_Q4_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
-    return gemm_packed_k(PG_Q4_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k_in_order(PG_Q4_K, order, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+  case PG_Q5_K:
+    return gemm_packed_k_in_order(PG_Q5_K, order, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   case PG_Q6_K:
-    if (order == PG_ORDER_FAST)
-      return gemm_packed_k(PG_Q6_K, PG_ORDER_FAST, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
-    if (order == PG_ORDER_BATCHED)
-      return gemm_packed_k(PG_Q6_K, PG_ORDER_BATCHED, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
-    return gemm_packed_k(PG_Q6_K, PG_ORDER_ONE_ROW, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
+    return gemm_packed_k_in_order(PG_Q6_K, order, p, rows, g0, g1, x, a_stride, n, y, y_stride, cols);
   default:
     return 0;
   }

@@ -444,8 +444,19 @@ INL void q6_k_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, 
 
 // order: PG_ORDER_ONE_ROW / PG_ORDER_BATCHED (llama.cpp's one-row or batched order) or PG_ORDER_FAST.
 enum { PG_ORDER_ONE_ROW = 0, PG_ORDER_BATCHED = 1, PG_ORDER_FAST = 2 };
+
+#include "kernels_packed_q5k.h"
+
+#if PG_ZMM
+#include "kernels_packed_kzmm.h"
+#endif
+
 INL void packed_k_tile(const int type, const int order, const int T, const uint8_t *group, int nb, const uint8_t *a,
                        size_t a_stride, const float *da, const int32_t *aux, float *y, size_t y_stride, int valid_rows) {
+  if (type == PG_Q5_K) {
+    q5_k_tiles(T, order, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
+    return;
+  }
   if (order == PG_ORDER_FAST) {
     if (type == PG_Q5_0) q5_0_fast(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
     else if (type == PG_Q4_K) q4_k_fast(T, group, nb, a, a_stride, da, aux, y, y_stride, valid_rows);
@@ -465,14 +476,17 @@ INL void packed_k_tile(const int type, const int order, const int T, const uint8
 }
 
 // The driver: like gemm_packed, with per-span activation scales (and sums) gathered up front.
-INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
-                      size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+INL int gemm_packed_k_range(const int type, const int order, const uint8_t *packed, int rows, int g0, int g1,
+                            const uint8_t *a, size_t a_stride, int n, float *y, size_t y_stride, int cols) {
   enum { T = PG_TILE_T, CAP = 8192 };
   const int kquant = type != PG_Q5_0;
   const int nb = kquant ? cols / 256 : cols / 32;
   const int ab_bytes = kquant ? 292 : 34;
-  const int aux_per = type == PG_Q4_K ? 4 : type == PG_Q5_0 ? (order == PG_ORDER_FAST ? 1 : 8) : 0;
-  const int group_block = type == PG_Q5_0 ? PG_Q5_0_GROUP_BLOCK : type == PG_Q4_K ? PG_Q4_K_GROUP_BLOCK : PG_Q6_K_GROUP_BLOCK;
+  const int aux_per = type == PG_Q4_K || type == PG_Q5_K ? 4 : type == PG_Q5_0 ? (order == PG_ORDER_FAST ? 1 : 8) : 0;
+  const int group_block = type == PG_Q5_0   ? PG_Q5_0_GROUP_BLOCK
+                          : type == PG_Q4_K ? PG_Q4_K_GROUP_BLOCK
+                          : type == PG_Q5_K ? PG_Q5_K_GROUP_BLOCK
+                                            : PG_Q6_K_GROUP_BLOCK;
   const size_t group_bytes = (size_t)nb * group_block;
   const int per_row = nb * (aux_per > 1 ? aux_per : 1);  // entries of the larger of da / aux
   if (nb <= 0 || per_row * T > CAP) return 0;
@@ -511,7 +525,7 @@ INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, in
           _mm256_storeu_si256((__m256i *)(aux + 8 * i), c);
         } else {
           memcpy(&da[i], ab, 4);
-          if (type == PG_Q4_K) {
+          if (type == PG_Q4_K || type == PG_Q5_K) {
             int16_t bs[16];
             memcpy(bs, ab + 260, 32);
             for (int p = 0; p < 4; p++) {
@@ -544,7 +558,36 @@ INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, in
       continue;
     }
 #endif
-    for (int g = g0; g < g1; g++) {
+    int g = g0;
+#if PG_ZMM
+    // K-quants: pairs of groups on 512-bit vectors (kernels_packed_kzmm.h), the odd one below.
+    if (type == PG_Q4_K || type == PG_Q5_K || type == PG_Q6_K)
+      for (; g + 2 <= g1; g += 2) {
+        const uint8_t *group = packed + (size_t)g * group_bytes;
+        const int valid = rows - 8 * g < 16 ? rows - 8 * g : 16;
+        const int m = t1 - t0;
+        const uint8_t *at = a + (size_t)t0 * a_stride;
+        const int32_t *auxt = aux;
+        float *yt = y + (size_t)t0 * y_stride + 8 * g;
+        int t = 0;
+        // The first tile prefetches the next pair.
+        const uint8_t *n0 = g + 2 < g1 ? group + 2 * group_bytes : NULL, *n1 = g + 3 < g1 ? group + 3 * group_bytes : NULL;
+        for (; t + T <= m; t += T, n0 = n1 = NULL)
+          packed_k_tile_zmm(type, order, T, group, group + group_bytes, nb, at + (size_t)t * a_stride, a_stride, da + t * nb,
+                            auxt + (size_t)t * nb * 4, yt + (size_t)t * y_stride, y_stride, valid, n0, n1);
+        switch (m - t) {
+#define PG_K_REST(n)                                                                                               \
+  packed_k_tile_zmm(type, order, n, group, group + group_bytes, nb, at + (size_t)t * a_stride, a_stride, da + t * nb, \
+                    auxt + (size_t)t * nb * 4, yt + (size_t)t * y_stride, y_stride, valid, n0, n1)
+        case 1: PG_K_REST(1); break;
+        case 2: PG_K_REST(2); break;
+        case 3: PG_K_REST(3); break;
+#undef PG_K_REST
+        default: break;
+        }
+      }
+#endif
+    for (; g < g1; g++) {
       const uint8_t *group = packed + (size_t)g * group_bytes;
       const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
       int t = t0;
@@ -559,4 +602,25 @@ INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, in
     }
   }
   return 1;
+}
+
+INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, int rows, int g0, int g1, const uint8_t *a,
+                      size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  const size_t group_bytes = (size_t)(type == PG_Q5_0 ? cols / 32 : cols / 256) *
+                             (type == PG_Q5_0   ? PG_Q5_0_GROUP_BLOCK
+                              : type == PG_Q4_K ? PG_Q4_K_GROUP_BLOCK
+                              : type == PG_Q5_K ? PG_Q5_K_GROUP_BLOCK
+                                                : PG_Q6_K_GROUP_BLOCK);
+  PG_IN_WEIGHT_BLOCKS(gemm_packed_k_range(type, order, packed, rows, c0, c1, a, a_stride, n, y, y_stride, cols));
+}
+
+// A K-quant product in the order chosen at run time: each branch passes the order as a constant, so
+// each inlines its own tiles.
+INL int gemm_packed_k_in_order(const int type, int order, const uint8_t *packed, int rows, int g0, int g1,
+                               const uint8_t *a, size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+  if (order == PG_ORDER_FAST)
+    return gemm_packed_k(type, PG_ORDER_FAST, packed, rows, g0, g1, a, a_stride, n, y, y_stride, cols);
+  if (order == PG_ORDER_BATCHED)
+    return gemm_packed_k(type, PG_ORDER_BATCHED, packed, rows, g0, g1, a, a_stride, n, y, y_stride, cols);
+  return gemm_packed_k(type, PG_ORDER_ONE_ROW, packed, rows, g0, g1, a, a_stride, n, y, y_stride, cols);
 }

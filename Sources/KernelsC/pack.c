@@ -6,10 +6,13 @@
 // Bytes per 8-row group and block of the packed form, bytes per source block, elements per block.
 static int packed_geometry(int type, int *group_block, int *src_block, int *block_elems) {
   switch (type) {
+  case PG_Q4_0:
+  case PG_IQ4_NL: *group_block = PG_Q4_0_GROUP_BLOCK; *src_block = 18; *block_elems = 32; return 1;
   case PG_Q4_1: *group_block = 160; *src_block = 20; *block_elems = 32; return 1;
   case PG_Q8_0: *group_block = 272; *src_block = 34; *block_elems = 32; return 1;
   case PG_Q5_0: *group_block = PG_Q5_0_GROUP_BLOCK; *src_block = 22; *block_elems = 32; return 1;
   case PG_Q4_K: *group_block = PG_Q4_K_GROUP_BLOCK; *src_block = 144; *block_elems = 256; return 1;
+  case PG_Q5_K: *group_block = PG_Q5_K_GROUP_BLOCK; *src_block = 176; *block_elems = 256; return 1;
   case PG_Q6_K: *group_block = PG_Q6_K_GROUP_BLOCK; *src_block = 210; *block_elems = 256; return 1;
   default: return 0;
   }
@@ -44,11 +47,12 @@ size_t pg_packed_size(int type, int rows, int cols) {
   return (size_t)((rows + 7) / 8) * (size_t)(cols / be) * (size_t)gb;
 }
 
-// Q4_1 / Q8_0: scales, then code bytes 4c..4c+3 of row r at chunk c, offset 4r.
+// Q4_0 / IQ4_NL / Q4_1 / Q8_0: scales (d, then Q4_1's m), then code bytes 4c..4c+3 of row r at chunk c,
+// offset 4r.
 static void pack_block_simple(int type, const uint8_t *s, int r, uint8_t *block) {
   const int scales = type == PG_Q4_1 ? 2 : 1;
   const int header = 16 * scales;
-  const int chunks = type == PG_Q4_1 ? 4 : 8;
+  const int chunks = type == PG_Q8_0 ? 8 : 4;
   for (int k = 0; k < scales; k++) memcpy(block + 16 * k + 2 * r, s + 2 * k, 2);
   for (int c = 0; c < chunks; c++) memcpy(block + header + 32 * c + 4 * r, s + 2 * scales + 4 * c, 4);
 }
@@ -69,7 +73,7 @@ static void pack_block_q5_0(const uint8_t *s, int r, uint8_t *block) {
 // Q4_K: f16 d at 2r, f16 dmin at 16 + 2r; 6-bit scales and mins as bytes, sub-block pairs
 // (2i, 2i+1) at 32 + 16i + 2r (scales) and 96 + 16i + 2r (mins); then per 64-element chunk ch,
 // 256 bytes: qs bytes 4c..4c+3 of the chunk at 160 + 256ch + 32c + 4r.
-static void pack_block_q4_k(const uint8_t *s, int r, uint8_t *block) {
+static void pack_scales_k4(const uint8_t *s, int r, uint8_t *block) {
   memcpy(block + 2 * r, s, 2);
   memcpy(block + 16 + 2 * r, s + 2, 2);
   const uint8_t *sc = s + 4;
@@ -85,8 +89,22 @@ static void pack_block_q4_k(const uint8_t *s, int r, uint8_t *block) {
     block[32 + 16 * (j / 2) + 2 * r + (j & 1)] = scale;
     block[96 + 16 * (j / 2) + 2 * r + (j & 1)] = min;
   }
+}
+
+static void pack_block_q4_k(const uint8_t *s, int r, uint8_t *block) {
+  pack_scales_k4(s, r, block);
   for (int ch = 0; ch < 4; ch++)
     for (int c = 0; c < 8; c++) memcpy(block + 160 + 256 * ch + 32 * c + 4 * r, s + 16 + 32 * ch + 4 * c, 4);
+}
+
+// Q5_K: Q4_K's first 160 bytes; the fifth-bit bytes qh[4c..4c+3] of row r at 160 + 32c + 4r (bit 2ch
+// of qh[l] is element 64ch + l's, bit 2ch + 1 element 64ch + 32 + l's); then the nibbles as Q4_K's,
+// from 416.
+static void pack_block_q5_k(const uint8_t *s, int r, uint8_t *block) {
+  pack_scales_k4(s, r, block);
+  for (int c = 0; c < 8; c++) memcpy(block + 160 + 32 * c + 4 * r, s + 16 + 4 * c, 4);
+  for (int ch = 0; ch < 4; ch++)
+    for (int c = 0; c < 8; c++) memcpy(block + 416 + 256 * ch + 32 * c + 4 * r, s + 48 + 32 * ch + 4 * c, 4);
 }
 
 // Q6_K: f16 d at 2r; int8 scales, sub-block pairs (2i, 2i+1) at 16 + 16i + 2r; then the 256 codes
@@ -132,6 +150,7 @@ int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, vo
         switch (type) {
         case PG_Q5_0: pack_block_q5_0(s, r, block); break;
         case PG_Q4_K: pack_block_q4_k(s, r, block); break;
+        case PG_Q5_K: pack_block_q5_k(s, r, block); break;
         case PG_Q6_K: pack_block_q6_k(s, r, block); break;
         default: pack_block_simple(type, s, r, block); break;
         }

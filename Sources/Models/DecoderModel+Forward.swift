@@ -39,11 +39,17 @@ extension DecoderModel {
       }
     }
 
+    // Which tokens llama.cpp multiplied by K-quant weights in a batch, and which in the last layer's
+    // feed-forward block, where it keeps only the rows that need logits.
+    let batched = ReferenceBatchedRows(batch, placement: placement, checkpointCuts: referenceCheckpointCuts)
+    let lastFFN = ReferenceBatchedRows(
+      batch, placement: placement, checkpointCuts: referenceCheckpointCuts, logitRowsOnly: true)
+
     for (t, id) in tokens.enumerated() { dequantizeRow(embedding.type, embedding.row(Int(id)), x + t * d, d) }
 
     for (l, layer) in layers.enumerated() {
       pool.perToken(n) { range in normRows(x, layer.attnNorm, xn, rows: range, width: d, eps: c.rmsEpsilon) }
-      matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool)
+      batched.withRows { matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool, batched: $0) }
       pool.perToken(n) { range in
         for t in range {
           let qt = q + t * qDim  // [heads, hd]
@@ -61,7 +67,7 @@ extension DecoderModel {
         storeKV(k, v, batch: batch, placement: placement, layer: l, cache: cache, tokens: range)
       }
       attention.run(q: q, out: att, batch: batch, placement: placement, layer: l, cache: cache, pool: pool)
-      matmul(layer.wo, att, y, n: n, pool: pool)
+      batched.withRows { matmul(layer.wo, att, y, n: n, pool: pool, batched: $0) }
       pool.perToken(n) { range in
         for t in range { addBias(layer.bo, y + t * d) }
         addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d)
@@ -70,7 +76,8 @@ extension DecoderModel {
 
       switch layer.feedForward {
       case .dense(let wGate, let wUp, let wDown, let biases):
-        matmulShared(wGate, gate, wUp, up, x: xn, n: n, pool: pool)
+        let ffnRows = l == layers.count - 1 ? lastFFN : batched
+        ffnRows.withRows { matmulShared(wGate, gate, wUp, up, x: xn, n: n, pool: pool, batched: $0) }
         if let b = biases {
           for t in 0..<n {
             addBias(b.gate, gate + t * ff)
@@ -78,7 +85,7 @@ extension DecoderModel {
           }
         }
         swiglu(gate, up, n * ff)
-        matmul(wDown, gate, y, n: n, pool: pool)
+        ffnRows.withRows { matmul(wDown, gate, y, n: n, pool: pool, batched: $0) }
         if let b = biases { for t in 0..<n { addBias(b.down, y + t * d) } }
       case .experts(let mixture):
         (l == layers.count - 1 ? lastLayerRoutedInBatch : routedInBatch).withUnsafeBufferPointer { batched in

@@ -145,9 +145,14 @@ public final class DecoderModel: LanguageModel {
   public let config: DecoderConfig
   public let info: ModelInfo
   public let numerics: Numerics
-  /// Under `.exact` a mixture-of-experts router takes llama.cpp's one-row or batched F32 order by
-  /// position (see `MixtureOfExperts`).
-  public var ordersByPromptLength: Bool { numerics == .exact && config.experts != nil }
+  /// Under `.exact` a prompt position's products take llama.cpp's one-row or batched order by its
+  /// prompt length: a mixture-of-experts router's F32 product (see `MixtureOfExperts`), and Q4_K,
+  /// Q5_K and Q6_K weights (`BatchSlice.referenceBatched`); other weight types have one order for
+  /// any batch.
+  public var ordersByPromptLength: Bool {
+    numerics == .exact
+      && (config.experts != nil || weightMatrices.contains { [.q4_K, .q5_K, .q6_K].contains($0.type) })
+  }
   let file: GGUFFile  // keeps the mapping alive under the weight views
   let embedding: WeightMatrix  // [vocab, d]
   let layers: [Layer]
@@ -241,5 +246,15 @@ public final class DecoderModel: LanguageModel {
 
   public var kvLayout: KVLayout {
     KVLayout(layers: config.layers, kvDim: config.kvHeads * config.headDim, headDim: config.headDim)
+  }
+
+  /// Attention and dense feed-forward matrices and the output head; expert matrices are left to pack
+  /// on first use (an expert nobody picks is never read).
+  public var weightMatrices: [WeightMatrix] {
+    layers.flatMap { layer -> [WeightMatrix] in
+      var m = [layer.wq, layer.wk, layer.wv, layer.wo]
+      if case .dense(let gate, let up, let down, _) = layer.feedForward { m += [gate, up, down] }
+      return m
+    } + [output]
   }
 }

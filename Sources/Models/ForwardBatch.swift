@@ -41,16 +41,20 @@ public struct BatchSlice: Sendable, Equatable {
   }
 
   /// The micro-batch llama.cpp's server (the fixtures' reference) evaluated prompt position `position`
-  /// in, as its first position and size, for a sliding-window model such as Gemma 3: to save context
-  /// checkpoints it ends a batch 516 and 4 positions before the prompt's end, batches hold at most
-  /// 2,048 positions (`n_batch`), and each batch runs in micro-batches of 512 (`n_ubatch`).
-  public static func referenceMicroBatch(containing position: Int, promptLength: Int) -> (first: Int, count: Int) {
+  /// in, as its first position and size: batches hold at most 2,048 positions (`n_batch`), and each
+  /// batch runs in micro-batches of 512 (`n_ubatch`). With `checkpointCuts` (a sliding-window model
+  /// such as Gemma 3, whose context it checkpoints) it also ends a batch 516 and 4 positions before
+  /// the prompt's end; a model without windowed layers (Llama) gets no cuts.
+  public static func referenceMicroBatch(
+    containing position: Int, promptLength: Int, checkpointCuts: Bool = true
+  ) -> (first: Int, count: Int) {
     let batchLimit = 2048
     let microBatch = 512
+    let cuts = checkpointCuts ? [promptLength - microBatch - 4, promptLength - 4] : []
     var start = 0
     while start < promptLength {
       var end = min(start + batchLimit, promptLength)
-      for cut in [promptLength - microBatch - 4, promptLength - 4] where cut > start && cut < end {
+      for cut in cuts where cut > start && cut < end {
         end = cut
         break
       }
@@ -67,13 +71,16 @@ public struct BatchSlice: Sendable, Equatable {
   /// `type` weight matrix as part of a batch, with its batched float order (`PG_BATCHED`), rather than
   /// alone like every generated token (micro-batches as `referenceMicroBatch`). Q4_K (repacked) rows
   /// go through its four-row kernel in groups of four, the `count % 4` left over through its one-row
-  /// kernel; Q6_K goes through its tiled kernel when the micro-batch has 8+ rows.
-  public static func referenceBatched(_ type: GGMLType, position: Int, promptLength: Int) -> Bool {
+  /// kernel; Q5_K and Q6_K go through its tiled kernel when the micro-batch has 8+ rows.
+  public static func referenceBatched(
+    _ type: GGMLType, position: Int, promptLength: Int, checkpointCuts: Bool = true
+  ) -> Bool {
     guard position >= 0, position < promptLength else { return false }
-    let (first, count) = referenceMicroBatch(containing: position, promptLength: promptLength)
+    let (first, count) = referenceMicroBatch(
+      containing: position, promptLength: promptLength, checkpointCuts: checkpointCuts)
     switch type {
     case .q4_K: return position - first < count - count % 4
-    case .q6_K: return count >= 8
+    case .q5_K, .q6_K: return count >= 8
     default: return false
     }
   }
@@ -85,7 +92,7 @@ public struct BatchSlice: Sendable, Equatable {
   /// into micro-batches of 512 from the start, so only a micro-batch of one position runs alone.
   public static func referenceBatchedFloat(position: Int, promptLength: Int) -> Bool {
     guard position >= 0, position < promptLength else { return false }
-    return min(512, promptLength - position / 512 * 512) >= 2
+    return referenceMicroBatch(containing: position, promptLength: promptLength, checkpointCuts: false).count >= 2
   }
 
   /// The `promptLength` a sequence's slices carry: the prompt's length under `.exact`, 0 under `.fast`
@@ -117,11 +124,11 @@ public struct BatchSlice: Sendable, Equatable {
   /// the same tokens computed in the other order differ in low bits. Three bits per position, so the
   /// code is exact for blocks of up to 21 positions (0 when no position is batched); longer blocks
   /// wrap, and a collision is then as unlikely as a 64-bit hash collision.
-  public static func batchedOrderCode(start: Int, count: Int, promptLength: Int) -> Int {
+  public static func batchedOrderCode(start: Int, count: Int, promptLength: Int, checkpointCuts: Bool = true) -> Int {
     var code = 0
     for p in start..<(start + count) {
-      let q4 = referenceBatched(.q4_K, position: p, promptLength: promptLength) ? 1 : 0
-      let q6 = referenceBatched(.q6_K, position: p, promptLength: promptLength) ? 2 : 0
+      let q4 = referenceBatched(.q4_K, position: p, promptLength: promptLength, checkpointCuts: checkpointCuts) ? 1 : 0
+      let q6 = referenceBatched(.q6_K, position: p, promptLength: promptLength, checkpointCuts: checkpointCuts) ? 2 : 0
       let f32 = referenceBatchedFloat(position: p, promptLength: promptLength) ? 4 : 0
       code = code &* 8 &+ q4 &+ q6 &+ f32
     }

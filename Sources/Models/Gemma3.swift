@@ -116,6 +116,8 @@ public final class Gemma3Model: LanguageModel {
   public let numerics: Numerics
   /// Under `.exact` its Q4_K / Q6_K products take llama.cpp's one-row or batched order by position.
   public var ordersByPromptLength: Bool { numerics == .exact }
+  /// llama.cpp's server checkpoints a sliding-window model's context, cutting its prompt batches.
+  public var referenceCheckpointCuts: Bool { true }
   let file: GGUFFile  // keeps the mapping alive under the weight views
   let embedding: WeightMatrix  // [vocab, d], also the output head
   let layers: [Layer]
@@ -177,6 +179,10 @@ public final class Gemma3Model: LanguageModel {
       warnings: c.warnings)
   }
 
+  public var weightMatrices: [WeightMatrix] {
+    layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.wGate, $0.wUp, $0.wDown] } + [embedding]
+  }
+
   public var kvLayout: KVLayout {
     KVLayout(
       layers: config.layers, kvDim: config.kvHeads * config.headDim, headDim: config.headDim,
@@ -202,27 +208,11 @@ public final class Gemma3Model: LanguageModel {
     let (x, xn, y, q, k, v, att, gate, up) = (
       buffers.x, buffers.xn, buffers.y, buffers.q, buffers.k, buffers.v, buffers.att, buffers.gate, buffers.up)
 
-    // Per token, whether llama.cpp multiplied it by Q4_K / Q6_K weights in a batch (see
-    // `BatchSlice.referenceBatched`). In the last layer llama.cpp keeps only the rows that need logits
-    // before the feed-forward block, so a slice asking for its last token's logits alone runs that row
-    // on its own there.
-    var batchedQ4K = [Bool](repeating: false, count: n)  // [n]
-    var batchedQ6K = [Bool](repeating: false, count: n)  // [n]
-    var lastFFNQ4K = batchedQ4K  // [n]
-    var lastFFNQ6K = batchedQ6K  // [n]
-    for slice in batch.slices {
-      for j in 0..<slice.tokenCount {
-        let t = slice.tokenOffset + j
-        let p = placement.position[t]
-        batchedQ4K[t] = BatchSlice.referenceBatched(.q4_K, position: p, promptLength: slice.promptLength)
-        batchedQ6K[t] = BatchSlice.referenceBatched(.q6_K, position: p, promptLength: slice.promptLength)
-        lastFFNQ4K[t] = slice.logits == .last ? false : batchedQ4K[t]
-        lastFFNQ6K[t] = slice.logits == .last ? false : batchedQ6K[t]
-      }
-    }
-    func batchedRows(_ w: WeightMatrix, lastFFN: Bool = false) -> [Bool] {
-      w.type == .q6_K ? (lastFFN ? lastFFNQ6K : batchedQ6K) : (lastFFN ? lastFFNQ4K : batchedQ4K)
-    }
+    // Which tokens llama.cpp multiplied by K-quant weights in a batch, and which in the last layer's
+    // feed-forward block, where it keeps only the rows that need logits.
+    let batched = ReferenceBatchedRows(batch, placement: placement, checkpointCuts: referenceCheckpointCuts)
+    let lastFFN = ReferenceBatchedRows(
+      batch, placement: placement, checkpointCuts: referenceCheckpointCuts, logitRowsOnly: true)
 
     let embedScale = Float(d).squareRoot()
     for (t, id) in tokens.enumerated() {
@@ -234,7 +224,7 @@ public final class Gemma3Model: LanguageModel {
       let local = c.isLocal(l)
       let rope = local ? localRope : globalRope
       pool.perToken(n) { range in normRows(x, layer.attnNorm, xn, rows: range, width: d, eps: c.rmsEpsilon) }
-      matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool)
+      batched.withRows { matmulShared(layer.wq, q, layer.wk, k, layer.wv, v, x: xn, n: n, pool: pool, batched: $0) }
       pool.perToken(n) { range in
         for t in range {
           let qt = q + t * qDim  // [heads, hd]
@@ -249,18 +239,18 @@ public final class Gemma3Model: LanguageModel {
       }
       (local ? localAttention : globalAttention).run(
         q: q, out: att, batch: batch, placement: placement, layer: l, cache: cache, pool: pool)
-      batchedRows(layer.wo).withUnsafeBufferPointer {
-        matmul(layer.wo, att, y, n: n, pool: pool, batchedRows: $0.baseAddress)
-      }
+      batched.withRows { matmul(layer.wo, att, y, n: n, pool: pool, batched: $0) }
       pool.perToken(n) { range in
         normRows(y, layer.postAttnNorm, y, rows: range, width: d, eps: c.rmsEpsilon)
         addInPlace(x + range.lowerBound * d, y + range.lowerBound * d, range.count * d)
         normRows(x, layer.ffnNorm, xn, rows: range, width: d, eps: c.rmsEpsilon)
       }
-      matmulShared(layer.wGate, gate, layer.wUp, up, x: xn, n: n, pool: pool)
+      (l == layers.count - 1 ? lastFFN : batched).withRows {
+        matmulShared(layer.wGate, gate, layer.wUp, up, x: xn, n: n, pool: pool, batched: $0)
+      }
       geluTanhGated(gate, up, n * ff, pool: pool)
-      batchedRows(layer.wDown, lastFFN: l == layers.count - 1).withUnsafeBufferPointer {
-        matmul(layer.wDown, gate, y, n: n, pool: pool, batchedRows: $0.baseAddress)
+      (l == layers.count - 1 ? lastFFN : batched).withRows {
+        matmul(layer.wDown, gate, y, n: n, pool: pool, batched: $0)
       }
       pool.perToken(n) { range in
         normRows(y, layer.postFfnNorm, y, rows: range, width: d, eps: c.rmsEpsilon)

@@ -69,11 +69,22 @@ public protocol LanguageModel: AnyObject, Sendable {
   /// (`BatchSlice.promptLength`, Gemma 3 under `.exact`); false: any block of the same tokens is
   /// interchangeable, whatever prompt it came from.
   var ordersByPromptLength: Bool { get }
+  /// Whether llama.cpp's server cuts this model's prompt batches short of the prompt's end to
+  /// checkpoint its context (sliding-window models), which changes which positions its batched
+  /// kernels take (`BatchSlice.referenceMicroBatch`).
+  var referenceCheckpointCuts: Bool { get }
   /// Runs every slice of `batch` in one pass over the weights: writes each token's keys and values
   /// into `cache` through its slice's block table, attends over the slice's earlier positions, and
   /// returns the logit rows the slices select, in slice order. `scratch` is the caller's working
   /// memory (one per concurrent caller).
   func forward(_ batch: ForwardBatch, cache: PagedKVCache, scratch: ScratchArena) throws(ModelError) -> Logits
+  /// The weight matrices its products read, for packing them up front (`packWeights`); a model that
+  /// lists none packs each matrix on first use.
+  var weightMatrices: [WeightMatrix] { get }
+}
+
+extension LanguageModel {
+  public var weightMatrices: [WeightMatrix] { [] }
 }
 
 /// The state of one sequence run outside the engine (CLI, perplexity, tests): a private cache whose
@@ -144,6 +155,7 @@ public final class ModelState: @unchecked Sendable {
 
 extension LanguageModel {
   public var ordersByPromptLength: Bool { false }
+  public var referenceCheckpointCuts: Bool { false }
 
   /// A fresh single-sequence state able to hold `maxTokens` positions (capped at the context length).
   public func makeState(maxTokens: Int) -> ModelState {

@@ -77,6 +77,7 @@ struct ModelOptions: ParsableArguments {
         throw CLIError(
           "the vocabulary has \(vocabulary.tokens.count) tokens but token_embd.weight has \(model.info.vocabularySize) rows")
       }
+      prepareWeights(model, pool: pool)
       return LoadedModel(
         file: file, model: model, pool: pool, tokenizer: try Tokenizer(vocabulary: vocabulary), addBOS: vocabulary.addBOS,
         template: try chatTemplate(file, vocabulary: vocabulary),
@@ -155,6 +156,21 @@ struct SamplingOptions: ParsableArguments {
 
   func validate() throws {
     if let why = parameters(.llamaCpp, seed: 0).validationError { throw ValidationError(why) }
+  }
+}
+
+/// Packs the model's weights now (`packWeights`), showing progress on a terminal: a multi-gigabyte
+/// file takes seconds to repack, and the first token should not hide that wait.
+func prepareWeights(_ model: any LanguageModel, pool: ThreadPool) {
+  let terminal = isatty(2) != 0
+  var shown = -1
+  packWeights(model.weightMatrices, pool: pool) { done, total in
+    guard terminal, total >= 64 << 20 else { return }
+    let percent = done * 100 / total
+    guard percent != shown else { return }
+    shown = percent
+    let line = String(format: "\rpreparing weights: %3d %% of %.2f GB", percent, Double(total) / 1e9)
+    FileHandle.standardError.write(Data((line + (done == total ? "\r\u{1B}[K" : "")).utf8))
   }
 }
 

@@ -5,7 +5,7 @@ import Kernels
 /// Shapes and seeded inputs shared by the kernel tests.
 enum KernelTestData {
   /// Types with a fast kernel and a reference twin.
-  static let types: [GGMLType] = [.q4_0, .q4_1, .q8_0, .f32, .f16, .bf16] + newBlockTypes
+  static let types: [GGMLType] = [.q4_0, .q4_1, .q8_0, .f32, .f16, .bf16] + newBlockTypes + [.iq4_nl]
   /// Types added for Gemma 3 (issue 4): the 32-element Q5 pair and the 256-element K-quants.
   static let newBlockTypes: [GGMLType] = [.q5_0, .q5_1, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
   /// Block-type row lengths: one block, a few, and an odd number of many.
@@ -42,8 +42,8 @@ enum KernelTestData {
     // Byte offsets of each block's f16 scales (the only bytes that must stay finite).
     let halves: [Int]
     switch type {
-    case .q4_0, .q8_0, .q5_0: halves = [0]
-    case .q4_1, .q4_K: halves = [0, 2]
+    case .q4_0, .q8_0, .q5_0, .iq4_nl: halves = [0]
+    case .q4_1, .q4_K, .q5_K: halves = [0, 2]
     case .q6_K: halves = [208]
     default: return row(type, cols: cols, rng: &rng)
     }

@@ -7,7 +7,7 @@ import Testing
 /// The packed SIMD kernels for Gemma 3's and SmolLM2's weight types against `vecDotLaneOrder`,
 /// llama.cpp's float order written out plainly: every output must be bit-identical, at every level
 /// this CPU runs (on AVX-512, Q4_1 and Q8_0 take the 512-bit tiles of kernels_packed_zmm.h).
-@Suite("Packed Q4_1 / Q5_0 / Q8_0 / Q4_K / Q6_K kernels equal vecDotLaneOrder bit for bit")
+@Suite("Packed Q4_0 / Q4_1 / Q5_0 / Q8_0 / IQ4_NL / Q4_K / Q5_K / Q6_K kernels equal vecDotLaneOrder bit for bit")
 struct LaneOrderKernelTests {
   struct Case: Sendable, CustomTestStringConvertible {
     var type: GGMLType
@@ -20,6 +20,8 @@ struct LaneOrderKernelTests {
     Case(type: .q4_1, paired: false), Case(type: .q5_0, paired: false), Case(type: .q8_0, paired: false),
     Case(type: .q6_K, paired: false),
     Case(type: .q6_K, paired: true), Case(type: .q4_K, paired: false), Case(type: .q4_K, paired: true),
+    Case(type: .q4_0, paired: false), Case(type: .iq4_nl, paired: false), Case(type: .q4_0, paired: false, fast: true),
+    Case(type: .q5_K, paired: false), Case(type: .q5_K, paired: true),
   ]
 
   /// The packed kernel over rows × cols weights and n activation rows, split into two group ranges
@@ -128,7 +130,7 @@ struct LaneOrderKernelTests {
     // Guards the test above: the plain one-sum-per-block dot (`vecDot`) must disagree with the lane
     // order on a good share of random outputs, else bit equality would not prove the order.
     var rng = SplitMix64(seed: 0x0DE7)
-    for type: GGMLType in [.q4_1, .q5_0, .q8_0, .q6_K, .q4_K] {
+    for type: GGMLType in [.q4_1, .q5_0, .q8_0, .q6_K, .q4_K, .q4_0, .q5_K] {
       let cols = type.blockSize == 256 ? 2048 : 640
       var differ = 0
       for _ in 0..<50 {
@@ -136,7 +138,7 @@ struct LaneOrderKernelTests {
         let act = VecDotTests.activations(for: type, rng.floats(cols, in: -2...2))
         row.withUnsafeBytes { w in
           act.withUnsafeBytes { a in
-            let lane = vecDotLaneOrder(type, w.baseAddress!, a.baseAddress!, cols, batched: type == .q4_K)!
+            let lane = vecDotLaneOrder(type, w.baseAddress!, a.baseAddress!, cols, batched: type == .q4_K || type == .q5_K)!
             if lane.bitPattern != vecDot(type, w.baseAddress!, a.baseAddress!, cols).bitPattern { differ += 1 }
           }
         }

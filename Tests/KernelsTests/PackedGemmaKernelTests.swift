@@ -6,10 +6,10 @@ import Testing
 
 /// The SIMD kernels for Gemma 3's weight types (packed Q5_0 × Q8_0, Q4_K × Q8_K, Q6_K × Q8_K) and
 /// the SIMD Q8_K quantizer against their Swift twins, at every level this CPU runs.
-@Suite("Packed Q5_0 / Q4_K / Q6_K kernels and the Q8_K quantizer vs Swift twins")
+@Suite("Packed Q4_0 / Q5_0 / IQ4_NL / Q4_K / Q5_K / Q6_K kernels and the Q8_K quantizer vs Swift twins")
 struct PackedGemmaKernelTests {
   static let levels = SIMDKernelTests.levels
-  static let types: [GGMLType] = [.q5_0, .q4_K, .q6_K]
+  static let types: [GGMLType] = [.q5_0, .q4_K, .q6_K, .q5_K, .q4_0, .iq4_nl]
 
   @Test("Q8_K activation quantization is byte-identical to the Swift twin")
   func quantizeQ8KMatches() {
@@ -82,7 +82,7 @@ struct PackedGemmaKernelTests {
   @Test("packed size: one group block per 8 rows and source block", arguments: types)
   func packedSize(_ type: GGMLType) {
     let code = Int32(type.rawValue)
-    let groupBlock = type == .q5_0 ? 176 : type == .q4_K ? 1184 : 2192
+    let groupBlock = [.q5_0: 176, .q4_K: 1184, .q5_K: 1440, .q6_K: 2192, .q4_0: 144, .iq4_nl: 144][type]!
     #expect(pg_packed_size(code, 13, Int32(2 * type.blockSize)) == 2 * 2 * groupBlock)
     #expect(pg_packed_size(code, 13, Int32(type.blockSize + 16)) == 0)  // not whole blocks
   }
@@ -163,7 +163,7 @@ struct PackedGemmaKernelTests {
         var corrupted = row
         // Any byte but the f16 super-block scales; flip its top bit or a low bit.
         let block = Int.random(in: 0..<(cols / type.blockSize), using: &rng)
-        let (first, last) = type == .q5_0 ? (2, 21) : type == .q4_K ? (4, 143) : (0, 207)
+        let (first, last) = [.q5_0: (2, 21), .q4_K: (4, 143), .q5_K: (4, 175), .q6_K: (0, 207), .q4_0: (2, 17), .iq4_nl: (2, 17)][type]!
         let bit: UInt8 = Bool.random(using: &rng) ? 0x80 : 0x01
         corrupted[block * type.typeSize + Int.random(in: first...last, using: &rng)] ^= bit
         if corrupted == row { continue }

@@ -100,6 +100,11 @@ struct QuantizationTests {
         range / levels / 2 + range / scaleLevels / 2 + amax / scaleLevels / 2 + (range + amax) / 512
         + 2 * levels * scaleLevels * sub
       return ({ _ in limit }, "half a step plus scale rounding")
+    case .iq4_nl:
+      // The extreme lands on −127; the widest gap between table values is 24 and the other end
+      // stops at +113 (14 short of the extreme), so about 14/127 of amax, with slack for the
+      // least-squares refit of the scale and its f16 rounding.
+      return ({ _ in amax * 20 / 127 + 127 * (amax / 127 * f16 + sub) }, "the table's widest gap or clamp")
     case .q3_K, .q6_K:
       // One step at the clamped side (like Q4_0), plus the sub-block scale's rounding against d
       // (half of amax/levels/scaleLevels per unit code, times the largest code).

@@ -165,7 +165,7 @@ struct VecDotToleranceTests {
       // types, the sign of one element.
       let block = Int.random(in: 0..<(cols / type.blockSize), using: &rng)
       // Q5 fifth-bit words and K-quant scales are codes too: a flipped bit there must be seen.
-      let header: Int = [.q4_0: 2, .q4_1: 4, .q8_0: 2, .q5_0: 2, .q5_1: 4][type] ?? 0
+      let header: Int = [.q4_0: 2, .q4_1: 4, .q8_0: 2, .q5_0: 2, .q5_1: 4, .iq4_nl: 2][type] ?? 0
       let byte =
         type.blockSize == 1
         ? block * type.typeSize + type.typeSize - 1

@@ -55,6 +55,47 @@ struct DecoderArchitectureTests {
     #expect(model.ordersByPromptLength == (arch == "qwen3moe"))
   }
 
+  /// Real 1B–8B files carry Q4_K / Q5_K / Q6_K matrices, whose products llama.cpp runs in a batched
+  /// order for prompt rows in micro-batches of 8+ (4+ for Q4_K) and in a one-row order otherwise.
+  /// Under `.exact` an 8-token prompt in one batch must take the batched order (some bit differs
+  /// from the same tokens one at a time, which all take the one-row order) and still agree closely;
+  /// under `.fast` the two must be identical.
+  @Test("K-quant files take llama.cpp's batched order for prompt rows", arguments: [GGMLType.q4_K, .q5_K, .q6_K])
+  func kQuantPromptRowsTakeTheBatchedOrder(_ type: GGMLType) throws {
+    let t = Self.tiny("llama") {
+      $0.embedding = 256
+      $0.headDim = 64
+      $0.feedForward = 256
+      $0.matrixType = type
+    }
+    let tokens: [Int32] = [3, 17, 42, 5, 88, 61, 9, 23]
+    for numerics in Numerics.allCases {
+      let model = try #require(try Self.load(t, numerics: numerics) as? DecoderModel)
+      #expect(model.ordersByPromptLength == (numerics == .exact))
+      #expect(!model.referenceCheckpointCuts)
+      #expect(model.weightMatrices.count == 7 * model.config.layers + 1)
+      #expect(model.weightMatrices.allSatisfy { $0.type == type })
+      let whole = try model.forward(tokens, state: model.makeState(maxTokens: 16), logits: .all).values
+      let state = model.makeState(maxTokens: 16)
+      var rows: [Float] = []
+      for token in tokens { rows += try model.forward([token], state: state, logits: .last).values }
+      let v = model.config.vocabularySize
+      let differences: [Float] = zip(whole, rows).map { abs($0 - $1) }
+      let perRow: [Float] = (0..<tokens.count).map { r in differences[(r * v)..<((r + 1) * v)].max() ?? 0 }
+      let scale = max(1, whole.map(abs).max() ?? 1)
+      if numerics == .exact {
+        #expect(whole.map(\.bitPattern) != rows.map(\.bitPattern), "\(type): the prompt took the one-row order")
+        // The two orders differ in low bits. Exact attention's f16 arithmetic (llama.cpp's) can turn
+        // that into a visible difference on a row attending over several positions of this random
+        // model (large scores); position 0 attends only to itself, and most rows stay close.
+        #expect(perRow[0] < 1e-3 * scale, "\(type): \(perRow)")
+        #expect(perRow.sorted()[perRow.count / 2] < 1e-3 * scale, "\(type): \(perRow)")
+      } else {
+        #expect(whole.map(\.bitPattern) == rows.map(\.bitPattern), "\(type): \(perRow)")
+      }
+    }
+  }
+
   @Test("a token reads only the experts it picks")
   func onlyChosenExpertsArePacked() throws {
     let model = try #require(try Self.load(Self.tiny("qwen3moe")) as? DecoderModel)

@@ -41,6 +41,23 @@ struct ReferenceBatchingTests {
     #expect(!BatchSlice.referenceBatched(.q5_0, position: 20, promptLength: 535))
   }
 
+  @Test func modelsWithoutCheckpointsRunWholeMicroBatches() {
+    // A model without sliding-window layers (Llama): no cuts before the prompt's end, so 7 tokens are
+    // one micro-batch of 7 (Q4_K batches the first 4), 9 tokens one of 9 (Q5_K and Q6_K batch all of
+    // them), and 1,472 tokens run as [0, 512), [512, 1024), [1024, 1472).
+    let q4 = (0..<7).map { BatchSlice.referenceBatched(.q4_K, position: $0, promptLength: 7, checkpointCuts: false) }
+    #expect(q4 == [true, true, true, true, false, false, false])
+    #expect((0..<9).allSatisfy { BatchSlice.referenceBatched(.q6_K, position: $0, promptLength: 9, checkpointCuts: false) })
+    #expect((0..<9).allSatisfy { BatchSlice.referenceBatched(.q5_K, position: $0, promptLength: 9, checkpointCuts: false) })
+    #expect((0..<7).allSatisfy { !BatchSlice.referenceBatched(.q6_K, position: $0, promptLength: 7, checkpointCuts: false) })
+    #expect(BatchSlice.referenceMicroBatch(containing: 1467, promptLength: 1472, checkpointCuts: false) == (1024, 448))
+    #expect(BatchSlice.referenceMicroBatch(containing: 511, promptLength: 1472, checkpointCuts: false) == (0, 512))
+    // The order code follows the rule it is given.
+    #expect(
+      BatchSlice.batchedOrderCode(start: 0, count: 7, promptLength: 7, checkpointCuts: false)
+        != BatchSlice.batchedOrderCode(start: 0, count: 7, promptLength: 7))
+  }
+
   @Test func theOrderCodeTellsPatternsWithEqualCountsApart() {
     // Positions 16..<32: with 535 tokens 16, 17, 18 take the one-row Q4_K order, with 539 tokens 20,
     // 21, 22 do. Same counts, different positions: the codes must differ (a count would not).

@@ -4,8 +4,8 @@ import Kernels
 
 /// Small llama-family GGUFs (llama, qwen2, qwen3, qwen3moe) with random weights, written by the
 /// tests, so each architecture's loading, errors and batching can be checked without the generated
-/// models: matrices Q8_0 (the types the transplanted models use), norms F32 near 1, biases, Q/K
-/// norms, rope_freqs, experts and an F32 router as the architecture has them.
+/// models: matrices Q8_0 (the types the transplanted models use) or `matrixType`, norms F32 near 1,
+/// biases, Q/K norms, rope_freqs, experts and an F32 router as the architecture has them.
 public struct TinyDecoder: Sendable {
   public var architecture = "qwen3moe"
   public var vocabulary = 96
@@ -23,6 +23,8 @@ public struct TinyDecoder: Sendable {
   public var extra: [(String, GGUFValue)] = []
   /// Tensors to leave out (to provoke missing-tensor errors).
   public var omit: Set<String> = []
+  /// The type of every matrix (K-quants need widths that are multiples of 256).
+  public var matrixType: GGMLType = .q8_0
 
   public init(architecture: String = "qwen3moe") { self.architecture = architecture }
 
@@ -60,7 +62,7 @@ public struct TinyDecoder: Sendable {
     func add(_ name: String, _ shape: [Int], _ values: [Float], quantized: Bool) throws {
       if omit.contains(name) { return }
       if quantized {
-        try w.addTensor(name: name, type: .q8_0, shape: shape, data: quantizeMatrix(.q8_0, values, cols: shape[0]))
+        try w.addTensor(name: name, type: matrixType, shape: shape, data: quantizeMatrix(matrixType, values, cols: shape[0]))
       } else {
         try w.addTensor(name: name, type: .f32, shape: shape, data: f32(values))
       }

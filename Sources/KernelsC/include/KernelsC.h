@@ -34,7 +34,10 @@ static inline void pg_cpu_relax(void) {
 }
 
 /// Weight type codes (ggml's numbering).
-enum { PG_F32 = 0, PG_F16 = 1, PG_Q4_0 = 2, PG_Q4_1 = 3, PG_Q5_0 = 6, PG_Q8_0 = 8, PG_Q4_K = 12, PG_Q6_K = 14 };
+enum {
+  PG_F32 = 0, PG_F16 = 1, PG_Q4_0 = 2, PG_Q4_1 = 3, PG_Q5_0 = 6, PG_Q8_0 = 8, PG_Q4_K = 12, PG_Q5_K = 13, PG_Q6_K = 14,
+  PG_IQ4_NL = 20
+};
 
 /// Or'ed into a `pg_gemm_packed` type code: sum in the kernel's fastest order instead of llama.cpp's
 /// (Q4_1, Q8_0, Q5_0: a block's partial sums added in integers and scaled once; Q4_K, Q6_K: a
@@ -43,7 +46,10 @@ enum { PG_F32 = 0, PG_F16 = 1, PG_Q4_0 = 2, PG_Q4_1 = 3, PG_Q5_0 = 6, PG_Q8_0 = 
 enum { PG_FAST_ORDER = 0x100 };
 
 /// Bytes of one packed 8-row group per source block (32 elements for Q5_0, 256 for the K-quants).
-enum { PG_Q5_0_GROUP_BLOCK = 176, PG_Q4_K_GROUP_BLOCK = 1184, PG_Q6_K_GROUP_BLOCK = 2192 };
+enum {
+  PG_Q4_0_GROUP_BLOCK = 144, PG_Q5_0_GROUP_BLOCK = 176, PG_Q4_K_GROUP_BLOCK = 1184, PG_Q5_K_GROUP_BLOCK = 1440,
+  PG_Q6_K_GROUP_BLOCK = 2192
+};
 
 /// Quantizes `count` floats (a multiple of 32) to Q8_0 blocks (f16 d, 32×int8) or, with
 /// `with_sum`, Q8_1 blocks (f16 d, f16 d·Σq, 32×int8). Returns 0 when no SIMD level is available.
@@ -73,13 +79,16 @@ int pg_gemm_at(int level, int type, const void *w, size_t w_stride, int row_begi
 /// Per group and 32-element block: the 8 rows' f16 d (16 bytes), for Q4_1 their f16 m (16 bytes),
 /// then the code bytes: chunk c (32 bytes) holds bytes 4c..4c+3 of each row's codes, row r at 4r.
 /// The last group is padded with zero rows. Groups follow each other, blocks within a group too.
+/// Q4_0 and IQ4_NL (Q8_0 activations) use Q4_1's layout without the minimums (144 bytes per group and
+/// block); their products take one order whatever the numerics (llama.cpp's repacked one, see
+/// kernels_packed_q4.h).
 /// Q5_0 (Q8_0 activations), Q4_K and Q6_K (Q8_K activations) have packed forms of their own, with
 /// scales widened to bytes and, for Q6_K, codes to bytes; their layouts are described in pack.c.
 /// F16 (f32 activations, rows a multiple of 8 elements) packs each 8-row group as two 4-row quads,
 /// 8 columns of the quad's 4 rows per 64-byte line, so a register tile of 4 rows streams through
 /// memory in order; its results equal the unpacked `pg_gemm` bit for bit (batch-invariant).
-/// Returns the packed size in bytes, or 0 if the type has no packed form (Q4_1, Q8_0, Q5_0, Q4_K,
-/// Q6_K and F16 do).
+/// Returns the packed size in bytes, or 0 if the type has no packed form (Q4_0, Q4_1, Q8_0, Q5_0,
+/// IQ4_NL, Q4_K, Q6_K and F16 do).
 size_t pg_packed_size(int type, int rows, int cols);
 /// Packs `rows` rows (`src_stride` bytes apart) into `dst` (`pg_packed_size` bytes).
 int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, void *dst);
