@@ -172,7 +172,7 @@ struct RequestMapper: Sendable {
 
   // MARK: - Shared
 
-  private func build(
+  func build(
     _ c: Common, endpoint: GenerationPlan.Endpoint, id: String, prompts: [[Int32]], promptParam: String,
     maxTokensParam: String, defaultMaxTokens: Int?, topLogprobs: Int?, echoTexts: [String]?
   ) throws(APIError) -> GenerationPlan {
