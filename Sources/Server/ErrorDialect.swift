@@ -23,7 +23,9 @@ extension APIError {
     switch dialect {
     case .openAI: return body
     case .anthropic:
-      return SSEEncoder.json(AnthropicErrorBody(error: .init(type: anthropicType, message: message)))
+      // Anthropic clients send the key as `x-api-key`: say so rather than OpenAI's header.
+      let text = status == 401 ? "Invalid API key. Send it as 'x-api-key: <key>' (or 'Authorization: Bearer <key>')." : message
+      return SSEEncoder.json(AnthropicErrorBody(error: .init(type: anthropicType, message: text)))
     case .ollama:
       return SSEEncoder.json(["error": message])
     }

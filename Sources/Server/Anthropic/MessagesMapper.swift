@@ -75,7 +75,8 @@ struct MessagesMapper: Sendable {
     }
     if let thinking = r.thinking {
       switch thinking.type {
-      case "disabled": break
+      // The model decides how much to think: a model that does not think needs nothing more.
+      case "disabled", "adaptive", "between_tools": break
       case "enabled":
         guard let budget = thinking.budgetTokens else {
           throw .invalidParameter("thinking", "thinking.budget_tokens: Field required when thinking is enabled.")
@@ -87,9 +88,25 @@ struct MessagesMapper: Sendable {
           throw .invalidParameter("thinking", "thinking.budget_tokens: must be less than max_tokens (\(max)).")
         }
       default:
-        throw .invalidParameter("thinking", "thinking.type: must be 'enabled' or 'disabled', got '\(thinking.type)'.")
+        throw .invalidParameter(
+          "thinking", "thinking.type: must be 'enabled', 'disabled', 'adaptive' or 'between_tools', got '\(thinking.type)'.")
       }
     }
+    if let effort = r.outputConfig?.effort, !["low", "medium", "high", "xhigh", "max"].contains(effort) {
+      throw .invalidParameter("output_config", "output_config.effort: must be low, medium, high, xhigh or max.")
+    }
+  }
+
+  /// `output_config.format` as the shared `response_format` (nil: free text).
+  static func format(_ c: MessagesRequest.OutputConfig?) throws(APIError) -> ResponseFormat? {
+    guard let f = c?.format else { return nil }
+    guard f.type == "json_schema" else {
+      throw .invalidParameter("output_config", "output_config.format.type: must be 'json_schema', got '\(f.type)'.")
+    }
+    guard let schema = f.schema, case .object = schema else {
+      throw .invalidParameter("output_config", "output_config.format.schema: must be a JSON object.")
+    }
+    return ResponseFormat(type: .jsonSchema, jsonSchema: .init(schema: schema))
   }
 
   /// The prompt's token ids, as `count_tokens` reports them.
@@ -112,8 +129,8 @@ struct MessagesMapper: Sendable {
     let prompt = try base.model.encodeChat(chatMessages(r))
     let common = RequestMapper.Common(
       model: r.model, maxTokens: maxTokens, temperature: r.temperature, topP: r.topP, topK: r.topK,
-      stop: r.stopSequences.map(StopSequences.init), seed: r.seed, stream: r.stream, user: r.metadata?.userID,
-      cache: r.cache)
+      stop: r.stopSequences.map(StopSequences.init), seed: r.seed, responseFormat: try Self.format(r.outputConfig),
+      stream: r.stream, user: r.metadata?.userID, cache: r.cache)
     return try base.build(
       common, endpoint: .messages, id: id, prompts: [prompt], promptParam: "messages", maxTokensParam: "max_tokens",
       defaultMaxTokens: nil, topLogprobs: nil, echoTexts: nil)

@@ -76,7 +76,8 @@ struct MessagesRequest: Sendable, Decodable {
     }
   }
 
-  /// `{"type": "enabled", "budget_tokens": N}` or `{"type": "disabled"}`.
+  /// `{"type": "enabled", "budget_tokens": N}`, `{"type": "disabled"}`, `{"type": "adaptive"}` or
+  /// `{"type": "between_tools"}`.
   struct Thinking: Sendable, Equatable, Decodable {
     var type: String
     var budgetTokens: Int?
@@ -85,6 +86,16 @@ struct MessagesRequest: Sendable, Decodable {
       case type
       case budgetTokens = "budget_tokens"
     }
+  }
+
+  /// `{"effort"?, "format"?: {"type": "json_schema", "schema": {…}}}` (structured output).
+  struct OutputConfig: Sendable, Equatable, Decodable {
+    struct Format: Sendable, Equatable, Decodable {
+      var type: String
+      var schema: JSONValue?
+    }
+    var effort: String?
+    var format: Format?
   }
 
   struct Metadata: Sendable, Equatable, Decodable {
@@ -105,6 +116,7 @@ struct MessagesRequest: Sendable, Decodable {
   var tools: [Tool]?
   var toolChoice: ToolChoice?
   var thinking: Thinking?
+  var outputConfig: OutputConfig?
   /// Extensions beyond Anthropic's API, as on the OpenAI routes: a seed for reproducible sampling,
   /// and `cache: false` to skip the result cache.
   var seed: Int64?
@@ -117,5 +129,6 @@ struct MessagesRequest: Sendable, Decodable {
     case topP = "top_p"
     case topK = "top_k"
     case toolChoice = "tool_choice"
+    case outputConfig = "output_config"
   }
 }
