@@ -74,6 +74,12 @@ struct Serve: AsyncParsableCommand {
     name: .customLong("shared-prefix-cache"),
     help: "One prefix cache for all API keys (default: one per key; requests can still separate with cache_salt).")
   var sharedPrefixCache = false
+  @Option(
+    name: .customLong("reasoning-format"),
+    help: ArgumentHelp(
+      "deepseek: thinking (<think>…</think>) goes to message.reasoning_content and .reasoning; none: it stays in content.",
+      valueName: "none|deepseek"))
+  var reasoningFormat: ReasoningFormat = .deepseek
   @OptionGroup(title: "Keys, allowances, prices and the result cache") var economics: EconomicsFlags
   @OptionGroup(title: "Files and batches (/v1/files, /v1/batches)") var batch: BatchFlags
   @OptionGroup(title: "Speculative decoding (the default for requests; they may choose with \"speculative\")")
@@ -129,6 +135,7 @@ struct Serve: AsyncParsableCommand {
     configuration.keepAliveTimeout = .milliseconds(Int(keepAliveTimeout * 1000))
     configuration.writeTimeout = .milliseconds(Int(writeTimeout * 1000))
     configuration.sharedPrefixCache = sharedPrefixCache
+    configuration.reasoningFormat = reasoningFormat
     configuration.version = Peregrine.configuration.version
     switch usageDB {
     case "none": configuration.usageDatabasePath = nil
@@ -161,3 +168,5 @@ struct Serve: AsyncParsableCommand {
     do { try await server.run() } catch { throw CLIError(error) }
   }
 }
+
+extension ReasoningFormat: ExpressibleByArgument {}

@@ -41,7 +41,7 @@ struct CompletionHandler: Sendable {
 
   /// An OpenAI Chat Completions or Completions response.
   func respond(plan: GenerationPlan, engine: any ServingEngine, caller: Caller) async throws -> Response {
-    try await respond(plan: plan, engine: engine, caller: caller) { ResponseBuilder(plan: $0) }
+    try await respond(plan: plan, engine: engine, caller: caller) { OpenAIShape(plan: $0) }
   }
 
   /// A response in the dialect `shape` makes from the plan as admitted (admission may shrink a

@@ -40,6 +40,8 @@ struct GenerationPlan: Sendable {
   /// Keep the request and response (chat's `store: true`, Responses' `store`), with these labels.
   var store = false
   var metadata: [String: String]?
+  /// Chat only: how to split the output into reasoning, content and tool calls; nil for plain text.
+  var chatOutput: ChatOutputOptions?
 
   /// Which prompt a choice belongs to.
   func promptIndex(ofChoice choice: Int) -> Int { choice / n }
