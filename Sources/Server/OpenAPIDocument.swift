@@ -123,7 +123,9 @@ enum OpenAPIDocument {
           "AnthropicError": {"type": "object", "required": ["type", "error"], "properties": {"type": {"const": "error"},
             "error": {"type": "object", "required": ["type", "message"], "properties": {"type": {"type": "string", "enum": ["invalid_request_error", "authentication_error", "permission_error", "not_found_error", "request_too_large", "rate_limit_error", "api_error", "overloaded_error"]}, "message": {"type": "string"}}}}},
           "AnthropicContent": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {
-            "type": {"type": "string", "enum": ["text", "thinking", "redacted_thinking"]}, "text": {"type": "string"}, "thinking": {"type": "string"}}}}]},
+            "type": {"type": "string", "enum": ["text", "thinking", "redacted_thinking", "tool_use", "tool_result"]}, "text": {"type": "string"}, "thinking": {"type": "string"},
+            "id": {"type": "string"}, "name": {"type": "string"}, "input": {"type": "object"}, "tool_use_id": {"type": "string"},
+            "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]}, "is_error": {"type": "boolean"}}}}]},
           "MessagesRequest": {"type": "object", "required": ["model", "messages", "max_tokens"], "properties": {
             "model": {"type": "string"}, "max_tokens": {"type": "integer", "minimum": 1},
             "system": {"$ref": "#/components/schemas/AnthropicContent"},
@@ -133,20 +135,26 @@ enum OpenAPIDocument {
             "temperature": {"type": "number", "minimum": 0, "maximum": 1}, "top_p": {"type": "number", "minimum": 1e-45, "maximum": 1},
             "top_k": {"type": "integer", "minimum": 0}, "stream": {"type": "boolean"},
             "metadata": {"type": "object", "properties": {"user_id": {"type": "string", "maxLength": 256}}},
-            "tool_choice": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["auto", "none"]}}},
-            "thinking": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["enabled", "disabled"]}, "budget_tokens": {"type": "integer", "minimum": 1024}}},
+            "tools": {"type": "array", "maxItems": 128, "items": {"type": "object", "required": ["name"], "properties": {
+              "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "description": {"type": "string"}, "input_schema": {"type": "object"}}}},
+            "tool_choice": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["auto", "any", "tool", "none"]},
+              "name": {"type": "string"}, "disable_parallel_tool_use": {"type": "boolean"}}},
+            "thinking": {"type": "object", "required": ["type"], "properties": {"type": {"type": "string", "enum": ["enabled", "disabled", "adaptive", "between_tools"]}, "budget_tokens": {"type": "integer", "minimum": 1024}}},
+            "output_config": {"type": "object", "properties": {"effort": {"type": "string", "enum": ["low", "medium", "high", "xhigh", "max"]},
+              "format": {"type": "object", "required": ["type", "schema"], "properties": {"type": {"const": "json_schema"}, "schema": {"type": "object"}}}}},
             "seed": {"type": "integer", "description": "Extension: reproducible sampling."},
             "cache": {"type": "boolean", "description": "Extension: false bypasses the result cache."}}},
           "AnthropicMessage": {"type": "object", "required": ["id", "type", "role", "content", "model", "stop_reason", "usage"], "properties": {
             "id": {"type": "string"}, "type": {"const": "message"}, "role": {"const": "assistant"}, "model": {"type": "string"},
             "content": {"type": "array", "items": {"type": "object", "properties": {"type": {"type": "string"}, "text": {"type": "string"}}}},
-            "stop_reason": {"type": ["string", "null"], "enum": ["end_turn", "max_tokens", "stop_sequence", null]}, "stop_sequence": {"type": ["string", "null"]},
+            "stop_reason": {"type": ["string", "null"], "enum": ["end_turn", "max_tokens", "stop_sequence", "tool_use", null]}, "stop_sequence": {"type": ["string", "null"]},
             "usage": {"type": "object", "properties": {"input_tokens": {"type": "integer"}, "output_tokens": {"type": "integer"},
               "cache_read_input_tokens": {"type": "integer"}, "cache_creation_input_tokens": {"type": "integer"}}}}},
           "ResponsesRequest": {"type": "object", "properties": {
             "model": {"type": "string"},
             "input": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "properties": {
-              "type": {"type": "string", "enum": ["message", "reasoning"]}, "role": {"type": "string", "enum": ["user", "assistant", "system", "developer"]},
+              "type": {"type": "string", "enum": ["message", "reasoning", "function_call", "function_call_output"]}, "role": {"type": "string", "enum": ["user", "assistant", "system", "developer"]},
+              "call_id": {"type": "string"}, "name": {"type": "string"}, "arguments": {"type": "string"}, "output": {"type": "string"},
               "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "object", "required": ["type"], "properties": {
                 "type": {"type": "string", "enum": ["input_text", "output_text"]}, "text": {"type": "string"}}}}]}}}}]},
             "instructions": {"type": "string"}, "max_output_tokens": {"type": "integer", "minimum": 1},
@@ -159,6 +167,11 @@ enum OpenAPIDocument {
             "text": {"type": "object", "properties": {"format": {"type": "object", "required": ["type"], "properties": {
               "type": {"type": "string", "enum": ["text", "json_object", "json_schema"]}, "name": {"type": "string"}, "schema": {"type": "object"}, "strict": {"type": "boolean"}}}}},
             "truncation": {"type": "string", "enum": ["auto", "disabled"]},
+            "tools": {"type": "array", "maxItems": 128, "items": {"type": "object", "required": ["type", "name"], "properties": {
+              "type": {"const": "function"}, "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "description": {"type": "string"}, "parameters": {"type": "object"}}}},
+            "tool_choice": {"oneOf": [{"type": "string", "enum": ["auto", "none", "required"]}, {"type": "object", "required": ["type", "name"], "properties": {"type": {"const": "function"}, "name": {"type": "string"}}}]},
+            "parallel_tool_calls": {"type": "boolean"},
+            "reasoning": {"type": "object", "properties": {"effort": {"type": "string", "enum": ["none", "minimal", "low", "medium", "high"]}}},
             "seed": {"type": "integer", "description": "Extension: reproducible sampling."}}},
           "Response": {"type": "object", "required": ["id", "object", "created_at", "status", "model", "output"], "properties": {
             "id": {"type": "string"}, "object": {"const": "response"}, "created_at": {"type": "integer"},
@@ -377,16 +390,18 @@ enum OpenAPIDocument {
         "/api/chat": {"post": {"operationId": "ollamaChat", "summary": "Ollama chat; NDJSON stream by default (stream: false for one object). No messages: reports the model loaded.",
           "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["model"], "properties": {
             "model": {"type": "string"}, "stream": {"type": "boolean"}, "format": {"oneOf": [{"const": "json"}, {"type": "object"}]},
-            "options": {"$ref": "#/components/schemas/OllamaOptions"}, "keep_alive": {"type": ["string", "number"]}, "think": {"const": false},
+            "options": {"$ref": "#/components/schemas/OllamaOptions"}, "keep_alive": {"type": ["string", "number"]}, "think": {"type": "boolean", "description": "true only for a template that thinks."},
+            "tools": {"type": "array", "items": {"type": "object", "description": "OpenAI-shaped: {type: function, function: {name, description, parameters}}."}},
             "messages": {"type": "array", "items": {"type": "object", "required": ["role"], "properties": {
-              "role": {"type": "string", "enum": ["system", "user", "assistant"]}, "content": {"type": "string"}}}}}}}}},
+              "role": {"type": "string", "enum": ["system", "user", "assistant", "tool"]}, "content": {"type": "string"},
+              "tool_calls": {"type": "array", "items": {"type": "object"}}, "tool_name": {"type": "string"}}}}}}}}},
           "responses": {"200": {"description": "One object, or NDJSON lines ending with done: true.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OllamaReply"}}, "application/x-ndjson": {"schema": {"type": "string"}}}},
             "4XX": {"$ref": "#/components/responses/OllamaErrors"}, "503": {"$ref": "#/components/responses/OllamaErrors"}}}},
         "/api/generate": {"post": {"operationId": "ollamaGenerate", "summary": "Ollama generate (the chat template around prompt and system, or raw); NDJSON stream by default. No prompt: reports the model loaded.",
           "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["model"], "properties": {
             "model": {"type": "string"}, "prompt": {"type": "string"}, "system": {"type": "string"}, "raw": {"type": "boolean"}, "stream": {"type": "boolean"},
             "format": {"oneOf": [{"const": "json"}, {"type": "object"}]}, "options": {"$ref": "#/components/schemas/OllamaOptions"},
-            "keep_alive": {"type": ["string", "number"]}, "think": {"const": false}}}}}},
+            "keep_alive": {"type": ["string", "number"]}, "think": {"type": "boolean"}}}}}},
           "responses": {"200": {"description": "One object, or NDJSON lines ending with done: true.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/OllamaReply"}}, "application/x-ndjson": {"schema": {"type": "string"}}}},
             "4XX": {"$ref": "#/components/responses/OllamaErrors"}, "503": {"$ref": "#/components/responses/OllamaErrors"}}}},
         "/api/tags": {"get": {"operationId": "ollamaTags", "summary": "The served model, as Ollama lists local models.",

@@ -257,3 +257,135 @@ def test_every_dialect_is_metered_and_documented(server):
                  "/v1/responses/input_tokens", "/api/chat", "/api/generate", "/api/tags", "/api/show", "/api/ps",
                  "/api/version"):
         assert path in paths, path
+
+
+# --- tools and thinking (the tools core, Sources/Server/Tools) -----------------------------------
+# SmolLM2 with a ChatML template that declares tools Hermes-style and, with enable_thinking, opens a
+# thinking block (Tests/Fixtures/serve/chatml-tools-think.jinja). The 135M model does not call tools
+# on its own: forced choices (Anthropic `any`/`tool`, Responses `required`/a function) come from
+# constrained decoding, so their arguments always parse and match the schema.
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+TEMPLATE = os.path.join(ROOT, "Tests/Fixtures/serve/chatml-tools-think.jinja")
+WEATHER_SCHEMA = {"type": "object", "properties": {"city": {"type": "string"},
+                                                   "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                  "required": ["city", "unit"], "additionalProperties": False}
+
+
+def weather_args_ok(args):
+    return set(args) == {"city", "unit"} and isinstance(args["city"], str) and args["unit"] in ("celsius", "fahrenheit")
+
+
+@pytest.fixture(scope="module")
+def tools_server():
+    with ServerProcess(BIN, MODEL, ["--api-key", KEY, "--usage-db", "none", "--chat-template-file", TEMPLATE],
+                       prefix="peregrine-dialects-tools-") as srv:
+        yield srv
+
+
+def test_anthropic_tool_use_and_tool_result(tools_server):
+    c = claude(tools_server)
+    tools = [{"name": "get_weather", "description": "Get the weather in a city.", "input_schema": WEATHER_SCHEMA}]
+    ask = [{"role": "user", "content": "What is the weather in Paris?"}]
+    for choice in ({"type": "any"}, {"type": "tool", "name": "get_weather"}):
+        m = c.messages.create(model=MODEL, max_tokens=100, tools=tools, tool_choice=choice, messages=ask)
+        uses = [b for b in m.content if b.type == "tool_use"]
+        assert m.stop_reason == "tool_use" and len(uses) == 1, m
+        assert uses[0].name == "get_weather" and uses[0].id.startswith("toolu_") and weather_args_ok(uses[0].input)
+    # Streamed: the call arrives as a tool_use block with its input as one input_json_delta.
+    with c.messages.stream(model=MODEL, max_tokens=100, tools=tools, tool_choice={"type": "any"}, messages=ask) as s:
+        kinds = [e.type for e in s]
+        final = s.get_final_message()
+    streamed = [b for b in final.content if b.type == "tool_use"]
+    assert final.stop_reason == "tool_use" and len(streamed) == 1 and weather_args_ok(streamed[0].input)
+    assert "input_json" in kinds, kinds
+    # The result goes back as a tool_result block; the model answers in text.
+    follow = c.messages.create(model=MODEL, max_tokens=20, tools=tools, messages=ask + [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": u.id, "name": u.name, "input": u.input} for u in uses]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id, "content": "18 degrees, sunny"}]},
+    ], extra_body={"temperature": 0})
+    assert follow.content and follow.content[0].type == "text" and follow.stop_reason in ("end_turn", "max_tokens")
+    # A tool_result whose history is dropped or misplaced changes the prompt: count it.
+    with_result = c.messages.count_tokens(model=MODEL, tools=tools, messages=ask + [
+        {"role": "assistant", "content": [{"type": "tool_use", "id": u.id, "name": u.name, "input": u.input} for u in uses]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": uses[0].id, "content": "18 degrees, sunny"}]}])
+    without = c.messages.count_tokens(model=MODEL, tools=tools, messages=ask)
+    assert with_result.input_tokens > without.input_tokens + 10
+
+
+def test_anthropic_thinking_blocks(tools_server):
+    # `enabled` needs max_tokens above a budget of at least 1024 (too slow here); `adaptive` turns
+    # thinking on the same way (the mapping of `enabled` is a unit test).
+    m = claude(tools_server).messages.create(
+        model=MODEL, max_tokens=30, thinking={"type": "adaptive"},
+        messages=[{"role": "user", "content": "What is 2+2?"}], extra_body={"temperature": 0})
+    # The template opens <think> when thinking is on: the output starts as a thinking block.
+    assert m.content[0].type == "thinking" and m.content[0].thinking.strip()
+    assert all("<think>" not in b.thinking and "</think>" not in b.thinking for b in m.content if b.type == "thinking")
+    with claude(tools_server).messages.stream(
+            model=MODEL, max_tokens=30, thinking={"type": "adaptive"},
+            messages=[{"role": "user", "content": "What is 2+2?"}], extra_body={"temperature": 0}) as s:
+        for _ in s:
+            pass
+        final = s.get_final_message()
+    assert final.content[0].type == "thinking" and final.content[0].thinking.strip()
+
+
+def test_responses_function_calls_round_trip(tools_server):
+    c = responses(tools_server)
+    tools = [{"type": "function", "name": "get_weather", "description": "Get the weather in a city.",
+              "parameters": WEATHER_SCHEMA}]
+    for choice in ("required", {"type": "function", "name": "get_weather"}):
+        r = c.responses.create(model=MODEL, input="What is the weather in Paris?", tools=tools, tool_choice=choice,
+                               max_output_tokens=100, store=False)
+        calls = [o for o in r.output if o.type == "function_call"]
+        assert len(calls) == 1 and calls[0].name == "get_weather" and weather_args_ok(json.loads(calls[0].arguments))
+    events = list(c.responses.create(model=MODEL, input="What is the weather in Paris?", tools=tools,
+                                     tool_choice="required", max_output_tokens=100, stream=True, store=False))
+    kinds = [e.type for e in events]
+    assert "response.function_call_arguments.done" in kinds and kinds[-1] == "response.completed"
+    done = [e for e in events if e.type == "response.function_call_arguments.done"][0]
+    assert weather_args_ok(json.loads(done.arguments))
+    assert [o.type for o in events[-1].response.output] == ["function_call"]
+
+
+def test_responses_function_call_output_continues_a_stored_response():
+    db = os.path.join(tempfile.mkdtemp(prefix="peregrine-dialects-fc-"), "usage.sqlite")
+    with ServerProcess(BIN, MODEL, ["--api-key", KEY, "--usage-db", db, "--chat-template-file", TEMPLATE],
+                       prefix="peregrine-dialects-fc-") as srv:
+        c = responses(srv)
+        tools = [{"type": "function", "name": "get_weather", "parameters": WEATHER_SCHEMA}]
+        first = c.responses.create(model=MODEL, input="What is the weather in Paris?", tools=tools,
+                                   tool_choice="required", max_output_tokens=100)
+        call = [o for o in first.output if o.type == "function_call"][0]
+        second = c.responses.create(model=MODEL, previous_response_id=first.id, tools=tools, max_output_tokens=10,
+                                    input=[{"type": "function_call_output", "call_id": call.call_id,
+                                            "output": "18 degrees, sunny"}])
+        # The stored call and its output are both in the prompt.
+        assert second.usage.input_tokens > first.usage.input_tokens + first.usage.output_tokens
+        with pytest.raises(openai.BadRequestError):
+            c.responses.create(model=MODEL, input=[{"type": "function_call_output", "output": "x"}], max_output_tokens=2)
+
+
+def test_ollama_tools_history_and_thinking(tools_server):
+    c = llama(tools_server)
+    tool = {"type": "function", "function": {"name": "get_weather", "description": "Get the weather in a city.",
+                                             "parameters": WEATHER_SCHEMA}}
+    history = [{"role": "user", "content": "What is the weather in Paris?"},
+               {"role": "assistant", "content": "", "tool_calls": [
+                   {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+               {"role": "tool", "content": "18 degrees, sunny", "tool_name": "get_weather"}]
+    r = c.chat(model=MODEL, messages=history, tools=[tool], options={"temperature": 0, "num_predict": 12})
+    # The same conversation through /v1/chat/completions gives the same greedy answer.
+    oa = openai.OpenAI(base_url=tools_server.base + "/v1", api_key=KEY).chat.completions.create(
+        model=MODEL, max_tokens=12, temperature=0, tools=[tool], messages=[
+            history[0], {"role": "assistant", "content": "", "tool_calls": [{"id": "call_0_0", "type": "function", "function": {
+                "name": "get_weather", "arguments": json.dumps({"city": "Paris"})}}]},
+            {"role": "tool", "tool_call_id": "call_0_0", "content": "18 degrees, sunny"}])
+    assert r.prompt_eval_count == oa.usage.prompt_tokens
+    assert r.message.content == (oa.choices[0].message.content or "") and not r.message.tool_calls
+    shown = c.show(MODEL)
+    assert "tools" in shown.capabilities and "thinking" in shown.capabilities
+    t = c.chat(model=MODEL, messages=[{"role": "user", "content": "What is 2+2?"}], think=True,
+               options={"temperature": 0, "num_predict": 20})
+    assert t.message.thinking and "<think>" not in (t.message.content or "")

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+import Templates
+
 @testable import Engine
 @testable import Server
 
@@ -10,22 +12,52 @@ import Testing
 
   func request(_ json: String) throws -> MessagesRequest { try decode(MessagesRequest.self, json) }
 
-  @Test func systemAndBlocksBecomeTheTemplatesMessages() throws {
+  /// A message as the template sees it, `role: content` (`+calls` when it carries tool calls).
+  func summary(_ m: Templates.JSONValue) -> String {
+    let calls = m["tool_calls"]?.arrayValue?.compactMap { $0["function"]?["name"]?.stringValue } ?? []
+    let content = m["content"]?.stringValue ?? "null"
+    return "\(m["role"]?.stringValue ?? "?"): \(content)" + (calls.isEmpty ? "" : " +" + calls.joined(separator: ","))
+      + (m["tool_call_id"]?.stringValue.map { " <\($0)" } ?? "")
+  }
+
+  @Test func systemBlocksAndToolHistoryBecomeTheTemplatesMessages() throws {
     let r = try request(
       #"""
       {"model":"test-model","max_tokens":5,"system":[{"type":"text","text":"be "},{"type":"text","text":"brief"}],
        "messages":[{"role":"user","content":"hi there"},
-                   {"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"text","text":"yes"}]},
-                   {"role":"user","content":[{"type":"text","text":"a"},{"type":"text","text":" b"}]}]}
+                   {"role":"assistant","content":[{"type":"thinking","thinking":"hmm","signature":"s"},{"type":"text","text":"let me look"},
+                                                  {"type":"tool_use","id":"toolu_1","name":"lookup","input":{"q":"x"}}]},
+                   {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":[{"type":"text","text":"42"}]},
+                                             {"type":"text","text":"a"},{"type":"text","text":" b"}]}]}
       """#)
-    let chat = try messages().chatMessages(r)
     #expect(
-      chat == [
-        ChatMessage(role: "system", content: "be brief"), ChatMessage(role: "user", content: "hi there"),
-        ChatMessage(role: "assistant", content: "yes"), ChatMessage(role: "user", content: "a b"),
+      try messages().messages(r).map(summary) == [
+        "system: be brief", "user: hi there", "assistant: let me look +lookup", "tool: 42 <toolu_1", "user: a b",
       ])
+    let call = try #require(try messages().messages(r)[2]["tool_calls"]?.arrayValue?.first)
+    #expect(call["function"]?["arguments"]?["q"]?.stringValue == "x" && call["id"]?.stringValue == "toolu_1")
     let plain = try request(#"{"model":"m","max_tokens":1,"system":"sys","messages":[{"role":"user","content":"x"}]}"#)
-    #expect(try messages().chatMessages(plain).first == ChatMessage(role: "system", content: "sys"))
+    #expect(try messages().messages(plain).map(summary).first == "system: sys")
+  }
+
+  @Test func toolsAndToolChoiceMapOntoTheSharedModes() throws {
+    let tools = #""tools":[{"name":"lookup","description":"d","input_schema":{"type":"object"}}]"#
+    func turn(_ extra: String) throws -> ChatTurn {
+      try messages().turn(try request(#"{"model":"test-model","max_tokens":5,\#(tools)\#(extra),"messages":[{"role":"user","content":"x"}]}"#))
+    }
+    #expect(try turn("").choice == .auto)
+    #expect(try turn(#","tool_choice":{"type":"any"}"#).choice == .required)
+    #expect(try turn(#","tool_choice":{"type":"tool","name":"lookup"}"#).choice == .function("lookup"))
+    #expect(try turn(#","tool_choice":{"type":"none"}"#).choice == .none)
+    #expect(try turn(#","tool_choice":{"type":"auto","disable_parallel_tool_use":true}"#).parallelToolCalls == false)
+    #expect(try turn("").tools.first?.name == "lookup")
+    let thinking = try turn(#","thinking":{"type":"enabled","budget_tokens":1024}"#)
+    #expect(thinking.thinkingBudget == 1024 && thinking.variables["enable_thinking"] == .bool(true))
+    #expect(try turn(#","thinking":{"type":"disabled"}"#).variables["enable_thinking"] == .bool(false))
+    let bad = try request(#"{"model":"test-model","max_tokens":5,"tool_choice":{"type":"tool","name":"nope"},\#(tools),"messages":[{"role":"user","content":"x"}]}"#)
+    #expect(apiError { _ = try messages().plan(bad, id: "m") }?.param == "tool_choice")
+    let server = try request(#"{"model":"test-model","max_tokens":5,"tools":[{"type":"web_search_20250305","name":"web_search"}],"messages":[{"role":"user","content":"x"}]}"#)
+    #expect(apiError { _ = try messages().plan(server, id: "m") }?.param == "tools[0]")
   }
 
   @Test func parametersMapOntoTheEngineRequest() throws {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+import Templates
+
 @testable import Engine
 @testable import Server
 
@@ -11,24 +13,42 @@ import Testing
 
   func request(_ json: String) throws -> ResponsesRequest { try decode(ResponsesRequest.self, json) }
 
+  func summary(_ m: Templates.JSONValue) -> String {
+    let calls = m["tool_calls"]?.arrayValue?.compactMap { $0["function"]?["name"]?.stringValue } ?? []
+    return "\(m["role"]?.stringValue ?? "?"): \(m["content"]?.stringValue ?? "null")"
+      + (calls.isEmpty ? "" : " +" + calls.joined(separator: ",")) + (m["tool_call_id"]?.stringValue.map { " <\($0)" } ?? "")
+  }
+
   @Test func inputTextOrItemsWithInstructionsFirst() throws {
     let text = try request(#"{"input":"hello there","instructions":"be brief"}"#)
     let items = try responses().conversation(text, previous: [])
-    #expect(
-      try responses().chatMessages(instructions: text.instructions, items: items) == [
-        ChatMessage(role: "system", content: "be brief"), ChatMessage(role: "user", content: "hello there"),
-      ])
+    #expect(try responses().messages(instructions: text.instructions, items: items).map(summary) == ["system: be brief", "user: hello there"])
     let list = try request(
       #"""
       {"input":[{"role":"developer","content":"sys"},{"type":"message","role":"user","content":[{"type":"input_text","text":"a"},{"type":"input_text","text":" b"}]},
                 {"type":"reasoning","id":"rs_1","summary":[]},
-                {"type":"message","role":"assistant","content":[{"type":"output_text","text":"c","annotations":[]}]}]}
+                {"type":"message","role":"assistant","content":[{"type":"output_text","text":"c","annotations":[]}]},
+                {"type":"function_call","call_id":"call_1","name":"f","arguments":"{\"x\":1}"},
+                {"type":"function_call_output","call_id":"call_1","output":"done"}]}
       """#)
     #expect(
-      try responses().chatMessages(instructions: nil, items: try responses().conversation(list, previous: [])) == [
-        ChatMessage(role: "system", content: "sys"), ChatMessage(role: "user", content: "a b"),
-        ChatMessage(role: "assistant", content: "c"),
+      try responses().messages(instructions: nil, items: try responses().conversation(list, previous: [])).map(summary) == [
+        "system: sys", "user: a b", "assistant: c +f", "tool: done <call_1",
       ])
+  }
+
+  @Test func functionToolsAndChoice() throws {
+    let tools = #""tools":[{"type":"function","name":"f","parameters":{"type":"object"}}]"#
+    func turn(_ extra: String) throws -> ChatTurn {
+      try responses().turn(try request(#"{"input":"x",\#(tools)\#(extra)}"#), previous: []).0
+    }
+    #expect(try turn("").choice == .auto && turn("").tools.map(\.name) == ["f"])
+    #expect(try turn(#","tool_choice":"required""#).choice == .required)
+    #expect(try turn(#","tool_choice":{"type":"function","name":"f"}"#).choice == .function("f"))
+    #expect(try turn(#","parallel_tool_calls":false"#).parallelToolCalls == false)
+    #expect(try turn(#","reasoning":{"effort":"low"}"#).thinkingBudget == 512)
+    let builtIn = try request(#"{"input":"x","tools":[{"type":"web_search"}]}"#)
+    #expect(apiError { _ = try responses().plan(builtIn, previous: [], id: "r", canStore: true) }?.param == "tools[0].type")
   }
 
   @Test func aPreviousConversationComesFirstAndItsInstructionsDoNotCarryOver() throws {
@@ -75,7 +95,7 @@ import Testing
     #expect(try param(#"{"input":"x","temperature":3}"#) == "temperature")
     #expect(try param(#"{"input":[{"role":"tool","content":"x"}]}"#) == "input[0].role")
     #expect(try param(#"{"input":[{"role":"user","content":[{"type":"input_image","image_url":"x"}]}]}"#) == "input[0].content[0].type")
-    #expect(try param(#"{"input":[{"type":"function_call_output","call_id":"c","output":"x"}]}"#) == "input[0].type")
+    #expect(try param(#"{"input":[{"type":"function_call_output","output":"x"}]}"#) == "input[0]")
     #expect(try param(#"{"input":"x","background":true}"#) == "background")
     #expect(try param(#"{"input":"x","text":{"format":{"type":"yaml"}}}"#) == "text.format.type")
     #expect(try param(#"{"input":"x","metadata":{"\#(String(repeating: "k", count: 65))":"v"}}"#) == "metadata")

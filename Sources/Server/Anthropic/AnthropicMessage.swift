@@ -1,3 +1,5 @@
+import Templates
+
 /// Anthropic's Message object: the whole response of `POST /v1/messages`, and (with no content and
 /// no stop reason yet) the `message` of a stream's `message_start` event.
 struct AnthropicMessage: Sendable, Encodable {
@@ -37,7 +39,7 @@ struct ContentBlock: Sendable, Equatable, Encodable {
   var signature: String?
   var id: String?
   var name: String?
-  var input: JSONValue?
+  var input: Templates.JSONValue?
 
   static func text(_ s: String) -> ContentBlock { ContentBlock(type: "text", text: s) }
 }

@@ -1,3 +1,5 @@
+import Templates
+
 /// The body of Anthropic's `POST /v1/messages` (and of `/v1/messages/count_tokens`, which has no
 /// `max_tokens`). Fields we do not know are ignored, as Anthropic-compatible servers do.
 struct MessagesRequest: Sendable, Decodable {
@@ -11,7 +13,7 @@ struct MessagesRequest: Sendable, Decodable {
     /// `tool_use`: the call's id, the tool's name and its input object.
     var id: String?
     var name: String?
-    var input: JSONValue?
+    var input: Templates.JSONValue?
     /// `tool_result`: which call it answers, its content (text or blocks) and whether it failed.
     var toolUseID: String?
     var content: Content?
@@ -56,7 +58,7 @@ struct MessagesRequest: Sendable, Decodable {
     var type: String?
     var name: String
     var description: String?
-    var inputSchema: JSONValue?
+    var inputSchema: Templates.JSONValue?
 
     enum CodingKeys: String, CodingKey {
       case type, name, description

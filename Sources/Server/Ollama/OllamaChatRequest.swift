@@ -1,16 +1,21 @@
+import Templates
+
 /// The body of Ollama's `POST /api/chat`. `stream` defaults to true, as Ollama's does.
 struct OllamaChatRequest: Sendable, Decodable {
   struct Message: Sendable, Equatable, Decodable {
     var role: String
     var content: String?
     var images: [String]?
-    var toolCalls: [JSONValue]?
+    var toolCalls: [Templates.JSONValue]?
     /// The thinking of an earlier assistant turn (not shown to the model again).
     var thinking: String?
+    /// A `tool` message's function.
+    var toolName: String?
 
     enum CodingKeys: String, CodingKey {
       case role, content, images, thinking
       case toolCalls = "tool_calls"
+      case toolName = "tool_name"
     }
   }
 
@@ -21,7 +26,8 @@ struct OllamaChatRequest: Sendable, Decodable {
   var format: JSONValue?
   var options: OllamaOptions?
   var keepAlive: JSONValue?
-  var tools: [JSONValue]?
+  /// OpenAI-shaped: `{"type": "function", "function": {"name", "description", "parameters"}}`.
+  var tools: [Templates.JSONValue]?
   /// `true`/`false`, or an effort (`"high"`, …).
   var think: JSONValue?
 

@@ -1,4 +1,5 @@
 import Engine
+import Templates
 
 /// Checks Ollama `/api/chat` and `/api/generate` bodies and turns them into a `GenerationPlan`.
 /// Refusals read like Ollama's (`{"error": "…"}`, 400; an unknown model 404).
@@ -17,48 +18,68 @@ struct OllamaMapper: Sendable {
     }
   }
 
-  /// `think: true` (or an effort) asks for a thinking model; the served one is not, so Ollama's refusal.
-  func checkThink(_ think: JSONValue?) throws(APIError) {
-    guard let think, think != .bool(false), think != .null else { return }
-    throw .invalidParameter("think", "\"\(base.model.name)\" does not support thinking")
+  /// `think`: `true` (or an effort) asks a thinking model to think, `false` not to; a model whose
+  /// template does not think refuses `true`, as Ollama does.
+  func thinkVariables(_ think: JSONValue?) throws(APIError) -> [String: Templates.JSONValue] {
+    switch think {
+    case .none, .null?: return [:]
+    case .bool(false)?: return ["enable_thinking": .bool(false)]
+    default:
+      guard base.model.templateThinks else {
+        throw .invalidParameter("think", "\"\(base.model.name)\" does not support thinking")
+      }
+      return ["enable_thinking": .bool(true)]
+    }
   }
 
-  func chatMessages(_ r: OllamaChatRequest) throws(APIError) -> [ChatMessage] {
-    var out: [ChatMessage] = []
+  /// The conversation as OpenAI-shaped messages for the model's template: an assistant's
+  /// `tool_calls` (arguments objects) keep their shape, `tool` messages answer them.
+  func messages(_ r: OllamaChatRequest) throws(APIError) -> [Templates.JSONValue] {
+    var out: [Templates.JSONValue] = []
     for (i, m) in (r.messages ?? []).enumerated() {
-      switch m.role {
-      case "system", "user", "assistant": break
-      case "tool":
-        throw .invalidParameter("messages[\(i)].role", "messages[\(i)]: tool messages need tool support, which this server does not have yet")
-      default:
-        throw .invalidParameter("messages[\(i)].role", "messages[\(i)]: invalid role '\(m.role)'; use system, user or assistant")
+      guard ["system", "user", "assistant", "tool"].contains(m.role) else {
+        throw .invalidParameter("messages[\(i)].role", "messages[\(i)]: invalid role '\(m.role)'; use system, user, assistant or tool")
       }
       if let images = m.images, !images.isEmpty {
         throw .invalidParameter("messages[\(i)].images", "messages[\(i)]: images are not supported by this model")
       }
+      var members: [(key: String, value: Templates.JSONValue)] = [
+        ("role", .string(m.role)), ("content", .string(m.content ?? "")),
+      ]
       if let calls = m.toolCalls, !calls.isEmpty {
-        throw .invalidParameter("messages[\(i)].tool_calls", "messages[\(i)]: tool calls need tool support, which this server does not have yet")
+        guard m.role == "assistant" else {
+          throw .invalidParameter("messages[\(i)].tool_calls", "messages[\(i)]: only assistant messages carry tool_calls")
+        }
+        var converted: [Templates.JSONValue] = []
+        for (k, call) in calls.enumerated() {
+          guard let f = call["function"], let name = f["name"]?.stringValue else {
+            throw .invalidParameter("messages[\(i)].tool_calls[\(k)]", "messages[\(i)].tool_calls[\(k)]: a call is {\"function\": {\"name\", \"arguments\"}}")
+          }
+          let id = call["id"]?.stringValue ?? "call_\(i)_\(k)"
+          converted.append(ToolCall.templateValue(id: id, name: name, arguments: f["arguments"] ?? .object([])))
+        }
+        members.append(("tool_calls", .array(converted)))
       }
-      out.append(ChatMessage(role: m.role, content: m.content ?? ""))
+      if m.role == "tool", let name = m.toolName { members.append(("name", .string(name))) }
+      out.append(.object(members))
     }
     return out
   }
 
   func plan(_ r: OllamaChatRequest, id: String) throws(APIError) -> GenerationPlan {
     try checkModel(r.model)
-    try checkThink(r.think)
-    if let tools = r.tools, !tools.isEmpty {
-      throw .invalidParameter("tools", "\"\(base.model.name)\" does not support tools on this server yet")
-    }
-    let prompt = try base.model.encodeChat(chatMessages(r))
+    let tools = try base.toolDefinitions(r.tools)
+    var turn = ChatTurn(messages: try messages(r), tools: tools, choice: tools.isEmpty ? .none : .auto)
+    turn.variables = try thinkVariables(r.think)
+    turn.structuredOutput = try Self.format(r.format) != nil
     return try build(
-      r.options, format: r.format, stream: r.stream, endpoint: .ollamaChat, id: id, prompt: prompt,
+      r.options, format: r.format, stream: r.stream, endpoint: .ollamaChat, id: id, turn: turn, raw: nil,
       promptParam: "messages")
   }
 
   func plan(_ r: OllamaGenerateRequest, id: String) throws(APIError) -> GenerationPlan {
     try checkModel(r.model)
-    try checkThink(r.think)
+    let variables = try thinkVariables(r.think)
     if let suffix = r.suffix, !suffix.isEmpty {
       throw .invalidParameter("suffix", "suffix (fill-in-the-middle) is not supported by this model")
     }
@@ -72,25 +93,33 @@ struct OllamaMapper: Sendable {
       throw .invalidParameter("images", "images are not supported by this model")
     }
     let text = r.prompt ?? ""
-    let prompt: [Int32]
     if r.raw == true {
       if r.system != nil { throw .invalidParameter("system", "system cannot be combined with raw: true") }
-      prompt = base.model.encodePrompt(text)
-    } else {
-      var messages: [ChatMessage] = []
-      if let system = r.system, !system.isEmpty { messages.append(ChatMessage(role: "system", content: system)) }
-      messages.append(ChatMessage(role: "user", content: text))
-      prompt = try base.model.encodeChat(messages)
+      return try build(
+        r.options, format: r.format, stream: r.stream, endpoint: .ollamaGenerate, id: id, turn: nil,
+        raw: base.model.encodePrompt(text), promptParam: "prompt")
     }
+    var messages: [Templates.JSONValue] = []
+    if let system = r.system, !system.isEmpty {
+      messages.append(.object([("role", .string("system")), ("content", .string(system))]))
+    }
+    messages.append(.object([("role", .string("user")), ("content", .string(text))]))
+    var turn = ChatTurn(messages: messages)
+    turn.variables = variables
+    turn.structuredOutput = try Self.format(r.format) != nil
     return try build(
-      r.options, format: r.format, stream: r.stream, endpoint: .ollamaGenerate, id: id, prompt: prompt,
+      r.options, format: r.format, stream: r.stream, endpoint: .ollamaGenerate, id: id, turn: turn, raw: nil,
       promptParam: "prompt")
   }
 
+  /// A chat `turn` through the template (its output read for thinking and tool calls), or `raw` ids as they are.
   private func build(
     _ o: OllamaOptions?, format: JSONValue?, stream: Bool?, endpoint: GenerationPlan.Endpoint, id: String,
-    prompt: [Int32], promptParam: String
+    turn: ChatTurn?, raw: [Int32]?, promptParam: String
   ) throws(APIError) -> GenerationPlan {
+    // The prompt's length bounds num_predict.
+    let prepared = try turn.map { t throws(APIError) in try base.prepare(t) }
+    let prompt = prepared?.prompt ?? raw ?? []
     // Ollama: -1 generates until the context is full, -2 fills it; any value not above 0 means no
     // limit. A limit past the room the context leaves is clamped to it rather than refused.
     let room = max(base.model.contextLength - prompt.count, 1)
@@ -101,6 +130,11 @@ struct OllamaMapper: Sendable {
       stop: o?.stop.map(StopSequences.init), seed: o?.seed, presencePenalty: o?.presencePenalty,
       frequencyPenalty: o?.frequencyPenalty, repetitionPenalty: o?.repeatPenalty,
       responseFormat: try Self.format(format), stream: stream ?? true)
+    if let turn, let prepared {
+      return try base.plan(
+        turn, prepared: prepared, common, endpoint: endpoint, id: id, promptParam: promptParam,
+        maxTokensParam: "num_predict")
+    }
     return try base.build(
       common, endpoint: endpoint, id: id, prompts: [prompt], promptParam: promptParam, maxTokensParam: "num_predict",
       defaultMaxTokens: nil, topLogprobs: nil, echoTexts: nil)

@@ -100,7 +100,9 @@ struct OllamaShowResponse: Sendable, Encodable {
       "\(a).block_count": .number(Double(model.layers)),
       "\(a).vocab_size": .number(Double(model.vocabularySize)),
     ]
-    capabilities = ["completion"]
+    // Every template takes tools (the generic call format is the fallback); thinking only where the
+    // template writes its markers.
+    capabilities = ["completion", "tools"] + (context.templateThinks ? ["thinking"] : [])
     modifiedAt = entry.modifiedAt
   }
 

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import Templates
 
 /// One object of an Ollama `/api/chat` or `/api/generate` answer: a streamed piece (`done: false`),
 /// or the last one (`done: true`, `done_reason` and the timings, in nanoseconds as Ollama counts
@@ -8,12 +9,37 @@ struct OllamaReply: Sendable, Encodable {
   struct Message: Sendable, Encodable {
     var role = "assistant"
     var content: String
+    var thinking: String?
+    var toolCalls: [ToolCallWire]?
+
+    enum CodingKeys: String, CodingKey {
+      case role, content, thinking
+      case toolCalls = "tool_calls"
+    }
+  }
+
+  /// `{"id", "function": {"index", "name", "arguments": {…}}}`: arguments as an object, as Ollama sends them.
+  struct ToolCallWire: Sendable, Encodable {
+    struct Function: Sendable, Encodable {
+      var index: Int
+      var name: String
+      var arguments: Templates.JSONValue
+    }
+    var id: String
+    var function: Function
+
+    init(_ call: ToolCall, index: Int) {
+      id = call.id
+      function = Function(index: index, name: call.name, arguments: call.argumentsObject)
+    }
   }
 
   var model: String
   var createdAt: String
   var message: Message?
   var response: String?
+  /// Generate's reasoning (chat's is `message.thinking`).
+  var thinking: String?
   var done: Bool
   var doneReason: String?
   var totalDuration: Int?
@@ -29,6 +55,16 @@ struct OllamaReply: Sendable, Encodable {
     createdAt = Self.timestamp()
     if chat { message = Message(content: text) } else { response = text }
     self.done = done
+  }
+
+  /// Adds reasoning and tool calls (generate has no tool calls).
+  mutating func add(thinking: String?, calls: [ToolCall]) {
+    if message != nil {
+      message?.thinking = thinking
+      if !calls.isEmpty { message?.toolCalls = calls.enumerated().map { ToolCallWire($1, index: $0) } }
+    } else {
+      self.thinking = thinking
+    }
   }
 
   /// Ollama's `done_reason` for how a generation ended; a generation the server cut short
@@ -69,7 +105,7 @@ struct OllamaReply: Sendable, Encodable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case model, message, response, done
+    case model, message, response, thinking, done
     case createdAt = "created_at"
     case doneReason = "done_reason"
     case totalDuration = "total_duration"

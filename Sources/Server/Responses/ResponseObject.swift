@@ -1,21 +1,51 @@
+import Templates
+
 /// OpenAI's Response object (`object: "response"`): what `POST /v1/responses` answers, what
 /// `GET /v1/responses/{id}` reads back, and the `response` of the stream's lifecycle events.
 /// Keys OpenAI sends as null are sent as null.
 struct ResponseObject: Sendable, Encodable {
-  /// An output item: for now the assistant's message with one `output_text` part.
+  /// An output item: the assistant's message (one `output_text` part), its reasoning (one
+  /// `reasoning_text` part), or a function call.
   struct OutputItem: Sendable, Encodable {
-    var type = "message"
+    var type: String
     var id: String
     var status: String
-    var role = "assistant"
-    var content: [OutputText]
+    var role: String?
+    var content: [OutputText]?
+    var summary: [JSONValue]?
+    var callID: String?
+    var name: String?
+    var arguments: String?
+
+    static func message(id: String, text: String?, status: String) -> OutputItem {
+      OutputItem(type: "message", id: id, status: status, role: "assistant", content: text.map { [OutputText.output($0)] } ?? [])
+    }
+
+    static func reasoning(id: String, text: String?, status: String) -> OutputItem {
+      OutputItem(type: "reasoning", id: id, status: status, content: text.map { [OutputText.reasoning($0)] } ?? [], summary: [])
+    }
+
+    static func functionCall(_ call: ToolCall, status: String, arguments: String? = nil) -> OutputItem {
+      OutputItem(
+        type: "function_call", id: "fc_" + call.id.dropFirst("call_".count), status: status, callID: call.id,
+        name: call.name, arguments: arguments ?? call.arguments)
+    }
+
+    enum CodingKeys: String, CodingKey {
+      case type, id, status, role, content, summary, name, arguments
+      case callID = "call_id"
+    }
   }
 
+  /// A content part: `output_text` (with its annotations and log-probabilities) or `reasoning_text`.
   struct OutputText: Sendable, Encodable {
-    var type = "output_text"
+    var type: String
     var text: String
-    var annotations: [JSONValue] = []
-    var logprobs: [JSONValue] = []
+    var annotations: [JSONValue]?
+    var logprobs: [JSONValue]?
+
+    static func output(_ text: String) -> OutputText { OutputText(type: "output_text", text: text, annotations: [], logprobs: []) }
+    static func reasoning(_ text: String) -> OutputText { OutputText(type: "reasoning_text", text: text) }
   }
 
   struct IncompleteDetails: Sendable, Encodable {
@@ -73,6 +103,9 @@ struct ResponseObject: Sendable, Encodable {
     var user: String?
     var metadata: [String: String]
     var textFormat: JSONValue
+    var tools: [Templates.JSONValue] = []
+    var toolChoice: Templates.JSONValue = .string("auto")
+    var parallelToolCalls = true
   }
 
   var id: String
@@ -98,14 +131,14 @@ struct ResponseObject: Sendable, Encodable {
     try c.encode(settings.maxOutputTokens, forKey: .maxOutputTokens)
     try c.encode(model, forKey: .model)
     try c.encode(output, forKey: .output)
-    try c.encode(true, forKey: .parallelToolCalls)
+    try c.encode(settings.parallelToolCalls, forKey: .parallelToolCalls)
     try c.encode(settings.previousResponseID, forKey: .previousResponseID)
     try c.encode(JSONValue.object(["effort": .null, "summary": .null]), forKey: .reasoning)
     try c.encode(settings.store, forKey: .store)
     try c.encode(settings.temperature, forKey: .temperature)
     try c.encode(JSONValue.object(["format": settings.textFormat]), forKey: .text)
-    try c.encode("auto", forKey: .toolChoice)
-    try c.encode([JSONValue](), forKey: .tools)
+    try c.encode(settings.toolChoice, forKey: .toolChoice)
+    try c.encode(settings.tools, forKey: .tools)
     try c.encode(settings.topP, forKey: .topP)
     try c.encode("disabled", forKey: .truncation)
     try c.encode(usage, forKey: .usage)

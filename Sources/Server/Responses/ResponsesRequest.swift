@@ -1,3 +1,5 @@
+import Templates
+
 /// The body of OpenAI's `POST /v1/responses` (and of `/v1/responses/input_tokens`). Fields we do not
 /// know are ignored, as OpenAI-compatible servers do.
 struct ResponsesRequest: Sendable, Decodable {
@@ -47,10 +49,10 @@ struct ResponsesRequest: Sendable, Decodable {
   var metadata: [String: String]?
   var user: String?
   var text: TextOptions?
-  var tools: [JSONValue]?
-  var toolChoice: JSONValue?
+  var tools: [Templates.JSONValue]?
+  var toolChoice: Templates.JSONValue?
   var parallelToolCalls: Bool?
-  var reasoning: JSONValue?
+  var reasoning: Templates.JSONValue?
   var truncation: String?
   var background: Bool?
   var conversation: JSONValue?
