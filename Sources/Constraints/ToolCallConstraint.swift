@@ -45,7 +45,9 @@ public struct ToolCallConstraint: Sendable {
 
   /// Throws when a tool's parameter schema cannot be enforced (unsupported keywords), naming the
   /// tool in the error path.
-  public init(tools: [ToolSchema], vocabulary: TokenTrie, options: JSONConstraintOptions = JSONConstraintOptions())
+  /// Options default to strings of at most 64 tokens: a call's arguments are short, and a sampled
+  /// string running to `max_tokens` would leave them unparsable.
+  public init(tools: [ToolSchema], vocabulary: TokenTrie, options: JSONConstraintOptions = ToolCallConstraint.defaultOptions)
     throws(JSONSchemaError)
   {
     guard !tools.isEmpty else { throw .invalid("no tool to call", at: "tools") }
@@ -64,6 +66,12 @@ public struct ToolCallConstraint: Sendable {
     live = alternatives
     self.vocabulary = vocabulary
   }
+
+  public static let defaultOptions: JSONConstraintOptions = {
+    var o = JSONConstraintOptions()
+    o.maxStringTokens = 64
+    return o
+  }()
 
   /// How many tools the output so far can still be a call of.
   public var candidates: Int { live.count }

@@ -25,22 +25,7 @@ import Tokenizers
   static var eos: Int32 { Int32(tokens.count) }
   static let trie = TokenTrie(tokenBytes: tokens + [[]], endOfGeneration: [Int32(tokens.count)])
 
-  static let personSchema = #"""
-    {"type": "object", "title": "Person",
-     "properties": {
-       "name": {"type": "string", "description": "full name"},
-       "age": {"type": "integer"},
-       "height": {"type": ["number", "null"]},
-       "color": {"enum": ["red", "green", 7, null]},
-       "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
-       "pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}]},
-       "ok": {"type": "boolean"},
-       "v": {"const": {"x": [1, "y"]}}
-     },
-     "required": ["name", "age"], "additionalProperties": false,
-     "$defs": {"Pet": {"type": "object", "properties": {"kind": {"type": "string"}, "legs": {"type": "integer"}},
-                       "required": ["kind"]}}}
-    """#
+  static let personSchema = SchemaFixtures.person
 
   static let schemas: [String?] = [
     nil, personSchema,

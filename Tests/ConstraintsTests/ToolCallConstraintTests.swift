@@ -31,7 +31,7 @@ import Testing
   static let search = ToolSchema(
     name: "search",
     parameters: try! JSONValue(
-      parsing: #"{"type":"object","properties":{"query":{"type":"string"},"limit":{"type":"integer"}},"required":["query"]}"#))
+      parsing: #"{"type":"object","properties":{"query":{"type":"string"},"limit":{"type":"integer"}},"required":["query"],"additionalProperties":false}"#))
 
   func token(_ s: String) -> Int32 { Int32(Self.tokens.firstIndex(of: Array(s.utf8))!) }
 
@@ -99,6 +99,38 @@ import Testing
     #expect(throws: JSONConstraintError.self) { try wrong.advance(token: token("get_weather")) }
     try late.advance(bytes: Array(#"get_time"}"#.utf8))
     #expect(late.isComplete)
+  }
+
+  /// Past `maxStringTokens` inside a string only tokens that close it are allowed, and the mask
+  /// agrees with `advance` there.
+  @Test func longStringsAreClosed() throws {
+    var options = JSONConstraintOptions()
+    options.maxStringTokens = 3
+    var c = try JSONConstraint(
+      schema: JSONValue(parsing: #"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"],"additionalProperties":false}"#),
+      vocabulary: Self.trie, options: options)
+    // The feed that opens the string is its first token.
+    try c.advance(bytes: Array(#"{"city": ""#.utf8))
+    try c.advance(token: token("Paris"))
+    var mask = c.allowedTokens()
+    #expect(mask[Int(token("Paris"))])  // the third string token may still be content
+    try c.advance(token: token("Paris"))
+    mask = c.allowedTokens()
+    let allowed = mask.indices.filter { mask[$0] }.map { String(decoding: Self.tokens[$0], as: UTF8.self) }
+    #expect(!allowed.isEmpty)
+    #expect(allowed.allSatisfy { $0.contains("\"") }, "\(allowed)")
+    for id in 0..<Int32(Self.trie.vocabularySize) {
+      var copy = c
+      #expect(((try? copy.advance(token: id)) != nil) == mask[Int(id)], "\(id)")
+    }
+    try c.advance(token: token("\"}"))
+    #expect(c.isComplete)
+    // A second string starts its own count.
+    var again = try ToolCallConstraint(tools: [Self.time], vocabulary: Self.trie, options: options)
+    try again.advance(bytes: Array(#"{"name": "get_time", "arguments": {"zone": ""#.utf8))
+    for piece in ["U", "T"] { try again.advance(token: token(piece)) }
+    var probe = again
+    #expect(throws: JSONConstraintError.self) { try probe.advance(token: token("U")) }
   }
 
   @Test func unsupportedParameterSchemasNameTheTool() {

@@ -17,7 +17,7 @@ struct JSONConstraintModelTests {
     let buildStart = clock.now
     let trie = TokenTrie(tokenizer: tokenizer)
     print("\(model): TokenTrie for \(trie.vocabularySize) tokens built in \(clock.now - buildStart)")
-    let schema = try JSONValue(parsing: JSONConstraintTests.personSchema)
+    let schema = try JSONValue(parsing: SchemaFixtures.person)
     var worst = Duration.zero
     for (label, prefix, free) in [("start", "", false), ("key", "{", false), ("in key", "{\"na", false),
       ("in string", "{\"name\": \"Ada L", false), ("value", "{\"name\": \"x\", \"age\":", false),

@@ -49,3 +49,23 @@ public func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> B
     return true
   }
 }
+
+/// Schemas the constraint tests share.
+public enum SchemaFixtures {
+  public static let person = #"""
+    {"type": "object", "title": "Person",
+     "properties": {
+       "name": {"type": "string", "description": "full name"},
+       "age": {"type": "integer"},
+       "height": {"type": ["number", "null"]},
+       "color": {"enum": ["red", "green", 7, null]},
+       "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
+       "pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}]},
+       "ok": {"type": "boolean"},
+       "v": {"const": {"x": [1, "y"]}}
+     },
+     "required": ["name", "age"], "additionalProperties": false,
+     "$defs": {"Pet": {"type": "object", "properties": {"kind": {"type": "string"}, "legs": {"type": "integer"}},
+                       "required": ["kind"]}}}
+    """#
+}
