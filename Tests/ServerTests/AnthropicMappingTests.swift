@@ -43,7 +43,7 @@ import Templates
   @Test func toolsAndToolChoiceMapOntoTheSharedModes() throws {
     let tools = #""tools":[{"name":"lookup","description":"d","input_schema":{"type":"object"}}]"#
     func turn(_ extra: String) throws -> ChatTurn {
-      try messages().turn(try request(#"{"model":"test-model","max_tokens":5,\#(tools)\#(extra),"messages":[{"role":"user","content":"x"}]}"#))
+      try messages().turn(try request(#"{"model":"test-model","max_tokens":2000,\#(tools)\#(extra),"messages":[{"role":"user","content":"x"}]}"#))
     }
     #expect(try turn("").choice == .auto)
     #expect(try turn(#","tool_choice":{"type":"any"}"#).choice == .required)

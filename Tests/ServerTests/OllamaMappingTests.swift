@@ -100,8 +100,8 @@ import Testing
       finishReason: .length, promptTokens: 3, completionTokens: 1, cachedPromptTokens: 0, preemptions: 0, timings: t,
       error: nil)
     #expect(shape.final(choice.completion!, choice: 0).isEmpty)
-    let last = try #require(
-      JSONSerialization.jsonObject(with: try #require(shape.closing([choice], cost: nil).first)) as? [String: Any])
+    let lastLine = try #require(shape.closing([choice], cost: nil).first)
+    let last = try #require(JSONSerialization.jsonObject(with: lastLine) as? [String: Any])
     #expect(last["done"] as? Bool == true && last["done_reason"] as? String == "length")
     #expect(last["total_duration"] as? Int == 4_000_000_000 && last["prompt_eval_duration"] as? Int == 1_000_000_000)
     #expect(last["eval_duration"] as? Int == 2_500_000_000 && last["eval_count"] as? Int == 1)
@@ -113,8 +113,8 @@ import Testing
     var failed = choice.completion!
     failed.finishReason = .error
     failed.error = "boom"
-    let line = try #require(
-      JSONSerialization.jsonObject(with: try #require(failing.final(failed, choice: 0).first)) as? [String: Any])
+    let errorLine = try #require(failing.final(failed, choice: 0).first)
+    let line = try #require(JSONSerialization.jsonObject(with: errorLine) as? [String: Any])
     #expect((line["error"] as? String)?.contains("boom") == true)
     #expect(failing.closing([choice], cost: nil).isEmpty)
   }
