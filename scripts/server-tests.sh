@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts `peregrine serve` on free loopback ports and drives it with the real `openai` Python
-# client, prometheus_client's parser, the repository's load tool (`peregrine bench serve --url`), a
+# client (and `anthropic` and `ollama`'s, scripts/dialects-tests.sh), prometheus_client's parser, the repository's load tool (`peregrine bench serve --url`), a
 # malformed-request fuzz corpus, and the operational checks (Tests/ServerTests/operations_test.py:
 # busy port, draining /health, second SIGINT, CORS, 405, ps). Exits non-zero if any part fails; the
 # servers are stopped either way. Nothing outside the repository is read.
@@ -136,6 +136,9 @@ SKIP_BUILD=1 scripts/economics-tests.sh || status=1
 
 echo "== batch jobs"
 SKIP_BUILD=1 scripts/batch-tests.sh || status=1
+
+echo "== API dialects (anthropic, openai responses, ollama clients)"
+SKIP_BUILD=1 scripts/dialects-tests.sh || status=1
 
 if [[ $status != 0 ]]; then
   echo "---- server log (tail)"; tail -50 "$WORK/server.log"

@@ -146,6 +146,20 @@ extension AccountsDatabase {
         t.uniqueKey(["batch_id", "custom_id"])
       }
     }
+    // Responses kept by `POST /v1/responses` (`store`, default true): the response object and the
+    // whole conversation up to and including its output, so `previous_response_id` continues it.
+    migrator.registerMigration("responses-v1") { db in
+      try db.create(table: "stored_responses") { t in
+        t.primaryKey("id", .text)
+        t.column("principal", .text).notNull()
+        t.column("created_at", .double).notNull()
+        t.column("model", .text).notNull()
+        t.column("previous_response_id", .text)
+        t.column("response", .text).notNull()
+        t.column("conversation", .text).notNull()
+      }
+      try db.create(index: "responses_by_principal", on: "stored_responses", columns: ["principal", "created_at"])
+    }
     return migrator
   }
 }

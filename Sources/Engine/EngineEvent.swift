@@ -65,6 +65,8 @@ public struct EngineCompletion: Sendable, Equatable {
   public var timings: RequestTimings
   /// Set when finishReason is `.error`.
   public var error: String?
+  /// The stop sequence that ended the text, when one did (Anthropic's `stop_sequence`).
+  public var stopSequence: String? = nil
 }
 
 /// The stream of a submitted request: tokens, then exactly one `finished`.

@@ -57,6 +57,7 @@ final class RequestOutput {
     }
     return EngineCompletion(
       finishReason: reason, promptTokens: request.promptIDs.count, completionTokens: generated,
-      cachedPromptTokens: cachedPromptTokens, preemptions: preemptions, timings: t, error: error)
+      cachedPromptTokens: cachedPromptTokens, preemptions: preemptions, timings: t, error: error,
+      stopSequence: stops.matched)
   }
 }

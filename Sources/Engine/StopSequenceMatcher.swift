@@ -5,6 +5,8 @@ public struct StopSequenceMatcher: Sendable {
   public let stops: [String]
   private var held = ""
   public private(set) var stopped = false
+  /// The stop sequence that ended the text, once one has (Anthropic reports which).
+  public private(set) var matched: String?
 
   public init(_ stops: [String]) {
     self.stops = stops.filter { !$0.isEmpty }
@@ -17,11 +19,16 @@ public struct StopSequenceMatcher: Sendable {
     guard !stops.isEmpty else { return text }
     held += text
     var earliest: String.Index? = nil
+    var which: String? = nil
     for s in stops {
-      if let r = held.range(of: s), earliest == nil || r.lowerBound < earliest! { earliest = r.lowerBound }
+      if let r = held.range(of: s), earliest == nil || r.lowerBound < earliest! {
+        earliest = r.lowerBound
+        which = s
+      }
     }
     if let cut = earliest {
       stopped = true
+      matched = which
       let out = String(held[..<cut])
       held = ""
       return out

@@ -8,8 +8,9 @@ import Hummingbird
 /// Counted and recorded as 499 (nginx's "client closed request"), never as a server error.
 struct ClientGone: Error {}
 
-/// Runs a planned generation and turns engine events into OpenAI responses: one JSON body, or an
-/// SSE stream of chunks ending with `data: [DONE]`.
+/// Runs a planned generation and turns engine events into responses: one JSON body, or a stream
+/// (OpenAI's chunks ending with `data: [DONE]` unless a `ResponseShape` of another dialect says
+/// otherwise).
 ///
 /// Whatever the response kind, a client that leaves cancels its generations at once: the
 /// connection's `ConnectionWatch` reports the closed socket while the engine works, so the KV
@@ -38,7 +39,16 @@ struct CompletionHandler: Sendable {
     var apiKeyID: String? { principal.kind == .open ? nil : principal.id }
   }
 
+  /// An OpenAI Chat Completions or Completions response.
   func respond(plan: GenerationPlan, engine: any ServingEngine, caller: Caller) async throws -> Response {
+    try await respond(plan: plan, engine: engine, caller: caller) { OpenAIShape(plan: $0) }
+  }
+
+  /// A response in the dialect `shape` makes from the plan as admitted (admission may shrink a
+  /// defaulted `max_tokens`).
+  func respond<Shape: ResponseShape>(
+    plan: GenerationPlan, engine: any ServingEngine, caller: Caller, shape: (GenerationPlan) -> Shape
+  ) async throws -> Response {
     var plan = plan
     var caller = caller
     let start = ContinuousClock.now
@@ -50,9 +60,10 @@ struct CompletionHandler: Sendable {
       ? CachedResult.key(plan, namespace: caller.principal.id) : nil
     if let cacheKey { headers[Self.xCache] = "miss" }
     caller.machineMark = metering.clock.begin()
+    let shape = shape(plan)
     if let cacheKey, let hit = metering.results.value(for: cacheKey) {
       headers[Self.xCache] = "hit"
-      return try await replay(hit, plan: plan, caller: caller, headers: headers, start: start)
+      return try await replay(hit, plan: plan, shape: shape, caller: caller, headers: headers, start: start)
     }
     let ids = plan.requests.map(\.id)
     let stop: @Sendable () -> Void = { for id in ids { engine.cancel(id) } }
@@ -74,7 +85,7 @@ struct CompletionHandler: Sendable {
     if plan.stream {
       // The status is only known once the stream ends: the stream reports it.
       caller.outcome.defer()
-      headers[.contentType] = "text/event-stream"
+      headers[.contentType] = shape.streamContentType
       headers[.cacheControl] = "no-cache"
       let finalPlan = plan
       let finalCaller = caller
@@ -82,8 +93,8 @@ struct CompletionHandler: Sendable {
         status: .ok, headers: headers,
         body: ResponseBody { writer in
           try await stream(
-            plan: finalPlan, streams: streams, writer: &writer, caller: finalCaller, start: start, stop: stop,
-            cacheKey: cacheKey)
+            plan: finalPlan, shape: shape, streams: streams, writer: &writer, caller: finalCaller, start: start,
+            stop: stop, cacheKey: cacheKey)
         })
     }
     let token = watch?.onLeave(stop)
@@ -102,27 +113,29 @@ struct CompletionHandler: Sendable {
         plan: plan, choices: choices, status: 499, caller: caller, elapsed: Self.seconds(since: start))
       throw ClientGone()
     }
-    let body = try whole(plan: plan, choices: choices, caller: caller)
-    remember(plan: plan, choices: choices, cacheKey: cacheKey, caller: caller, response: body)
+    let body = try whole(plan: plan, shape: shape, choices: choices, caller: caller)
+    remember(plan: plan, shape: shape, choices: choices, cacheKey: cacheKey, caller: caller, response: body)
     return Response.json(body, headers: headers)
   }
 
   /// The body for collected choices, or the error to answer with (500 if the engine failed one).
   private func whole(
-    plan: GenerationPlan, choices: [ChoiceAccumulator], caller: Caller, cacheHit: Bool = false
+    plan: GenerationPlan, shape: some ResponseShape, choices: [ChoiceAccumulator], caller: Caller,
+    cacheHit: Bool = false
   ) throws(APIError) -> Data {
     if let failed = choices.first(where: { $0.completion?.finishReason == .error }) {
       server.recordUsage(plan: plan, choices: choices, status: 500, caller: caller)
       throw .internal("Generation failed: \(failed.completion?.error ?? "unknown error")")
     }
     let cost = server.recordUsage(plan: plan, choices: choices, status: 200, caller: caller, cacheHit: cacheHit).cost
-    return ResponseBuilder(plan: plan, cost: cost).whole(choices)
+    return shape.whole(choices, cost: cost)
   }
 
   /// After a complete, successful generation: keep it for the result cache and, with `store: true`,
   /// in the caller's stored completions.
   private func remember(
-    plan: GenerationPlan, choices: [ChoiceAccumulator], cacheKey: String?, caller: Caller, response: Data
+    plan: GenerationPlan, shape: some ResponseShape, choices: [ChoiceAccumulator], cacheKey: String?, caller: Caller,
+    response: Data
   ) {
     let finished = choices.allSatisfy { $0.completion.map { [.stop, .length].contains($0.finishReason) } ?? false }
     guard finished else { return }
@@ -130,52 +143,45 @@ struct CompletionHandler: Sendable {
       let result = CachedResult(choices: choices)
       server.metering.results.store(result, bytes: result.bytes, for: cacheKey)
     }
-    if plan.store { server.storeCompletion(plan: plan, caller: caller, response: response) }
+    if plan.store { shape.keep(response: response, choices: choices, caller: caller, server: server) }
   }
 
   /// Answers from the result cache: the same choices, whole or as a stream, charged as cached input.
   private func replay(
-    _ hit: CachedResult, plan: GenerationPlan, caller: Caller, headers: HTTPFields, start: ContinuousClock.Instant
+    _ hit: CachedResult, plan: GenerationPlan, shape: some ResponseShape, caller: Caller, headers: HTTPFields,
+    start: ContinuousClock.Instant
   ) async throws -> Response {
     let choices = hit.replayed(
       promptTokenCounts: plan.promptTokenCounts, n: plan.n, elapsed: Self.seconds(since: start))
     if !plan.stream {
-      let body = try whole(plan: plan, choices: choices, caller: caller, cacheHit: true)
-      if plan.store { server.storeCompletion(plan: plan, caller: caller, response: body) }
+      let body = try whole(plan: plan, shape: shape, choices: choices, caller: caller, cacheHit: true)
+      if plan.store { shape.keep(response: body, choices: choices, caller: caller, server: server) }
       return Response.json(body, headers: headers)
     }
     caller.outcome.defer()
     var headers = headers
-    headers[.contentType] = "text/event-stream"
+    headers[.contentType] = shape.streamContentType
     headers[.cacheControl] = "no-cache"
     return Response(
       status: .ok, headers: headers,
       body: ResponseBody { writer in
         let settled = server.recordUsage(plan: plan, choices: choices, status: 200, caller: caller, cacheHit: true)
-        let builder = ResponseBuilder(plan: plan, cost: settled.cost)
+        var shape = shape
         var chunks: [Data] = []
         for (i, c) in choices.enumerated() {
-          if let opening = builder.openingChunk(choice: i) { chunks.append(opening) }
+          chunks += shape.opening(choice: i)
           var offset = 0
-          var splitter = builder.splitter()
           for t in c.tokens {
-            if splitter != nil {
-              chunks += builder.splitTokenChunks(t, splitter: &splitter!, choice: i)
-            } else if let chunk = builder.tokenChunk(t, choice: i, textOffset: offset) {
-              chunks.append(chunk)
-            }
+            chunks += shape.token(t, choice: i, textOffset: offset)
             offset += t.text.count
           }
-          if let done = c.completion {
-            if splitter != nil {
-              chunks += builder.splitFinalChunks(done, splitter: &splitter!, choice: i)
-            } else {
-              chunks.append(builder.finalChunk(done, choice: i))
-            }
-          }
+          if let done = c.completion { chunks += shape.final(done, choice: i) }
         }
-        if plan.includeUsage { chunks.append(builder.usageChunk(choices)) }
-        chunks.append(SSEEncoder.done)
+        if plan.store {
+          shape.keep(
+            response: shape.whole(choices, cost: settled.cost), choices: choices, caller: caller, server: server)
+        }
+        chunks += shape.closing(choices, cost: settled.cost)
         for chunk in chunks where !(await Self.write(chunk, to: &writer)) {
           server.correctUsage(row: settled.row, status: 499)
           server.metrics.observeResponse(status: 499)
@@ -213,21 +219,17 @@ struct CompletionHandler: Sendable {
   /// the usage record see them. The usage record is committed before `[DONE]` is sent, so a client
   /// that saw `[DONE]` has its record even if the process dies right after.
   private func stream(
-    plan: GenerationPlan, streams: ChoiceStreams, writer: inout any ResponseBodyWriter, caller: Caller,
-    start: ContinuousClock.Instant, stop: @escaping @Sendable () -> Void, cacheKey: String?
+    plan: GenerationPlan, shape: some ResponseShape, streams: ChoiceStreams, writer: inout any ResponseBodyWriter,
+    caller: Caller, start: ContinuousClock.Instant, stop: @escaping @Sendable () -> Void, cacheKey: String?
   ) async throws {
     let watch = caller.watch
     let token = watch?.onLeave(stop)
     defer { if let token { watch?.remove(token) } }
-    let builder = ResponseBuilder(plan: plan)
+    var shape = shape
     var choices = Array(repeating: ChoiceAccumulator(), count: plan.requests.count)
-    // Per choice: reasoning and tool calls split out of the text as it streams.
-    var splitters = Array(repeating: builder.splitter(), count: plan.requests.count)
     var left = false
     for choice in choices.indices where !left {
-      if let opening = builder.openingChunk(choice: choice) {
-        left = !(await Self.write(opening, to: &writer))
-      }
+      left = !(await Self.write(shape.opening(choice: choice), to: &writer))
     }
     if left { stop() }
     for await (choice, event) in streams.events {
@@ -238,26 +240,14 @@ struct CompletionHandler: Sendable {
         left = true
         continue
       }
-      var chunks: [Data] = []
+      let chunks: [Data]
       switch event {
-      case .token(let t):
-        if splitters[choice] != nil {
-          chunks = builder.splitTokenChunks(t, splitter: &splitters[choice]!, choice: choice)
-        } else if let chunk = builder.tokenChunk(t, choice: choice, textOffset: offset) {
-          chunks = [chunk]
-        }
-      case .finished(let c):
-        if splitters[choice] != nil {
-          chunks = builder.splitFinalChunks(c, splitter: &splitters[choice]!, choice: choice)
-        } else {
-          chunks = [builder.finalChunk(c, choice: choice)]
-        }
+      case .token(let t): chunks = shape.token(t, choice: choice, textOffset: offset)
+      case .finished(let c): chunks = shape.final(c, choice: choice)
       }
-      for chunk in chunks where !left {
-        if !(await Self.write(chunk, to: &writer)) {
-          left = true
-          stop()
-        }
+      if !(await Self.write(chunks, to: &writer)) {
+        left = true
+        stop()
       }
     }
     let complete = choices.allSatisfy { $0.completion != nil }
@@ -268,13 +258,13 @@ struct CompletionHandler: Sendable {
     let status = failed ? 500 : 200
     let settled = server.recordUsage(plan: plan, choices: choices, status: status, caller: caller)
     let row = settled.row
-    var delivered = true
-    if plan.includeUsage {
-      var final = builder
-      final.cost = settled.cost
-      delivered = await Self.write(final.usageChunk(choices), to: &writer)
+    if !failed {
+      // Kept before the stream's end is sent: a client that saw it can read the response back.
+      remember(
+        plan: plan, shape: shape, choices: choices, cacheKey: cacheKey, caller: caller,
+        response: shape.whole(choices, cost: settled.cost))
     }
-    if delivered { delivered = await Self.write(SSEEncoder.done, to: &writer) }
+    var delivered = await Self.write(shape.closing(choices, cost: settled.cost), to: &writer)
     if delivered {
       do { try await writer.finish(nil) } catch { delivered = false }
     }
@@ -285,11 +275,6 @@ struct CompletionHandler: Sendable {
       throw ClientGone()
     }
     server.metrics.observeResponse(status: status)
-    if !failed {
-      remember(
-        plan: plan, choices: choices, cacheKey: cacheKey, caller: caller,
-        response: ResponseBuilder(plan: plan, cost: settled.cost).whole(choices))
-    }
   }
 
   /// A stream whose client left: recorded and counted as 499, and the connection closed.
@@ -311,6 +296,12 @@ struct CompletionHandler: Sendable {
     } catch {
       return false
     }
+  }
+
+  /// Writes chunks in one write (a token's events arrive together); true when there is nothing to write.
+  private static func write(_ chunks: [Data], to writer: inout any ResponseBodyWriter) async -> Bool {
+    guard !chunks.isEmpty else { return true }
+    return await write(chunks.count == 1 ? chunks[0] : chunks.reduce(into: Data()) { $0.append($1) }, to: &writer)
   }
 
   static func seconds(since start: ContinuousClock.Instant) -> Double {

@@ -10,7 +10,7 @@ struct CrossOriginMiddleware: RouterMiddleware {
 
   static let allowedMethods = "GET, POST, OPTIONS"
   /// Headers a browser client may send when the preflight does not list its own.
-  static let allowedHeaders = "Authorization, Content-Type, X-Request-Id"
+  static let allowedHeaders = "Authorization, Content-Type, X-Request-Id, X-Api-Key, Anthropic-Version"
 
   /// The `Access-Control-Allow-Origin` value for a request from `origin`, or nil if it is not allowed.
   func allowOrigin(for origin: String) -> String? {

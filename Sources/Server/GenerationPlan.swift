@@ -1,11 +1,18 @@
 import Engine
 
-/// Everything a route needs to run one OpenAI request: the engine requests (one per choice, in
-/// choice order: prompt-major, then `n`) and how to present their output.
+/// Everything a route needs to run one request of any API dialect: the engine requests (one per
+/// choice, in choice order: prompt-major, then `n`) and how to present their output.
 struct GenerationPlan: Sendable {
   enum Endpoint: String, Sendable {
     case chat = "chat.completions"
     case completions
+    /// Anthropic's `POST /v1/messages`.
+    case messages
+    /// OpenAI's `POST /v1/responses`.
+    case responses
+    /// Ollama's `POST /api/chat` and `POST /api/generate`.
+    case ollamaChat = "ollama.chat"
+    case ollamaGenerate = "ollama.generate"
   }
 
   var endpoint: Endpoint
@@ -30,7 +37,7 @@ struct GenerationPlan: Sendable {
   var cacheable = false
   /// What `response_format` asked for, as part of the result-cache key (the constraint itself is opaque).
   var outputFormatKey: String?
-  /// Chat only: keep the request and response (`store: true`), with these labels.
+  /// Keep the request and response (chat's `store: true`, Responses' `store`), with these labels.
   var store = false
   var metadata: [String: String]?
   /// Chat only: how to split the output into reasoning, content and tool calls; nil for plain text.

@@ -12,6 +12,10 @@ extension Routes {
     ("/get_model_info", "GET"), ("/flush_cache", "GET, POST"),
     // Batch jobs (Server/Batch).
     ("/v1/files", "GET, POST"), ("/v1/files/*", "GET, DELETE"), ("/v1/batches", "GET, POST"), ("/v1/batches/*", "GET"),
+    // Other dialects (Server/Anthropic, Server/Responses, Server/Ollama): exact paths before patterns.
+    ("/v1/messages", "POST"), ("/v1/messages/count_tokens", "POST"), ("/v1/responses", "POST"),
+    ("/v1/responses/input_tokens", "POST"), ("/v1/responses/*", "GET, DELETE"), ("/api/chat", "POST"),
+    ("/api/generate", "POST"), ("/api/tags", "GET"), ("/api/ps", "GET"), ("/api/show", "POST"), ("/api/version", "GET"),
     ("/tokenize", "POST"), ("/detokenize", "POST"), ("/health", "GET, HEAD"), ("/status", "GET"), ("/version", "GET"),
     ("/metrics", "GET"), ("/openapi.json", "GET"),
   ]

@@ -108,6 +108,9 @@ enum Routes {
     addEconomics(to: router, server)
     addFiles(to: router, server)
     addBatches(to: router, server)
+    addAnthropic(to: router, server, handler: handler)
+    addResponses(to: router, server, handler: handler)
+    addOllama(to: router, server, handler: handler)
     return router
   }
 
@@ -118,7 +121,7 @@ enum Routes {
   }
 
   /// Who sent the request, and the watch on its connection.
-  private static func caller(_ request: Request, _ context: ServerRequestContext, _ server: ServerContext)
+  static func caller(_ request: Request, _ context: ServerRequestContext, _ server: ServerContext)
     -> CompletionHandler.Caller
   {
     let noCache = request.headers[.cacheControl]?.lowercased().contains("no-cache") ?? false
@@ -128,7 +131,7 @@ enum Routes {
   }
 
   /// Request mapping for this caller: its prefix-cache namespace comes from its key.
-  private static func mapper(_ model: ModelContext, _ caller: CompletionHandler.Caller, _ server: ServerContext)
+  static func mapper(_ model: ModelContext, _ caller: CompletionHandler.Caller, _ server: ServerContext)
     -> RequestMapper
   {
     var m = RequestMapper(model: model)

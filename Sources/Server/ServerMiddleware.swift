@@ -10,7 +10,8 @@ extension HTTPField.Name {
 }
 
 /// Outermost middleware: gives every request an id (the client's `X-Request-Id`, or a new one) and
-/// echoes it, checks the API key on the API routes, and turns every error into OpenAI's JSON shape.
+/// echoes it, checks the API key on the API routes, and turns every error into the JSON shape of
+/// the route's API (OpenAI's, Anthropic's or Ollama's).
 struct ServerMiddleware: RouterMiddleware {
   typealias Context = ServerRequestContext
   let server: ServerContext
@@ -18,7 +19,7 @@ struct ServerMiddleware: RouterMiddleware {
 
   /// Routes anyone may read: probes, metrics scrapers and API discovery carry no key.
   static func isPublic(_ path: String) -> Bool {
-    ["/health", "/metrics", "/version", "/openapi.json", "/"].contains(path) || Routes.publicWorkerPaths.contains(path)
+    ["/health", "/metrics", "/version", "/api/version", "/openapi.json", "/"].contains(path) || Routes.publicWorkerPaths.contains(path)
   }
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -29,6 +30,7 @@ struct ServerMiddleware: RouterMiddleware {
     let requestID = incoming ?? "req-" + UUID().uuidString.lowercased()
     context.requestID = requestID
     var response: Response
+    let dialect = ErrorDialect.of(path: request.uri.path)
     do {
       if !Self.isPublic(request.uri.path) {
         context.principal = try server.metering.authenticate(
@@ -37,10 +39,11 @@ struct ServerMiddleware: RouterMiddleware {
       }
       response = try await next(request, context)
     } catch let error as APIError {
-      response = Self.response(error)
+      response = Self.response(error, dialect: dialect)
     } catch let error as HTTPError {
       response = Self.response(
-        Self.translate(error, path: request.uri.path, method: request.method, limit: server.configuration.maxBodyBytes))
+        Self.translate(error, path: request.uri.path, method: request.method, limit: server.configuration.maxBodyBytes),
+        dialect: dialect)
       if response.status.code == 405, let allow = Routes.allowedMethods(for: request.uri.path) {
         response.headers[.allow] = allow
       }
@@ -49,7 +52,7 @@ struct ServerMiddleware: RouterMiddleware {
         response = Response(status: .init(code: 499))
       } else {
         server.logger.error("request \(requestID) failed: \(error)")
-        response = Self.response(.internal("Internal error: \(error)"))
+        response = Self.response(.internal("Internal error: \(error)"), dialect: dialect)
       }
     }
     var reportedByHandler = context.outcome.isDeferred
@@ -87,7 +90,7 @@ struct ServerMiddleware: RouterMiddleware {
     }
   }
 
-  static func response(_ error: APIError) -> Response {
+  static func response(_ error: APIError, dialect: ErrorDialect = .openAI) -> Response {
     var headers: HTTPFields = [.contentType: "application/json"]
     if let retry = error.retryAfter { headers[.retryAfter] = String(retry) }
     // The unread rest of an oversized or timed-out body would otherwise be the next request on this
@@ -97,7 +100,7 @@ struct ServerMiddleware: RouterMiddleware {
       if let field = HTTPField.Name(name) { headers[field] = value }
     }
     return Response(
-      status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body)))
+      status: .init(code: error.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: error.body(in: dialect))))
   }
 }
 

@@ -14,6 +14,7 @@ import urllib.parse
 BASE = urllib.parse.urlparse(os.environ["PEREGRINE_BASE_URL"])
 KEY = os.environ.get("PEREGRINE_API_KEY", "")
 rng = random.Random(6)
+MODEL = os.environ.get("PEREGRINE_TEST_MODEL", "smollm2-135m")
 
 VALID = {
     "/v1/chat/completions": {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 1},
@@ -23,6 +24,11 @@ VALID = {
     "/v1/chat/completions/input_tokens": {"messages": [{"role": "user", "content": "Hi"}]},
     "/v1/usage/estimate": {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4},
     "/v1/batches": {"input_file_id": "file-nope", "endpoint": "/v1/chat/completions", "completion_window": "24h"},
+    # The other dialects (issue 21): Anthropic's errors have `error.type`/`message`, Ollama's a string.
+    "/v1/messages": {"model": MODEL, "max_tokens": 1, "messages": [{"role": "user", "content": "Hi"}]},
+    "/v1/responses": {"input": "Hi", "max_output_tokens": 1, "store": False},
+    "/api/chat": {"model": MODEL, "messages": [{"role": "user", "content": "Hi"}], "options": {"num_predict": 1}},
+    "/api/generate": {"model": MODEL, "prompt": "Hi", "options": {"num_predict": 1}},
 }
 FIELDS = {
     "/v1/chat/completions": ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "top_k",
@@ -37,6 +43,12 @@ FIELDS = {
     "/v1/chat/completions/input_tokens": ["model", "messages", "max_tokens", "logit_bias", "response_format"],
     "/v1/usage/estimate": ["model", "messages", "prompt", "max_tokens", "n", "stop"],
     "/v1/batches": ["input_file_id", "endpoint", "completion_window", "metadata"],
+    "/v1/messages": ["model", "max_tokens", "messages", "system", "stop_sequences", "temperature", "top_k", "tools",
+                     "tool_choice", "thinking", "metadata"],
+    "/v1/responses": ["model", "input", "instructions", "max_output_tokens", "tools", "tool_choice",
+                      "previous_response_id", "text", "reasoning"],
+    "/api/chat": ["model", "messages", "options", "format", "think", "tools"],
+    "/api/generate": ["model", "prompt", "raw", "system", "options", "format", "template", "context"],
 }
 ODD_VALUES = [None, True, False, -1, 0, 1, 2, 17, -2**63, 2**63 - 1, 2**64, 1e308, -1e308, 0.5, -0.0, "", "x", "🦅" * 50,
               "\u0000", "a" * 10000, [], [None], [1, "a"], [[1], [2, 3]], [-5], [2**40], {}, {"type": "json_schema"},
@@ -70,9 +82,12 @@ def send(method, path, body=b"", headers=None):
     elif r.status >= 400:
         try:
             err = json.loads(data)["error"]
-            assert isinstance(err["message"], str) and isinstance(err["type"], str)
+            if path.startswith("/api/"):
+                assert isinstance(err, str) and err  # Ollama's shape
+            else:
+                assert isinstance(err["message"], str) and isinstance(err["type"], str)
         except Exception:  # noqa
-            failures.append((method, path, body[:200], r.status, "not an OpenAI error body", data[:300]))
+            failures.append((method, path, body[:200], r.status, "not an error body of the route's API", data[:300]))
     return r.status
 
 
@@ -99,7 +114,8 @@ def fixed_corpus():
                  "/v1/chat/completions/%00", "/v1/chat/completions/x/messages", "/v1/admin/keys",
                  "/v1/files", "/v1/files?limit=0", "/v1/files?limit=1e9&order=up&after=%00", "/v1/files/x",
                  "/v1/files/x/content", "/v1/files/%2e%2e%2fusage.sqlite/content", "/v1/batches", "/v1/batches?limit=0",
-                 "/v1/batches?limit=-1&after=x", "/v1/batches/x", "/v1/batches/%00"]:
+                 "/v1/batches?limit=-1&after=x", "/v1/batches/x", "/v1/batches/%00",
+                 "/v1/responses/x", "/v1/responses/%00", "/api/tags", "/api/ps", "/api/version"]:
         send("GET", path)
     for path in ["/v1/batches/x/cancel", "/v1/batches/%00/cancel"]:
         send("POST", path)
