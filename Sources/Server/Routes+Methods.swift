@@ -13,13 +13,14 @@ extension Routes {
     // Batch jobs (Server/Batch).
     ("/v1/files", "GET, POST"), ("/v1/files/*", "GET, DELETE"), ("/v1/batches", "GET, POST"), ("/v1/batches/*", "GET"),
     ("/tokenize", "POST"), ("/detokenize", "POST"), ("/health", "GET, HEAD"), ("/status", "GET"), ("/version", "GET"),
-    ("/metrics", "GET"), ("/openapi.json", "GET"),
+    ("/metrics", "GET"), ("/openapi.json", "GET"), ("/v1/stats", "GET"),
   ]
 
-  /// The `Allow` value for `path`, or nil when no route has that path.
-  static func allowedMethods(for path: String) -> String? {
+  /// The `Allow` value for `path`, or nil when no route has that path (the pages' routes count only
+  /// when `webUI` is on: with `--no-ui` they are 404, not 405).
+  static func allowedMethods(for path: String, webUI: Bool = false) -> String? {
     let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-    for route in methods {
+    for route in methods + (webUI ? webMethods : []) {
       if route.path.hasSuffix("/*") {
         let prefix = route.path.dropLast()
         if trimmed.hasPrefix(prefix), trimmed.count > prefix.count, !trimmed.dropFirst(prefix.count).contains("/") {

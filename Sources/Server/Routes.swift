@@ -107,6 +107,8 @@ enum Routes {
     addEconomics(to: router, server)
     addFiles(to: router, server)
     addBatches(to: router, server)
+    addStats(to: router, server)
+    if server.configuration.webUI { addWeb(to: router, server) }
     return router
   }
 

@@ -150,7 +150,7 @@ import Testing
     for route in [
       "/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/models/{id}", "/tokenize", "/detokenize", "/health",
       "/version", "/metrics", "/openapi.json", "/v1/files", "/v1/files/{id}", "/v1/files/{id}/content", "/v1/batches",
-      "/v1/batches/{id}", "/v1/batches/{id}/cancel",
+      "/v1/batches/{id}", "/v1/batches/{id}/cancel", "/v1/stats",
     ] {
       #expect(paths[route] != nil, "\(route)")
     }
