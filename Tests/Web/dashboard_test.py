@@ -44,7 +44,7 @@ def points(driver, chart):
 
 
 def test_charts_get_data_points_while_a_load_runs(server):
-    driver = chromium(1280, 1000)
+    driver = chromium(1280, 1480)
     stop = threading.Event()
     workers = []
     try:
@@ -79,6 +79,8 @@ def test_charts_get_data_points_while_a_load_runs(server):
         rows = wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#usage-rows tr"), timeout=30, what="usage rows")
         cells = rows[0].find_elements(By.TAG_NAME, "td")
         assert int(cells[1].text) > 0 and cells[5].text.startswith("$")
+        # A quarter of a minute of samples under load, for a screenshot that shows a chart.
+        wait_for(lambda: driver.execute_script("return Peregrine.dashboard.samples.length") >= 20, timeout=60)
         driver.execute_script("window.scrollTo(0, 0)")
         screenshot(driver, "dashboard.png")
     finally:

@@ -13,7 +13,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import KEY, WebServer, chromium, screenshot, wait_for
+from browser import ADMIN, KEY, WebServer, chromium, screenshot, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +245,36 @@ def test_the_phone_layout_fits_390_pixels(server):
         wait_for(lambda: driver.find_element(By.ID, "new-chat").is_displayed(), timeout=5, what="the chats drawer")
     finally:
         driver.quit()
+
+
+def admin_post(server, path, body):
+    req = urllib.request.Request(server.base + path, method="POST", data=json.dumps(body).encode(),
+                                 headers={"Authorization": "Bearer " + ADMIN, "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read())
+
+
+def test_the_allowance_left_today_and_the_429_when_it_is_spent(server, page):
+    admin_post(server, "/v1/admin/tiers", {"name": "web-small", "daily_tokens": 600})
+    admin_post(server, "/v1/admin/tiers", {"name": "web-spent", "daily_tokens": 5})
+    small = admin_post(server, "/v1/admin/keys", {"name": "web small", "tier": "web-small"})["secret"]
+    spent = admin_post(server, "/v1/admin/keys", {"name": "web spent", "tier": "web-spent"})["secret"]
+    set_field(page, "api-key", small)
+    set_field(page, "max_tokens", "16")
+    page.find_element(By.ID, "prompt").send_keys("Hi")
+    allowance = page.find_element(By.ID, "allowance")
+    wait_for(lambda: allowance.text.startswith("600 tokens left today"), timeout=10,
+             what="the allowance before any request")
+    page.find_element(By.ID, "prompt").send_keys(Keys.ENTER)
+    wait_for(lambda: not streaming(page) and len(messages(page)) == 2 and messages(page)[1]["text"], timeout=120,
+             what="the reply on a metered key")
+    # What is left shrinks by what the request was charged.
+    wait_for(lambda: allowance.text and int(allowance.text.split()[0].replace(",", "")) < 600, timeout=10,
+             what="the allowance to shrink")
+
+    set_field(page, "api-key", spent)
+    type_and_send(page, "Tell me about falcons, please.")
+    notice = wait_for(lambda: page.find_element(By.ID, "notice").is_displayed() and page.find_element(By.ID, "notice").text,
+                      timeout=30, what="the 429 notice")
+    assert notice.startswith("429: today's token allowance for this key is spent."), notice
+    assert "Try again in" in notice

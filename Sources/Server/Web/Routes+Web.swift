@@ -25,7 +25,7 @@ extension Routes {
     router.get("/dashboard") { _, _ in page("dashboard.html") }
     router.get("/ui/{file}") { request, context in
       let name = context.parameters.get("file") ?? ""
-      guard let asset = WebAsset.all[name], !name.hasSuffix(".html") else {
+      guard let asset = WebAsset.named(name), !name.hasSuffix(".html") else {
         throw APIError.notFound(request.uri.path)
       }
       return response(asset)
@@ -42,7 +42,7 @@ extension Routes {
 
   private static func page(_ name: String) -> Response {
     // `all` holds every page by construction (WebAssetTests checks each one).
-    response(WebAsset.all[name] ?? WebAsset(bytes: Array("missing page \(name)".utf8), contentType: "text/plain"))
+    response(WebAsset.named(name) ?? WebAsset(bytes: Array("missing page \(name)".utf8), contentType: "text/plain"))
   }
 
   private static func response(_ asset: WebAsset) -> Response {

@@ -23,6 +23,19 @@ struct WebAsset: Sendable {
     "dashboard.js": .init(bytes: PackageResources.dashboard_js, contentType: js),
   ]
 
+  /// The asset called `name`: the embedded copy, or with `PEREGRINE_UI_DIR` set (for editing the
+  /// pages without rebuilding) that directory's file of the same name. Only names in `all` are
+  /// looked up, so the variable cannot expose any other file.
+  static func named(_ name: String) -> WebAsset? {
+    guard let embedded = all[name] else { return nil }
+    if let directory = ProcessInfo.processInfo.environment["PEREGRINE_UI_DIR"], !directory.isEmpty,
+      let data = FileManager.default.contents(atPath: directory + "/" + name)
+    {
+      return WebAsset(bytes: Array(data), contentType: embedded.contentType)
+    }
+    return embedded
+  }
+
   private static let html = "text/html; charset=utf-8"
   private static let css = "text/css; charset=utf-8"
   private static let js = "text/javascript; charset=utf-8"

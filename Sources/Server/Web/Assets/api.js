@@ -74,10 +74,13 @@ window.Peregrine = window.Peregrine || {};
   // POSTs a streaming chat request and calls onChunk with every parsed `data:` event until [DONE].
   // onResponse gets the response first (its x-ratelimit-* headers). Aborting `signal` cancels the
   // fetch: the server sees the connection close and frees the request's KV blocks.
-  async function streamChat(body, { key, signal, onResponse, onChunk }) {
+  // `fresh` skips the server's result cache (Cache-Control: no-cache), as Regenerate wants.
+  async function streamChat(body, { key, signal, fresh, onResponse, onChunk }) {
+    const h = headers(key, true);
+    if (fresh) h["Cache-Control"] = "no-cache";
     const response = await fetch("/v1/chat/completions", {
       method: "POST",
-      headers: headers(key, true),
+      headers: h,
       body: JSON.stringify(body),
       signal,
     });

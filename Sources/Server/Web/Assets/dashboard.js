@@ -112,7 +112,9 @@ window.Peregrine = window.Peregrine || {};
   function draw() {
     if (samples.length === 0) return;
     const last = samples[samples.length - 1];
-    const window = Number($("window").value);
+    // A page opened a moment ago has seconds of history, not minutes: its charts span what it has
+    // (at least a minute), growing to the chosen window.
+    const window = Math.min(Number($("window").value), Math.max(60, Math.ceil(last.t - samples[0].t)));
     for (const chart of CHARTS) {
       if (chart.economics && !last.s.economics) continue;
       if (!figures[chart.id]) {

@@ -12,8 +12,9 @@ window.Peregrine = window.Peregrine || {};
   const BULLET = /^\s{0,3}[-*+]\s+(.*)$/;
   const NUMBERED = /^\s{0,3}(\d{1,9})[.)]\s+(.*)$/;
   const QUOTE = /^\s{0,3}>\s?(.*)$/;
-  // Inline: `code`, **bold** / __bold__, *italic* / _italic_, [text](http…).
-  const INLINE = /(`+)([\s\S]*?[^`])\1(?!`)|\*\*(?=\S)([\s\S]*?\S)\*\*|__(?=\S)([\s\S]*?\S)__|\*(?=[^\s*])([^*]*?[^\s*])\*|\b_(?=\S)([^_]*?\S)_\b|\[([^\]\n]+)\]\((https?:\/\/[^\s()]+)\)/;
+  // Inline: `code`, **bold** / __bold__, *italic* / _italic_, [text](http…). Underscores inside a
+  // word (snake_case, __dunder__ names) are not emphasis, as in CommonMark.
+  const INLINE = /(`+)([\s\S]*?[^`])\1(?!`)|\*\*(?=\S)([\s\S]*?\S)\*\*|(?<!\w)__(?=\S)([\s\S]*?\S)__(?!\w)|\*(?=[^\s*])([^*]*?[^\s*])\*|(?<!\w)_(?=[^\s_])([^_]*?[^\s_])_(?!\w)|\[([^\]\n]+)\]\((https?:\/\/[^\s()]+)\)/;
 
   function element(tag, className) {
     const e = document.createElement(tag);

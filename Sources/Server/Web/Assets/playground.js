@@ -136,7 +136,7 @@ window.Peregrine = window.Peregrine || {};
     const messages = state.current.messages;
     if (messages.length && messages[messages.length - 1].role === "assistant") messages.pop();
     if (!messages.length) return;
-    reply();
+    reply({ fresh: true });
   }
 
   function editAndResend(index, text) {
@@ -147,7 +147,7 @@ window.Peregrine = window.Peregrine || {};
     reply();
   }
 
-  async function reply() {
+  async function reply({ fresh = false } = {}) {
     notice("");
     const conversation = state.current;
     const index = conversation.messages.length;
@@ -178,7 +178,12 @@ window.Peregrine = window.Peregrine || {};
       await P.api.streamChat(body, {
         key: key(),
         signal: abort.signal,
-        onResponse: (response) => allowanceFromHeaders(response.headers),
+        fresh,
+        onResponse: (response) => {
+          allowanceFromHeaders(response.headers);
+          // A deterministic request the server answered from its result cache: say so.
+          if (response.headers.get("x-cache") === "hit") message.figures.cache = "hit";
+        },
         onChunk: (chunk) => {
           const choice = chunk.choices && chunk.choices[0];
           const f = message.figures;

@@ -28,6 +28,7 @@ window.Peregrine = window.Peregrine || {};
     add("fig-cached", "cached", f.cached_tokens);
     add("fig-out", "out", f.completion_tokens);
     add("fig-cost", "cost", dollars(f.cost));
+    add("fig-cache", "result cache", f.cache);
     return out;
   }
 
