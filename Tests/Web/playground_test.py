@@ -111,6 +111,9 @@ def test_a_reply_streams_in_with_its_figures_and_survives_a_reload(server, page)
     assert float(reply["figures"]["fig-tps"].split()[1]) > 0
     assert reply["figures"]["fig-in"] == "in %d" % full["prompt_tokens"]
     assert reply["figures"]["fig-cost"].startswith("cost $")
+    # After a reply the counter shows what the next message would send: the whole conversation.
+    wait_for(lambda: int(counter.get_attribute("data-tokens")) > full["prompt_tokens"], timeout=10,
+             what="the counter to include the reply")
     screenshot(page, "playground-desktop.png")
 
     page.refresh()
