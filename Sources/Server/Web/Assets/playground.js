@@ -304,10 +304,10 @@ window.Peregrine = window.Peregrine || {};
 
   function wantKey(on) {
     $("key-row").classList.toggle("wanted", on);
-    if (on) {
-      $("settings").open = true;
-      $("key-hint").textContent = "This server needs an API key: enter it here. Kept in this browser only.";
-    }
+    $("key-hint").textContent = on
+      ? "This server needs an API key: enter it here. Kept in this browser only."
+      : "Kept in this browser only (localStorage), sent as a Bearer token.";
+    if (on) $("settings").open = true;
   }
 
   // MARK: server state
