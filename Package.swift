@@ -21,7 +21,7 @@ let package = Package(
   products: [
     .executable(name: "peregrine", targets: ["PeregrineCLI"]),
     .library(
-      name: "Peregrine", targets: ["GGUF", "Kernels", "Tokenizers", "Templates", "Models", "Engine", "Hub", "Accounts"]),
+      name: "Peregrine", targets: ["GGUF", "Kernels", "Tokenizers", "Templates", "Constraints", "Models", "Engine", "Hub", "Accounts"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -46,12 +46,16 @@ let package = Package(
     .target(name: "Tokenizers", dependencies: ["GGUF"]),
     // Jinja-subset interpreter for chat templates, and the JSON values requests carry.
     .target(name: "Templates"),
+    // Constrained decoding: JSON Schema grammars compiled to a byte automaton, the vocabulary trie
+    // that masks logits with it, tool-call grammars, and the `TokenConstraint` interface the engine
+    // calls per step. Knows tokens and JSON values, nothing of models or HTTP.
+    .target(name: "Constraints", dependencies: ["Templates", "Tokenizers"]),
     // One file per architecture, shared layers, the architecture registry.
     .target(name: "Models", dependencies: ["GGUF", "Kernels", "Tokenizers"], swiftSettings: kernelFlags),
     // Sampling, generation, chat templates, perplexity.
     .target(
       name: "Engine",
-      dependencies: ["GGUF", "Models", "Tokenizers", "Templates", .product(name: "Logging", package: "swift-log")]),
+      dependencies: ["GGUF", "Models", "Tokenizers", "Templates", "Constraints", .product(name: "Logging", package: "swift-log")]),
     // Known models and fetching them into the local cache.
     .target(name: "Hub", dependencies: [.product(name: "Logging", package: "swift-log")]),
     // Keys (hashed), tiers, allowances (reserve then settle), prices, the usage ledger, stored
@@ -63,7 +67,7 @@ let package = Package(
     .target(
       name: "Server",
       dependencies: [
-        "Templates", "Accounts",
+        "Templates", "Constraints", "Accounts",
         "Engine", "Models", "Tokenizers", "Hub",
         .product(name: "Hummingbird", package: "hummingbird"),
         .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -87,14 +91,15 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ]),
-    .target(name: "TestSupport", dependencies: ["GGUF", "Tokenizers", "Models", "Hub", "Kernels"], path: "Tests/TestSupport"),
+    .target(name: "TestSupport", dependencies: ["GGUF", "Tokenizers", "Templates", "Models", "Hub", "Kernels"], path: "Tests/TestSupport"),
     .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
     .testTarget(name: "KernelsTests", dependencies: ["Kernels", "KernelsC", "GGUF", "TestSupport"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
     .testTarget(
       name: "ModelsTests", dependencies: ["Models", "Engine", "GGUF", "Tokenizers", "TestSupport", "Kernels"],
       exclude: ["Fixtures"]),
-    .testTarget(name: "EngineTests", dependencies: ["Engine", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
+    .testTarget(name: "ConstraintsTests", dependencies: ["Constraints", "Templates", "Tokenizers", "TestSupport"]),
+    .testTarget(name: "EngineTests", dependencies: ["Engine", "Constraints", "Templates", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
     // The slow tier (scripts/arch-tests.sh): generated qwen2/qwen3/qwen3moe/llama3 models vs llama.cpp.
     .testTarget(name: "ArchitectureTests", dependencies: ["Engine", "Models", "Tokenizers", "GGUF", "TestSupport", "Kernels"]),
     .testTarget(
@@ -102,7 +107,7 @@ let package = Package(
     .testTarget(
       name: "ServerTests",
       dependencies: [
-        "Server", "Accounts", "Engine", "Models", "Tokenizers", "GGUF", "TestSupport",
+        "Server", "Accounts", "Constraints", "Engine", "Models", "Tokenizers", "GGUF", "TestSupport",
         .product(name: "HummingbirdTesting", package: "hummingbird"),
         .product(name: "NIOEmbedded", package: "swift-nio"),
       ],

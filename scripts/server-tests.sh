@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-python3 -m pip install -q openai prometheus_client pytest >/dev/null 2>&1 || python3 -m pip install -q openai prometheus_client pytest
+python3 -m pip install -q openai prometheus_client pytest jsonschema >/dev/null 2>&1 || python3 -m pip install -q openai prometheus_client pytest jsonschema
 
 if [[ -z "${PEREGRINE_BIN:-}" ]]; then
   swift build -c release --product peregrine
@@ -87,6 +87,9 @@ export PEREGRINE_USAGE_DB="$WORK/usage.sqlite"
 
 echo "== openai client tests"
 python3 -m pytest -q -p no:cacheprovider "$ROOT/Tests/ServerTests/openai_client_test.py" || status=1
+
+echo "== tool calling and reasoning (tools, tool_choice, 100 sampled forced calls, <think> split)"
+python3 -m pytest -q -p no:cacheprovider "$ROOT/Tests/Tools/tools_test.py" || status=1
 
 echo "== fuzz corpus"
 python3 "$ROOT/Tests/ServerTests/fuzz_test.py" || status=1

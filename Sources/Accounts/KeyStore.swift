@@ -57,6 +57,13 @@ public struct KeyStore: Sendable {
     }
   }
 
+  /// Whether any key, revoked or not, was ever created: one indexed probe, not a listing.
+  public func anyKeyExists() throws -> Bool {
+    try database.writer.read { db in
+      try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM api_keys)") ?? false
+    }
+  }
+
   public func key(id: String) throws -> APIKey {
     try database.writer.read { db in
       guard let k = try APIKey.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [id]) else {

@@ -23,17 +23,26 @@ public struct PriceTable: Sendable, Equatable, Codable {
     var values: [String: Double] = [:]
     for part in text.split(separator: ",") {
       let pair = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-      guard pair.count == 2, ["input", "output", "cached"].contains(pair[0]), let v = Double(pair[1]), v >= 0,
-        v.isFinite
-      else {
+      guard pair.count == 2, ["input", "output", "cached"].contains(pair[0]), let v = Double(pair[1]) else {
         throw .invalid("price '\(part)': expected input=N, output=N or cached=N with N ≥ 0 dollars per 1M tokens")
       }
       values[pair[0]] = v
     }
-    guard let input = values["input"], let output = values["output"] else {
+    return try validated(input: values["input"], output: values["output"], cached: values["cached"])
+  }
+
+  /// A table from prices read anywhere (flag text, a JSON or TOML file): both `input` and `output`
+  /// present, every price finite and ≥ 0 dollars per 1M tokens.
+  public static func validated(input: Double?, output: Double?, cached: Double?) throws(AccountsError) -> PriceTable {
+    guard let input, let output else {
       throw .invalid("a price needs both input= and output= (dollars per 1M tokens), e.g. input=0.10,output=0.40")
     }
-    return PriceTable(input: input, output: output, cached: values["cached"])
+    for (name, v) in [("input", input), ("output", output), ("cached", cached)] {
+      if let v, !(v.isFinite && v >= 0) {
+        throw .invalid("price \(name)=\(v): expected a finite number ≥ 0 (dollars per 1M tokens)")
+      }
+    }
+    return PriceTable(input: input, output: output, cached: cached)
   }
 
   /// What a request costs: uncached prompt tokens at `input`, cached ones at `cached`, completion

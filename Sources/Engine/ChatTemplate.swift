@@ -82,7 +82,13 @@ public enum ChatTemplate: Sendable, Equatable {
   /// to text and the template did not write it (the server does the same; a Gemma prompt without
   /// BOS yields noise).
   public func encode(_ messages: [ChatMessage], tokenizer: Tokenizer) throws(JinjaError) -> [Int32] {
-    var ids = tokenizer.encode(try render(messages), addSpecial: false, parseSpecial: true)
+    ChatTemplate.encode(rendered: try render(messages), tokenizer: tokenizer)
+  }
+
+  /// A rendered prompt's ids: control tokens parsed, BOS first when the vocabulary adds one and
+  /// the template did not write it.
+  public static func encode(rendered text: String, tokenizer: Tokenizer) -> [Int32] {
+    var ids = tokenizer.encode(text, addSpecial: false, parseSpecial: true)
     if let bos = tokenizer.bosID, tokenizer.encode("", addSpecial: true, parseSpecial: false).first == bos,
       ids.first != bos
     {

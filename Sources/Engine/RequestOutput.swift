@@ -1,3 +1,4 @@
+import Constraints
 import Foundation
 import Models
 import Tokenizers

@@ -81,12 +81,12 @@ struct EconomicsFlags: ParsableArguments {
       let text = try String(contentsOfFile: price, encoding: .utf8)
       if price.hasSuffix(".json") {
         struct File: Decodable {
-          var input: Double
-          var output: Double
+          var input: Double?
+          var output: Double?
           var cached: Double?
         }
         let f = try JSONDecoder().decode(File.self, from: Data(text.utf8))
-        return try PriceTable.parse("input=\(f.input),output=\(f.output)" + (f.cached.map { ",cached=\($0)" } ?? ""))
+        return try PriceTable.validated(input: f.input, output: f.output, cached: f.cached)
       }
       let pairs = text.split(whereSeparator: \.isNewline).compactMap { line -> String? in
         let content = line.split(separator: "#", maxSplits: 1).first.map(String.init) ?? ""

@@ -24,6 +24,31 @@ struct ModelOptions: ParsableArguments {
       valueName: "exact|fast"))
   var numerics: Numerics = .exact
 
+  /// llama-server's spelling: a Jinja chat template used instead of the model's own (e.g. one that
+  /// declares tools, or thinks).
+  @Option(
+    name: .customLong("chat-template-file"),
+    help: ArgumentHelp("A Jinja chat template file used instead of the model's tokenizer.chat_template.", valueName: "path"))
+  var chatTemplateFile: String?
+
+  /// The model's chat template, or the `--chat-template-file` one (which must parse: no silent
+  /// fallback to a hand-written renderer).
+  func chatTemplate(_ file: GGUFFile, vocabulary: TokenizerVocabulary) throws -> ChatTemplate {
+    let template = ChatTemplate(source: try chatTemplateSource(file), vocabulary: vocabulary)
+    if let path = chatTemplateFile, case .jinja = template {} else if let path = chatTemplateFile {
+      throw CLIError("--chat-template-file \(path): the template does not parse, or fails on a one-message conversation")
+    }
+    return template
+  }
+
+  /// The template source: the file when given, else the model's own.
+  func chatTemplateSource(_ file: GGUFFile) throws -> String? {
+    guard let path = chatTemplateFile else { return file.metadata["tokenizer.chat_template"]?.string }
+    do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+      throw CLIError("--chat-template-file \(path): \(error.localizedDescription)")
+    }
+  }
+
   func validate() throws {
     guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
   }
@@ -54,7 +79,7 @@ struct ModelOptions: ParsableArguments {
       }
       return LoadedModel(
         file: file, model: model, pool: pool, tokenizer: try Tokenizer(vocabulary: vocabulary), addBOS: vocabulary.addBOS,
-        template: ChatTemplate(source: file.metadata["tokenizer.chat_template"]?.string, vocabulary: vocabulary),
+        template: try chatTemplate(file, vocabulary: vocabulary),
         samplingDefaults: SamplingDefaults(metadata: file.metadata))
     } catch { throw CLIError(error) }
   }

@@ -78,6 +78,12 @@ struct Serve: AsyncParsableCommand {
     name: .customLong("no-ui"),
     help: "Serve no web pages: no playground at / and /playground, no /dashboard (the API is unchanged).")
   var noUI = false
+  @Option(
+    name: .customLong("reasoning-format"),
+    help: ArgumentHelp(
+      "deepseek: thinking (<think>…</think>) goes to message.reasoning_content and .reasoning; none: it stays in content.",
+      valueName: "none|deepseek"))
+  var reasoningFormat: ReasoningFormat = .deepseek
   @OptionGroup(title: "Keys, allowances, prices and the result cache") var economics: EconomicsFlags
   @OptionGroup(title: "Files and batches (/v1/files, /v1/batches)") var batch: BatchFlags
   @OptionGroup(title: "Speculative decoding (the default for requests; they may choose with \"speculative\")")
@@ -134,6 +140,7 @@ struct Serve: AsyncParsableCommand {
     configuration.writeTimeout = .milliseconds(Int(writeTimeout * 1000))
     configuration.sharedPrefixCache = sharedPrefixCache
     configuration.webUI = !noUI
+    configuration.reasoningFormat = reasoningFormat
     configuration.version = Peregrine.configuration.version
     switch usageDB {
     case "none": configuration.usageDatabasePath = nil
@@ -166,3 +173,5 @@ struct Serve: AsyncParsableCommand {
     do { try await server.run() } catch { throw CLIError(error) }
   }
 }
+
+extension ReasoningFormat: ExpressibleByArgument {}

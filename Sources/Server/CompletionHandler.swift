@@ -157,11 +157,22 @@ struct CompletionHandler: Sendable {
         for (i, c) in choices.enumerated() {
           if let opening = builder.openingChunk(choice: i) { chunks.append(opening) }
           var offset = 0
+          var splitter = builder.splitter()
           for t in c.tokens {
-            if let chunk = builder.tokenChunk(t, choice: i, textOffset: offset) { chunks.append(chunk) }
+            if splitter != nil {
+              chunks += builder.splitTokenChunks(t, splitter: &splitter!, choice: i)
+            } else if let chunk = builder.tokenChunk(t, choice: i, textOffset: offset) {
+              chunks.append(chunk)
+            }
             offset += t.text.count
           }
-          if let done = c.completion { chunks.append(builder.finalChunk(done, choice: i)) }
+          if let done = c.completion {
+            if splitter != nil {
+              chunks += builder.splitFinalChunks(done, splitter: &splitter!, choice: i)
+            } else {
+              chunks.append(builder.finalChunk(done, choice: i))
+            }
+          }
         }
         if plan.includeUsage { chunks.append(builder.usageChunk(choices)) }
         chunks.append(SSEEncoder.done)
@@ -210,6 +221,8 @@ struct CompletionHandler: Sendable {
     defer { if let token { watch?.remove(token) } }
     let builder = ResponseBuilder(plan: plan)
     var choices = Array(repeating: ChoiceAccumulator(), count: plan.requests.count)
+    // Per choice: reasoning and tool calls split out of the text as it streams.
+    var splitters = Array(repeating: builder.splitter(), count: plan.requests.count)
     var left = false
     for choice in choices.indices where !left {
       if let opening = builder.openingChunk(choice: choice) {
@@ -225,14 +238,26 @@ struct CompletionHandler: Sendable {
         left = true
         continue
       }
-      let chunk: Data?
+      var chunks: [Data] = []
       switch event {
-      case .token(let t): chunk = builder.tokenChunk(t, choice: choice, textOffset: offset)
-      case .finished(let c): chunk = builder.finalChunk(c, choice: choice)
+      case .token(let t):
+        if splitters[choice] != nil {
+          chunks = builder.splitTokenChunks(t, splitter: &splitters[choice]!, choice: choice)
+        } else if let chunk = builder.tokenChunk(t, choice: choice, textOffset: offset) {
+          chunks = [chunk]
+        }
+      case .finished(let c):
+        if splitters[choice] != nil {
+          chunks = builder.splitFinalChunks(c, splitter: &splitters[choice]!, choice: choice)
+        } else {
+          chunks = [builder.finalChunk(c, choice: choice)]
+        }
       }
-      if let chunk, !(await Self.write(chunk, to: &writer)) {
-        left = true
-        stop()
+      for chunk in chunks where !left {
+        if !(await Self.write(chunk, to: &writer)) {
+          left = true
+          stop()
+        }
       }
     }
     let complete = choices.allSatisfy { $0.completion != nil }

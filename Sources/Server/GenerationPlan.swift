@@ -33,6 +33,8 @@ struct GenerationPlan: Sendable {
   /// Chat only: keep the request and response (`store: true`), with these labels.
   var store = false
   var metadata: [String: String]?
+  /// Chat only: how to split the output into reasoning, content and tool calls; nil for plain text.
+  var chatOutput: ChatOutputOptions?
 
   /// Which prompt a choice belongs to.
   func promptIndex(ofChoice choice: Int) -> Int { choice / n }

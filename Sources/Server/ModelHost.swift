@@ -68,7 +68,23 @@ extension ModelContext {
           throw APIError.invalidParameter("messages", "the chat template failed: \(error)")
         }
       },
-      makeConstraint: StructuredOutput.constraintFactory(tokenizer: tokenizer))
+      makeConstraint: nil)
+    let trie = LazyTrie(tokenizer: tokenizer)
+    makeConstraint = StructuredOutput.constraintFactory(trie: trie)
+    renderChat = { prompt throws(APIError) in
+      do {
+        let text = try template.render(messages: prompt.messages, tools: prompt.tools, variables: prompt.variables)
+        return RenderedChat(ids: ChatTemplate.encode(rendered: text, tokenizer: tokenizer), text: text)
+      } catch {
+        throw APIError.invalidParameter("messages", "the chat template failed: \(error)")
+      }
+    }
+    if case .jinja(let t) = template {
+      toolCallFormat = ToolCallFormat(templateSource: t.template.source)
+      templateThinks = t.template.source.contains(ChatOutputSplitter.thinkOpen)
+    }
+    makeToolConstraint = StructuredOutput.toolConstraintFactory(trie: trie)
+    makeThinkingBudget = StructuredOutput.thinkingBudgetFactory(trie: trie, tokenizer: tokenizer)
     hasDraftModel = served.engine.hasDraftModel
     samplingDefaults = served.samplingDefaults.parameters
   }

@@ -43,10 +43,21 @@ enum OpenAPIDocument {
             "draft_tokens": {"type": "integer", "minimum": 1, "maximum": 64, "description": "Extension: draft tokens per target pass at most."}}},
           "ChatMessage": {"type": "object", "required": ["role"],
             "if": {"properties": {"role": {"const": "assistant"}}}, "else": {"required": ["content"]}, "properties": {
-            "role": {"type": "string", "enum": ["system", "developer", "user", "assistant"]},
+            "role": {"type": "string", "enum": ["system", "developer", "user", "assistant", "tool"]},
             "content": {"oneOf": [{"type": "string"}, {"type": "null"}, {"type": "array", "items": {"type": "object",
               "required": ["type"], "properties": {"type": {"type": "string", "enum": ["text"]}, "text": {"type": "string"}}}}]},
-            "name": {"type": "string"}}},
+            "name": {"type": "string"},
+            "tool_calls": {"type": "array", "items": {"$ref": "#/components/schemas/ToolCall"}},
+            "tool_call_id": {"type": "string", "description": "A tool message: the call it answers."}}},
+          "ToolCall": {"type": "object", "required": ["id", "type", "function"], "properties": {
+            "id": {"type": "string"}, "type": {"const": "function"},
+            "function": {"type": "object", "required": ["name", "arguments"], "properties": {
+              "name": {"type": "string"}, "arguments": {"type": "string", "description": "JSON text."}}}}},
+          "Tool": {"type": "object", "required": ["type", "function"], "properties": {
+            "type": {"const": "function"},
+            "function": {"type": "object", "required": ["name"], "properties": {
+              "name": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}, "description": {"type": "string"},
+              "parameters": {"type": "object", "description": "JSON Schema of the arguments (enforced for required / named tool_choice)."}}}}},
           "ChatCompletionRequest": {"allOf": [{"$ref": "#/components/schemas/Sampling"}, {"type": "object",
             "required": ["messages"], "properties": {
               "messages": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/ChatMessage"}},
@@ -56,7 +67,17 @@ enum OpenAPIDocument {
               "top_logprobs": {"type": "integer", "minimum": 0, "maximum": 20},
               "store": {"type": "boolean", "description": "Keep the messages and the response for GET /v1/chat/completions/{id} (this key only)."},
               "metadata": {"type": "object", "maxProperties": 16, "additionalProperties": {"type": "string", "maxLength": 512}},
-              "cache": {"type": "boolean", "description": "Extension: false bypasses the result cache (as Cache-Control: no-cache does)."}}}]},
+              "cache": {"type": "boolean", "description": "Extension: false bypasses the result cache (as Cache-Control: no-cache does)."},
+              "tools": {"type": "array", "maxItems": 128, "items": {"$ref": "#/components/schemas/Tool"}},
+              "tool_choice": {"oneOf": [{"type": "string", "enum": ["auto", "none", "required"]}, {"type": "object",
+                "required": ["type", "function"], "properties": {"type": {"const": "function"},
+                "function": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}],
+                "description": "required and a named function are enforced by constrained decoding: the arguments match the parameter schema."},
+              "parallel_tool_calls": {"type": "boolean"},
+              "chat_template_kwargs": {"type": "object", "description": "Extra chat-template variables, e.g. {\"enable_thinking\": false}."},
+              "reasoning_effort": {"type": "string", "enum": ["none", "minimal", "low", "medium", "high"],
+                "description": "A thinking-token budget: none/minimal 0, low 512, medium 2048, high 8192; when spent the thinking block is closed."},
+              "thinking_budget": {"type": "integer", "minimum": 0, "maximum": 1000000, "description": "Extension: the thinking-token budget itself."}}}]},
           "CompletionRequest": {"allOf": [{"$ref": "#/components/schemas/Sampling"}, {"type": "object",
             "required": ["prompt"], "properties": {
               "prompt": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}},
@@ -87,7 +108,10 @@ enum OpenAPIDocument {
             "timings": {"$ref": "#/components/schemas/Timings"},
             "choices": {"type": "array", "items": {"type": "object", "properties": {
               "index": {"type": "integer"}, "finish_reason": {"type": "string"},
-              "message": {"type": "object", "properties": {"role": {"type": "string"}, "content": {"type": "string"}}},
+              "message": {"type": "object", "properties": {"role": {"type": "string"}, "content": {"type": ["string", "null"]},
+                "reasoning_content": {"type": "string", "description": "Thinking text (--reasoning-format deepseek)."},
+                "reasoning": {"type": "string", "description": "The same thinking text, as newer clients read it."},
+                "tool_calls": {"type": "array", "items": {"$ref": "#/components/schemas/ToolCall"}}}},
               "logprobs": {"type": ["object", "null"]}}}}}},
           "Completion": {"type": "object", "required": ["id", "object", "created", "model", "choices"], "properties": {
             "id": {"type": "string"}, "object": {"const": "text_completion"}, "created": {"type": "integer"},

@@ -123,6 +123,7 @@ struct EngineService: Service {
     }
     var context = ModelContext(
       served: served, name: server.configuration.modelName, aliases: server.configuration.modelAliases)
+    context.reasoningFormat = server.configuration.reasoningFormat
     if let limit = server.configuration.maxModelLength { context.contextLength = min(context.contextLength, limit) }
     if context.contextLength > served.engine.capacityTokens {
       // As vLLM refuses a max_model_len above what its KV cache holds: here the served context

@@ -40,6 +40,8 @@ public struct ServerConfiguration: Sendable {
   public var maxStreamBacklogBytes = 1 << 20
   /// One prefix-cache namespace for all API keys (`--shared-prefix-cache`), instead of one per key.
   public var sharedPrefixCache = false
+  /// `--reasoning-format`: split `<think>…</think>` out of chat content (deepseek) or not (none).
+  public var reasoningFormat = ReasoningFormat.deepseek
   /// Keys, allowances, prices and the result cache (`Economics/`).
   public var economics = EconomicsSettings()
 

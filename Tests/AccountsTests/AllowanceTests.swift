@@ -80,5 +80,15 @@ import Testing
     #expect(throws: AccountsError.self) { try PriceTable.parse("input=1") }
     #expect(throws: AccountsError.self) { try PriceTable.parse("input=-1,output=2") }
     #expect(throws: AccountsError.self) { try PriceTable.parse("input=1,output=2,bogus=3") }
+    #expect(throws: AccountsError.self) { try PriceTable.parse("input=nan,output=2") }
+    #expect(throws: AccountsError.self) { try PriceTable.parse("input=1,output=inf") }
+  }
+
+  @Test func pricesFromAFileAreCheckedLikeFlagText() throws {
+    #expect(try PriceTable.validated(input: 1, output: 2, cached: nil) == PriceTable.parse("input=1,output=2"))
+    #expect(try PriceTable.validated(input: 1, output: 2, cached: 0.5).cached == 0.5)
+    #expect(throws: AccountsError.self) { try PriceTable.validated(input: nil, output: 2, cached: nil) }
+    #expect(throws: AccountsError.self) { try PriceTable.validated(input: 1, output: 2, cached: -0.1) }
+    #expect(throws: AccountsError.self) { try PriceTable.validated(input: .infinity, output: 2, cached: nil) }
   }
 }

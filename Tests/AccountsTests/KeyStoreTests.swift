@@ -23,7 +23,9 @@ import Testing
 
   @Test func revokeSetTierAndTopUp() throws {
     let (keys, _) = try store()
+    #expect(try keys.anyKeyExists() == false)
     let (secret, key) = try keys.create(name: "bob", tier: "free")
+    #expect(try keys.anyKeyExists())
     try keys.setTier(id: key.id, tier: "unlimited")
     #expect(try keys.authenticate(secret: secret)?.1 == .unlimited)
     #expect(throws: AccountsError.self) { try keys.setTier(id: key.id, tier: "gold") }
@@ -35,6 +37,8 @@ import Testing
     #expect(try keys.authenticate(secret: secret) == nil)
     #expect(try keys.list(includeRevoked: false).isEmpty)
     #expect(try keys.list().count == 1)
+    // A revoked key still counts: a server whose keys were all revoked stays closed.
+    #expect(try keys.anyKeyExists())
   }
 
   @Test func tiersAreConfigurable() throws {

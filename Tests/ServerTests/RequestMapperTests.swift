@@ -49,7 +49,7 @@ import Testing
     let image = try decode(
       ChatCompletionRequest.self, #"{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}"#)
     #expect(apiError { _ = try mapper().plan(image, id: "c") }?.param == "messages[0].content[0]")
-    let role = try decode(ChatCompletionRequest.self, #"{"messages":[{"role":"tool","content":"x"}]}"#)
+    let role = try decode(ChatCompletionRequest.self, #"{"messages":[{"role":"robot","content":"x"}]}"#)
     #expect(apiError { _ = try mapper().plan(role, id: "c") }?.param == "messages[0].role")
   }
 

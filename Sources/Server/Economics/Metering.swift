@@ -60,22 +60,30 @@ final class Metering: Sendable {
       }
       // A server with no keys at all ignores whatever key a client sends, as llama-server and vLLM
       // do without --api-key (OpenAI clients always send one).
-      if staticKeys.enabled || hasStoredKeys { throw .unauthorized() }
+      if try keysRequired() { throw .unauthorized() }
     }
     if settings.allowAnonymous, let accounts {
       var tier = (try? KeyStore(accounts).tier(named: Tier.anonymous.name)) ?? .anonymous
       if let tokens = settings.anonymousDailyTokens { tier.dailyTokens = tokens }
       return Principal(id: accounts.digest.clientID(clientAddress ?? "unknown"), kind: .anonymous, tier: tier)
     }
-    if staticKeys.enabled || hasStoredKeys { throw .unauthorized() }
+    if try keysRequired() { throw .unauthorized() }
     return .open
   }
 
-  /// Whether keys were ever created in the database: then every server on it requires one (a
-  /// server whose keys were all revoked stays closed rather than opening to everyone).
-  private var hasStoredKeys: Bool {
+  /// Whether a key is required: static keys were given, or keys were ever created in the database
+  /// (then every server on it requires one; a server whose keys were all revoked stays closed
+  /// rather than opening to everyone). A database that cannot answer keeps the server closed too
+  /// (503), never open.
+  private func keysRequired() throws(APIError) -> Bool {
+    if staticKeys.enabled { return true }
     guard let accounts else { return false }
-    return ((try? KeyStore(accounts).list(includeRevoked: true)) ?? []).isEmpty == false
+    do {
+      return try KeyStore(accounts).anyKeyExists()
+    } catch {
+      logger.error("key store unreadable: \(error)")
+      throw .unavailable("The key store cannot be read right now; retry shortly.")
+    }
   }
 
   static func bearer(_ header: String?) -> String? {

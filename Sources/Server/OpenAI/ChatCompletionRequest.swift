@@ -1,3 +1,6 @@
+import Foundation
+import Templates
+
 /// The body of `POST /v1/chat/completions`. Fields we do not know (e.g. `cache_prompt`) are ignored,
 /// as OpenAI-compatible servers do.
 struct ChatCompletionRequest: Sendable, Decodable {
@@ -25,6 +28,48 @@ struct ChatCompletionRequest: Sendable, Decodable {
     var role: String
     var content: Content?
     var name: String?
+    /// An assistant turn's calls (OpenAI's `{"id","type","function":{"name","arguments"}}`).
+    var toolCalls: [Templates.JSONValue]?
+    /// A `tool` message: which call it answers.
+    var toolCallID: String?
+
+    enum CodingKeys: String, CodingKey {
+      case role, content, name
+      case toolCalls = "tool_calls"
+      case toolCallID = "tool_call_id"
+    }
+
+    init(role: String, content: Content?, name: String? = nil) {
+      self.role = role
+      self.content = content
+      self.name = name
+    }
+  }
+
+  /// `tool_choice`: `"auto"`, `"none"`, `"required"` or `{"type":"function","function":{"name":…}}`.
+  enum ToolChoiceValue: Sendable, Equatable, Decodable {
+    case mode(String)
+    case function(String)
+
+    init(from decoder: Decoder) throws {
+      let c = try decoder.singleValueContainer()
+      if let s = try? c.decode(String.self) {
+        self = .mode(s)
+        return
+      }
+      struct Named: Decodable {
+        struct Function: Decodable { var name: String }
+        var type: String?
+        var function: Function?
+        var name: String?
+      }
+      let named = try c.decode(Named.self)
+      guard let name = named.function?.name ?? named.name else {
+        throw DecodingError.dataCorruptedError(
+          in: c, debugDescription: "tool_choice must be 'auto', 'none', 'required' or {\"type\": \"function\", \"function\": {\"name\": …}}")
+      }
+      self = .function(name)
+    }
   }
 
   var model: String?
@@ -61,6 +106,20 @@ struct ChatCompletionRequest: Sendable, Decodable {
   var metadata: [String: String]?
   /// `false` bypasses the result cache (as `Cache-Control: no-cache` does).
   var cache: Bool?
+  /// Functions the model may call (`{"type":"function","function":{"name","description","parameters"}}`).
+  var tools: [Templates.JSONValue]?
+  var toolChoice: ToolChoiceValue?
+  var parallelToolCalls: Bool?
+  /// Extra chat-template variables (vLLM's and llama-server's `chat_template_kwargs`, e.g.
+  /// Qwen3's `{"enable_thinking": false}`).
+  var chatTemplateKwargs: [String: Templates.JSONValue]?
+  /// `low` | `medium` | `high`: a thinking-token budget (see `ReasoningBudget`).
+  var reasoningEffort: String?
+  /// Extension: the thinking-token budget itself (overrides `reasoning_effort`).
+  var thinkingBudget: Int?
+  /// The body as parsed with its members in document order (set by the route): templates print
+  /// tools and arguments with `tojson`, whose key order must be the client's.
+  var ordered: Templates.JSONValue?
 
   enum CodingKeys: String, CodingKey {
     case model, messages, temperature, n, stop, seed, logprobs, user, stream
@@ -80,6 +139,21 @@ struct ChatCompletionRequest: Sendable, Decodable {
     case speculative
     case draftTokens = "draft_tokens"
     case cacheSalt = "cache_salt"
-    case store, metadata, cache
+    case store, metadata, cache, tools
+    case toolChoice = "tool_choice"
+    case parallelToolCalls = "parallel_tool_calls"
+    case chatTemplateKwargs = "chat_template_kwargs"
+    case reasoningEffort = "reasoning_effort"
+    case thinkingBudget = "thinking_budget"
+  }
+}
+
+extension ChatCompletionRequest {
+  /// The body with members in document order, when it carries tools or tool calls (whose
+  /// rendering depends on that order); nil otherwise, or if it does not parse.
+  static func ordered(_ raw: Data) -> Templates.JSONValue? {
+    let text = String(decoding: raw, as: UTF8.self)
+    guard text.contains("tool") else { return nil }
+    return try? Templates.JSONValue(parsing: text)
   }
 }

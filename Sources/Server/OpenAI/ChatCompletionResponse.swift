@@ -24,9 +24,31 @@ struct ChatLogprobs: Sendable, Equatable, Codable {
 
 /// The body of a non-streamed chat completion.
 struct ChatCompletionResponse: Sendable, Encodable {
+  /// `content` is always present (null when the answer is only tool calls, as OpenAI sends it);
+  /// `reasoning_content` (DeepSeek's and llama-server's name) and `reasoning` (newer clients') carry
+  /// the same thinking text when there is any.
   struct Message: Sendable, Encodable {
     var role = "assistant"
-    var content: String
+    var content: String?
+    var reasoning: String?
+    var toolCalls: [ChatToolCall]?
+
+    enum CodingKeys: String, CodingKey {
+      case role, content, reasoning
+      case reasoningContent = "reasoning_content"
+      case toolCalls = "tool_calls"
+    }
+
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(role, forKey: .role)
+      try c.encode(content, forKey: .content)
+      if let reasoning {
+        try c.encode(reasoning, forKey: .reasoningContent)
+        try c.encode(reasoning, forKey: .reasoning)
+      }
+      if let toolCalls, !toolCalls.isEmpty { try c.encode(toolCalls, forKey: .toolCalls) }
+    }
   }
 
   struct Choice: Sendable, Encodable {
@@ -65,6 +87,16 @@ struct ChatCompletionChunk: Sendable, Encodable {
   struct Delta: Sendable, Encodable {
     var role: String?
     var content: String?
+    /// Thinking text, under both names (as in whole responses).
+    var reasoningContent: String?
+    var reasoning: String?
+    var toolCalls: [ChatToolCallDelta]?
+
+    enum CodingKeys: String, CodingKey {
+      case role, content, reasoning
+      case reasoningContent = "reasoning_content"
+      case toolCalls = "tool_calls"
+    }
   }
 
   struct Choice: Sendable, Encodable {
@@ -88,4 +120,35 @@ struct ChatCompletionChunk: Sendable, Encodable {
   var choices: [Choice]
   var usage: Usage?
   var timings: ResponseTimings?
+}
+
+/// One call in `message.tool_calls`; `arguments` is JSON text.
+struct ChatToolCall: Sendable, Equatable, Encodable {
+  struct Function: Sendable, Equatable, Encodable {
+    var name: String
+    var arguments: String
+  }
+
+  var id: String
+  var type = "function"
+  var function: Function
+
+  init(_ call: ToolCall) {
+    id = call.id
+    function = Function(name: call.name, arguments: call.arguments)
+  }
+}
+
+/// A piece of a streamed call: the first for an index carries `id`, `type` and the name, later
+/// ones argument text to append.
+struct ChatToolCallDelta: Sendable, Equatable, Encodable {
+  struct Function: Sendable, Equatable, Encodable {
+    var name: String?
+    var arguments: String?
+  }
+
+  var index: Int
+  var id: String?
+  var type: String?
+  var function: Function
 }

@@ -1,4 +1,5 @@
 import Accounts
+import Constraints
 import Engine
 import Foundation
 
@@ -43,80 +44,6 @@ struct RequestMapper: Sendable {
     var draftTokens: Int?
     var cacheSalt: String?
     var cache: Bool?
-  }
-
-  // MARK: - Chat
-
-  func plan(_ r: ChatCompletionRequest, id: String) throws(APIError) -> GenerationPlan {
-    if r.messages.isEmpty { throw .invalidParameter("messages", "'messages' must contain at least one message.") }
-    var messages: [ChatMessage] = []
-    for (i, m) in r.messages.enumerated() {
-      let role: String
-      switch m.role {
-      case "system", "developer": role = "system"
-      case "user", "assistant": role = m.role
-      default:
-        throw .invalidParameter(
-          "messages[\(i)].role", "Role '\(m.role)' is not supported; use system, developer, user or assistant.")
-      }
-      let text: String
-      switch m.content {
-      case .none:
-        guard role == "assistant" else {
-          throw .invalidParameter("messages[\(i)].content", "'content' is required for \(m.role) messages.")
-        }
-        text = ""
-      case .text(let s): text = s
-      case .parts(let parts):
-        var joined = ""
-        for (j, part) in parts.enumerated() {
-          guard part.type == "text", let t = part.text else {
-            throw .invalidParameter(
-              "messages[\(i)].content[\(j)]", "Only text content parts are supported (got type '\(part.type)').")
-          }
-          joined += t
-        }
-        text = joined
-      }
-      messages.append(ChatMessage(role: role, content: text))
-    }
-    if r.maxTokens != nil, r.maxCompletionTokens != nil, r.maxTokens != r.maxCompletionTokens {
-      throw .invalidParameter(
-        "max_completion_tokens", "'max_tokens' and 'max_completion_tokens' disagree; send one of them.")
-    }
-    var topLogprobs: Int? = nil
-    if let t = r.topLogprobs {
-      guard r.logprobs == true else {
-        throw .invalidParameter("top_logprobs", "'top_logprobs' needs 'logprobs' set to true.")
-      }
-      guard (0...20).contains(t) else {
-        throw .invalidParameter("top_logprobs", "'top_logprobs' must be between 0 and 20, got \(t).")
-      }
-      topLogprobs = t
-    } else if r.logprobs == true {
-      topLogprobs = 0
-    }
-    let common = Common(
-      model: r.model, maxTokens: r.maxCompletionTokens ?? r.maxTokens, temperature: r.temperature, topP: r.topP,
-      topK: r.topK, minP: r.minP, n: r.n, stop: r.stop, seed: r.seed, presencePenalty: r.presencePenalty,
-      frequencyPenalty: r.frequencyPenalty, repetitionPenalty: r.repetitionPenalty, logitBias: r.logitBias,
-      ignoreEOS: r.ignoreEOS, responseFormat: r.responseFormat, stream: r.stream, streamOptions: r.streamOptions,
-      user: r.user, speculative: r.speculative, draftTokens: r.draftTokens, cacheSalt: r.cacheSalt,
-      cache: r.cache)
-    if let metadata = r.metadata {
-      guard metadata.count <= 16, metadata.allSatisfy({ $0.key.count <= 64 && $0.value.count <= 512 }) else {
-        throw .invalidParameter("metadata", "'metadata' holds at most 16 pairs, keys up to 64 and values up to 512 characters.")
-      }
-    }
-    let prompt = try model.encodeChat(messages)
-    var plan = try build(
-      common, endpoint: .chat, id: id, prompts: [prompt], promptParam: "messages",
-      maxTokensParam:
-        r.maxCompletionTokens != nil ? "max_completion_tokens" : "max_tokens",
-      defaultMaxTokens: nil, topLogprobs: topLogprobs, echoTexts: nil)
-    plan.store = r.store ?? false
-    plan.metadata = r.metadata
-    return plan
   }
 
   // MARK: - Completions
@@ -172,9 +99,12 @@ struct RequestMapper: Sendable {
 
   // MARK: - Shared
 
-  private func build(
+  /// - Parameter extraConstraint: a constraint of the endpoint's own (tool calls, thinking budget),
+  ///   copied into every choice; refused together with a structured `response_format`.
+  func build(
     _ c: Common, endpoint: GenerationPlan.Endpoint, id: String, prompts: [[Int32]], promptParam: String,
-    maxTokensParam: String, defaultMaxTokens: Int?, topLogprobs: Int?, echoTexts: [String]?
+    maxTokensParam: String, defaultMaxTokens: Int?, topLogprobs: Int?, echoTexts: [String]?,
+    extraConstraint: (any TokenConstraint)? = nil
   ) throws(APIError) -> GenerationPlan {
     if let requested = c.model, !model.accepts(model: requested) {
       throw .modelNotFound(requested, served: model.name)
@@ -194,6 +124,10 @@ struct RequestMapper: Sendable {
     let stops = try stopSequences(c.stop)
     let bias = try logitBias(c.logitBias)
     let format = try outputFormat(c.responseFormat)
+    if extraConstraint != nil, format != .text {
+      throw .invalidParameter(
+        "response_format", "A structured 'response_format' cannot be combined with a forced tool call or a thinking budget.")
+    }
     let speculative = try speculativeMethod(c)
     if c.streamOptions != nil, c.stream != true {
       throw .invalidParameter("stream_options", "'stream_options' is only allowed when 'stream' is true.")
@@ -203,6 +137,9 @@ struct RequestMapper: Sendable {
     let salt = cacheNamespace.engineSalt(requestSalt: try cacheSalt(c.cacheSalt))
 
     var requests: [EngineRequest] = []
+    // Constraints are values: each choice gets its own copy of the starting state.
+    var shared = extraConstraint
+    if shared == nil { shared = try constraint(for: format) }
     for (p, prompt) in prompts.enumerated() {
       if prompt.isEmpty { throw .invalidParameter(promptParam, "The prompt is empty.") }
       let room = model.contextLength - prompt.count
@@ -225,7 +162,7 @@ struct RequestMapper: Sendable {
           EngineRequest(
             id: "\(id)-\(p * n + j)", promptIDs: prompt, sampling: s, maxTokens: maxTokens,
             ignoreEndOfGeneration: c.ignoreEOS ?? false, stopSequences: stops, topLogprobs: topLogprobs,
-            logitBias: bias, cacheSalt: salt, constraint: try constraint(for: format), speculative: speculative,
+            logitBias: bias, cacheSalt: salt, constraint: shared, speculative: speculative,
             draftTokens: c.draftTokens))
       }
     }

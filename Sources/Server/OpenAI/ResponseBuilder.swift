@@ -31,11 +31,21 @@ struct ResponseBuilder: Sendable {
       let body = ChatCompletionResponse(
         id: plan.id, created: created, model: plan.model,
         choices: choices.enumerated().map { i, c in
-          .init(
-            index: i, message: .init(content: c.text),
+          var message = ChatCompletionResponse.Message(content: c.text)
+          var reason = OpenAIFormat.finishReason(c.completion?.finishReason ?? .abort)
+          if let options = plan.chatOutput {
+            let split = SplitChatOutput(c.text, options: options)
+            message.reasoning = split.reasoning
+            message.content = split.content.isEmpty && !split.toolCalls.isEmpty ? nil : split.content
+            if !split.toolCalls.isEmpty {
+              message.toolCalls = split.toolCalls.map(ChatToolCall.init)
+              reason = "tool_calls"
+            }
+          }
+          return .init(
+            index: i, message: message,
             logprobs: plan.logprobs == nil ? nil : ChatLogprobs(content: c.tokens.compactMap(OpenAIFormat.chatLogprob)),
-            finishReason: OpenAIFormat.finishReason(c.completion?.finishReason ?? .abort),
-            abortReason: c.completion.flatMap(OpenAIFormat.abortReason))
+            finishReason: reason, abortReason: c.completion.flatMap(OpenAIFormat.abortReason))
         },
         usage: usage(choices), systemFingerprint: fingerprint, timings: timings)
       return SSEEncoder.json(body)
@@ -121,6 +131,61 @@ struct ResponseBuilder: Sendable {
         id: plan.id, created: created, model: plan.model,
         choices: [.init(index: choice, text: "", finishReason: reason, abortReason: OpenAIFormat.abortReason(c))],
         timings: ResponseTimings(c)))
+  }
+
+  // MARK: - Split chat streams (reasoning, tool calls)
+
+  /// A choice's splitter when the plan splits chat output, else nil.
+  func splitter() -> ChatOutputSplitter? {
+    guard isChat, let options = plan.chatOutput else { return nil }
+    return ChatOutputSplitter(options: options)
+  }
+
+  /// The chunks a token makes through the splitter: reasoning and content deltas (text held back
+  /// while it may be a marker or a call gives none). The token's log-probabilities ride on its
+  /// first chunk.
+  func splitTokenChunks(_ t: GeneratedToken, splitter: inout ChatOutputSplitter, choice: Int) -> [Data] {
+    let deltas = splitter.feed(t.text)
+    let lp = plan.logprobs != nil && t.logprob != nil ? OpenAIFormat.chatLogprob(t).map { ChatLogprobs(content: [$0]) } : nil
+    return deltas.enumerated().map { k, d in deltaChunk(d, choice: choice, logprobs: k == 0 ? lp : nil) }
+  }
+
+  /// The chunks that end a split choice: what was held back, the tool calls (each opened with its
+  /// id, type and name, then its arguments), and the final chunk (`finish_reason: "tool_calls"`
+  /// when there are calls).
+  func splitFinalChunks(_ c: EngineCompletion, splitter: inout ChatOutputSplitter, choice: Int) -> [Data] {
+    let end = splitter.finish()
+    var chunks = end.deltas.map { deltaChunk($0, choice: choice, logprobs: nil) }
+    for (k, call) in end.calls.enumerated() {
+      let opening = ChatToolCallDelta(index: k, id: call.id, type: "function", function: .init(name: call.name, arguments: ""))
+      let arguments = ChatToolCallDelta(index: k, function: .init(arguments: call.arguments))
+      for piece in [opening, arguments] {
+        chunks.append(
+          SSEEncoder.event(
+            ChatCompletionChunk(
+              id: plan.id, created: created, model: plan.model,
+              choices: [.init(index: choice, delta: .init(toolCalls: [piece]))])))
+      }
+    }
+    let reason = end.calls.isEmpty ? OpenAIFormat.finishReason(c.finishReason) : "tool_calls"
+    chunks.append(
+      SSEEncoder.event(
+        ChatCompletionChunk(
+          id: plan.id, created: created, model: plan.model,
+          choices: [.init(index: choice, delta: .init(), finishReason: reason, abortReason: OpenAIFormat.abortReason(c))],
+          timings: ResponseTimings(c))))
+    return chunks
+  }
+
+  private func deltaChunk(_ d: ChatOutputDelta, choice: Int, logprobs: ChatLogprobs?) -> Data {
+    let delta: ChatCompletionChunk.Delta
+    switch d {
+    case .content(let text): delta = .init(content: text)
+    case .reasoning(let text): delta = .init(reasoningContent: text, reasoning: text)
+    }
+    return SSEEncoder.event(
+      ChatCompletionChunk(
+        id: plan.id, created: created, model: plan.model, choices: [.init(index: choice, delta: delta, logprobs: logprobs)]))
   }
 
   /// `stream_options.include_usage`: one last chunk with no choices and the whole request's usage.

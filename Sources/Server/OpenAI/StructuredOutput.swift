@@ -1,3 +1,4 @@
+import Constraints
 import Engine
 import Foundation
 import Templates
@@ -7,9 +8,8 @@ import Tokenizers
 /// vocabulary trie is built once per served model, on the first structured request.
 enum StructuredOutput {
   static func constraintFactory(
-    tokenizer: Tokenizer
+    trie: LazyTrie
   ) -> (@Sendable (OutputFormat) throws(APIError) -> any TokenConstraint)? {
-    let trie = LazyTrie(tokenizer: tokenizer)
     return { format throws(APIError) in
       let schema: Templates.JSONValue?
       switch format {
@@ -27,6 +27,27 @@ enum StructuredOutput {
       do { return try JSONConstraint(schema: schema, vocabulary: trie.value) } catch {
         throw APIError.invalidParameter("response_format", "unsupported JSON schema: \(error)")
       }
+    }
+  }
+}
+
+extension StructuredOutput {
+  /// `tool_choice` `required` (all tools) or a named function (one): one call object whose
+  /// arguments match the function's parameter schema.
+  static func toolConstraintFactory(trie: LazyTrie) -> @Sendable ([ToolSchema]) throws(APIError) -> any TokenConstraint {
+    return { tools throws(APIError) in
+      do { return try ToolCallConstraint(tools: tools, vocabulary: trie.value) } catch {
+        throw APIError.invalidParameter("tools", "this function's parameters cannot be enforced: \(error)")
+      }
+    }
+  }
+
+  /// A thinking budget that, when spent, forces "\n</think>\n\n" (as the model's tokenizer
+  /// spells it).
+  static func thinkingBudgetFactory(trie: LazyTrie, tokenizer: Tokenizer) -> @Sendable (Int, Bool) -> any TokenConstraint {
+    let closing = tokenizer.encode("\n" + ChatOutputSplitter.thinkClose + "\n\n", addSpecial: false, parseSpecial: true)
+    return { budget, startsThinking in
+      ThinkingBudget(budget: budget, vocabulary: trie.value, closing: closing, startsThinking: startsThinking)
     }
   }
 }

@@ -1,59 +1,9 @@
-import Engine
+import Constraints
 import Templates
 import Foundation
 import TestSupport
 import Testing
 import Tokenizers
-
-/// A small validator for the schema subset the constraint supports, as the test oracle.
-func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
-  guard case .object = schema else { return schema == .bool(true) }
-  if case .string(let ref)? = schema["$ref"] {
-    let parts = ref.split(separator: "/").map(String.init)
-    guard let target = root[parts[1]]?[parts[2]] else { return false }
-    return validates(v, target, root: root)
-  }
-  if schema["nullable"] == .bool(true), v == .null { return true }
-  if let c = schema["const"] { return c == v }
-  if case .array(let values)? = schema["enum"] { return values.contains(v) }
-  for k in ["anyOf", "oneOf"] {
-    if case .array(let alternatives)? = schema[k] { return alternatives.contains { validates(v, $0, root: root) } }
-  }
-  if case .array(let all)? = schema["allOf"] { return all.allSatisfy { validates(v, $0, root: root) } }
-  var types: [String] = []
-  switch schema["type"] {
-  case .string(let t)?: types = [t]
-  case .array(let list)?: types = list.compactMap(\.stringValue)
-  default: types = ["object", "array", "string", "number", "boolean", "null"]
-  }
-  switch v {
-  case .null: return types.contains("null")
-  case .bool: return types.contains("boolean")
-  case .string: return types.contains("string")
-  case .number(let d): return types.contains("number") || (types.contains("integer") && d == d.rounded())
-  case .array(let items):
-    guard types.contains("array") else { return false }
-    if case .number(let m)? = schema["minItems"], Double(items.count) < m { return false }
-    if case .number(let m)? = schema["maxItems"], Double(items.count) > m { return false }
-    let itemSchema = schema["items"] ?? .bool(true)
-    return items.allSatisfy { validates($0, itemSchema, root: root) }
-  case .object(let members):
-    guard types.contains("object") else { return false }
-    if Set(members.map(\.key)).count != members.count { return false }
-    if case .array(let required)? = schema["required"] {
-      for r in required where !members.contains(where: { $0.key == r.stringValue }) { return false }
-    }
-    for m in members {
-      if let p = schema["properties"]?[m.key] {
-        if !validates(m.value, p, root: root) { return false }
-      } else {
-        let extra = schema["additionalProperties"] ?? .bool(true)
-        if extra == .bool(false) || !validates(m.value, extra, root: root) { return false }
-      }
-    }
-    return true
-  }
-}
 
 @Suite struct JSONConstraintTests {
   /// Every printable ASCII byte, JSON-ish multi-byte tokens, UTF-8 pieces, and an end token.
@@ -75,22 +25,7 @@ func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
   static var eos: Int32 { Int32(tokens.count) }
   static let trie = TokenTrie(tokenBytes: tokens + [[]], endOfGeneration: [Int32(tokens.count)])
 
-  static let personSchema = #"""
-    {"type": "object", "title": "Person",
-     "properties": {
-       "name": {"type": "string", "description": "full name"},
-       "age": {"type": "integer"},
-       "height": {"type": ["number", "null"]},
-       "color": {"enum": ["red", "green", 7, null]},
-       "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 3},
-       "pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}]},
-       "ok": {"type": "boolean"},
-       "v": {"const": {"x": [1, "y"]}}
-     },
-     "required": ["name", "age"], "additionalProperties": false,
-     "$defs": {"Pet": {"type": "object", "properties": {"kind": {"type": "string"}, "legs": {"type": "integer"}},
-                       "required": ["kind"]}}}
-    """#
+  static let personSchema = SchemaFixtures.person
 
   static let schemas: [String?] = [
     nil, personSchema,
@@ -351,100 +286,5 @@ func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
     var c = try #require(try JSONConstraint(responseFormat: format, vocabulary: Self.trie))
     try c.advance(bytes: Array("42".utf8))
     #expect(c.canEnd)
-  }
-}
-
-@Suite("JSON constraint on SmolLM2", .serialized)
-struct JSONConstraintModelTests {
-  /// Mask cost per step over the real 49k vocabulary, in states from cheap to worst (inside a
-  /// string nearly every token is allowed, so the whole trie is walked).
-  @Test(arguments: ["smollm2-135m", "gemma3-270m"])
-  func maskIsFastOnTheRealVocabulary(model: String) throws {
-    let tokenizer = try Tokenizer(vocabulary: TokenizerVocabulary(metadata: TestModels.file(model).metadata))
-    let clock = ContinuousClock()
-    let buildStart = clock.now
-    let trie = TokenTrie(tokenizer: tokenizer)
-    print("\(model): TokenTrie for \(trie.vocabularySize) tokens built in \(clock.now - buildStart)")
-    let schema = try JSONValue(parsing: JSONConstraintTests.personSchema)
-    var worst = Duration.zero
-    for (label, prefix, free) in [("start", "", false), ("key", "{", false), ("in key", "{\"na", false),
-      ("in string", "{\"name\": \"Ada L", false), ("value", "{\"name\": \"x\", \"age\":", false),
-      ("mid UTF-8", "{\"name\": \"", false), ("in pet key", "{\"name\": \"x\", \"pet\": {\"ki", false),
-      ("json_object key", "{\"ab", true), ("json_object value", "{\"ab\": [1, \"x", true)] {
-      var c = try JSONConstraint(schema: free ? nil : schema, vocabulary: trie)
-      try c.advance(bytes: Array(prefix.utf8) + (label == "mid UTF-8" ? [0xE6] : []))
-      var mask = [Bool](repeating: false, count: trie.vocabularySize)
-      var allowed = 0
-      let runs = 20
-      let t0 = clock.now
-      for _ in 0..<runs { allowed = mask.withUnsafeMutableBufferPointer { c.allowedTokens(into: $0) } }
-      let perStep = (clock.now - t0) / runs
-      worst = max(worst, perStep)
-      var logits = [Float](repeating: 0, count: trie.vocabularySize)
-      let t1 = clock.now
-      c.mask(logits: &logits)
-      print("\(model) mask after \(label) (\(prefix)): \(allowed) tokens allowed, \(perStep) per step, logits \(clock.now - t1)")
-      #expect(allowed > 0)
-      // The walk agrees with feeding each token on its own.
-      var disagreements = 0
-      for id in 0..<Int32(trie.vocabularySize) {
-        var copy = c
-        if ((try? copy.advance(token: id)) != nil) != mask[Int(id)] { disagreements += 1 }
-      }
-      #expect(disagreements == 0, "\(label)")
-    }
-    // Loose bound: timings are noisy on the shared machine; the printed figures are the measurement.
-    #expect(worst < .milliseconds(50))
-  }
-
-  @Test func greedyGenerationFollowsTheSchema() throws {
-    let tokenizer = try Tokenizer(vocabulary: smolLM2Vocabulary())
-    let generator = Generator(model: try TestModels.model("smollm2-135m"), tokenizer: tokenizer)
-    let trie = TokenTrie(tokenizer: tokenizer)
-    let metadata = try TestModels.file("smollm2-135m").metadata
-    let template = ChatTemplate(source: metadata["tokenizer.chat_template"]?.string)
-    let schemaText = #"{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer"},"languages":{"type":"array","items":{"type":"string"},"maxItems":3}},"required":["name","age","languages"],"additionalProperties":false}"#
-    let schema = try JSONValue(parsing: schemaText)
-    for (format, prompt) in [
-      (nil as JSONValue?, "Paris is the capital of France. Reply with a JSON object with the keys city and country."),
-      (schema, "Give Ada Lovelace's name, age and languages as JSON."),
-    ] {
-      let text = try template.render([ChatMessage(role: "user", content: prompt)])
-      var options = GenerationOptions()
-      options.maxTokens = 160
-      options.sampling = .greedy
-      options.constraint = try JSONConstraint(schema: format, vocabulary: trie)
-      let clock = ContinuousClock()
-      let t0 = clock.now
-      let r = try generator.generate(promptIDs: tokenizer.encode(text, addSpecial: false, parseSpecial: true), options: options)
-      print("constrained output (\(r.generatedIDs.count) tokens, \(clock.now - t0)): \(r.text)")
-      #expect(r.finishReason == .stop, "\(r.text)")
-      let parsed = try? JSONSerialization.jsonObject(with: Data(r.text.utf8))
-      #expect(parsed is [String: Any], "\(r.text)")
-      let value = try JSONValue(parsing: r.text)
-      if let format { #expect(validates(value, format, root: format), "\(r.text)") }
-    }
-  }
-
-  @Test func inferenceEngineHonoursTheConstraint() async throws {
-    let tokenizer = try Tokenizer(vocabulary: smolLM2Vocabulary())
-    var configuration = EngineConfiguration()
-    configuration.kvCacheBytes = 64 << 20
-    let engine = try InferenceEngine(
-      model: try TestModels.model("smollm2-135m"), tokenizer: tokenizer, configuration: configuration)
-    let trie = TokenTrie(tokenizer: tokenizer)
-    let template = ChatTemplate(source: try TestModels.file("smollm2-135m").metadata["tokenizer.chat_template"]?.string)
-    let prompt = try template.render([ChatMessage(role: "user", content: "Name three colors as a JSON object.")])
-    let schema = try JSONValue(parsing: #"{"type":"object","properties":{"colors":{"type":"array","items":{"type":"string"},"minItems":3,"maxItems":3}},"required":["colors"],"additionalProperties":false}"#)
-    let request = EngineRequest(
-      promptIDs: tokenizer.encode(prompt, addSpecial: false, parseSpecial: true), maxTokens: 120,
-      constraint: try JSONConstraint(schema: schema, vocabulary: trie))
-    let (tokens, completion) = await InferenceEngineTests.collect(try engine.submit(request))
-    let text = tokens.map(\.text).joined()
-    print("engine constrained output: \(text)")
-    #expect(completion?.finishReason == .stop)
-    let value = try JSONValue(parsing: text)
-    #expect(validates(value, schema, root: schema), "\(text)")
-    await engine.shutdown(gracePeriod: .seconds(1))
   }
 }

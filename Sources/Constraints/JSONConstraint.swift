@@ -22,6 +22,10 @@ public struct JSONConstraintOptions: Sendable, Equatable {
   public var maxNestingDepth = 32
   /// Longest number, in characters.
   public var maxNumberLength = 24
+  /// Tokens one string (or free object key) may take; past it only tokens that close the string
+  /// are allowed, so a sampled output cannot ramble inside a string until `max_tokens` cuts it
+  /// unparsable. Nil: unbounded (`response_format`'s behaviour).
+  public var maxStringTokens: Int? = nil
 
   public init() {}
 }
@@ -44,6 +48,8 @@ public struct JSONConstraint: Sendable {
   private let grammar: JSONGrammar
   private var frames: [JSONAutomaton.Frame]
   private var whitespace = 0
+  /// Tokens fed since the string the output is inside began (0 outside strings).
+  private var stringTokens = 0
 
   /// Any JSON object (`{"type": "json_object"}`), or values matching `schema` when given.
   public init(schema: JSONValue?, vocabulary: TokenTrie, options: JSONConstraintOptions = JSONConstraintOptions())
@@ -109,16 +115,42 @@ public struct JSONConstraint: Sendable {
     guard !bytes.isEmpty else { throw .tokenNotAllowed(token) }
     let limits = self.limits
     let tables = grammar.tables!
-    var depth = frames.count
+    let start = frames.count
+    let wasInString = inString
+    let limited = atStringLimit
+    var depth = start
+    var lowest = start
     var ws = whitespace
     var scratch = frames + [JSONAutomaton.Frame](repeating: JSONAutomaton.Frame(kind: .document), count: limits.maxDepth)
     let ok = scratch.withUnsafeMutableBufferPointer { f in
-      for b in bytes where !JSONAutomaton.step(tables, f.baseAddress!, &depth, &ws, b, limits) { return false }
+      for b in bytes {
+        if !JSONAutomaton.step(tables, f.baseAddress!, &depth, &ws, b, limits) { return false }
+        lowest = min(lowest, depth)
+      }
       return true
     }
-    guard ok else { throw .tokenNotAllowed(token) }
+    // The string's frame was popped: it closed within this token.
+    let closed = lowest < start
+    guard ok, !limited || closed else { throw .tokenNotAllowed(token) }
     frames = Array(scratch[..<depth])
     whitespace = ws
+    if inString {
+      stringTokens = wasInString && !closed ? stringTokens + 1 : 1
+    } else {
+      stringTokens = 0
+    }
+  }
+
+  /// Inside a string value or a free object key (where any content is allowed).
+  private var inString: Bool {
+    guard let top = frames.last else { return false }
+    return top.kind == .string || (top.kind == .key && isFreeKey(top))
+  }
+
+  /// The current string has used up `maxStringTokens`: it must close now.
+  private var atStringLimit: Bool {
+    guard let limit = options.maxStringTokens else { return false }
+    return stringTokens >= limit && inString
   }
 
   private func tokenBytes(_ token: Int32) -> [UInt8] {
@@ -141,9 +173,13 @@ public struct JSONConstraint: Sendable {
     // Plain string content leaves the state unchanged, so inside a string (and inside a free
     // object key) those tokens are all allowed at once and only the rest is walked.
     var trie = vocabulary.all
+    let limited = atStringLimit
     if let top = frames.last, top.aux == 0, top.kind == .string || (top.kind == .key && isFreeKey(top)) {
-      for i in 0..<mask.count where vocabulary.stringContent[i] { mask[i] = true }
-      count += vocabulary.stringContentCount
+      // At the string limit plain content is not allowed: it never closes the string.
+      if !limited {
+        for i in 0..<mask.count where vocabulary.stringContent[i] { mask[i] = true }
+        count += vocabulary.stringContentCount
+      }
       trie = vocabulary.notStringContent
     }
     let limits = self.limits
@@ -161,7 +197,19 @@ public struct JSONConstraint: Sendable {
       trie: trie, tables: grammar.tables!, limits: limits, frames: scratch, width: width, depths: depths,
       spaces: depths + levels, mask: mask.baseAddress!)
     walker.walk(node: 0, level: 0)
-    return count + walker.count
+    count += walker.count
+    if limited {
+      // Of what the grammar allows, keep the tokens that close the string (few: the walk above
+      // skipped plain content).
+      for i in 0..<mask.count where mask[i] {
+        var copy = self
+        if (try? copy.advance(token: Int32(i))) == nil {
+          mask[i] = false
+          count -= 1
+        }
+      }
+    }
+    return count
   }
 
   /// A key of an object that allows additional properties: any content byte is accepted there
