@@ -9,6 +9,12 @@ let kernelFlags: [SwiftSetting] = [
   .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
 
+// Every file of the web pages (Sources/Server/Web/Assets); each must also be named in WebAsset.all.
+let webAssets = [
+  "playground.html", "dashboard.html", "base.css", "playground.css", "dashboard.css", "api.js", "format.js", "markdown.js",
+  "store.js", "transcript.js", "playground.js", "charts.js", "dashboard.js",
+]
+
 let package = Package(
   name: "Peregrine",
   platforms: [.macOS(.v14)],
@@ -74,7 +80,10 @@ let package = Package(
         .product(name: "Prometheus", package: "swift-prometheus"),
         .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "Logging", package: "swift-log"),
-      ]),
+      ],
+      // The playground and dashboard (Web/Assets) compiled into the binary as byte arrays
+      // (PackageResources.<name>): `peregrine serve` works offline with nothing beside it.
+      resources: webAssets.map { .embedInCode("Web/Assets/" + $0) }),
     .executableTarget(
       name: "PeregrineCLI",
       dependencies: [

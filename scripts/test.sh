@@ -12,6 +12,7 @@
 #              (busy port, draining /health, second SIGINT, CORS, 405, size syntax)
 #     arch     the architecture tier (scripts/arch-tests.sh): qwen2/qwen3/qwen3moe/Llama 3 models
 #              generated from SmolLM2 against llama.cpp's fixtures, then served, run and chatted with
+#     web      the playground and dashboard in Debian's Chromium driven by selenium (scripts/web-tests.sh)
 #   scripts/test.sh --fast   everyday work: unit without the slow suites (real-model and
 #                            long-sequence tests: $SLOW below), then cli; about a third of the time
 #
@@ -26,7 +27,7 @@ fast=0
 for arg in "$@"; do
   case $arg in
     --fast) fast=1 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -66,17 +67,19 @@ if ((built)); then
   PEREGRINE_BIN="$(swift build -c release --show-bin-path)/peregrine"
   tier cli scripts/cli-tests.sh
   if ((fast)); then
-    results+=("server: skipped (--fast)" "arch: skipped (--fast)")
+    results+=("server: skipped (--fast)" "arch: skipped (--fast)" "web: skipped (--fast)")
   else
     tier server scripts/server-tests.sh
     tier arch env SKIP_BUILD=1 scripts/arch-tests.sh
     tier router env SKIP_BUILD=1 scripts/router-tests.sh  # replicas behind SGLang's router (sglang-router from PyPI)
+    tier web env SKIP_BUILD=1 scripts/web-tests.sh  # the playground and dashboard in Chromium (apt) via selenium
   fi
 else
   skip unit "the build failed"
   skip cli "the build failed"
   ((fast)) || skip server "the build failed"
   ((fast)) || skip arch "the build failed"
+  ((fast)) || skip web "the build failed"
 fi
 
 echo

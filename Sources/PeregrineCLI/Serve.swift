@@ -74,6 +74,10 @@ struct Serve: AsyncParsableCommand {
     name: .customLong("shared-prefix-cache"),
     help: "One prefix cache for all API keys (default: one per key; requests can still separate with cache_salt).")
   var sharedPrefixCache = false
+  @Flag(
+    name: .customLong("no-ui"),
+    help: "Serve no web pages: no playground at / and /playground, no /dashboard (the API is unchanged).")
+  var noUI = false
   @Option(
     name: .customLong("reasoning-format"),
     help: ArgumentHelp(
@@ -135,6 +139,7 @@ struct Serve: AsyncParsableCommand {
     configuration.keepAliveTimeout = .milliseconds(Int(keepAliveTimeout * 1000))
     configuration.writeTimeout = .milliseconds(Int(writeTimeout * 1000))
     configuration.sharedPrefixCache = sharedPrefixCache
+    configuration.webUI = !noUI
     configuration.reasoningFormat = reasoningFormat
     configuration.version = Peregrine.configuration.version
     switch usageDB {

@@ -454,6 +454,13 @@ enum OpenAPIDocument {
             "kv_cache_usage": {"type": "number"}, "kv_cache_type": {"type": "string"},
             "sampling_defaults": {"type": "object"}}}}}},
             "401": {"$ref": "#/components/responses/Unauthorized"}}}},
+        "/v1/stats": {"get": {"operationId": "stats", "summary": "One sample of /metrics as JSON for dashboards: gauges now, counters since start (*_total), TTFT and inter-token percentiles over the last window_s seconds.", "security": [],
+          "responses": {"200": {"description": "Stats.", "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "time": {"type": "number"}, "requests_running": {"type": "integer"}, "requests_waiting": {"type": "integer"},
+            "kv_cache_usage": {"type": "number"}, "prefix_cache_queries_total": {"type": "integer"},
+            "prefix_cache_hits_total": {"type": "integer"}, "prompt_tokens_total": {"type": "integer"},
+            "generation_tokens_total": {"type": "integer"}, "window_s": {"type": "number"},
+            "ttft_s": {"type": "object"}, "itl_s": {"type": "object"}, "economics": {"type": "object"}}}}}}}}},
         "/version": {"get": {"operationId": "version", "summary": "Server version.", "security": [],
           "responses": {"200": {"description": "Version.", "content": {"application/json": {"schema": {"type": "object",
             "properties": {"version": {"type": "string"}, "name": {"type": "string"}}}}}}}}},

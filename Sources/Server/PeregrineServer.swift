@@ -138,6 +138,9 @@ struct EngineService: Service {
     server.logger.info(
       "model \(server.configuration.modelName) ready (context \(context.contextLength) tokens) on http://\(server.configuration.host):\(server.configuration.port)"
     )
+    if let url = server.configuration.playgroundURL {
+      server.logger.info("playground: \(url)  dashboard: \(url)dashboard  (--no-ui turns them off)")
+    }
     let batchWorker = server.startBatchWorker()
     try? await gracefulShutdown()
     // Batch lines still running end with the engine's drain; unfinished ones stay pending in the

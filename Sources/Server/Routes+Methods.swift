@@ -17,13 +17,14 @@ extension Routes {
     ("/v1/responses/input_tokens", "POST"), ("/v1/responses/*", "GET, DELETE"), ("/api/chat", "POST"),
     ("/api/generate", "POST"), ("/api/tags", "GET"), ("/api/ps", "GET"), ("/api/show", "POST"), ("/api/version", "GET"),
     ("/tokenize", "POST"), ("/detokenize", "POST"), ("/health", "GET, HEAD"), ("/status", "GET"), ("/version", "GET"),
-    ("/metrics", "GET"), ("/openapi.json", "GET"),
+    ("/metrics", "GET"), ("/openapi.json", "GET"), ("/v1/stats", "GET"),
   ]
 
-  /// The `Allow` value for `path`, or nil when no route has that path.
-  static func allowedMethods(for path: String) -> String? {
+  /// The `Allow` value for `path`, or nil when no route has that path (the pages' routes count only
+  /// when `webUI` is on: with `--no-ui` they are 404, not 405).
+  static func allowedMethods(for path: String, webUI: Bool = false) -> String? {
     let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
-    for route in methods {
+    for route in methods + (webUI ? webMethods : []) {
       if route.path.hasSuffix("/*") {
         let prefix = route.path.dropLast()
         if trimmed.hasPrefix(prefix), trimmed.count > prefix.count, !trimmed.dropFirst(prefix.count).contains("/") {

@@ -111,6 +111,8 @@ enum Routes {
     addAnthropic(to: router, server, handler: handler)
     addResponses(to: router, server, handler: handler)
     addOllama(to: router, server, handler: handler)
+    addStats(to: router, server)
+    if server.configuration.webUI { addWeb(to: router, server) }
     return router
   }
 

@@ -53,6 +53,8 @@ public struct ServerConfiguration: Sendable {
   public var batchConcurrency = 8
   /// A batch's completion window (`24h`) in seconds; past it the batch ends as `expired`.
   public var batchWindowSeconds: Double = 86400
+  /// The playground (`/`, `/playground`) and the dashboard (`/dashboard`); `--no-ui` turns them off.
+  public var webUI = true
 
   public init(modelName: String) {
     self.modelName = modelName
@@ -72,5 +74,18 @@ extension ServerConfiguration {
     l.keepAliveTimeout = amount(keepAliveTimeout)
     l.writeTimeout = amount(writeTimeout)
     return l
+  }
+}
+
+extension ServerConfiguration {
+  /// Where a person on this machine opens the playground, or nil with `--no-ui`. A wildcard
+  /// address is not something a browser can open: it stands for this machine's loopback.
+  public var playgroundURL: String? {
+    guard webUI else { return nil }
+    var name = host
+    if ["0.0.0.0", "", "*"].contains(name) { name = "127.0.0.1" }
+    if name == "::" { name = "::1" }
+    if name.contains(":") { name = "[" + name + "]" }
+    return "http://\(name):\(port)/"
   }
 }

@@ -38,6 +38,9 @@ final class ServerMetrics: Sendable {
   private let closedConnections: [String: Counter]
   private let lastConnectionCounts = LockedBox(ConnectionRegistry.Counts())
   private let routerMetrics: RouterMetrics
+  /// The last minutes of TTFT and inter-token gaps, for `/v1/stats` (Web/ServerStats).
+  let recentTTFT = RecentSamples(capacity: 4096)
+  let recentITL = RecentSamples(capacity: 16384)
 
   init(modelName: String, connections: ConnectionRegistry? = nil) {
     let model = [("model_name", modelName)]
@@ -139,13 +142,19 @@ final class ServerMetrics: Sendable {
 
   /// Inter-token latency, from the gap between a choice's consecutive tokens.
   func observeToken(_ token: GeneratedToken, previousTime: Double?) {
-    if let previousTime { interToken.record(max(0, token.time - previousTime)) }
+    guard let previousTime else { return }
+    let gap = max(0, token.time - previousTime)
+    interToken.record(gap)
+    recentITL.record(gap)
   }
 
   func observeFinish(_ c: EngineCompletion) {
     successByReason[c.finishReason.rawValue]?.increment()
     queueTime.record(c.timings.queueSeconds)
-    if c.completionTokens > 0 { ttft.record(c.timings.ttftSeconds) }
+    if c.completionTokens > 0 {
+      ttft.record(c.timings.ttftSeconds)
+      recentTTFT.record(c.timings.ttftSeconds)
+    }
     e2e.record(c.timings.e2eSeconds)
     promptTokensPerRequest.record(Double(c.promptTokens))
     generationTokensPerRequest.record(Double(c.completionTokens))

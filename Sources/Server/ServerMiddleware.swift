@@ -19,7 +19,8 @@ struct ServerMiddleware: RouterMiddleware {
 
   /// Routes anyone may read: probes, metrics scrapers and API discovery carry no key.
   static func isPublic(_ path: String) -> Bool {
-    ["/health", "/metrics", "/version", "/api/version", "/openapi.json", "/"].contains(path) || Routes.publicWorkerPaths.contains(path)
+    ["/health", "/metrics", "/version", "/api/version", "/openapi.json", "/", "/v1/stats"].contains(path)
+      || Routes.publicWorkerPaths.contains(path) || Routes.isWebPath(path)
   }
 
   func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
@@ -42,9 +43,13 @@ struct ServerMiddleware: RouterMiddleware {
       response = Self.response(error, dialect: dialect)
     } catch let error as HTTPError {
       response = Self.response(
-        Self.translate(error, path: request.uri.path, method: request.method, limit: server.configuration.maxBodyBytes),
+        Self.translate(
+          error, path: request.uri.path, method: request.method, limit: server.configuration.maxBodyBytes,
+          webUI: server.configuration.webUI),
         dialect: dialect)
-      if response.status.code == 405, let allow = Routes.allowedMethods(for: request.uri.path) {
+      if response.status.code == 405,
+        let allow = Routes.allowedMethods(for: request.uri.path, webUI: server.configuration.webUI)
+      {
         response.headers[.allow] = allow
       }
     } catch {
@@ -73,11 +78,13 @@ struct ServerMiddleware: RouterMiddleware {
     server.connections.watch(for: context.channel)?.isGone == true
   }
 
-  static func translate(_ error: HTTPError, path: String, method: HTTPRequest.Method, limit: Int) -> APIError {
+  static func translate(_ error: HTTPError, path: String, method: HTTPRequest.Method, limit: Int, webUI: Bool = false)
+    -> APIError
+  {
     switch error.status.code {
     case 404, 405:
       // The router has no route for this method; if the path exists under another one, say so.
-      guard let allow = Routes.allowedMethods(for: path) else { return .notFound(path) }
+      guard let allow = Routes.allowedMethods(for: path, webUI: webUI) else { return .notFound(path) }
       return APIError(
         status: 405, message: "\(method) is not allowed on \(path); use \(allow).", type: "invalid_request_error",
         param: nil, code: "method_not_allowed")

@@ -152,7 +152,7 @@ import Testing
       "/version", "/metrics", "/openapi.json", "/v1/files", "/v1/files/{id}", "/v1/files/{id}/content", "/v1/batches",
       "/v1/batches/{id}", "/v1/batches/{id}/cancel", "/v1/messages", "/v1/messages/count_tokens", "/v1/responses",
       "/v1/responses/{id}", "/v1/responses/input_tokens", "/api/chat", "/api/generate", "/api/tags", "/api/show",
-      "/api/ps", "/api/version",
+      "/api/ps", "/api/version", "/v1/stats",
     ] {
       #expect(paths[route] != nil, "\(route)")
     }
