@@ -128,14 +128,7 @@ import Testing
       return "call_\(n)"
     })
     deltas += end.deltas
-    var reasoning: String?
-    var content = ""
-    for d in deltas {
-      switch d {
-      case .reasoning(let r): reasoning = (reasoning ?? "") + r
-      case .content(let c): content += c
-      }
-    }
+    let (reasoning, content) = ChatOutputDelta.join(deltas)
     return (reasoning, content, end.calls)
   }
 

@@ -26,6 +26,19 @@ struct ChatOutputOptions: Sendable, Equatable {
 enum ChatOutputDelta: Sendable, Equatable {
   case reasoning(String)
   case content(String)
+
+  /// The pieces of one output put back together: reasoning (nil when there was none) and content.
+  static func join(_ deltas: [ChatOutputDelta]) -> (reasoning: String?, content: String) {
+    var reasoning: String?
+    var content = ""
+    for d in deltas {
+      switch d {
+      case .reasoning(let r): reasoning = (reasoning ?? "") + r
+      case .content(let c): content += c
+      }
+    }
+    return (reasoning, content)
+  }
 }
 
 /// Splits a chat output, as it streams, into reasoning, answer content and tool calls: the one
@@ -203,16 +216,7 @@ struct SplitChatOutput: Sendable, Equatable {
     var deltas = splitter.feed(text)
     let end = splitter.finish(newID: newID)
     deltas += end.deltas
-    var reasoning: String?
-    var content = ""
-    for d in deltas {
-      switch d {
-      case .reasoning(let r): reasoning = (reasoning ?? "") + r
-      case .content(let c): content += c
-      }
-    }
-    self.reasoning = reasoning
-    self.content = content
+    (reasoning, content) = ChatOutputDelta.join(deltas)
     toolCalls = end.calls
   }
 }
