@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -19,18 +20,13 @@ import urllib.request
 import openai
 import pytest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Hostile"))
+from loopback import free_port  # noqa: E402
+
 BIN = os.environ["PEREGRINE_BIN"]
 SMG = os.environ["SMG_BIN"]
 MODEL = os.environ.get("PEREGRINE_TEST_MODEL", "smollm2-135m")
 WORK = tempfile.mkdtemp(prefix="peregrine-router-tests.")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def http(method, url, body=None, timeout=30):
