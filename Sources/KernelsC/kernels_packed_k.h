@@ -198,6 +198,17 @@ INL void q4_k_fast(const int T, const uint8_t *group, int nb, const uint8_t *a, 
   for (int t = 0; t < T; t++) store_rows8(y + t * y_stride, acc[t], valid_rows);
 }
 
+// Code bytes 4c..4c+3 (u = q + 32, 0..63) of 16-element sub-block sb for the group's 8 rows, row r
+// at 4r, unpacked from pack.c's 6-bit Q6_K layout: a low nibble from the pair's byte, two high bits
+// from the quad's byte.
+INL __m256i q6_codes(const uint8_t *pb, int sb, int c) {
+  const __m256i nib = _mm256_loadu_si256((const __m256i *)(pb + 144 + 128 * (sb >> 1) + 32 * c));
+  const __m256i hb = _mm256_loadu_si256((const __m256i *)(pb + 1168 + 128 * (sb >> 2) + 32 * c));
+  const __m256i lo = _mm256_and_si256(_mm256_srl_epi16(nib, _mm_cvtsi32_si128(4 * (sb & 1))), _mm256_set1_epi8(0x0F));
+  const __m256i hi = _mm256_and_si256(_mm256_srl_epi16(hb, _mm_cvtsi32_si128(2 * (sb & 3))), _mm256_set1_epi8(0x03));
+  return _mm256_or_si256(lo, _mm256_slli_epi16(hi, 4));
+}
+
 // Codes are stored as q + 32 (0..63): Σ sc·Σ(q − 32)·y = Σ sc·Σ u·y − 32·Σ sc·bsum, the last term
 // from Q8_K's per-16 sums (one madd per pair of sub-blocks).
 // `tiled`: the same integer sums finished in llama.cpp's tiled order for 8+ rows, (S·d_w) rounded and
@@ -224,11 +235,8 @@ INL void q6_k_fast(const int T, const int tiled, const uint8_t *group, int nb, c
       for (int h = 0; h < 2; h++) {
         const int sb = 2 * i + h;
         const __m256i sc = h ? _mm256_srai_epi32(pair, 16) : _mm256_srai_epi32(_mm256_slli_epi32(pair, 16), 16);
-        const uint8_t *codes = pb + 144 + 128 * sb;
-        const __m256i w0 = _mm256_loadu_si256((const __m256i *)codes);
-        const __m256i w1 = _mm256_loadu_si256((const __m256i *)(codes + 32));
-        const __m256i w2 = _mm256_loadu_si256((const __m256i *)(codes + 64));
-        const __m256i w3 = _mm256_loadu_si256((const __m256i *)(codes + 96));
+        const __m256i w0 = q6_codes(pb, sb, 0), w1 = q6_codes(pb, sb, 1);
+        const __m256i w2 = q6_codes(pb, sb, 2), w3 = q6_codes(pb, sb, 3);
 #if PG_VNNI
         for (int t = 0; t < T; t++) {
           const uint8_t *yq = ab[t] + 4 + 16 * sb;
@@ -411,9 +419,8 @@ INL void q6_k_tile(const int T, const uint8_t *group, int nb, const uint8_t *a, 
         // The sub-block's scale in both int16 halves of each row's lane.
         const __m256i sc16 = h ? _mm256_or_si256(_mm256_srli_epi32(pair, 16), _mm256_andnot_si256(_mm256_set1_epi32(0xFFFF), pair))
                                : _mm256_or_si256(_mm256_and_si256(pair, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(pair, 16));
-        const uint8_t *codes = pb + 144 + 128 * sb;
         for (int c = 0; c < 4; c++) {
-          const __m256i w = _mm256_loadu_si256((const __m256i *)(codes + 32 * c));
+          const __m256i w = q6_codes(pb, sb, c);
           for (int t = 0; t < T; t++) {
             // 6-bit × int8 pair sums stay within 2·63·127 (int16).
             const __m256i p = _mm256_maddubs_epi16(w, bcast4(ab[t] + 4 + 16 * sb + 4 * c));

@@ -27,6 +27,43 @@ INL void store_rows16(float *y, __m512 v, int valid_rows) {
   _mm512_mask_storeu_ps(y, valid_rows >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid_rows) - 1), v);
 }
 
+// The code vectors (q6_codes) of sub-blocks 4q..4q+3, chunk c, for a pair of groups (g0 in lanes
+// 0..7, g1 in 8..15): two nibble vectors and one high-bit vector make four, about four operations each.
+INL void q6_quad_zmm(const uint8_t *p0, const uint8_t *p1, int q, int c, __m512i u[4]) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const size_t n = 144 + 256 * (size_t)q + 32 * (size_t)c, h = 1168 + 128 * (size_t)q + 32 * (size_t)c;
+  const __m512i na = load2_256(p0 + n, p1 + n), nb = load2_256(p0 + n + 128, p1 + n + 128);
+  const __m512i hb = load2_256(p0 + h, p1 + h);
+  // 0xEA: (x & m4) | y.
+  u[0] = _mm512_ternarylogic_epi32(na, m4, _mm512_slli_epi16(_mm512_and_si512(hb, _mm512_set1_epi8(0x03)), 4), 0xEA);
+  u[1] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(na, 4), m4,
+                                   _mm512_slli_epi16(_mm512_and_si512(hb, _mm512_set1_epi8(0x0C)), 2), 0xEA);
+  u[2] = _mm512_ternarylogic_epi32(nb, m4, _mm512_and_si512(hb, _mm512_set1_epi8(0x30)), 0xEA);
+  u[3] = _mm512_ternarylogic_epi32(_mm512_srli_epi16(nb, 4), m4,
+                                   _mm512_srli_epi16(_mm512_and_si512(hb, _mm512_set1_epi8((char)0xC0)), 2), 0xEA);
+}
+
+// Sub-block sb's int8 scale sign-extended into each row's 32-bit lane.
+INL __m512i q6_scale_zmm(const uint8_t *p0, const uint8_t *p1, int sb) {
+  const __m512i pair = _mm512_cvtepi8_epi16(load2_128(p0 + 16 + 16 * (sb >> 1), p1 + 16 + 16 * (sb >> 1)));
+  return (sb & 1) ? _mm512_srai_epi32(pair, 16) : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
+}
+
+// Decode streams each group's blocks once, and the next pair of groups (`next`, NULL when there is
+// none or for tiles after the first) right after: block b prefetches the bytes PG_K_PREFETCH_AHEAD
+// further along its stream, spilling into the next pair's group past the end. A fixed distance keeps
+// the lines in flight without evicting the ones in use (a whole pair ahead, 50–75 KB on a 5632-wide
+// row, is more than L1 holds).
+#ifndef PG_K_PREFETCH_AHEAD
+#define PG_K_PREFETCH_AHEAD 8192
+#endif
+INL void prefetch_stream(const uint8_t *group, const uint8_t *next, int b, int nb, size_t block_bytes) {
+  if (!next) return;
+  const size_t end = (size_t)nb * block_bytes, from = (size_t)b * block_bytes + PG_K_PREFETCH_AHEAD;
+  for (size_t o = from; o < from + block_bytes; o += 64)
+    _mm_prefetch((const char *)(o < end ? group + o : next + (o - end)), PG_PREFETCH_HINT);
+}
+
 // q4_k_tile and q4_k_fast (`fast`) for a pair of groups.
 INL void q4_k_tile_zmm(const int T, const int pairs, const int fast, const uint8_t *g0, const uint8_t *g1, int nb,
                        const uint8_t *a, size_t a_stride, const float *da, const int32_t *aux, float *y, size_t y_stride,
@@ -37,8 +74,8 @@ INL void q4_k_tile_zmm(const int T, const int pairs, const int fast, const uint8
   for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q4_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q4_K_GROUP_BLOCK;
-    if (n0) prefetch_block(n0 + (size_t)b * PG_Q4_K_GROUP_BLOCK, PG_Q4_K_GROUP_BLOCK);
-    if (n1) prefetch_block(n1 + (size_t)b * PG_Q4_K_GROUP_BLOCK, PG_Q4_K_GROUP_BLOCK);
+    prefetch_stream(g0, n0, b, nb, PG_Q4_K_GROUP_BLOCK);
+    prefetch_stream(g1, n1, b, nb, PG_Q4_K_GROUP_BLOCK);
     const __m512 dv = _mm512_cvtph_ps(load2_128(p0, p1));
     const __m512 mv = _mm512_cvtph_ps(load2_128(p0 + 16, p1 + 16));
     const uint8_t *ya[PG_TILE_T];
@@ -99,8 +136,8 @@ INL void q6_k_fast_zmm(const int T, const int tiled, const uint8_t *g0, const ui
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q6_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q6_K_GROUP_BLOCK;
-    if (n0) prefetch_block(n0 + (size_t)b * PG_Q6_K_GROUP_BLOCK, PG_Q6_K_GROUP_BLOCK);
-    if (n1) prefetch_block(n1 + (size_t)b * PG_Q6_K_GROUP_BLOCK, PG_Q6_K_GROUP_BLOCK);
+    prefetch_stream(g0, n0, b, nb, PG_Q6_K_GROUP_BLOCK);
+    prefetch_stream(g1, n1, b, nb, PG_Q6_K_GROUP_BLOCK);
     const uint8_t *ab[PG_TILE_T];
     __m512i sum[PG_TILE_T], corr[PG_TILE_T];
     for (int t = 0; t < T; t++) {
@@ -111,20 +148,21 @@ INL void q6_k_fast_zmm(const int T, const int tiled, const uint8_t *g0, const ui
       const __m512i pair = _mm512_cvtepi8_epi16(load2_128(p0 + 16 + 16 * i, p1 + 16 + 16 * i));
       for (int t = 0; t < T; t++)
         corr[t] = _mm512_add_epi32(corr[t], _mm512_madd_epi16(pair, bcast4_zmm(ab[t] + 260 + 4 * i)));
-      for (int h = 0; h < 2; h++) {
-        const int sb = 2 * i + h;
-        const __m512i sc = h ? _mm512_srai_epi32(pair, 16) : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
-        const uint8_t *c0 = p0 + 144 + 128 * sb, *c1 = p1 + 144 + 128 * sb;
-        const __m512i w0 = load2_256(c0, c1), w1 = load2_256(c0 + 32, c1 + 32);
-        const __m512i w2 = load2_256(c0 + 64, c1 + 64), w3 = load2_256(c0 + 96, c1 + 96);
-        for (int t = 0; t < T; t++) {
-          const uint8_t *yq = ab[t] + 4 + 16 * sb;
-          __m512i q = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w0, bcast4_zmm(yq));
-          q = _mm512_dpbusd_epi32(q, w1, bcast4_zmm(yq + 4));
-          q = _mm512_dpbusd_epi32(q, w2, bcast4_zmm(yq + 8));
-          q = _mm512_dpbusd_epi32(q, w3, bcast4_zmm(yq + 12));
-          sum[t] = _mm512_add_epi32(sum[t], _mm512_mullo_epi32(q, sc));
-        }
+    }
+    for (int q = 0; q < 4; q++) {
+      __m512i qs[PG_TILE_T][4];
+      for (int t = 0; t < T; t++)
+        for (int j = 0; j < 4; j++) qs[t][j] = _mm512_setzero_si512();
+      for (int c = 0; c < 4; c++) {
+        __m512i u[4];
+        q6_quad_zmm(p0, p1, q, c, u);
+        for (int t = 0; t < T; t++)
+          for (int j = 0; j < 4; j++)
+            qs[t][j] = _mm512_dpbusd_epi32(qs[t][j], u[j], bcast4_zmm(ab[t] + 4 + 16 * (4 * q + j) + 4 * c));
+      }
+      for (int j = 0; j < 4; j++) {
+        const __m512i sc = q6_scale_zmm(p0, p1, 4 * q + j);
+        for (int t = 0; t < T; t++) sum[t] = _mm512_add_epi32(sum[t], _mm512_mullo_epi32(qs[t][j], sc));
       }
     }
     const __m512 dv = _mm512_cvtph_ps(load2_128(p0, p1));
@@ -154,27 +192,28 @@ INL void q6_k_tile_zmm(const int T, const uint8_t *g0, const uint8_t *g1, int nb
   for (int j = 0; j < 8 * T; j++) acc[j] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q6_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q6_K_GROUP_BLOCK;
-    if (n0) prefetch_block(n0 + (size_t)b * PG_Q6_K_GROUP_BLOCK, PG_Q6_K_GROUP_BLOCK);
-    if (n1) prefetch_block(n1 + (size_t)b * PG_Q6_K_GROUP_BLOCK, PG_Q6_K_GROUP_BLOCK);
+    prefetch_stream(g0, n0, b, nb, PG_Q6_K_GROUP_BLOCK);
+    prefetch_stream(g1, n1, b, nb, PG_Q6_K_GROUP_BLOCK);
     const uint8_t *ab[2];
     __m512i part[16];
     for (int t = 0; t < T; t++) ab[t] = a + t * a_stride + (size_t)b * 292;
     for (int j = 0; j < 8 * T; j++) part[j] = _mm512_setzero_si512();
-    for (int i = 0; i < 8; i++) {
-      const __m512i pair = _mm512_cvtepi8_epi16(load2_128(p0 + 16 + 16 * i, p1 + 16 + 16 * i));
-      for (int h = 0; h < 2; h++) {
-        const int sb = 2 * i + h;
-        const __m512i sc16 = h ? _mm512_or_si512(_mm512_srli_epi32(pair, 16), _mm512_andnot_si512(_mm512_set1_epi32(0xFFFF), pair))
-                               : _mm512_or_si512(_mm512_and_si512(pair, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(pair, 16));
-        const uint8_t *c0 = p0 + 144 + 128 * sb, *c1 = p1 + 144 + 128 * sb;
-        for (int c = 0; c < 4; c++) {
-          const __m512i w = load2_256(c0 + 32 * c, c1 + 32 * c);
+    for (int q = 0; q < 4; q++) {
+      // Each sub-block's scale in both int16 halves of each row's lane.
+      __m512i sc16[4];
+      for (int j = 0; j < 4; j++) {
+        const __m512i sc = q6_scale_zmm(p0, p1, 4 * q + j);
+        sc16[j] = _mm512_or_si512(_mm512_and_si512(sc, _mm512_set1_epi32(0xFFFF)), _mm512_slli_epi32(sc, 16));
+      }
+      for (int c = 0; c < 4; c++) {
+        __m512i u[4];
+        q6_quad_zmm(p0, p1, q, c, u);
+        for (int j = 0; j < 4; j++)
           for (int t = 0; t < T; t++) {
-            const __m512i p = _mm512_maddubs_epi16(w, bcast4_zmm(ab[t] + 4 + 16 * sb + 4 * c));
-            const int k = 8 * t + 4 * h + c;
-            part[k] = _mm512_dpwssd_epi32(part[k], p, sc16);
+            const __m512i p = _mm512_maddubs_epi16(u[j], bcast4_zmm(ab[t] + 4 + 16 * (4 * q + j) + 4 * c));
+            const int k = 8 * t + 4 * (j & 1) + c;
+            part[k] = _mm512_dpwssd_epi32(part[k], p, sc16[j]);
           }
-        }
       }
     }
     const __m512 dv = _mm512_cvtph_ps(load2_128(p0, p1));
@@ -205,8 +244,8 @@ INL void q5_k_tile_zmm(const int T, const int order, const uint8_t *g0, const ui
   }
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q5_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q5_K_GROUP_BLOCK;
-    if (n0) prefetch_block(n0 + (size_t)b * PG_Q5_K_GROUP_BLOCK, PG_Q5_K_GROUP_BLOCK);
-    if (n1) prefetch_block(n1 + (size_t)b * PG_Q5_K_GROUP_BLOCK, PG_Q5_K_GROUP_BLOCK);
+    prefetch_stream(g0, n0, b, nb, PG_Q5_K_GROUP_BLOCK);
+    prefetch_stream(g1, n1, b, nb, PG_Q5_K_GROUP_BLOCK);
     const uint8_t *ab[PG_TILE_T];
     __m512i part[8 * PG_TILE_T], msum[PG_TILE_T];
     for (int t = 0; t < T; t++) {

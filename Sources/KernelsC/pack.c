@@ -108,8 +108,10 @@ static void pack_block_q5_k(const uint8_t *s, int r, uint8_t *block) {
 }
 
 // Q6_K: f16 d at 2r; int8 scales, sub-block pairs (2i, 2i+1) at 16 + 16i + 2r; then the 256 codes
-// as unsigned bytes 0..63 (q + 32) in natural order, per 16-element sub-block sb 128 bytes:
-// elements 4c..4c+3 of the sub-block at 144 + 128sb + 32c + 4r.
+// (q + 32, 0..63) in 6 bits each, as the file stores them (210 bytes a row): for code bytes
+// 4c..4c+3 of row r in 16-element sub-block sb (u = q + 32),
+//   low nibbles at 144 + 128(sb/2) + 32c + 4r, the low half of each byte for even sb, the high for odd;
+//   high two bits at 1168 + 128(sb/4) + 32c + 4r, bits 2(sb%4) and 2(sb%4) + 1.
 static void pack_block_q6_k(const uint8_t *s, int r, uint8_t *block) {
   memcpy(block + 2 * r, s + 208, 2);
   for (int j = 0; j < 16; j++) block[16 + 16 * (j / 2) + 2 * r + (j & 1)] = s[192 + j];
@@ -125,7 +127,12 @@ static void pack_block_q6_k(const uint8_t *s, int r, uint8_t *block) {
     }
   }
   for (int sb = 0; sb < 16; sb++)
-    for (int c = 0; c < 4; c++) memcpy(block + 144 + 128 * sb + 32 * c + 4 * r, codes + 16 * sb + 4 * c, 4);
+    for (int c = 0; c < 4; c++)
+      for (int k = 0; k < 4; k++) {
+        const uint8_t u = codes[16 * sb + 4 * c + k];
+        block[144 + 128 * (sb / 2) + 32 * c + 4 * r + k] |= (uint8_t)((u & 0x0F) << (4 * (sb & 1)));
+        block[1168 + 128 * (sb / 4) + 32 * c + 4 * r + k] |= (uint8_t)((u >> 4) << (2 * (sb & 3)));
+      }
 }
 
 int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, void *dst) {

@@ -82,7 +82,7 @@ struct PackedGemmaKernelTests {
   @Test("packed size: one group block per 8 rows and source block", arguments: types)
   func packedSize(_ type: GGMLType) {
     let code = Int32(type.rawValue)
-    let groupBlock = [.q5_0: 176, .q4_K: 1184, .q5_K: 1440, .q6_K: 2192, .q4_0: 144, .iq4_nl: 144][type]!
+    let groupBlock = [.q5_0: 176, .q4_K: 1184, .q5_K: 1440, .q6_K: 1680, .q4_0: 144, .iq4_nl: 144][type]!
     #expect(pg_packed_size(code, 13, Int32(2 * type.blockSize)) == 2 * 2 * groupBlock)
     #expect(pg_packed_size(code, 13, Int32(type.blockSize + 16)) == 0)  // not whole blocks
   }

@@ -48,7 +48,7 @@ enum { PG_FAST_ORDER = 0x100 };
 /// Bytes of one packed 8-row group per source block (32 elements for Q5_0, 256 for the K-quants).
 enum {
   PG_Q4_0_GROUP_BLOCK = 144, PG_Q5_0_GROUP_BLOCK = 176, PG_Q4_K_GROUP_BLOCK = 1184, PG_Q5_K_GROUP_BLOCK = 1440,
-  PG_Q6_K_GROUP_BLOCK = 2192
+  PG_Q6_K_GROUP_BLOCK = 1680
 };
 
 /// Quantizes `count` floats (a multiple of 32) to Q8_0 blocks (f16 d, 32×int8) or, with
@@ -83,7 +83,7 @@ int pg_gemm_at(int level, int type, const void *w, size_t w_stride, int row_begi
 /// block); their products take one order whatever the numerics (llama.cpp's repacked one, see
 /// kernels_packed_q4.h).
 /// Q5_0 (Q8_0 activations), Q4_K and Q6_K (Q8_K activations) have packed forms of their own, with
-/// scales widened to bytes and, for Q6_K, codes to bytes; their layouts are described in pack.c.
+/// scales widened to bytes (Q6_K's codes keep their 6 bits); their layouts are described in pack.c.
 /// F16 (f32 activations, rows a multiple of 8 elements) packs each 8-row group as two 4-row quads,
 /// 8 columns of the quad's 4 rows per 64-byte line, so a register tile of 4 rows streams through
 /// memory in order; its results equal the unpacked `pg_gemm` bit for bit (batch-invariant).
