@@ -49,17 +49,16 @@ INL __m512i q6_scale_zmm(const uint8_t *p0, const uint8_t *p1, int sb) {
   return (sb & 1) ? _mm512_srai_epi32(pair, 16) : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
 }
 
-// Decode streams each group's blocks once, and the next pair of groups (`next`, NULL when there is
-// none or for tiles after the first) right after: block b prefetches the bytes PG_K_PREFETCH_AHEAD
-// further along its stream, spilling into the next pair's group past the end. A fixed distance keeps
-// the lines in flight without evicting the ones in use (a whole pair ahead, 50–75 KB on a 5632-wide
-// row, is more than L1 holds).
-#ifndef PG_K_PREFETCH_AHEAD
+// Prefetching for a pair of groups' first tile: block b prefetches the bytes `ahead` further along
+// each group's stream, past the group's end the next pair's (`next`; NULL: none, or a later tile).
+// Decode streams each weight byte once from memory: a fixed 8 KB ahead keeps lines in flight without
+// evicting the ones in use (a whole pair ahead, 50–75 KB on a 5632-wide row, is more than L1 holds;
+// 8 KB doubled one thread's Q6_K stream). Prefill reads weights from L2 blocks, and `ahead` of a whole
+// group fetches the next pair into L1 while the first tile runs.
 #define PG_K_PREFETCH_AHEAD 8192
-#endif
-INL void prefetch_stream(const uint8_t *group, const uint8_t *next, int b, int nb, size_t block_bytes) {
+INL void prefetch_stream(const uint8_t *group, const uint8_t *next, int b, int nb, size_t block_bytes, size_t ahead) {
   if (!next) return;
-  const size_t end = (size_t)nb * block_bytes, from = (size_t)b * block_bytes + PG_K_PREFETCH_AHEAD;
+  const size_t end = (size_t)nb * block_bytes, from = (size_t)b * block_bytes + ahead;
   for (size_t o = from; o < from + block_bytes; o += 64)
     _mm_prefetch((const char *)(o < end ? group + o : next + (o - end)), PG_PREFETCH_HINT);
 }
@@ -67,15 +66,15 @@ INL void prefetch_stream(const uint8_t *group, const uint8_t *next, int b, int n
 // q4_k_tile and q4_k_fast (`fast`) for a pair of groups.
 INL void q4_k_tile_zmm(const int T, const int pairs, const int fast, const uint8_t *g0, const uint8_t *g1, int nb,
                        const uint8_t *a, size_t a_stride, const float *da, const int32_t *aux, float *y, size_t y_stride,
-                       int valid_rows, const uint8_t *n0, const uint8_t *n1) {
+                       int valid_rows, const uint8_t *n0, const uint8_t *n1, size_t ahead) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i low16 = _mm512_set1_epi32(0xFFFF);
   __m512 acc[PG_TILE_T], accm[PG_TILE_T];
   for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q4_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q4_K_GROUP_BLOCK;
-    prefetch_stream(g0, n0, b, nb, PG_Q4_K_GROUP_BLOCK);
-    prefetch_stream(g1, n1, b, nb, PG_Q4_K_GROUP_BLOCK);
+    prefetch_stream(g0, n0, b, nb, PG_Q4_K_GROUP_BLOCK, ahead);
+    prefetch_stream(g1, n1, b, nb, PG_Q4_K_GROUP_BLOCK, ahead);
     const __m512 dv = _mm512_cvtph_ps(load2_128(p0, p1));
     const __m512 mv = _mm512_cvtph_ps(load2_128(p0 + 16, p1 + 16));
     const uint8_t *ya[PG_TILE_T];
@@ -131,13 +130,13 @@ INL void q4_k_tile_zmm(const int T, const int pairs, const int fast, const uint8
 // q6_k_fast (`tiled` as there) for a pair of groups.
 INL void q6_k_fast_zmm(const int T, const int tiled, const uint8_t *g0, const uint8_t *g1, int nb, const uint8_t *a,
                        size_t a_stride, const float *da, float *y, size_t y_stride, int valid_rows,
-                       const uint8_t *n0, const uint8_t *n1) {
+                       const uint8_t *n0, const uint8_t *n1, size_t ahead) {
   __m512 acc[PG_TILE_T];
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q6_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q6_K_GROUP_BLOCK;
-    prefetch_stream(g0, n0, b, nb, PG_Q6_K_GROUP_BLOCK);
-    prefetch_stream(g1, n1, b, nb, PG_Q6_K_GROUP_BLOCK);
+    prefetch_stream(g0, n0, b, nb, PG_Q6_K_GROUP_BLOCK, ahead);
+    prefetch_stream(g1, n1, b, nb, PG_Q6_K_GROUP_BLOCK, ahead);
     const uint8_t *ab[PG_TILE_T];
     __m512i sum[PG_TILE_T], corr[PG_TILE_T];
     for (int t = 0; t < T; t++) {
@@ -187,13 +186,13 @@ INL __m512 fold8_zmm(const __m512 *p) {
 // activation row).
 INL void q6_k_tile_zmm(const int T, const uint8_t *g0, const uint8_t *g1, int nb, const uint8_t *a, size_t a_stride,
                        const float *da, float *y, size_t y_stride, int valid_rows,
-                       const uint8_t *n0, const uint8_t *n1) {
+                       const uint8_t *n0, const uint8_t *n1, size_t ahead) {
   __m512 acc[16];
   for (int j = 0; j < 8 * T; j++) acc[j] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q6_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q6_K_GROUP_BLOCK;
-    prefetch_stream(g0, n0, b, nb, PG_Q6_K_GROUP_BLOCK);
-    prefetch_stream(g1, n1, b, nb, PG_Q6_K_GROUP_BLOCK);
+    prefetch_stream(g0, n0, b, nb, PG_Q6_K_GROUP_BLOCK, ahead);
+    prefetch_stream(g1, n1, b, nb, PG_Q6_K_GROUP_BLOCK, ahead);
     const uint8_t *ab[2];
     __m512i part[16];
     for (int t = 0; t < T; t++) ab[t] = a + t * a_stride + (size_t)b * 292;
@@ -232,7 +231,7 @@ INL void q6_k_tile_zmm(const int T, const uint8_t *g0, const uint8_t *g1, int nb
 // q5_k_tile for a pair of groups; one-row order with T ≤ 2.
 INL void q5_k_tile_zmm(const int T, const int order, const uint8_t *g0, const uint8_t *g1, int nb, const uint8_t *a,
                        size_t a_stride, const float *da, const int32_t *aux, float *y, size_t y_stride, int valid_rows,
-                       const uint8_t *n0, const uint8_t *n1) {
+                       const uint8_t *n0, const uint8_t *n1, size_t ahead) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i low16 = _mm512_set1_epi32(0xFFFF);
   const __m512i sixteen = _mm512_set1_epi8(16);
@@ -244,8 +243,8 @@ INL void q5_k_tile_zmm(const int T, const int order, const uint8_t *g0, const ui
   }
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q5_K_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q5_K_GROUP_BLOCK;
-    prefetch_stream(g0, n0, b, nb, PG_Q5_K_GROUP_BLOCK);
-    prefetch_stream(g1, n1, b, nb, PG_Q5_K_GROUP_BLOCK);
+    prefetch_stream(g0, n0, b, nb, PG_Q5_K_GROUP_BLOCK, ahead);
+    prefetch_stream(g1, n1, b, nb, PG_Q5_K_GROUP_BLOCK, ahead);
     const uint8_t *ab[PG_TILE_T];
     __m512i part[8 * PG_TILE_T], msum[PG_TILE_T];
     for (int t = 0; t < T; t++) {
@@ -305,25 +304,25 @@ INL void q5_k_tile_zmm(const int T, const int order, const uint8_t *g0, const ui
 INL void packed_k_tile_zmm(const int type, const int order, const int T, const uint8_t *g0, const uint8_t *g1, int nb,
                            const uint8_t *a, size_t a_stride, const float *da, const int32_t *aux, float *y,
                            size_t y_stride, int valid_rows,
-                           const uint8_t *n0, const uint8_t *n1) {
+                           const uint8_t *n0, const uint8_t *n1, size_t ahead) {
   if (type == PG_Q5_K) {
     if (order != PG_ORDER_ONE_ROW || T <= 2) {
-      q5_k_tile_zmm(T, order, g0, g1, nb, a, a_stride, da, aux, y, y_stride, valid_rows, n0, n1);
+      q5_k_tile_zmm(T, order, g0, g1, nb, a, a_stride, da, aux, y, y_stride, valid_rows, n0, n1, ahead);
     } else {
-      q5_k_tile_zmm(2, order, g0, g1, nb, a, a_stride, da, aux, y, y_stride, valid_rows, n0, n1);
+      q5_k_tile_zmm(2, order, g0, g1, nb, a, a_stride, da, aux, y, y_stride, valid_rows, n0, n1, ahead);
       q5_k_tile_zmm(T - 2, order, g0, g1, nb, a + 2 * a_stride, a_stride, da + 2 * nb, aux + 2 * nb * 4, y + 2 * y_stride,
-                    y_stride, valid_rows, NULL, NULL);
+                    y_stride, valid_rows, NULL, NULL, 0);
     }
   } else if (type == PG_Q4_K) {
     q4_k_tile_zmm(T, order == PG_ORDER_BATCHED, order == PG_ORDER_FAST, g0, g1, nb, a, a_stride, da, aux, y, y_stride,
-                  valid_rows, n0, n1);
+                  valid_rows, n0, n1, ahead);
   } else if (order != PG_ORDER_ONE_ROW) {
-    q6_k_fast_zmm(T, order == PG_ORDER_BATCHED, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows, n0, n1);
+    q6_k_fast_zmm(T, order == PG_ORDER_BATCHED, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows, n0, n1, ahead);
   } else if (T <= 2) {
-    q6_k_tile_zmm(T, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows, n0, n1);
+    q6_k_tile_zmm(T, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows, n0, n1, ahead);
   } else {
-    q6_k_tile_zmm(2, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows, n0, n1);
+    q6_k_tile_zmm(2, g0, g1, nb, a, a_stride, da, y, y_stride, valid_rows, n0, n1, ahead);
     q6_k_tile_zmm(T - 2, g0, g1, nb, a + 2 * a_stride, a_stride, da + 2 * nb, y + 2 * y_stride, y_stride, valid_rows, NULL,
-                  NULL);
+                  NULL, 0);
   }
 }
