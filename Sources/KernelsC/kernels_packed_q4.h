@@ -98,7 +98,7 @@ INL void q4_tile(const int type, const int T, const uint8_t *group, int nb, cons
 // instruction covers 16 rows and each activation dword is broadcast from memory once for both.
 INL void q4_tile_zmm(const int type, const int T, const uint8_t *g0, const uint8_t *g1, int nb, const uint8_t *a,
                      size_t a_stride, const float *da, const int32_t *corr, float *y, size_t y_stride, int valid_rows,
-                     const uint8_t *n0, const uint8_t *n1) {
+                     const uint8_t *n0, const uint8_t *n1, size_t ahead) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i table = _mm512_broadcast_i32x4(_mm256_castsi256_si128(iq4nl_table()));
   const __mmask16 store = valid_rows >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << valid_rows) - 1);
@@ -106,8 +106,8 @@ INL void q4_tile_zmm(const int type, const int T, const uint8_t *g0, const uint8
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   for (int b = 0; b < nb; b++) {
     const uint8_t *p0 = g0 + (size_t)b * PG_Q4_0_GROUP_BLOCK, *p1 = g1 + (size_t)b * PG_Q4_0_GROUP_BLOCK;
-    if (n0) prefetch_block(n0 + (size_t)b * PG_Q4_0_GROUP_BLOCK, PG_Q4_0_GROUP_BLOCK);
-    if (n1) prefetch_block(n1 + (size_t)b * PG_Q4_0_GROUP_BLOCK, PG_Q4_0_GROUP_BLOCK);
+    prefetch_stream(g0, n0, b, nb, PG_Q4_0_GROUP_BLOCK, ahead);
+    prefetch_stream(g1, n1, b, nb, PG_Q4_0_GROUP_BLOCK, ahead);
     const __m512 dw = _mm512_cvtph_ps(
         _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)p0)), _mm_loadu_si128((const __m128i *)p1), 1));
     const uint8_t *ya[PG_TILE_T];
@@ -140,16 +140,16 @@ INL void q4_tile_zmm(const int type, const int T, const uint8_t *g0, const uint8
 #endif
 
 // Activation rows [0, m) against one group (or, with g1, a pair): PG_TILE_T rows at a time, the rest
-// in one tile whose size is a compile-time constant. The first tile prefetches the next pair (n0, n1;
-// NULL at the end of the range).
+// in one tile whose size is a compile-time constant. The first tile prefetches `ahead` bytes along the
+// pair's streams and into the next pair (n0, n1; NULL at the end of the range; see prefetch_stream).
 INL void q4_tiles(const int type, int m, const uint8_t *g0, const uint8_t *g1, int nb, const uint8_t *a,
                   size_t a_stride, const float *da, const int32_t *corr, float *y, size_t y_stride, int valid,
-                  const uint8_t *n0, const uint8_t *n1) {
+                  const uint8_t *n0, const uint8_t *n1, size_t ahead) {
   enum { T = PG_TILE_T };
 #if PG_ZMM
 #define PG_Q4_TILE(n, off)                                                                                          \
   (g1 ? q4_tile_zmm(type, n, g0, g1, nb, a + (size_t)(off) * a_stride, a_stride, da + (off) * nb, corr + (off) * nb, \
-                    y + (size_t)(off) * y_stride, y_stride, valid, (off) ? NULL : n0, (off) ? NULL : n1)           \
+                    y + (size_t)(off) * y_stride, y_stride, valid, (off) ? NULL : n0, (off) ? NULL : n1, ahead)    \
       : q4_tile(type, n, g0, nb, a + (size_t)(off) * a_stride, a_stride, da + (off) * nb, corr + (off) * nb,         \
                 y + (size_t)(off) * y_stride, y_stride, valid))
 #else
@@ -203,13 +203,14 @@ INL int gemm_packed_q4_range(const int type, const uint8_t *packed, int rows, in
       const int valid = rows - 8 * g < 16 ? rows - 8 * g : 16;
       const uint8_t *group = packed + (size_t)g * group_bytes;
       q4_tiles(type, t1 - t0, group, group + group_bytes, nb, at, a_stride, da, corr, yt + 8 * g, y_stride, valid,
-               g + 2 < g1 ? group + 2 * group_bytes : NULL, g + 3 < g1 ? group + 3 * group_bytes : NULL);
+               g + 2 < g1 ? group + 2 * group_bytes : NULL, g + 3 < g1 ? group + 3 * group_bytes : NULL,
+               n <= T ? PG_K_PREFETCH_AHEAD : group_bytes);
     }
 #endif
     for (; g < g1; g++) {
       const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
       q4_tiles(type, t1 - t0, packed + (size_t)g * group_bytes, NULL, nb, at, a_stride, da, corr, yt + 8 * g, y_stride,
-               valid, NULL, NULL);
+               valid, NULL, NULL, 0);
     }
   }
   return 1;
