@@ -49,20 +49,6 @@ INL __m512i q6_scale_zmm(const uint8_t *p0, const uint8_t *p1, int sb) {
   return (sb & 1) ? _mm512_srai_epi32(pair, 16) : _mm512_srai_epi32(_mm512_slli_epi32(pair, 16), 16);
 }
 
-// Prefetching for a pair of groups' first tile: block b prefetches the bytes `ahead` further along
-// each group's stream, past the group's end the next pair's (`next`; NULL: none, or a later tile).
-// Decode streams each weight byte once from memory: a fixed 8 KB ahead keeps lines in flight without
-// evicting the ones in use (a whole pair ahead, 50–75 KB on a 5632-wide row, is more than L1 holds;
-// 8 KB doubled one thread's Q6_K stream). Prefill reads weights from L2 blocks, and `ahead` of a whole
-// group fetches the next pair into L1 while the first tile runs.
-#define PG_K_PREFETCH_AHEAD 8192
-INL void prefetch_stream(const uint8_t *group, const uint8_t *next, int b, int nb, size_t block_bytes, size_t ahead) {
-  if (!next) return;
-  const size_t end = (size_t)nb * block_bytes, from = (size_t)b * block_bytes + ahead;
-  for (size_t o = from; o < from + block_bytes; o += 64)
-    _mm_prefetch((const char *)(o < end ? group + o : next + (o - end)), PG_PREFETCH_HINT);
-}
-
 // q4_k_tile and q4_k_fast (`fast`) for a pair of groups.
 INL void q4_k_tile_zmm(const int T, const int pairs, const int fast, const uint8_t *g0, const uint8_t *g1, int nb,
                        const uint8_t *a, size_t a_stride, const float *da, const int32_t *aux, float *y, size_t y_stride,

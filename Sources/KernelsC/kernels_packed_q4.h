@@ -204,7 +204,7 @@ INL int gemm_packed_q4_range(const int type, const uint8_t *packed, int rows, in
       const uint8_t *group = packed + (size_t)g * group_bytes;
       q4_tiles(type, t1 - t0, group, group + group_bytes, nb, at, a_stride, da, corr, yt + 8 * g, y_stride, valid,
                g + 2 < g1 ? group + 2 * group_bytes : NULL, g + 3 < g1 ? group + 3 * group_bytes : NULL,
-               n <= T ? PG_K_PREFETCH_AHEAD : group_bytes);
+               prefetch_ahead(n, group_bytes));
     }
 #endif
     for (; g < g1; g++) {
