@@ -1,4 +1,4 @@
-// The Q4_K, Q5_K and Q6_K tiles of kernels_packed_k.h / kernels_packed_q5k.h on 512-bit vectors, for the
+// The Q4_K, Q5_K and Q6_K tiles of kernels_packed_k.h / _q5k.h / _q6k.h on 512-bit vectors, for the
 // AVX-512 build (PG_ZMM): two 8-row groups at once, group g0 in lanes 0..7 and g1 in lanes 8..15 of
 // every vector (one weight row per 32-bit lane, as in the 256-bit tiles), so each lane performs the
 // 256-bit tile's operations in the same order — the same bits — while every instruction covers 16
