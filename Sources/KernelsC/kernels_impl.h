@@ -514,6 +514,7 @@ INL int gemm_packed_range(const int type, const int fast, const uint8_t *packed,
   // The 512-bit tiles read a reordered copy of the span's activations; rows too long for it at T
   // per span take the 256-bit tiles.
   uint8_t pairs[PG_PAIR_CAPACITY * 32];
+  int32_t corr[PG_PAIR_CAPACITY * 8];
   const int zmm = nb * T <= PG_PAIR_CAPACITY;
   if (zmm && span * nb > PG_PAIR_CAPACITY) span = PG_PAIR_CAPACITY / nb / T * T;
 #endif
@@ -530,11 +531,12 @@ INL int gemm_packed_range(const int type, const int fast, const uint8_t *packed,
     if (zmm) {
       // All groups on 512-bit vectors (kernels_packed_zmm.h).
       zmm_pair_activations(a + (size_t)t0 * a_stride, a_stride, ab_bytes, type == PG_Q4_1 ? 4 : 2, t1 - t0, nb, pairs);
+      if (type == PG_Q8_0) pair_corrections(a + (size_t)t0 * a_stride, a_stride, t1 - t0, nb, corr);
       for (; g < g1; g++) {
         const int valid = rows - 8 * g < 8 ? rows - 8 * g : 8;
         const uint8_t *group = packed + (size_t)g * group_bytes;
-        packed_tiles_zmm(type, fast, t1 - t0, group, nb, pairs, da, sa, y + (size_t)t0 * y_stride + 8 * g, y_stride, valid,
-                         g + 1 < g1 ? group + group_bytes : NULL);
+        packed_tiles_zmm(type, fast, t1 - t0, group, nb, pairs, da, sa, corr, y + (size_t)t0 * y_stride + 8 * g, y_stride,
+                         valid, g + 1 < g1 ? group + group_bytes : NULL);
       }
     }
 #endif

@@ -28,9 +28,9 @@ INL void zmm_pair_activations(const uint8_t *a, size_t a_stride, int ab_bytes, i
     }
 }
 
-// The group's weight codes of partials c (even lanes) and c + 4 (odd lanes), unsigned; for Q8_0,
-// `neg` marks the negative weights whose activations change sign (|w|·sign(y, w)).
-INL __m512i zmm_pair_codes(const int type, const uint8_t *codes, int c, __mmask64 *neg) {
+// The group's weight codes of partials c (even lanes) and c + 4 (odd lanes), unsigned: Q8_0's w as
+// w ⊕ 0x80 = w + 128, whose extra 128·Σy the dot's starting value takes back out (pair_corrections).
+INL __m512i zmm_pair_codes(const int type, const uint8_t *codes, int c) {
   if (type == PG_Q4_1) {
     // Row r's dword in qword r: its low nibbles stay in the low dword, its high nibbles are
     // shifted into the high dword.
@@ -41,9 +41,20 @@ INL __m512i zmm_pair_codes(const int type, const uint8_t *codes, int c, __mmask6
   const __m512i w = _mm512_permutex2var_epi32(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(codes + 32 * c))),
                                               index,
                                               _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(codes + 32 * (c + 4)))));
-  *neg = _mm512_movepi8_mask(w);
-  // |−128| wraps to 0x80, which as an unsigned byte is 128: the product stays exact.
-  return _mm512_abs_epi8(w);
+  return _mm512_xor_si512(w, _mm512_set1_epi8((char)0x80));
+}
+
+// Q8_0's starting values, corr[(t·nb + b)·8 + 2c + h] = −128·Σ of the 4 activation codes of partial
+// c + 4h (pair order, one 8-byte broadcast per partial pair), for rows [0, n) of the span.
+INL void pair_corrections(const uint8_t *a, size_t a_stride, int n, int nb, int32_t *corr) {
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int t = 0; t < n; t++)
+    for (int b = 0; b < nb; b++) {
+      const __m256i y = _mm256_loadu_si256((const __m256i *)(a + t * a_stride + (size_t)b * 34 + 2));
+      const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), y), _mm256_set1_epi16(1));
+      const __m256i neg = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 7));
+      _mm256_storeu_si256((__m256i *)(corr + ((size_t)t * nb + b) * 8), _mm256_permutevar8x32_epi32(neg, order));
+    }
 }
 
 // Even lanes of v as 8 floats.
@@ -62,9 +73,11 @@ INL __m256 zmm_fold_pairs(const __m512 *acc) {
 }
 
 // packed_tile for Q4_1 and Q8_0 (either order) on 512-bit vectors, T ≤ 4 activation rows whose
-// reordered blocks are `pairs` ([T][nb][32] bytes, row stride nb·32).
+// reordered blocks are `pairs` ([T][nb][32] bytes, row stride nb·32); Q8_0's starting values `corr`
+// (pair_corrections).
 INL void packed_tile_zmm(const int type, const int fast, const int T, const uint8_t *group, int nb, const uint8_t *pairs,
-                         const float *da, const float *sa, float *y, size_t y_stride, int valid_rows, const uint8_t *next) {
+                         const float *da, const float *sa, const int32_t *corr, float *y, size_t y_stride, int valid_rows,
+                         const uint8_t *next) {
   const int header = type == PG_Q4_1 ? 32 : 16;
   const int block_bytes = type == PG_Q4_1 ? 160 : 272;
   const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
@@ -88,17 +101,16 @@ INL void packed_tile_zmm(const int type, const int fast, const int T, const uint
       sum[t] = _mm512_setzero_si512();
     }
     for (int c = 0; c < 4; c++) {
-      __mmask64 neg = 0;
-      const __m512i w = zmm_pair_codes(type, pb + header, c, &neg);
+      const __m512i w = zmm_pair_codes(type, pb + header, c);
       for (int t = 0; t < T; t++) {
-        int64_t pair;
+        int64_t pair, start = 0;
         memcpy(&pair, pairs + ((size_t)t * nb + b) * 32 + 8 * c, 8);
-        __m512i yc = _mm512_set1_epi64(pair);
-        if (type == PG_Q8_0) yc = _mm512_mask_sub_epi8(yc, neg, _mm512_setzero_si512(), yc);
+        if (type == PG_Q8_0) memcpy(&start, corr + ((size_t)t * nb + b) * 8 + 2 * c, 8);
+        const __m512i yc = _mm512_set1_epi64(pair);
         if (fast) {
-          sum[t] = _mm512_dpbusd_epi32(sum[t], w, yc);
+          sum[t] = _mm512_dpbusd_epi32(type == PG_Q8_0 ? _mm512_add_epi32(sum[t], _mm512_set1_epi64(start)) : sum[t], w, yc);
         } else {
-          const __m512 s = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_setzero_si512(), w, yc));
+          const __m512 s = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_set1_epi64(start), w, yc));
           acc[4 * t + c] = _mm512_fmadd_ps(scale[t], s, acc[4 * t + c]);
         }
       }
@@ -125,19 +137,21 @@ INL void packed_tile_zmm(const int type, const int fast, const int T, const uint
 // first tile also prefetches the next group (`next`, group_bytes on): the hardware prefetcher alone
 // falls behind a stream consumed this slowly, and several activation rows leave time to fetch.
 INL void packed_tiles_zmm(const int type, const int fast, int m, const uint8_t *group, int nb, const uint8_t *pairs,
-                          const float *da, const float *sa, float *y, size_t y_stride, int valid, const uint8_t *next) {
+                          const float *da, const float *sa, const int32_t *corr, float *y, size_t y_stride, int valid,
+                          const uint8_t *next) {
   enum { T = PG_TILE_T };
+#define PG_PAIR_TILE(n, off)                                                                                        \
+  packed_tile_zmm(type, fast, n, group, nb, pairs + (size_t)(off) * nb * 32, da + (off) * nb, sa + (off) * nb,      \
+                  corr + (size_t)(off) * nb * 8, y + (off) * y_stride, y_stride, valid, next)
   int t = 0;
-  for (; t + T <= m; t += T, next = NULL)
-    packed_tile_zmm(type, fast, T, group, nb, pairs + (size_t)t * nb * 32, da + t * nb, sa + t * nb, y + t * y_stride,
-                    y_stride, valid, next);
-  const uint8_t *pr = pairs + (size_t)t * nb * 32;
+  for (; t + T <= m; t += T, next = NULL) PG_PAIR_TILE(T, t);
   switch (m - t) {
-  case 1: packed_tile_zmm(type, fast, 1, group, nb, pr, da + t * nb, sa + t * nb, y + t * y_stride, y_stride, valid, next); break;
-  case 2: packed_tile_zmm(type, fast, 2, group, nb, pr, da + t * nb, sa + t * nb, y + t * y_stride, y_stride, valid, next); break;
-  case 3: packed_tile_zmm(type, fast, 3, group, nb, pr, da + t * nb, sa + t * nb, y + t * y_stride, y_stride, valid, next); break;
+  case 1: PG_PAIR_TILE(1, t); break;
+  case 2: PG_PAIR_TILE(2, t); break;
+  case 3: PG_PAIR_TILE(3, t); break;
   default: break;
   }
+#undef PG_PAIR_TILE
 }
 
 // Q5_0 in llama.cpp's order (q5_0_tile in kernels_packed_k.h) on 512-bit vectors, the same pairing:
