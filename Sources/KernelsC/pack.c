@@ -112,28 +112,55 @@ static void pack_block_q5_k(const uint8_t *s, int r, uint8_t *block) {
 // 4c..4c+3 of row r in 16-element sub-block sb (u = q + 32),
 //   low nibbles at 144 + 128(sb/2) + 32c + 4r, the low half of each byte for even sb, the high for odd;
 //   high two bits at 1168 + 128(sb/4) + 32c + 4r, bits 2(sb%4) and 2(sb%4) + 1.
+// Eight bytes at p as one little-endian word, and back.
+static uint64_t word_at(const uint8_t *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+// 16 bytes of a Q6_K row (two words) to 4-byte runs 32 apart: code bytes 4c..4c+3 of row r at 32c + 4r.
+static void put_runs(uint64_t w0, uint64_t w1, int r, uint8_t *dst) {
+  uint8_t v[16];
+  memcpy(v, &w0, 8);
+  memcpy(v + 8, &w1, 8);
+  for (int c = 0; c < 4; c++) memcpy(dst + 32 * c + 4 * r, v + 4 * c, 4);
+}
+
+#define PG_BYTES(x) (0x0101010101010101ULL * (x))
+
 static void pack_block_q6_k(const uint8_t *s, int r, uint8_t *block) {
   memcpy(block + 2 * r, s + 208, 2);
   for (int j = 0; j < 16; j++) block[16 + 16 * (j / 2) + 2 * r + (j & 1)] = s[192 + j];
-  uint8_t codes[256];
-  for (int half = 0; half < 2; half++) {
-    const uint8_t *ql = s + 64 * half, *qh = s + 128 + 32 * half;
-    uint8_t *out = codes + 128 * half;
-    for (int l = 0; l < 32; l++) {
-      out[l] = (uint8_t)((ql[l] & 0x0F) | (qh[l] & 3) << 4);
-      out[l + 32] = (uint8_t)((ql[l + 32] & 0x0F) | ((qh[l] >> 2) & 3) << 4);
-      out[l + 64] = (uint8_t)((ql[l] >> 4) | ((qh[l] >> 4) & 3) << 4);
-      out[l + 96] = (uint8_t)((ql[l + 32] >> 4) | ((qh[l] >> 6) & 3) << 4);
-    }
-  }
-  for (int sb = 0; sb < 16; sb++)
-    for (int c = 0; c < 4; c++)
-      for (int k = 0; k < 4; k++) {
-        const uint8_t u = codes[16 * sb + 4 * c + k];
-        block[144 + 128 * (sb / 2) + 32 * c + 4 * r + k] |= (uint8_t)((u & 0x0F) << (4 * (sb & 1)));
-        block[1168 + 128 * (sb / 4) + 32 * c + 4 * r + k] |= (uint8_t)((u >> 4) << (2 * (sb & 3)));
+  // The file keeps element 128h + 32q + l's low nibble in ql[64h + 32(q & 1) + l], the low half of
+  // the byte for q < 2 and the high half otherwise, and its high two bits at bit 2q of qh[32h + l].
+  // Sub-blocks 2p and 2p + 1 (elements 32p..32p + 31) are quarter p % 4 of half p / 4; sub-blocks
+  // 4Q..4Q + 3 are quarters 2(Q % 2) and 2(Q % 2) + 1 of half Q / 2. Eight bytes at a time in
+  // 64-bit words, each field masked within its byte before it is shifted.
+  for (int h = 0; h < 2; h++) {
+    const uint8_t *ql = s + 64 * h, *qh = s + 128 + 32 * h;
+    for (int q = 0; q < 2; q++) {  // quarters q and q + 2 share ql's bytes
+      uint64_t lo[2], hi[2];
+      for (int k = 0; k < 2; k++) {
+        const uint64_t a = word_at(ql + 32 * q + 8 * k), b = word_at(ql + 32 * q + 16 + 8 * k);
+        lo[k] = (a & PG_BYTES(0x0F)) | (b & PG_BYTES(0x0F)) << 4;
+        hi[k] = (a >> 4 & PG_BYTES(0x0F)) | (b & PG_BYTES(0xF0));
       }
+      put_runs(lo[0], lo[1], r, block + 144 + 128 * (4 * h + q));
+      put_runs(hi[0], hi[1], r, block + 144 + 128 * (4 * h + q + 2));
+    }
+    uint64_t even[2], odd[2];
+    for (int k = 0; k < 2; k++) {
+      const uint64_t a = word_at(qh + 8 * k), b = word_at(qh + 16 + 8 * k);
+      even[k] = (a & PG_BYTES(0x03)) | (b & PG_BYTES(0x03)) << 2 | (a & PG_BYTES(0x0C)) << 2 | (b & PG_BYTES(0x0C)) << 4;
+      odd[k] = (a >> 4 & PG_BYTES(0x03)) | (b >> 2 & PG_BYTES(0x0C)) | (a & PG_BYTES(0xC0)) >> 2 | (b & PG_BYTES(0xC0));
+    }
+    put_runs(even[0], even[1], r, block + 1168 + 128 * (2 * h));
+    put_runs(odd[0], odd[1], r, block + 1168 + 128 * (2 * h + 1));
+  }
 }
+
+#undef PG_BYTES
 
 int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, void *dst) {
   if (type == PG_F16) {
@@ -149,7 +176,9 @@ int pg_pack(int type, const void *src, size_t src_stride, int rows, int cols, vo
   for (int g = 0; g < (rows + 7) / 8; g++) {
     for (int b = 0; b < nb; b++) {
       uint8_t *block = out + ((size_t)g * nb + b) * (size_t)gb;
-      memset(block, 0, (size_t)gb);  // padding rows: zero scales and codes
+      // Padding rows get zero scales and codes; Q5_0 ORs its bit planes into zeroed bytes. The other
+      // types write every byte of their 8 rows.
+      if (type == PG_Q5_0 || g * 8 + 8 > rows) memset(block, 0, (size_t)gb);
       for (int r = 0; r < 8; r++) {
         const int row = g * 8 + r;
         if (row >= rows) break;
