@@ -8,6 +8,9 @@
 #                                           # row per draft length (the adaptive policy's maximum)
 #   ONLY=ngram NUMERICS=fast scripts/bench-speculative.sh         # n-gram rows only, both runs of
 #                                           # each pair with --numerics fast
+#   ONLY=ngram NGRAM_MODEL=FILE.gguf scripts/bench-speculative.sh # n-gram rows on another model, e.g.
+#                                           # tools/make_test_models.py's llama-wide at 1.4B (issue 23)
+# The last column says whether every speculative run generated the plain runs' ids.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 THREADS=${THREADS:-2}
@@ -46,29 +49,30 @@ NAMES+=("code-rename");     PROMPTS+=("Rename the variable result to config in t
 $CODE")
 
 median() { python3 -c 'import sys,statistics; v=[float(x) for x in sys.argv[1:]]; print(f"{statistics.median(v):.1f}")' "$@"; }
-tps() { python3 -c 'import sys,json; d=json.loads(sys.stdin.read()); t=d["timings"]; print(t["decode_tokens_per_second"], t.get("acceptance_rate",""), len(d["generated_ids"]))'; }
+tps() { python3 -c 'import sys,json,hashlib; d=json.loads(sys.stdin.read()); t=d["timings"]; a=t.get("acceptance_rate"); print(t["decode_tokens_per_second"], "-" if a is None else a, hashlib.sha256(str(d["generated_ids"]).encode()).hexdigest()[:16])'; }
 
 run_pair() { # name model prompt extra-args...
   local name=$1 model=$2 prompt=$3; shift 3
-  local base=() spec=() acc=()
+  local base=() spec=() acc=() same=yes
   for r in $(seq "$ROUNDS"); do
-    read -r b _ n1 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --numerics "$NUMERICS" --json 2>/dev/null | tps)
-    read -r s a n2 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --numerics "$NUMERICS" --json "$@" 2>/dev/null | tps)
+    read -r b _ ids1 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --numerics "$NUMERICS" --json 2>/dev/null | tps)
+    read -r s a ids2 < <("$BIN" run --model "$model" -p "$prompt" --temperature 0 --max-tokens "$MAXTOK" -t "$THREADS" --numerics "$NUMERICS" --json "$@" 2>/dev/null | tps)
     base+=("$b"); spec+=("$s"); acc+=("$a")
+    [ "$ids1" = "$ids2" ] || same=NO
   done
   local mb ms ma
   mb=$(median "${base[@]}"); ms=$(median "${spec[@]}"); ma=$(median "${acc[@]}")
-  python3 -c "print(f'| $name | $* | {float($mb):.1f} | {float($ms):.1f} | {float($ms)/float($mb):.2f}× | {float($ma)*100:.0f} % |')"
+  python3 -c "print(f'| $name | $* | {float($mb):.1f} | {float($ms):.1f} | {float($ms)/float($mb):.2f}× | {float($ma)*100:.0f} % | $same |')"
 }
 
 ONLY=${ONLY:-all}
 NUMERICS=${NUMERICS:-exact}
 DRAFT_TOKENS=${DRAFT_TOKENS:-5}
-echo "| prompt | speculation | plain tok/s | speculative tok/s | speed-up | acceptance |"
-echo "|---|---|---:|---:|---:|---:|"
+echo "| prompt | speculation | plain tok/s | speculative tok/s | speed-up | acceptance | same ids |"
+echo "|---|---|---:|---:|---:|---:|---|"
 if [ "$ONLY" != draft ]; then
   for i in "${!NAMES[@]}"; do
-    run_pair "${NAMES[$i]}" smollm2-135m "${PROMPTS[$i]}" --speculative ngram --draft-tokens 6
+    run_pair "${NAMES[$i]}" "${NGRAM_MODEL:-smollm2-135m}" "${PROMPTS[$i]}" --speculative ngram --draft-tokens 6
   done
 fi
 [ "$ONLY" = ngram ] && exit 0

@@ -31,6 +31,15 @@ SmolLM2's, a ChatML vocabulary):
 - qwen3-dense2x (only when asked): qwen3 with a dense FFN twice as wide (experts 0 and 1 of the MoE
             side by side, down projection halved): the dense model with the MoE's active parameter
             count, for BENCHMARKS.md.
+- llama-wide (only when asked): SmolLM2 itself (llama, its own tokenizer and template) zero-padded to
+            TinyLlama-1.1B's widths: 2048 wide, 32 query and 4 KV heads of 64, FFN 5632, all 30
+            layers, so 1.4B parameters whose function is SmolLM2's. Query head 3g + i sits in slot
+            8g + i of KV group g; the other slots, and every padded row and column, are zero (an
+            empty query head attends uniformly, but its output columns are zero); the RMSNorm
+            weights are scaled by sqrt(576 / 2048), the padded norm's smaller mean square. Matrices
+            F16 (quantize with llama-quantize): a decode step costs what a 1.4B model's does while
+            the model copies its input as SmolLM2 does, which n-gram speculation at scale needs
+            (issue 23; random weights never copy).
 """
 from __future__ import annotations
 
@@ -44,7 +53,7 @@ import sys
 REQUIREMENTS = ["gguf==0.19.0", "numpy==2.2.6"]
 SOURCE_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 MODELS = ["qwen2", "qwen3", "qwen3moe", "llama3"]
-EXTRA_MODELS = ["qwen3-dense2x"]
+EXTRA_MODELS = ["qwen3-dense2x", "llama-wide"]
 SEED = 17
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -395,6 +404,75 @@ def build(src: Source, family: str, cal, out_path: str) -> None:
     os.replace(tmp, out_path)
 
 
+WIDE = {"d": 2048, "heads": 32, "kv_heads": 4, "ff": 5632}  # TinyLlama-1.1B's widths
+
+
+def build_wide(src: Source, out_path: str) -> None:
+    """llama-wide (see the module docstring)."""
+    import gguf
+    np = src.np
+    D, H, KV, FF = WIDE["d"], WIDE["heads"], WIDE["kv_heads"], WIDE["ff"]
+    d, h, kv, hd = src.d, src.heads, src.kv_heads, src.hd
+    per_src, per_dst = h // kv, H // KV
+    assert kv <= KV and per_src <= per_dst and hd == D // H
+    tmp = out_path + ".partial"
+    w = gguf.GGUFWriter(tmp, "llama")
+    w.add_name("Peregrine test llama-wide (SmolLM2-135M padded to 1.1B widths)")
+    w.add_description("SmolLM2-135M-Instruct's weights zero-padded to TinyLlama-1.1B's widths by "
+                      "tools/make_test_models.py. Not a trained 1.1B model.")
+    w.add_block_count(src.layers)
+    w.add_context_length(src.ctx)
+    w.add_embedding_length(D)
+    w.add_feed_forward_length(FF)
+    w.add_head_count(H)
+    w.add_head_count_kv(KV)
+    w.add_layer_norm_rms_eps(src.eps)
+    w.add_rope_freq_base(src.base)
+    w.add_vocab_size(len(src.tokens))
+    w.add_file_type(1)  # mostly F16
+    for name, field in src.reader.fields.items():
+        if name.startswith("tokenizer."):
+            sub = field.types[1] if len(field.types) > 1 else None
+            w.add_key_value(name, field.contents(), field.types[0], sub_type=sub)
+
+    def pad(a, rows, cols):
+        out = np.zeros((rows, cols), dtype=np.float32)
+        out[: a.shape[0], : a.shape[1]] = a
+        return out
+
+    def place_heads(a, heads_per_group, slots_per_group, cols):
+        """Rows of heads [groups · heads_per_group · hd, c] into slots [KV · slots_per_group · hd, cols]."""
+        out = np.zeros((KV * slots_per_group * hd, cols), dtype=np.float32)
+        for g in range(kv):
+            for i in range(heads_per_group):
+                s, t = (heads_per_group * g + i) * hd, (slots_per_group * g + i) * hd
+                out[t: t + hd, : a.shape[1]] = a[s: s + hd]
+        return out
+
+    g = np.float32(np.sqrt(d / D))
+    tensors = [("token_embd.weight", pad(src.f32("token_embd.weight"), len(src.tokens), D).astype(np.float16)),
+               ("output_norm.weight", pad(src.f32("output_norm.weight")[None] * g, 1, D)[0])]
+    for l in range(src.layers):
+        p = f"blk.{l}."
+        tensors += [(p + "attn_norm.weight", pad(src.f32(p + "attn_norm.weight")[None] * g, 1, D)[0]),
+                    (p + "ffn_norm.weight", pad(src.f32(p + "ffn_norm.weight")[None] * g, 1, D)[0])]
+        mats = {"attn_q.weight": place_heads(src.f32(p + "attn_q.weight"), per_src, per_dst, D),
+                "attn_k.weight": place_heads(src.f32(p + "attn_k.weight"), 1, 1, D),
+                "attn_v.weight": place_heads(src.f32(p + "attn_v.weight"), 1, 1, D),
+                "attn_output.weight": pad(place_heads(src.f32(p + "attn_output.weight").T, per_src, per_dst, D).T, D, D),
+                "ffn_gate.weight": pad(src.f32(p + "ffn_gate.weight"), FF, D),
+                "ffn_up.weight": pad(src.f32(p + "ffn_up.weight"), FF, D),
+                "ffn_down.weight": pad(src.f32(p + "ffn_down.weight"), D, FF)}
+        tensors += [(p + n, a.astype(np.float16)) for n, a in mats.items()]
+    for name, a in tensors:
+        w.add_tensor(name, np.ascontiguousarray(a))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    os.replace(tmp, out_path)
+
+
 def llama31_rope_factors(base: float, dim: int, factor: float, low: float, high: float, old_ctx: int):
     """Llama 3.1's RoPE frequency divisors per pair (as the HF → GGUF converter computes them)."""
     import math
@@ -446,10 +524,13 @@ def main() -> None:
     todo = [n for n in names if not os.path.exists(os.path.join(out, n + ".gguf"))]
     if todo:
         src = Source(args.source)
-        cal = calibrate(src)
+        cal = calibrate(src) if any(n != "llama-wide" for n in todo) else None
         for n in todo:
             print(f"writing {n}.gguf", file=sys.stderr)
-            build(src, n, cal, os.path.join(out, n + ".gguf"))
+            if n == "llama-wide":
+                build_wide(src, os.path.join(out, n + ".gguf"))
+            else:
+                build(src, n, cal, os.path.join(out, n + ".gguf"))
     print(out)
 
 
