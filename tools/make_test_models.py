@@ -449,13 +449,15 @@ def build_wide(src: Source, out_path: str) -> None:
                 out[t: t + hd, : a.shape[1]] = a[s: s + hd]
         return out
 
-    g = np.float32(np.sqrt(d / D))
+    def norm(name):
+        """An RMSNorm weight padded to D, scaled for the padded (smaller) mean square."""
+        return name, pad(src.f32(name)[None] * np.float32(np.sqrt(d / D)), 1, D)[0]
+
     tensors = [("token_embd.weight", pad(src.f32("token_embd.weight"), len(src.tokens), D).astype(np.float16)),
-               ("output_norm.weight", pad(src.f32("output_norm.weight")[None] * g, 1, D)[0])]
+               norm("output_norm.weight")]
     for l in range(src.layers):
         p = f"blk.{l}."
-        tensors += [(p + "attn_norm.weight", pad(src.f32(p + "attn_norm.weight")[None] * g, 1, D)[0]),
-                    (p + "ffn_norm.weight", pad(src.f32(p + "ffn_norm.weight")[None] * g, 1, D)[0])]
+        tensors += [norm(p + "attn_norm.weight"), norm(p + "ffn_norm.weight")]
         mats = {"attn_q.weight": place_heads(src.f32(p + "attn_q.weight"), per_src, per_dst, D),
                 "attn_k.weight": place_heads(src.f32(p + "attn_k.weight"), 1, 1, D),
                 "attn_v.weight": place_heads(src.f32(p + "attn_v.weight"), 1, 1, D),

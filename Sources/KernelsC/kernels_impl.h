@@ -35,6 +35,15 @@ INL __m256i dot_u8s8(__m256i u, __m256i s) {
 #endif
 }
 
+// −2^shift × the eight 4-code sums of a Q8 activation block's 32 codes, in the dword order `pairs`
+// reorders a block (0 4 1 5 2 6 3 7) when `paired`: the starting values of dots whose weight codes
+// carry an offset of 2^shift (Q5_0's 16, Q8_0's 128 on the 512-bit tiles).
+INL __m256i neg_partial_sums(const uint8_t *codes, int shift, int paired) {
+  const __m256i sums = dot_u8s8(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)codes));
+  const __m256i neg = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_sll_epi32(sums, _mm_cvtsi32_si128(shift)));
+  return paired ? _mm256_permutevar8x32_epi32(neg, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)) : neg;
+}
+
 // 32 nibbles: low nibbles of the 16 bytes are elements 0..15, high nibbles 16..31 (ggml order).
 INL __m256i unpack_nibbles(const uint8_t *q) {
   __m128i v = _mm_loadu_si128((const __m128i *)q);

@@ -404,12 +404,7 @@ INL int gemm_packed_k_range(const int type, const int order, const uint8_t *pack
                             _mm256_set1_epi16(1)));
         } else if (type == PG_Q5_0) {
           da[i] = half_at(ab);
-          // −16 × the eight 4-element sums of the block's codes.
-          const __m256i sums = _mm256_madd_epi16(
-              _mm256_maddubs_epi16(_mm256_set1_epi8(1), _mm256_loadu_si256((const __m256i *)(ab + 2))), _mm256_set1_epi16(1));
-          __m256i c = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 4));
-          if (zmm) c = _mm256_permutevar8x32_epi32(c, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-          _mm256_storeu_si256((__m256i *)(aux + 8 * i), c);
+          _mm256_storeu_si256((__m256i *)(aux + 8 * i), neg_partial_sums(ab + 2, 4, zmm));
         } else {
           memcpy(&da[i], ab, 4);
           if (type == PG_Q4_K || type == PG_Q5_K) {

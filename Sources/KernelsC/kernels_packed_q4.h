@@ -119,8 +119,7 @@ INL void q4_tile_zmm(const int type, const int T, const uint8_t *g0, const uint8
     // A decode step (T = 1) sums each block in two integer chains (low and high nibbles): one chain of
     // eight dependent dpbusd per block kept too few blocks in flight to stream at full bandwidth.
     // Integer sums, so the bits are the same in any order.
-    __m512i s2[PG_TILE_T];
-    for (int t = 0; t < T; t++) s2[t] = _mm512_setzero_si512();
+    __m512i hi_sum = _mm512_setzero_si512();
     for (int c = 0; c < 4; c++) {
       const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(p0 + 16 + 32 * c))),
                                            _mm256_loadu_si256((const __m256i *)(p1 + 16 + 32 * c)), 1);
@@ -134,11 +133,11 @@ INL void q4_tile_zmm(const int type, const int T, const uint8_t *g0, const uint8
         memcpy(&y0, ya[t] + 4 * c, 4);
         memcpy(&y1, ya[t] + 16 + 4 * c, 4);
         s[t] = _mm512_dpbusd_epi32(s[t], lo, _mm512_set1_epi32(y0));
-        if (T == 1) s2[t] = _mm512_dpbusd_epi32(s2[t], hi, _mm512_set1_epi32(y1));
+        if (T == 1) hi_sum = _mm512_dpbusd_epi32(hi_sum, hi, _mm512_set1_epi32(y1));
         else s[t] = _mm512_dpbusd_epi32(s[t], hi, _mm512_set1_epi32(y1));
       }
     }
-    if (T == 1) s[0] = _mm512_add_epi32(s[0], s2[0]);
+    if (T == 1) s[0] = _mm512_add_epi32(s[0], hi_sum);
     for (int t = 0; t < T; t++)
       acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t]), _mm512_mul_ps(dw, _mm512_set1_ps(da[t * nb + b])), acc[t]);
   }

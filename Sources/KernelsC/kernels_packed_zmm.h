@@ -47,14 +47,10 @@ INL __m512i zmm_pair_codes(const int type, const uint8_t *codes, int c) {
 // Q8_0's starting values, corr[(t·nb + b)·8 + 2c + h] = −128·Σ of the 4 activation codes of partial
 // c + 4h (pair order, one 8-byte broadcast per partial pair), for rows [0, n) of the span.
 INL void pair_corrections(const uint8_t *a, size_t a_stride, int n, int nb, int32_t *corr) {
-  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (int t = 0; t < n; t++)
-    for (int b = 0; b < nb; b++) {
-      const __m256i y = _mm256_loadu_si256((const __m256i *)(a + t * a_stride + (size_t)b * 34 + 2));
-      const __m256i sums = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(1), y), _mm256_set1_epi16(1));
-      const __m256i neg = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sums, 7));
-      _mm256_storeu_si256((__m256i *)(corr + ((size_t)t * nb + b) * 8), _mm256_permutevar8x32_epi32(neg, order));
-    }
+    for (int b = 0; b < nb; b++)
+      _mm256_storeu_si256((__m256i *)(corr + ((size_t)t * nb + b) * 8),
+                          neg_partial_sums(a + t * a_stride + (size_t)b * 34 + 2, 7, 1));
 }
 
 // Even lanes of v as 8 floats.
