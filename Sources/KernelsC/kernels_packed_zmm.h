@@ -1,5 +1,5 @@
 // Packed Q4_1 and Q8_0 tiles on 512-bit vectors, for the AVX-512 build (PG_ZMM). Included by
-// kernels_impl.h after packed_tile, whose arithmetic these reproduce bit for bit.
+// kernels_impl.h after packed_tile (kernels_packed_q8.h), whose arithmetic these reproduce bit for bit.
 //
 // packed_tile keeps, per activation row, eight 8-lane partial sums: lane r is weight row r of the
 // group, partial j covers elements 4j..4j+3 of a 32-element run. Here one 16-lane vector holds two
