@@ -383,6 +383,9 @@ INL int gemm_packed_k_range(const int type, const int order, const uint8_t *pack
   if (span < T) span = T;
   if (span * per_row > CAP) span = CAP / per_row / T * T;
 #if PG_ZMM
+  // Q6_K's batched and fast orders unpack each super-block once for a whole span (q6_k_span_zmm).
+  const int q6_span = type == PG_Q6_K && order != PG_ORDER_ONE_ROW && n > T;
+  if (q6_span) span = PG_Q6_SPAN * per_row <= CAP ? PG_Q6_SPAN : CAP / per_row / T * T;
   // Q5_0 in llama.cpp's order takes the 512-bit tiles (kernels_packed_zmm.h), which read the span's
   // activations reordered and their corrections in pair order.
   uint8_t pairs[PG_PAIR_CAPACITY * 32];
@@ -455,6 +458,10 @@ INL int gemm_packed_k_range(const int type, const int order, const uint8_t *pack
         // The first tile prefetches (prefetch_stream).
         const uint8_t *n0 = g + 2 < g1 ? group + 2 * group_bytes : NULL, *n1 = g + 3 < g1 ? group + 3 * group_bytes : NULL;
         const size_t ahead = prefetch_ahead(n, group_bytes);
+        if (q6_span) {
+          q6_k_span_zmm(order == PG_ORDER_BATCHED, group, group + group_bytes, nb, at, a_stride, m, da, yt, y_stride, valid);
+          continue;
+        }
         for (; t + T <= m; t += T, n0 = n1 = NULL)
           packed_k_tile_zmm(type, order, T, group, group + group_bytes, nb, at + (size_t)t * a_stride, a_stride, da + t * nb,
                             auxt + (size_t)t * nb * 4, yt + (size_t)t * y_stride, y_stride, valid, n0, n1, ahead);

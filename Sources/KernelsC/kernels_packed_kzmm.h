@@ -312,3 +312,5 @@ INL void packed_k_tile_zmm(const int type, const int order, const int T, const u
                   NULL, 0);
   }
 }
+
+#include "kernels_packed_q6k_span.h"

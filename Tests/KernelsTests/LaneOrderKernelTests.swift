@@ -78,7 +78,10 @@ struct LaneOrderKernelTests {
       for cols in colsList {
         let rowBytes = c.type.rowBytes(cols)!
         let actBytes = actBytes0(cols)
-        for (rows, n) in [(8, 1), (13, 7), (37, 2), (9, 5), (3, 4), (24, 9)] {
+        // 40 rows × 70: a pair of groups and an odd one, the pair over more activation rows than
+        // one Q6_K span (kernels_packed_q6k_span.h) with a remainder of 2.
+        let shapes = [(8, 1), (13, 7), (37, 2), (9, 5), (3, 4), (24, 9)] + (c.type.blockSize == 256 ? [(40, 70)] : [])
+        for (rows, n) in shapes {
           let (weights, act) = Self.randomInputs(c.type, rows: rows, cols: cols, n: n, rng: &rng)
           let y = Self.packed(c, level: level, weights: weights, rows: rows, cols: cols, act: act, n: n)
           var mismatches = 0
