@@ -133,10 +133,10 @@ int TARGET pg_attend_heads_avx2(const float *queries, size_t query_stride, int n
   return 1;
 }
 
-// ---- AVX-512: four query heads of one KV head together ----
-// Each key and value row is widened from f16 once for the four heads (the AVX2 path converts it once
-// per head): scores come from a 4-query × 4-key register tile over the head dimension, the weighted
-// value sum from a 4-head × 64-column tile. Every float operation happens in the same order as in
+// ---- AVX-512: up to four query heads of one KV head together ----
+// Each key and value row is widened from f16 once for the tile's NH heads (the AVX2 path converts it
+// once per head): scores come from an NH-query × 4-key register tile over the head dimension, the
+// weighted value sum from an NH-head × 64-column tile. Every float operation happens in the same order as in
 // pg_attend_head_avx2 (8-lane score accumulators reduced by the same hadd tree, tail keys through
 // dot_f32_f16, the same exp and value FMAs per element), so the results are bit-identical to one
 // call per head: only the register reuse differs.
@@ -151,19 +151,19 @@ INL512 __m128 sum4_256(__m256 a, __m256 b, __m256 c, __m256 d) {
   return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-static void TARGET512 attend4_avx512(const float *queries, size_t query_stride, const uint16_t *key_base,
-                                     const uint16_t *value_base, const int32_t *block_table, int block_size,
-                                     size_t block_stride, size_t row_stride, int first, int last, int head_dim,
-                                     float scale, float *outs, size_t out_stride) {
+INL512 void attend_tile_avx512(const int NH, const float *queries, size_t query_stride, const uint16_t *key_base,
+                               const uint16_t *value_base, const int32_t *block_table, int block_size,
+                               size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
+                               float *outs, size_t out_stride) {
   float scores[4][CHUNK + 8];
   float running_max[4], denominator[4];
-  for (int h = 0; h < 4; h++) {
+  for (int h = 0; h < NH; h++) {
     running_max[h] = -INFINITY;
     denominator[h] = 0;
     memset(outs + (size_t)h * out_stride, 0, sizeof(float) * (size_t)head_dim);
   }
   const float *q[4];
-  for (int h = 0; h < 4; h++) q[h] = queries + (size_t)h * query_stride;
+  for (int h = 0; h < NH; h++) q[h] = queries + (size_t)h * query_stride;
   int p = first;
   while (p <= last) {
     const int block = p / block_size;
@@ -180,22 +180,22 @@ static void TARGET512 attend4_avx512(const float *queries, size_t query_stride, 
       const uint16_t *kr[4];
       for (int c = 0; c < 4; c++) kr[c] = k + (size_t)(j + c) * row_stride;
       __m256 acc[4][4];
-      for (int h = 0; h < 4; h++)
+      for (int h = 0; h < NH; h++)
         for (int c = 0; c < 4; c++) acc[h][c] = _mm256_setzero_ps();
       for (int e = 0; e < head_dim; e += 8) {
         __m256 kv[4];
         for (int c = 0; c < 4; c++) kv[c] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr[c] + e)));
-        for (int h = 0; h < 4; h++) {
+        for (int h = 0; h < NH; h++) {
           const __m256 qv = _mm256_loadu_ps(q[h] + e);
           for (int c = 0; c < 4; c++) acc[h][c] = _mm256_fmadd_ps(qv, kv[c], acc[h][c]);
         }
       }
-      for (int h = 0; h < 4; h++)
+      for (int h = 0; h < NH; h++)
         _mm_storeu_ps(scores[h] + j, _mm_mul_ps(_mm_set1_ps(scale), sum4_256(acc[h][0], acc[h][1], acc[h][2], acc[h][3])));
     }
     for (int j = full; j < count; j++)
-      for (int h = 0; h < 4; h++) scores[h][j] = scale * dot_f32_f16(q[h], k + (size_t)j * row_stride, head_dim);
-    for (int h = 0; h < 4; h++) {
+      for (int h = 0; h < NH; h++) scores[h][j] = scale * dot_f32_f16(q[h], k + (size_t)j * row_stride, head_dim);
+    for (int h = 0; h < NH; h++) {
       float *sc = scores[h];
       float chunk_max = -INFINITY;
       for (int j = 0; j < count; j++) chunk_max = sc[j] > chunk_max ? sc[j] : chunk_max;
@@ -221,23 +221,23 @@ static void TARGET512 attend4_avx512(const float *queries, size_t query_stride, 
     // Values: 64 columns × 4 heads in registers across the chunk's positions.
     for (int col = 0; col < head_dim; col += 64) {
       __m512 o[4][4];
-      for (int h = 0; h < 4; h++)
+      for (int h = 0; h < NH; h++)
         for (int c = 0; c < 4; c++) o[h][c] = _mm512_loadu_ps(outs + (size_t)h * out_stride + col + 16 * c);
       for (int j = 0; j < count; j++) {
         const uint16_t *vr = v + (size_t)j * row_stride + col;
         __m512 vv[4];
         for (int c = 0; c < 4; c++) vv[c] = load16_f16(vr + 16 * c);
-        for (int h = 0; h < 4; h++) {
+        for (int h = 0; h < NH; h++) {
           const __m512 w = _mm512_set1_ps(scores[h][j]);
           for (int c = 0; c < 4; c++) o[h][c] = _mm512_fmadd_ps(w, vv[c], o[h][c]);
         }
       }
-      for (int h = 0; h < 4; h++)
+      for (int h = 0; h < NH; h++)
         for (int c = 0; c < 4; c++) _mm512_storeu_ps(outs + (size_t)h * out_stride + col + 16 * c, o[h][c]);
     }
     p += count;
   }
-  for (int h = 0; h < 4; h++) {
+  for (int h = 0; h < NH; h++) {
     if (denominator[h] > 0) {
       const float inv = 1.0f / denominator[h];
       float *out = outs + (size_t)h * out_stride;
@@ -246,18 +246,30 @@ static void TARGET512 attend4_avx512(const float *queries, size_t query_stride, 
   }
 }
 
-// Groups of four heads with a head dimension in 64-column slabs take the AVX-512 tile; other shapes
-// the AVX2 per-head kernel.
+// Heads in tiles of four (the rest, one to three, in one smaller tile) when the head dimension is in
+// 64-column slabs; other shapes take the AVX2 per-head kernel. Every head's arithmetic is the same in
+// any tile, so a group of 3 (Llama 3.2 3B) or 7 (Qwen2.5 7B) gets the bits of one call per head.
 int TARGET512 pg_attend_heads_avx512(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
                                      const uint16_t *value_base, const int32_t *block_table, int block_size,
                                      size_t block_stride, size_t row_stride, int first, int last, int head_dim,
                                      float scale, float *outs, size_t out_stride) {
-  if (nq % 4 != 0 || head_dim % 64 != 0)
+  if (head_dim % 64 != 0)
     return pg_attend_heads_avx2(queries, query_stride, nq, key_base, value_base, block_table, block_size, block_stride,
                                 row_stride, first, last, head_dim, scale, outs, out_stride);
-  for (int h = 0; h < nq; h += 4)
-    attend4_avx512(queries + (size_t)h * query_stride, query_stride, key_base, value_base, block_table, block_size,
-                   block_stride, row_stride, first, last, head_dim, scale, outs + (size_t)h * out_stride, out_stride);
+  for (int h = 0; h < nq; h += 4) {
+    const float *q = queries + (size_t)h * query_stride;
+    float *o = outs + (size_t)h * out_stride;
+#define PG_ATTEND_TILE(nh) \
+  attend_tile_avx512(nh, q, query_stride, key_base, value_base, block_table, block_size, block_stride, row_stride, \
+                     first, last, head_dim, scale, o, out_stride)
+    switch (nq - h < 4 ? nq - h : 4) {
+    case 1: PG_ATTEND_TILE(1); break;
+    case 2: PG_ATTEND_TILE(2); break;
+    case 3: PG_ATTEND_TILE(3); break;
+    default: PG_ATTEND_TILE(4); break;
+    }
+#undef PG_ATTEND_TILE
+  }
   return 1;
 }
 #endif

@@ -106,8 +106,12 @@ struct AttentionKernelTests {
   }
 
   @Test(
-    "grouped heads are bit-identical to one attendHead per head (the AVX-512 four-head tile)",
-    arguments: [(4, 256, 700, 16, 512), (8, 64, 130, 32, nil), (4, 128, 37, 16, 20)] as [(Int, Int, Int, Int, Int?)])
+    "grouped heads are bit-identical to one attendHead per head (the AVX-512 tiles of up to four heads)",
+    arguments: [
+      (4, 256, 700, 16, 512), (8, 64, 130, 32, nil), (4, 128, 37, 16, 20),
+      // Groups that leave a tile of 3, 2 or 1 heads (Llama 3.2 3B's 24/8, Qwen2.5 1.5B's 12/2, 7B's 28/4).
+      (3, 128, 300, 16, nil), (6, 64, 90, 32, nil), (7, 128, 130, 16, 64), (1, 64, 40, 16, nil),
+    ] as [(Int, Int, Int, Int, Int?)])
   func groupedBitIdentical(_ group: Int, _ headDim: Int, _ positions: Int, _ blockSize: Int, _ window: Int?) {
     var rng = SplitMix64(seed: UInt64(group * 131 + headDim + positions))
     let paged = Self.make(positions: positions, blockSize: blockSize, kvHeads: 1, headDim: headDim, rng: &rng)
