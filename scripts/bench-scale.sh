@@ -14,12 +14,12 @@
 #
 #   SHAPES="tinyllama-1.1b llama-3.2-3b" TYPES="Q4_0 Q4_K_M Q8_0 Q6_K" THREADS="2 1" ROUNDS=5 scripts/bench-scale.sh
 #
-# Roughly 2–2.5 hours on 2 quiet Zen 4/5 cores (estimated from single-run costs, not yet timed end to
-# end): per round ~7 min for the four 1.1B files and ~20 min for the four 3B files (1 thread takes
-# about twice 2 threads), plus ~15 min once to write the 3B F16 source and quantize it; ROUNDS=3 is
-# about 1.5 hours. Disk in MODELS: the four 1.1B files 3.4 GB, the four 3B files ~10 GB, plus the
-# shape's F16 source while it is being quantized (2.2 GB for 1.1B, 6.4 GB for 3B; deleted after
-# unless KEEP_F16=1), so ~20 GB free at the peak. Files already in MODELS are reused.
+# Timed on 2 Zen 5 cores once the files exist (2026-12-03): both shapes, the four types, ROUNDS=3 took
+# 36 min with THREADS="2 1" and 15 min with THREADS=2 (1 thread takes about twice 2 threads); ROUNDS=5
+# is about 5/3 of that. Writing the 3B F16 source and quantizing it takes ~15 min once. Disk in
+# MODELS: the four 1.1B files 3.4 GB, the four 3B files ~10 GB, plus the shape's F16 source while it
+# is being quantized (2.2 GB for 1.1B, 6.4 GB for 3B, 16 GB for 8B; deleted after unless
+# KEEP_F16=1), so ~20 GB free at the peak. Files already in MODELS are reused.
 #
 # env: SHAPES ("tinyllama-1.1b llama-3.2-3b llama-3.1-8b"; see `tools/make_random_gguf.py --list`),
 #      TYPES ("Q4_0 Q4_K_M Q5_K_M Q6_K Q8_0 IQ4_NL"), THREADS ("1 2"), ROUNDS (5), PROMPT (512),
