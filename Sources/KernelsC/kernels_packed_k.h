@@ -454,14 +454,14 @@ INL int gemm_packed_k_range(const int type, const int order, const uint8_t *pack
         const uint8_t *at = a + (size_t)t0 * a_stride;
         const int32_t *auxt = aux;
         float *yt = y + (size_t)t0 * y_stride + 8 * g;
-        int t = 0;
-        // The first tile prefetches (prefetch_stream).
-        const uint8_t *n0 = g + 2 < g1 ? group + 2 * group_bytes : NULL, *n1 = g + 3 < g1 ? group + 3 * group_bytes : NULL;
-        const size_t ahead = prefetch_ahead(n, group_bytes);
         if (q6_span) {
           q6_k_span_zmm(order == PG_ORDER_BATCHED, group, group + group_bytes, nb, at, a_stride, m, da, yt, y_stride, valid);
           continue;
         }
+        int t = 0;
+        // The first tile prefetches (prefetch_stream).
+        const uint8_t *n0 = g + 2 < g1 ? group + 2 * group_bytes : NULL, *n1 = g + 3 < g1 ? group + 3 * group_bytes : NULL;
+        const size_t ahead = prefetch_ahead(n, group_bytes);
         for (; t + T <= m; t += T, n0 = n1 = NULL)
           packed_k_tile_zmm(type, order, T, group, group + group_bytes, nb, at + (size_t)t * a_stride, a_stride, da + t * nb,
                             auxt + (size_t)t * nb * 4, yt + (size_t)t * y_stride, y_stride, valid, n0, n1, ahead);

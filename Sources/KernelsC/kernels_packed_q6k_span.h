@@ -51,14 +51,17 @@ INL void q6_k_span_zmm(const int tiled, const uint8_t *g0, const uint8_t *g1, in
     for (int i = 0; i < 8; i++) pairs[i] = _mm512_cvtepi8_epi16(load2_128(p0 + 16 + 16 * i, p1 + 16 + 16 * i));
     const __m512 dv = _mm512_cvtph_ps(load2_128(p0, p1));
     const uint8_t *ab = a + (size_t)b * 292;
-    int t = 0;
-    for (; t + PG_TILE_T <= m; t += PG_TILE_T)
-      q6_k_span_tile(PG_TILE_T, tiled, codes, sc, pairs, dv, ab + t * a_stride, a_stride, da + t * nb + b, nb, acc + 16 * t);
-    switch (m - t) {
-    case 1: q6_k_span_tile(1, tiled, codes, sc, pairs, dv, ab + t * a_stride, a_stride, da + t * nb + b, nb, acc + 16 * t); break;
-    case 2: q6_k_span_tile(2, tiled, codes, sc, pairs, dv, ab + t * a_stride, a_stride, da + t * nb + b, nb, acc + 16 * t); break;
-    case 3: q6_k_span_tile(3, tiled, codes, sc, pairs, dv, ab + t * a_stride, a_stride, da + t * nb + b, nb, acc + 16 * t); break;
-    default: break;
+    // Tiles of PG_TILE_T rows, then the rest in one tile whose size is a compile-time constant.
+    for (int t = 0; t < m; t += PG_TILE_T) {
+      const uint8_t *at = ab + t * a_stride;
+#define PG_Q6_SPAN_TILE(n) q6_k_span_tile(n, tiled, codes, sc, pairs, dv, at, a_stride, da + t * nb + b, nb, acc + 16 * t)
+      switch (m - t < PG_TILE_T ? m - t : PG_TILE_T) {
+      case 1: PG_Q6_SPAN_TILE(1); break;
+      case 2: PG_Q6_SPAN_TILE(2); break;
+      case 3: PG_Q6_SPAN_TILE(3); break;
+      default: PG_Q6_SPAN_TILE(PG_TILE_T); break;
+      }
+#undef PG_Q6_SPAN_TILE
     }
   }
   for (int t = 0; t < m; t++) store_rows16(y + t * y_stride, _mm512_loadu_ps(acc + 16 * t), valid_rows);
