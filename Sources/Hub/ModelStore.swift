@@ -166,17 +166,9 @@ public struct ModelStore: Sendable {
     process.standardError = pipe
     process.standardInput = FileHandle.nullDevice
     let collected = OutputCollector()
-    // The reader thread signals end of file: its last chunk may still be on its way to `collected`
-    // when the process has exited (a checksum once came back empty that way).
-    let drained = DispatchSemaphore(value: 0)
     pipe.fileHandleForReading.readabilityHandler = { handle in
       let data = handle.availableData
-      if data.isEmpty {
-        handle.readabilityHandler = nil
-        drained.signal()
-        return
-      }
-      guard let text = String(data: data, encoding: .utf8) else { return }
+      guard !data.isEmpty, let text = String(data: data, encoding: .utf8) else { return }
       collected.append(text)
       for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
         progress("  " + line)
@@ -188,10 +180,9 @@ public struct ModelStore: Sendable {
       throw .commandFailed(command: arguments.joined(separator: " "), status: -1, output: error.localizedDescription)
     }
     process.waitUntilExit()
-    try? pipe.fileHandleForWriting.close()
-    if drained.wait(timeout: .now() + 30) == .timedOut {
-      // A grandchild still holds the pipe open: keep what arrived.
-      pipe.fileHandleForReading.readabilityHandler = nil
+    pipe.fileHandleForReading.readabilityHandler = nil
+    if let rest = try? pipe.fileHandleForReading.readToEnd(), let text = String(data: rest, encoding: .utf8) {
+      collected.append(text)
     }
     guard process.terminationStatus == 0 else {
       throw .commandFailed(
