@@ -114,7 +114,7 @@ let package = Package(
       exclude: ["openai_client_test.py", "fuzz_test.py", "operations_test.py", "architecture_chat_test.py"]),
     // The command line's own pieces (line editor, size syntax, sampling flags); its process-level
     // tests (every --help, list/show/rm) are commands_test.py, run by scripts/cli-tests.sh.
-    .testTarget(name: "PeregrineCLITests", dependencies: ["PeregrineCLI", "Engine"], exclude: ["commands_test.py"]),
+    .testTarget(name: "PeregrineCLITests", dependencies: ["PeregrineCLI", "Engine", "Hub"], exclude: ["commands_test.py"]),
   ],
   swiftLanguageModes: [.v5]
 )

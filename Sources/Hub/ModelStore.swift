@@ -165,47 +165,36 @@ public struct ModelStore: Sendable {
     process.standardOutput = pipe
     process.standardError = pipe
     process.standardInput = FileHandle.nullDevice
-    let collected = OutputCollector()
-    pipe.fileHandleForReading.readabilityHandler = { handle in
-      let data = handle.availableData
-      guard !data.isEmpty, let text = String(data: data, encoding: .utf8) else { return }
-      collected.append(text)
-      for line in text.split(separator: "\n") where !line.trimmingCharacters(in: .whitespaces).isEmpty {
-        progress("  " + line)
-      }
-    }
     do {
       try process.run()
     } catch {
       throw .commandFailed(command: arguments.joined(separator: " "), status: -1, output: error.localizedDescription)
     }
-    process.waitUntilExit()
-    pipe.fileHandleForReading.readabilityHandler = nil
-    if let rest = try? pipe.fileHandleForReading.readToEnd(), let text = String(data: rest, encoding: .utf8) {
-      collected.append(text)
+    // Read on this thread until end of file, then reap the child: nothing the child wrote can be
+    // lost between a reader thread and the exit (a readability handler cleared at exit could drop
+    // its last chunk, so `sha256sum` sometimes returned nothing).
+    let reader = pipe.fileHandleForReading
+    var output = Data()
+    var pending = Data()
+    while true {
+      let chunk = reader.availableData
+      if chunk.isEmpty { break }
+      output.append(chunk)
+      pending.append(chunk)
+      while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+        let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+        pending.removeSubrange(pending.startIndex...newline)
+        if !line.trimmingCharacters(in: .whitespaces).isEmpty { progress("  " + line) }
+      }
     }
+    let last = String(decoding: pending, as: UTF8.self)
+    if !last.trimmingCharacters(in: .whitespaces).isEmpty { progress("  " + last) }
+    process.waitUntilExit()
+    let text = String(decoding: output, as: UTF8.self)
     guard process.terminationStatus == 0 else {
       throw .commandFailed(
-        command: arguments.joined(separator: " "), status: process.terminationStatus, output: collected.text)
+        command: arguments.joined(separator: " "), status: process.terminationStatus, output: text)
     }
-    return collected.text
-  }
-}
-
-/// Output of a child process gathered from the pipe's reader thread.
-private final class OutputCollector: @unchecked Sendable {
-  private let lock = NSLock()
-  private var buffer = ""
-
-  func append(_ s: String) {
-    lock.lock()
-    buffer += s
-    lock.unlock()
-  }
-
-  var text: String {
-    lock.lock()
-    defer { lock.unlock() }
-    return buffer
+    return text
   }
 }
