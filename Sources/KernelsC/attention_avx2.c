@@ -135,7 +135,7 @@ int TARGET pg_attend_heads_avx2(const float *queries, size_t query_stride, int n
 
 // ---- AVX-512: up to four query heads of one KV head together ----
 // Each key and value row is widened from f16 once for the tile's NH heads (the AVX2 path converts it
-// once per head): scores come from an NH-query × 4-key register tile over the head dimension, the
+// once per head): scores come from an NH-query × 8-key register tile over the head dimension, the
 // weighted value sum from an NH-head × 64-column tile. Every float operation happens in the same order as in
 // pg_attend_head_avx2 (8-lane score accumulators reduced by the same hadd tree, tail keys through
 // dot_f32_f16, the same exp and value FMAs per element), so the results are bit-identical to one
@@ -145,10 +145,19 @@ int TARGET pg_attend_heads_avx2(const float *queries, size_t query_stride, int n
 
 INL512 __m512 load16_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
 
-// The four sums of a, b, c, d, each reduced as dot8_f32_f16 reduces its accumulators.
-INL512 __m128 sum4_256(__m256 a, __m256 b, __m256 c, __m256 d) {
-  const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-  return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+// _mm256_hadd_ps on each 256-bit half: [x0+x1, x2+x3, y0+y1, y2+y3] in every 128-bit lane.
+INL512 __m512 hadd_512(__m512 x, __m512 y) {
+  return _mm512_add_ps(_mm512_shuffle_ps(x, y, 0x88), _mm512_shuffle_ps(x, y, 0xDD));
+}
+
+// The sums of eight keys' 8-lane accumulators held in pairs (p[c] = key 2c in lanes 0-7, key 2c+1 in
+// lanes 8-15), each reduced by dot8_f32_f16's tree: pairs of lanes, pairs of pairs, then the two halves.
+INL512 __m256 sum8_pairs(const __m512 p[4]) {
+  const __m512 h = hadd_512(hadd_512(p[0], p[1]), hadd_512(p[2], p[3]));
+  // 128-bit lanes of h: keys 0,2,4,6 over lanes 0-3 and 4-7 of each, then keys 1,3,5,7 likewise.
+  const __m512 s = _mm512_add_ps(h, _mm512_shuffle_f32x4(h, h, _MM_SHUFFLE(2, 3, 0, 1)));
+  const __m512i order = _mm512_setr_epi32(0, 8, 1, 9, 2, 10, 3, 11, 0, 8, 1, 9, 2, 10, 3, 11);
+  return _mm512_castps512_ps256(_mm512_permutexvar_ps(order, s));
 }
 
 INL512 void attend_tile_avx512(const int NH, const float *queries, size_t query_stride, const uint16_t *key_base,
@@ -174,24 +183,25 @@ INL512 void attend_tile_avx512(const int NH, const float *queries, size_t query_
     const size_t base = (size_t)block_table[block] * block_stride + (size_t)row * row_stride;
     const uint16_t *k = key_base + base;
     const uint16_t *v = value_base + base;
-    // Scores: keys in whole groups of 8 (as dot8_f32_f16 takes them) four at a time, the rest one by one.
+    // Scores: keys in whole groups of 8 (as dot8_f32_f16 takes them), two keys' 8-lane accumulators
+    // to a 512-bit register; the rest one by one.
     const int full = count & ~7;
-    for (int j = 0; j < full; j += 4) {
-      const uint16_t *kr[4];
-      for (int c = 0; c < 4; c++) kr[c] = k + (size_t)(j + c) * row_stride;
-      __m256 acc[4][4];
+    for (int j = 0; j < full; j += 8) {
+      const uint16_t *kr = k + (size_t)j * row_stride;
+      __m512 acc[4][4];
       for (int h = 0; h < NH; h++)
-        for (int c = 0; c < 4; c++) acc[h][c] = _mm256_setzero_ps();
+        for (int c = 0; c < 4; c++) acc[h][c] = _mm512_setzero_ps();
       for (int e = 0; e < head_dim; e += 8) {
-        __m256 kv[4];
-        for (int c = 0; c < 4; c++) kv[c] = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(kr[c] + e)));
+        __m512 kv[4];
+        for (int c = 0; c < 4; c++)
+          kv[c] = _mm512_cvtph_ps(_mm256_loadu2_m128i((const __m128i *)(kr + (size_t)(2 * c + 1) * row_stride + e),
+                                                      (const __m128i *)(kr + (size_t)(2 * c) * row_stride + e)));
         for (int h = 0; h < NH; h++) {
-          const __m256 qv = _mm256_loadu_ps(q[h] + e);
-          for (int c = 0; c < 4; c++) acc[h][c] = _mm256_fmadd_ps(qv, kv[c], acc[h][c]);
+          const __m512 qv = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_loadu_pd((const double *)(q[h] + e))));
+          for (int c = 0; c < 4; c++) acc[h][c] = _mm512_fmadd_ps(qv, kv[c], acc[h][c]);
         }
       }
-      for (int h = 0; h < NH; h++)
-        _mm_storeu_ps(scores[h] + j, _mm_mul_ps(_mm_set1_ps(scale), sum4_256(acc[h][0], acc[h][1], acc[h][2], acc[h][3])));
+      for (int h = 0; h < NH; h++) _mm256_storeu_ps(scores[h] + j, _mm256_mul_ps(_mm256_set1_ps(scale), sum8_pairs(acc[h])));
     }
     for (int j = full; j < count; j++)
       for (int h = 0; h < NH; h++) scores[h][j] = scale * dot_f32_f16(q[h], k + (size_t)j * row_stride, head_dim);
