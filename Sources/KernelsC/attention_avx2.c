@@ -186,6 +186,8 @@ INL512 void attend_tile_avx512(const int NH, const float *queries, size_t query_
     // Scores: keys in whole groups of 8 (as dot8_f32_f16 takes them), two keys' 8-lane accumulators
     // to a 512-bit register; the rest one by one.
     const int full = count & ~7;
+    __m256 vmax[4];
+    for (int h = 0; h < NH; h++) vmax[h] = _mm256_set1_ps(-INFINITY);
     for (int j = 0; j < full; j += 8) {
       const uint16_t *kr = k + (size_t)j * row_stride;
       __m512 acc[4][4];
@@ -201,14 +203,18 @@ INL512 void attend_tile_avx512(const int NH, const float *queries, size_t query_
           for (int c = 0; c < 4; c++) acc[h][c] = _mm512_fmadd_ps(qv, kv[c], acc[h][c]);
         }
       }
-      for (int h = 0; h < NH; h++) _mm256_storeu_ps(scores[h] + j, _mm256_mul_ps(_mm256_set1_ps(scale), sum8_pairs(acc[h])));
+      for (int h = 0; h < NH; h++) {
+        const __m256 sc = _mm256_mul_ps(_mm256_set1_ps(scale), sum8_pairs(acc[h]));
+        _mm256_storeu_ps(scores[h] + j, sc);
+        vmax[h] = _mm256_max_ps(vmax[h], sc);
+      }
     }
     for (int j = full; j < count; j++)
       for (int h = 0; h < NH; h++) scores[h][j] = scale * dot_f32_f16(q[h], k + (size_t)j * row_stride, head_dim);
     for (int h = 0; h < NH; h++) {
       float *sc = scores[h];
-      float chunk_max = -INFINITY;
-      for (int j = 0; j < count; j++) chunk_max = sc[j] > chunk_max ? sc[j] : chunk_max;
+      float chunk_max = chunk_max_of(vmax[h]);
+      for (int j = full; j < count; j++) chunk_max = sc[j] > chunk_max ? sc[j] : chunk_max;
       float *out = outs + (size_t)h * out_stride;
       if (chunk_max > running_max[h]) {
         const float correction = expf(running_max[h] - chunk_max);
