@@ -150,9 +150,9 @@ int pg_rms_norm(const float *x, const float *weight, float *out, int n, float ep
 uint64_t pg_read_checksum(const void *data, size_t bytes);
 
 /// `pg_attend_head` for `nq` query heads sharing one KV head: query h at
-/// `queries + h * query_stride`, its output at `outs + h * out_stride`. With AVX-512, groups of 4
-/// heads (head_dim a multiple of 64) run as one register tile that widens each f16 key and value
-/// row once for the 4 heads; other shapes and AVX2 run one head after the other.
+/// `queries + h * query_stride`, its output at `outs + h * out_stride`. With AVX-512 (head_dim a
+/// multiple of 64) the heads run in register tiles of up to 4 that widen each f16 key and value row
+/// once per tile; other shapes and AVX2 run one head after the other. Same bits either way.
 int pg_attend_heads(const float *queries, size_t query_stride, int nq, const uint16_t *key_base,
                     const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,
                     size_t row_stride, int first, int last, int head_dim, float scale, float *outs, size_t out_stride);
