@@ -114,7 +114,9 @@ let package = Package(
       exclude: ["openai_client_test.py", "fuzz_test.py", "operations_test.py", "architecture_chat_test.py"]),
     // The command line's own pieces (line editor, size syntax, sampling flags); its process-level
     // tests (every --help, list/show/rm) are commands_test.py, run by scripts/cli-tests.sh.
-    .testTarget(name: "PeregrineCLITests", dependencies: ["PeregrineCLI", "Engine", "Hub"], exclude: ["commands_test.py"]),
+    .testTarget(name: "PeregrineCLITests", dependencies: ["PeregrineCLI", "Engine"], exclude: ["commands_test.py"]),
+    // The model store: checksums of what `pull` fetches.
+    .testTarget(name: "HubTests", dependencies: ["Hub"]),
   ],
   swiftLanguageModes: [.v5]
 )

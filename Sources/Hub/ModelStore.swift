@@ -175,20 +175,21 @@ public struct ModelStore: Sendable {
     // its last chunk, so `sha256sum` sometimes returned nothing).
     let reader = pipe.fileHandleForReading
     var output = Data()
-    var pending = Data()
+    var lineStart = 0  // where the line not yet passed to `progress` starts in `output`
+    func report(_ line: Data) {
+      let text = String(decoding: line, as: UTF8.self)
+      if !text.trimmingCharacters(in: .whitespaces).isEmpty { progress("  " + text) }
+    }
     while true {
       let chunk = reader.availableData
       if chunk.isEmpty { break }
       output.append(chunk)
-      pending.append(chunk)
-      while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-        let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-        pending.removeSubrange(pending.startIndex...newline)
-        if !line.trimmingCharacters(in: .whitespaces).isEmpty { progress("  " + line) }
+      while let newline = output[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
+        report(output[lineStart..<newline])
+        lineStart = newline + 1
       }
     }
-    let last = String(decoding: pending, as: UTF8.self)
-    if !last.trimmingCharacters(in: .whitespaces).isEmpty { progress("  " + last) }
+    report(output[lineStart...])
     process.waitUntilExit()
     let text = String(decoding: output, as: UTF8.self)
     guard process.terminationStatus == 0 else {
