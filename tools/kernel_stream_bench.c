@@ -80,8 +80,9 @@ int main(int argc, char **argv) {
   const double t0 = now();
   for (int i = 0; i < iters; i++) pg_gemm_packed(type | flags, packed, rows, 0, groups, act, a_stride, tokens, y, rows, cols);
   const double dt = now() - t0;
-  printf("type %d, %d x %d, %d row(s): %.2f GB/s packed (%.1f MB), %.2f GB/s file-equivalent, outputs %016llx\n", type,
-         rows, cols, tokens, packed_bytes * (double)iters / dt / 1e9, packed_bytes / 1e6,
-         stride * rows * (double)iters / dt / 1e9, (unsigned long long)hash);
+  printf("type %d, %d x %d, %d row(s): %.2f GB/s packed (%.1f MB), %.2f GB/s file-equivalent, %.2f ms per product"
+         " (%.1f GMAC/s), outputs %016llx\n", type, rows, cols, tokens, packed_bytes * (double)iters / dt / 1e9,
+         packed_bytes / 1e6, stride * rows * (double)iters / dt / 1e9, dt / iters * 1e3,
+         (double)rows * cols * tokens * iters / dt / 1e9, (unsigned long long)hash);
   return 0;
 }
