@@ -8,6 +8,7 @@
 //   PG_FTILE_R    weight rows per register tile of the float (F32/F16) path (PG_TILE_T activation rows)
 #include <immintrin.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "KernelsC.h"

@@ -363,8 +363,10 @@ INL void packed_k_tile(const int type, const int order, const int T, const uint8
 }
 
 // The driver: like gemm_packed, with per-span activation scales (and sums) gathered up front.
+// `biased`: Q6_K's span copy of the activations (q6_biased_activations), or NULL for the tiles.
 INL int gemm_packed_k_range(const int type, const int order, const uint8_t *packed, int rows, int g0, int g1,
-                            const uint8_t *a, size_t a_stride, int n, float *y, size_t y_stride, int cols) {
+                            const uint8_t *a, size_t a_stride, int n, float *y, size_t y_stride, int cols,
+                            const uint8_t *biased) {
   enum { T = PG_TILE_T, CAP = 8192 };
   const int kquant = type != PG_Q5_0;
   const int nb = kquant ? cols / 256 : cols / 32;
@@ -384,7 +386,7 @@ INL int gemm_packed_k_range(const int type, const int order, const uint8_t *pack
   if (span * per_row > CAP) span = CAP / per_row / T * T;
 #if PG_ZMM
   // Q6_K's batched and fast orders unpack each super-block once for a whole span (q6_k_span_zmm).
-  const int q6_span = type == PG_Q6_K && order != PG_ORDER_ONE_ROW && n > T;
+  const int q6_span = biased != NULL;
   if (q6_span) span = PG_Q6_SPAN * per_row <= CAP ? PG_Q6_SPAN : CAP / per_row / T * T;
   // Q5_0 in llama.cpp's order takes the 512-bit tiles (kernels_packed_zmm.h), which read the span's
   // activations reordered and their corrections in pair order.
@@ -455,7 +457,8 @@ INL int gemm_packed_k_range(const int type, const int order, const uint8_t *pack
         const int32_t *auxt = aux;
         float *yt = y + (size_t)t0 * y_stride + 8 * g;
         if (q6_span) {
-          q6_k_span_zmm(order == PG_ORDER_BATCHED, group, group + group_bytes, nb, at, a_stride, m, da, yt, y_stride, valid);
+          q6_k_span_zmm(order == PG_ORDER_BATCHED, group, group + group_bytes, nb, biased + (size_t)t0 * nb * 256, m, da, yt,
+                        y_stride, valid);
           continue;
         }
         int t = 0;
@@ -501,7 +504,16 @@ INL int gemm_packed_k(const int type, const int order, const uint8_t *packed, in
                               : type == PG_Q4_K ? PG_Q4_K_GROUP_BLOCK
                               : type == PG_Q5_K ? PG_Q5_K_GROUP_BLOCK
                                                 : PG_Q6_K_GROUP_BLOCK);
-  PG_IN_WEIGHT_BLOCKS(gemm_packed_k_range(type, order, packed, rows, c0, c1, a, a_stride, n, y, y_stride, cols));
+  const uint8_t *biased = NULL;
+#if PG_ZMM
+  // Q6_K's batched and fast orders take the span kernel, whose activations are biased once here.
+  if (type == PG_Q6_K && order != PG_ORDER_ONE_ROW && n > PG_TILE_T && cols % 256 == 0) {
+    uint8_t *copy = q6_span_buffer((size_t)n * (size_t)cols);
+    if (copy) q6_biased_activations(a, a_stride, n, cols / 256, copy);
+    biased = copy;
+  }
+#endif
+  PG_IN_WEIGHT_BLOCKS(gemm_packed_k_range(type, order, packed, rows, c0, c1, a, a_stride, n, y, y_stride, cols, biased));
 }
 
 // A K-quant product in the order chosen at run time: each branch passes the order as a constant, so
