@@ -1,4 +1,8 @@
 #include <stdlib.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 #include "KernelsC.h"
 
@@ -29,4 +33,34 @@ int pg_isa(void) {
     active_level = level;
   }
   return active_level;
+}
+
+int pg_prefetch_target = 0;
+
+// AMD's family (base plus extended), or 0 for another vendor.
+static int amd_family(void) {
+#if defined(__x86_64__)
+  unsigned a, b, c, d;
+  char vendor[13] = {0};
+  if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+  memcpy(vendor, &b, 4);
+  memcpy(vendor + 4, &d, 4);
+  memcpy(vendor + 8, &c, 4);
+  if (strcmp(vendor, "AuthenticAMD") != 0 || !__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  const int base = (a >> 8) & 0xF;
+  return base == 0xF ? base + ((a >> 20) & 0xFF) : base;
+#else
+  return 0;
+#endif
+}
+
+int pg_prefetch_level(void) {
+  if (pg_prefetch_target == 0) {
+    int level = amd_family() == 0x1A ? 1 : 2;
+    const char *choice = getenv("PEREGRINE_PREFETCH");
+    if (choice && strcmp(choice, "l1") == 0) level = 1;
+    if (choice && strcmp(choice, "l2") == 0) level = 2;
+    pg_prefetch_target = level;  // idempotent, as above
+  }
+  return pg_prefetch_target;
 }

@@ -150,6 +150,7 @@ int pg_gemm_packed(int type, const void *packed, int rows, int g0, int g1, const
 int pg_gemm_packed_at(int level, int type, const void *packed, int rows, int g0, int g1, const void *act,
                       size_t a_stride, int n, float *y, size_t y_stride, int cols) {
   if (level > pg_isa_supported()) return 0;
+  pg_prefetch_level();
 #if defined(__x86_64__)
   switch (level) {
   case PG_ISA_AVX512: return pg_gemm_packed_avx512(type, packed, rows, g0, g1, act, a_stride, n, y, y_stride, cols);

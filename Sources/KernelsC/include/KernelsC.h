@@ -24,6 +24,12 @@ int pg_isa(void);
 /// The best level this CPU supports.
 int pg_isa_supported(void);
 
+/// Which cache the packed kernels' decode prefetches fill: 1 for L1 (`prefetcht0`), 2 for L2
+/// (`prefetcht1`). L1 on AMD family 1Ah (Zen 5), where it was measured; L2 elsewhere (on Zen 4, L1
+/// prefetches 8 KB ahead halved one core's Q6_K stream against L2's). PEREGRINE_PREFETCH=l1 or l2
+/// overrides, to measure the other on a given CPU.
+int pg_prefetch_level(void);
+
 /// Spin-wait hint for busy loops.
 static inline void pg_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
