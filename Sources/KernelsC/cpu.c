@@ -54,13 +54,14 @@ static int amd_family(void) {
 #endif
 }
 
+int pg_prefetch_level_for(int family, const char *choice) {
+  if (choice && strcmp(choice, "l1") == 0) return 1;
+  if (choice && strcmp(choice, "l2") == 0) return 2;
+  return family == 0x1A ? 1 : 2;
+}
+
 int pg_prefetch_level(void) {
-  if (pg_prefetch_target == 0) {
-    int level = amd_family() == 0x1A ? 1 : 2;
-    const char *choice = getenv("PEREGRINE_PREFETCH");
-    if (choice && strcmp(choice, "l1") == 0) level = 1;
-    if (choice && strcmp(choice, "l2") == 0) level = 2;
-    pg_prefetch_target = level;  // idempotent, as above
-  }
+  if (pg_prefetch_target == 0)
+    pg_prefetch_target = pg_prefetch_level_for(amd_family(), getenv("PEREGRINE_PREFETCH"));  // idempotent
   return pg_prefetch_target;
 }

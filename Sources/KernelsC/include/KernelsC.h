@@ -29,6 +29,9 @@ int pg_isa_supported(void);
 /// prefetches 8 KB ahead halved one core's Q6_K stream against L2's). PEREGRINE_PREFETCH=l1 or l2
 /// overrides, to measure the other on a given CPU.
 int pg_prefetch_level(void);
+/// `pg_prefetch_level`'s choice for an AMD family (0: another vendor) and a PEREGRINE_PREFETCH value
+/// (NULL: unset; anything but "l1" and "l2" is ignored), for tests.
+int pg_prefetch_level_for(int family, const char *choice);
 
 /// Spin-wait hint for busy loops.
 static inline void pg_cpu_relax(void) {
