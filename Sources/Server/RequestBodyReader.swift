@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Templates
 
 /// Reads and decodes JSON request bodies under the size limit.
 enum RequestBodyReader {
@@ -43,7 +44,7 @@ enum RequestBodyReader {
   static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(APIError) -> T {
     if data.isEmpty { throw .invalidParameter(nil, "The request needs a JSON body.") }
     do {
-      return try JSONDecoder().decode(type, from: data)
+      return try Templates.JSONValue.decodeKeepingOrder(type, from: data)
     } catch let error as DecodingError {
       throw .decoding(error)
     } catch {

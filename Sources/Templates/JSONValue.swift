@@ -4,8 +4,9 @@ import Foundation
 /// and the inputs of a chat template.
 ///
 /// Objects keep their members in document order because templates print tools with `tojson`
-/// and a model was trained on one particular order. `init(parsing:)` keeps that order;
-/// decoding through `Codable` cannot see it and sorts the keys instead.
+/// and a model was trained on one particular order. `init(parsing:)` keeps that order, and so
+/// does decoding through `JSONValue.decodeKeepingOrder`; a plain `JSONDecoder` cannot see it and
+/// the keys come out sorted instead.
 public enum JSONValue: Sendable, Equatable {
   case null
   case bool(Bool)
@@ -125,6 +126,18 @@ extension JSONValue: Codable {
   }
 
   public init(from decoder: any Decoder) throws {
+    // The same value as parsed in document order, when the decoder was given the document
+    // (`JSONValue.decodeKeepingOrder`); the kinds are checked, so a mismatch decodes as below.
+    if let twin = JSONValue.documentTwin(for: decoder) {
+      if case .object = twin, (try? decoder.container(keyedBy: Key.self)) != nil {
+        self = twin
+        return
+      }
+      if case .array = twin, (try? decoder.unkeyedContainer()) != nil {
+        self = twin
+        return
+      }
+    }
     if let keyed = try? decoder.container(keyedBy: Key.self) {
       let keys = keyed.allKeys.map(\.stringValue).sorted()
       self = .object(try keys.map { ($0, try keyed.decode(JSONValue.self, forKey: Key(stringValue: $0))) })

@@ -70,7 +70,8 @@ struct OllamaMapper: Sendable {
     try checkModel(r.model)
     let tools = try base.toolDefinitions(r.tools)
     var turn = ChatTurn(messages: try messages(r), tools: tools, choice: tools.isEmpty ? .none : .auto)
-    // Ollama's tools are OpenAI-shaped: the template sees them as sent (keys sorted by the decoder).
+    // Ollama's tools are OpenAI-shaped: the template sees them as sent, members in document order
+    // (RequestBodyReader decodes with `JSONValue.decodeKeepingOrder`).
     turn.toolsJSON = r.tools
     turn.variables = try thinkVariables(r.think)
     turn.structuredOutput = try Self.format(r.format) != nil
