@@ -5,7 +5,8 @@ import Kernels
 /// `down_e(silu(gate_e·x) ⊙ up_e·x)`, and the token's output is their sum weighted by the router.
 ///
 /// The three 3-D tensors `ffn_{gate,up,down}_exps` are read in place as one `WeightMatrix` per
-/// expert, so a token costs only its experts' rows (an expert nobody picks is never read). A batch
+/// expert, so a token costs only its experts' rows. `forward` packs an expert on its first use; the
+/// commands pack them all at load (`DecoderModel.weightMatrices`), as llama.cpp repacks. A batch
 /// is grouped by expert: every expert multiplies all of its tokens' rows at once, and all experts'
 /// products share one parallel region per step (`multiplyGrouped`), gate and up in one, down in the
 /// next. Each output is a row-by-row product in the kernel's fixed order, so grouping never

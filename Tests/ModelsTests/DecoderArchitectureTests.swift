@@ -108,6 +108,18 @@ struct DecoderArchitectureTests {
     }
   }
 
+  @Test("packing up front covers every expert, so no decode step packs one")
+  func upFrontPackingCoversEveryExpert() throws {
+    let model = try #require(try Self.load(Self.tiny("qwen3moe")) as? DecoderModel)
+    let experts = try #require(model.config.experts)
+    #expect(model.weightMatrices.count == model.config.layers * (4 + 3 * experts.count) + 1)
+    packWeights(model.weightMatrices, pool: ThreadPool(threadCount: 2))
+    for layer in model.layers {
+      let moe = try #require(layer.mixture)
+      #expect((moe.gate + moe.up + moe.down).allSatisfy { $0.packing.map(\.isPacked) ?? true })
+    }
+  }
+
   @Test("a mixture-of-experts layer computes what a float64 oracle does")
   func mixtureMatchesOracle() throws {
     let model = try #require(try Self.load(Self.tiny("qwen3moe"), threads: 3) as? DecoderModel)
