@@ -13,12 +13,14 @@ enum RequestBodyReader {
     try await decodeKeepingBody(type, from: request, limit: limit, timeoutSeconds: timeoutSeconds).value
   }
 
-  /// The decoded value and the body it came from (kept for stored completions).
+  /// The decoded value, the body it came from (kept for stored completions) and that body parsed in
+  /// document order (`JSONValue.decodeKeepingDocument`; nil when it does not parse).
   static func decodeKeepingBody<T: Decodable>(
     _ type: T.Type, from request: Request, limit: Int, timeoutSeconds: Int = 30
-  ) async throws -> (value: T, body: Data) {
+  ) async throws -> (value: T, body: Data, document: Templates.JSONValue?) {
     let data = try await collect(from: request, limit: limit, timeoutSeconds: timeoutSeconds)
-    return (try decode(type, from: data), data)
+    let (value, document) = try decodeWithDocument(type, from: data)
+    return (value, data, document)
   }
 
   /// The whole body, or 413 past `limit` bytes (file uploads have their own, larger limit).
@@ -42,9 +44,16 @@ enum RequestBodyReader {
   }
 
   static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(APIError) -> T {
+    try decodeWithDocument(type, from: data).value
+  }
+
+  /// The value with every `JSONValue` in it in document order, and the document itself.
+  static func decodeWithDocument<T: Decodable>(_ type: T.Type, from data: Data) throws(APIError) -> (
+    value: T, document: Templates.JSONValue?
+  ) {
     if data.isEmpty { throw .invalidParameter(nil, "The request needs a JSON body.") }
     do {
-      return try Templates.JSONValue.decodeKeepingOrder(type, from: data)
+      return try Templates.JSONValue.decodeKeepingDocument(type, from: data)
     } catch let error as DecodingError {
       throw .decoding(error)
     } catch {

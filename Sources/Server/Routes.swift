@@ -15,10 +15,10 @@ enum Routes {
     let handler = CompletionHandler(server: server)
 
     router.post("/v1/chat/completions") { request, context in
-      var (body, raw) = try await RequestBodyReader.decodeKeepingBody(
+      var (body, raw, document) = try await RequestBodyReader.decodeKeepingBody(
         ChatCompletionRequest.self, from: request, limit: server.configuration.maxBodyBytes,
         timeoutSeconds: Int(server.configuration.bodyTimeout.components.seconds))
-      body.ordered = ChatCompletionRequest.ordered(raw)
+      body.ordered = ChatCompletionRequest.ordered(raw, document: document)
       let (engine, model) = try server.host.ready()
       var caller = caller(request, context, server)
       if body.store == true { caller.body = raw }

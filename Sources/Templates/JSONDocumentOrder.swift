@@ -13,11 +13,18 @@ extension JSONValue {
   /// parameters or a history call's arguments as the client wrote them, which a chat template
   /// prints with `tojson`. Errors are `JSONDecoder`'s.
   public static func decodeKeepingOrder<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+    try decodeKeepingDocument(type, from: data).value
+  }
+
+  /// `decodeKeepingOrder`, also returning the whole document as parsed in order (nil when it does
+  /// not parse), for a caller that reads the body's members itself.
+  public static func decodeKeepingDocument<T: Decodable>(_ type: T.Type, from data: Data) throws -> (
+    value: T, document: JSONValue?
+  ) {
     let decoder = JSONDecoder()
-    if let document = try? JSONValue(parsing: String(decoding: data, as: UTF8.self)) {
-      decoder.userInfo[.jsonDocument] = document
-    }
-    return try decoder.decode(type, from: data)
+    let document = try? JSONValue(parsing: String(decoding: data, as: UTF8.self))
+    if let document { decoder.userInfo[.jsonDocument] = document }
+    return (try decoder.decode(type, from: data), document)
   }
 
   /// The object or array at `decoder`'s coding path in the document it was given (`jsonDocument`),

@@ -35,8 +35,9 @@ private struct Marker: TokenConstraint {
   }
 
   func request(_ json: String) throws -> ChatCompletionRequest {
-    var r = try decode(ChatCompletionRequest.self, json)
-    r.ordered = ChatCompletionRequest.ordered(Data(json.utf8))
+    // As the route does: one in-order parse serves the decode and `ordered`.
+    var (r, document) = try RequestBodyReader.decodeWithDocument(ChatCompletionRequest.self, from: Data(json.utf8))
+    r.ordered = ChatCompletionRequest.ordered(Data(json.utf8), document: document)
     return r
   }
 

@@ -117,8 +117,8 @@ struct ChatCompletionRequest: Sendable, Decodable {
   var reasoningEffort: String?
   /// Extension: the thinking-token budget itself (overrides `reasoning_effort`).
   var thinkingBudget: Int?
-  /// The body as parsed with its members in document order (set by the route): templates print
-  /// tools and arguments with `tojson`, whose key order must be the client's.
+  /// The body as parsed with its members in document order (set by the route, `ordered(_:document:)`):
+  /// the messages the template sees are the client's objects, members and all.
   var ordered: Templates.JSONValue?
 
   enum CodingKeys: String, CodingKey {
@@ -149,11 +149,9 @@ struct ChatCompletionRequest: Sendable, Decodable {
 }
 
 extension ChatCompletionRequest {
-  /// The body with members in document order, when it carries tools or tool calls (whose
-  /// rendering depends on that order); nil otherwise, or if it does not parse.
-  static func ordered(_ raw: Data) -> Templates.JSONValue? {
-    let text = String(decoding: raw, as: UTF8.self)
-    guard text.contains("tool") else { return nil }
-    return try? Templates.JSONValue(parsing: text)
+  /// The body in document order (`document`, the parse it was decoded with), when it carries tools
+  /// or tool calls, whose messages the template then sees as the client wrote them; nil otherwise.
+  static func ordered(_ raw: Data, document: Templates.JSONValue?) -> Templates.JSONValue? {
+    raw.range(of: Data("tool".utf8)) == nil ? nil : document
   }
 }

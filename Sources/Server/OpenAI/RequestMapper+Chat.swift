@@ -40,7 +40,7 @@ extension RequestMapper {
     let choice = try toolChoice(r.toolChoice, tools: tools)
     let budget = try thinkingBudget(effort: r.reasoningEffort, tokens: r.thinkingBudget)
     let turn = ChatTurn(
-      messages: messages, tools: tools, toolsJSON: r.ordered?["tools"]?.arrayValue ?? r.tools,
+      messages: messages, tools: tools, toolsJSON: r.tools,
       choice: choice, parallelToolCalls: r.parallelToolCalls ?? true, variables: r.chatTemplateKwargs ?? [:],
       thinkingBudget: budget, structuredOutput: r.responseFormat.map { $0.type != .text } ?? false)
     let (prompt, output, constraint) = try prepare(turn)
