@@ -118,7 +118,7 @@ public final class Generator {
     // Reuse the cached prefix, but always recompute at least the last prompt token for its logits.
     var common = zip(cachedTokens, promptIDs).prefix { $0 == $1 }.count
     common = min(common, promptIDs.count - 1)
-    common = state.truncate(to: common)
+    common = model.reusePrefix(of: state, common: common, promptLength: promptIDs.count)
     cachedTokens = Array(promptIDs[..<common])
 
     var sampler = Sampler(options.sampling)

@@ -107,7 +107,7 @@ public final class ModelState: @unchecked Sendable {
   /// may have been overwritten.
   var written = 0
   /// Where half-accumulator attention starts (see `BatchSlice.halfAttentionFrom`), fixed by the first
-  /// forward call after a reset: that call is taken to be the prompt.
+  /// forward call after a reset (that call is taken to be the prompt) or by `reusePrefix`.
   var halfAttentionFrom: Int?
   /// The prompt length (`BatchSlice.promptLength`), fixed the same way.
   var promptLength = 0
@@ -167,6 +167,39 @@ extension LanguageModel {
   public func makeState(maxTokens: Int, kvCacheType: KVCacheType) throws(ModelError) -> ModelState {
     if let reason = kvCacheType.unsupportedReason(headDim: kvLayout.headDim) { throw .invalidHyperparameter(reason) }
     return ModelState(layout: kvLayout, capacity: max(1, min(maxTokens, info.contextLength)), type: kvCacheType)
+  }
+
+  /// Readies `state` for a new prompt of `promptLength` tokens whose first `common` tokens equal what
+  /// the state holds, and returns how many of those positions it keeps: as many as were computed
+  /// exactly as this prompt would compute them. A prompt's length picks, per position, the attention
+  /// kernel (`BatchSlice.halfAttentionStart`) and the matrix products' order
+  /// (`BatchSlice.batchedOrderCode`); positions the previous prompt computed otherwise are dropped, so
+  /// a prompt's outputs never depend on what the state ran before (the engine's prefix cache keeps the
+  /// same rule through its blocks' identity).
+  public func reusePrefix(of state: ModelState, common: Int, promptLength: Int) -> Int {
+    var keep = state.truncate(to: common)
+    guard keep > 0, let oldHalf = state.halfAttentionFrom else { return keep }
+    let half = BatchSlice.halfAttentionStart(promptLength: promptLength, numerics: numerics)
+    let order = BatchSlice.orderPromptLength(promptLength: promptLength, numerics: numerics)
+    if oldHalf != half { keep = min(keep, oldHalf, half) }
+    if ordersByPromptLength && state.promptLength != order {
+      for p in 0..<keep {
+        let was = BatchSlice.batchedOrderCode(
+          start: p, count: 1, promptLength: state.promptLength, checkpointCuts: referenceCheckpointCuts)
+        let will = BatchSlice.batchedOrderCode(
+          start: p, count: 1, promptLength: order, checkpointCuts: referenceCheckpointCuts)
+        if was != will {
+          keep = p
+          break
+        }
+      }
+    }
+    keep = state.truncate(to: keep)
+    if keep > 0 {
+      state.halfAttentionFrom = half
+      state.promptLength = order
+    }
+    return keep
   }
 
   /// Runs `tokens` at positions `state.position...` as one batch, appends them to the state and
