@@ -44,6 +44,13 @@ int pg_attend_heads_q8_avx2(const float *queries, size_t query_stride, int nq, c
                             const uint8_t *value_base, const int32_t *block_table, int block_size,
                             size_t block_stride, size_t row_stride, int first, int last, int head_dim, float scale,
                             float *outs, size_t out_stride);
+#define PG_ROWS_ARGS                                                                                      \
+  const float *queries, size_t token_stride, size_t head_stride, int ntok, int nh, const uint16_t *key_base,    \
+      const uint16_t *value_base, const int32_t *block_table, int block_size, size_t block_stride,             \
+      size_t row_stride, int last0, int window, int head_dim, float scale, float *outs, size_t out_token_stride, \
+      size_t out_head_stride
+int pg_attend_rows_avx2(PG_ROWS_ARGS);
+int pg_attend_rows_avx512(PG_ROWS_ARGS);
 #endif
 
 int pg_quantize_q8(const float *x, void *dst, int count, int with_sum) {
@@ -182,6 +189,38 @@ int pg_attend_heads_q8(const float *queries, size_t query_stride, int nq, const 
   if (pg_isa() >= PG_ISA_AVX2)
     return pg_attend_heads_q8_avx2(queries, query_stride, nq, key_base, value_base, block_table, block_size,
                                    block_stride, row_stride, first, last, head_dim, scale, outs, out_stride);
+#endif
+  return 0;
+}
+
+int pg_attend_rows(const float *queries, size_t token_stride, size_t head_stride, int ntok, int nh,
+                   const uint16_t *key_base, const uint16_t *value_base, const int32_t *block_table, int block_size,
+                   size_t block_stride, size_t row_stride, int last0, int window, int head_dim, float scale,
+                   float *outs, size_t out_token_stride, size_t out_head_stride) {
+  return pg_attend_rows_at(pg_isa(), queries, token_stride, head_stride, ntok, nh, key_base, value_base, block_table,
+                           block_size, block_stride, row_stride, last0, window, head_dim, scale, outs,
+                           out_token_stride, out_head_stride);
+}
+
+int pg_attend_rows_at(int level, const float *queries, size_t token_stride, size_t head_stride, int ntok, int nh,
+                      const uint16_t *key_base, const uint16_t *value_base, const int32_t *block_table,
+                      int block_size, size_t block_stride, size_t row_stride, int last0, int window, int head_dim,
+                      float scale, float *outs, size_t out_token_stride, size_t out_head_stride) {
+#if defined(__x86_64__)
+  if (level > pg_isa_supported()) return 0;
+  switch (level) {
+  case PG_ISA_AVX512:
+    // A head size that is no multiple of 16 falls through to the 8-lane build (the same bits).
+    if (pg_attend_rows_avx512(queries, token_stride, head_stride, ntok, nh, key_base, value_base, block_table,
+                              block_size, block_stride, row_stride, last0, window, head_dim, scale, outs,
+                              out_token_stride, out_head_stride))
+      return 1;
+    // fallthrough
+  case PG_ISA_AVX2:
+    return pg_attend_rows_avx2(queries, token_stride, head_stride, ntok, nh, key_base, value_base, block_table,
+                               block_size, block_stride, row_stride, last0, window, head_dim, scale, outs,
+                               out_token_stride, out_head_stride);
+  }
 #endif
   return 0;
 }

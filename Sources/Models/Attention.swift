@@ -38,22 +38,69 @@ struct CausalAttention {
     layer: Int, cache: PagedKVCache, pool: ThreadPool
   ) {
     let n = batch.tokens.count
-    // One task per (token, KV head, share of its query heads). The heads of a task run together:
-    // with the half-accumulator arithmetic their position-by-position rounding chains overlap, which
-    // is most of its speed. Groups are split only as far as needed to give every thread work.
     let group = heads / kvHeads
-    let splits = max(1, min(group, (pool.threadCount + n * kvHeads - 1) / (n * kvHeads)))
-    let tasks = n * kvHeads * splits
+    let units = AttentionUnits(batch, type: cache.type, group: group)
+    // One task per (unit, KV head, share of its query heads). A single token's heads run together:
+    // with the half-accumulator arithmetic their position-by-position rounding chains overlap, which
+    // is most of its speed. Its group is split only as far as needed to give every thread work; a
+    // tile's group only as far as a tile's 32 rows require.
+    let splits = max(1, min(group, (pool.threadCount + n * kvHeads - 1) / (n * kvHeads)), units.tileShares)
+    let tasks = units.count * kvHeads * splits
     let job = AttentionJob(
-      attention: self, q: q, out: out, batch: batch, placement: placement, windowed: cache.isWindowed(layer),
-      type: cache.type, keyBytes: cache.keyBytes(layer: layer), valueBytes: cache.valueBytes(layer: layer),
-      kvDim: cache.kvDim, rowBytes: cache.rowBytes, blockSize: cache.blockSize, splits: splits, tasks: tasks,
-      parts: max(1, min(pool.threadCount * 4, tasks)))
+      attention: self, q: q, out: out, batch: batch, placement: placement, units: units,
+      windowed: cache.isWindowed(layer), type: cache.type, keyBytes: cache.keyBytes(layer: layer),
+      valueBytes: cache.valueBytes(layer: layer), kvDim: cache.kvDim, rowBytes: cache.rowBytes,
+      blockSize: cache.blockSize, splits: splits, tasks: tasks, parts: max(1, min(pool.threadCount * 4, tasks)))
     pool.parallelFor(job.parts, job: job)
   }
 }
 
-/// (token, KV head, head share) tasks split into `parts` contiguous ranges; a value type so a parallel
+/// How a batch's tokens attend: runs of consecutive prompt tokens of one slice that take the tiled
+/// row kernel together (`attendRows`), and every other token alone.
+///
+/// A position takes the tiled kernel when its slice's `halfAttentionFrom` is a prompt length (not
+/// `Int.max`, which marks f32 everywhere under `Numerics.fast` or a Q8_0 cache) and the position lies
+/// below it, so which kernel a position takes never depends on how the scheduler batched or chunked
+/// it; since a row's bits do not depend on its tile either, neither do its outputs.
+struct AttentionUnits {
+  /// First batch token of each unit.
+  let token: [Int]
+  /// Tokens in each unit; 0 marks a single token on the per-token kernels.
+  let tiled: [Int]
+  /// Shares a tile's query group is split into so that a tile has at most 32 rows.
+  let tileShares: Int
+  var count: Int { token.count }
+
+  init(_ batch: ForwardBatch, type: KVCacheType, group: Int) {
+    let rowLimit = 32
+    tileShares = (group + rowLimit - 1) / rowLimit
+    let perTile = max(1, rowLimit / ((group + tileShares - 1) / tileShares))
+    var token: [Int] = []
+    var tiled: [Int] = []
+    token.reserveCapacity(batch.tokens.count)
+    tiled.reserveCapacity(batch.tokens.count)
+    for s in batch.slices {
+      let tiledEnd =
+        type == .f16 && s.halfAttentionFrom != Int.max
+        ? min(s.tokenCount, max(0, s.halfAttentionFrom - s.startPosition)) : 0
+      var j = 0
+      while j < tiledEnd {
+        let count = min(perTile, tiledEnd - j)
+        token.append(s.tokenOffset + j)
+        tiled.append(count)
+        j += count
+      }
+      for k in tiledEnd..<s.tokenCount {
+        token.append(s.tokenOffset + k)
+        tiled.append(0)
+      }
+    }
+    self.token = token
+    self.tiled = tiled
+  }
+}
+
+/// (unit, KV head, head share) tasks split into `parts` contiguous ranges; a value type so a parallel
 /// region allocates nothing.
 private struct AttentionJob: ParallelJob {
   let attention: CausalAttention
@@ -61,6 +108,7 @@ private struct AttentionJob: ParallelJob {
   let out: UnsafeMutablePointer<Float>  // [nTokens, heads, headDim]
   let batch: ForwardBatch
   let placement: TokenPlacement
+  let units: AttentionUnits
   /// The layer lives in the cache's window region: read through the slices' window tables.
   let windowed: Bool
   let type: KVCacheType
@@ -69,7 +117,7 @@ private struct AttentionJob: ParallelJob {
   let kvDim: Int
   let rowBytes: Int
   let blockSize: Int
-  /// Shares each KV head's query group is split into.
+  /// Shares each KV head's query group is split into (a tile uses the first `units.tileShares`).
   let splits: Int
   let tasks: Int
   let parts: Int
@@ -79,12 +127,17 @@ private struct AttentionJob: ParallelJob {
     let kvHeads = attention.kvHeads
     let headDim = attention.headDim
     let group = heads / kvHeads
-    let perTask = (group + splits - 1) / splits
     let qDim = heads * headDim
     for task in (tasks * part / parts)..<(tasks * (part + 1) / parts) {
-      let t = task / (kvHeads * splits)
+      let u = task / (kvHeads * splits)
       let g = task / splits % kvHeads
-      let firstHead = g * group + task % splits * perTask
+      let share = task % splits
+      let t = units.token[u]
+      let tileTokens = units.tiled[u]
+      let shares = tileTokens > 0 ? units.tileShares : splits
+      if share >= shares { continue }
+      let perTask = (group + shares - 1) / shares
+      let firstHead = g * group + share * perTask
       let count = min(perTask, (g + 1) * group - firstHead)
       if count <= 0 { continue }
       let slice = batch.slices[placement.slice[t]]
@@ -97,10 +150,18 @@ private struct AttentionJob: ParallelJob {
             keys: keyBytes.assumingMemoryBound(to: Float16.self) + head,
             values: valueBytes.assumingMemoryBound(to: Float16.self) + head, blockTable: table.baseAddress!,
             blockSize: blockSize, blockStride: blockSize * kvDim, rowStride: kvDim)
-          attendHeads(
-            queries: q + offset, queryStride: headDim, count: count, kv: view, position: placement.position[t],
-            window: attention.window, headDim: headDim, scale: attention.scale,
-            halfAccumulator: placement.position[t] >= slice.halfAttentionFrom, out: out + offset, outStride: headDim)
+          if tileTokens > 0 {
+            attendRows(
+              queries: q + offset, tokenStride: qDim, headStride: headDim, tokens: tileTokens, heads: count, kv: view,
+              lastPosition: placement.position[t], window: attention.window, headDim: headDim,
+              scale: attention.scale, out: out + offset, outTokenStride: qDim, outHeadStride: headDim)
+          } else {
+            attendHeads(
+              queries: q + offset, queryStride: headDim, count: count, kv: view, position: placement.position[t],
+              window: attention.window, headDim: headDim, scale: attention.scale,
+              halfAccumulator: placement.position[t] >= slice.halfAttentionFrom, out: out + offset,
+              outStride: headDim)
+          }
         case .q8_0:
           // f32 at every position: llama.cpp's half-accumulator order is only defined for f16 rows.
           let head = g * KVQ8.rowBytes(headDim)  // bytes into the row

@@ -17,9 +17,10 @@ public struct BatchSlice: Sendable, Equatable {
   /// Which of this slice's positions need logits; nil for none (a prefill chunk that is not the last).
   public var logits: LogitsSelection?
   /// Positions from here on attend with llama.cpp's flash-attention arithmetic (f16 query, f16
-  /// running sum, see `attendHeadHalfReference`); earlier ones with the faster f32 kernel. Set it
-  /// from the sequence's prompt length with `halfAttentionStart(promptLength:)` so a token's
-  /// arithmetic never depends on how the scheduler batched or chunked it.
+  /// running sum, see `attendHeadHalfReference`); earlier ones (the prompt's) with the tiled f32
+  /// kernel, `attendRows`. `Int.max` means f32 everywhere, one token at a time (`Numerics.fast`, a
+  /// Q8_0 cache). Set it from the sequence's prompt length with `halfAttentionStart(promptLength:)` so
+  /// a token's arithmetic never depends on how the scheduler batched or chunked it.
   public var halfAttentionFrom: Int
   /// The sequence's prompt length (0 if unknown: every position counts as generated). It fixes how
   /// llama.cpp would have batched each prompt position (`referenceBatched`), so a position's arithmetic

@@ -64,3 +64,33 @@ struct BatchedForwardTests {
     #expect(throws: ModelError.self) { try model.forward(outside, cache: cache, scratch: ScratchArena()) }
   }
 }
+
+/// Prompt positions attend through tiles of rows (`attendRows`); how a prompt is cut into forward
+/// calls changes the tiles but must not change a bit of the logits.
+@Suite("Tiled prompt attention in the model")
+struct TiledPromptAttentionTests {
+  @Test(arguments: ["smollm2-135m", "gemma3-270m"])
+  func chunkingAPromptChangesNoBits(name: String) throws {
+    let model = try TestModels.model(name)
+    let prompt: [Int32] = [2] + (0..<99).map { Int32(400 + ($0 * 53) % 1700) }
+    let whole = model.makeState(maxTokens: 128)
+    let one = Array(try model.forward(prompt, state: whole, logits: .last).row(0))
+    // The same prompt in uneven calls: the first fixes the prompt length for the state, so give the
+    // state the whole prompt's length through a reuse of nothing, then run pieces of 1, 7 and the rest.
+    let pieces = model.makeState(maxTokens: 128)
+    var at = 0
+    var last: [Float] = []
+    for size in [37, 1, 7, prompt.count - 45] {
+      let chunk = Array(prompt[at..<(at + size)])
+      if at == 0 {
+        // Position 0 sets the prompt length from the call: run the whole prompt once, rewind, rerun.
+        _ = try model.forward(prompt, state: pieces, logits: .last)
+        _ = model.reusePrefix(of: pieces, common: size, promptLength: prompt.count)
+      } else {
+        last = Array(try model.forward(chunk, state: pieces, logits: .last).row(0))
+      }
+      at += size
+    }
+    #expect(last.map(\.bitPattern) == one.map(\.bitPattern), "\(name): chunked prompt's logits differ")
+  }
+}

@@ -176,6 +176,25 @@ int pg_attend_heads_q8(const float *queries, size_t query_stride, int nq, const 
                        size_t row_stride, int first, int last, int head_dim, float scale, float *outs,
                        size_t out_stride);
 
+/// Attention of a tile of query rows over f16 keys and values in blocks (as `pg_attend_heads`):
+/// `ntok` consecutive tokens, token t at position `last0 + t`, times `nh` query heads of one KV head,
+/// at most 32 rows. Row (t, h) reads its query at `queries + t * token_stride + h * head_stride` and
+/// writes `outs + t * out_token_stride + h * out_head_stride`; it attends to positions
+/// `max(0, last - window + 1)...last` (`window` 0: from 0). Every row's bits depend only on its own
+/// query and positions (see attention_rows_impl.h and `attendRowsReference`), whatever the tile and
+/// SIMD level. Returns 0 without a SIMD level, or when `head_dim` is not a multiple of the lane count
+/// (8) up to 256.
+int pg_attend_rows(const float *queries, size_t token_stride, size_t head_stride, int ntok, int nh,
+                   const uint16_t *key_base, const uint16_t *value_base, const int32_t *block_table, int block_size,
+                   size_t block_stride, size_t row_stride, int last0, int window, int head_dim, float scale,
+                   float *outs, size_t out_token_stride, size_t out_head_stride);
+/// `pg_attend_rows` at one SIMD level (`PG_ISA_*`), for tests that every level gives the same bits.
+/// Returns 0 for a level this CPU lacks.
+int pg_attend_rows_at(int level, const float *queries, size_t token_stride, size_t head_stride, int ntok, int nh,
+                      const uint16_t *key_base, const uint16_t *value_base, const int32_t *block_table,
+                      int block_size, size_t block_stride, size_t row_stride, int last0, int window, int head_dim,
+                      float scale, float *outs, size_t out_token_stride, size_t out_head_stride);
+
 #ifdef __cplusplus
 }
 #endif
