@@ -10,6 +10,20 @@ struct AttentionKernelTests {
     var keys: [Float16]
     var values: [Float16]
     var table: [Int32]
+
+    /// Runs `body` with a view of one KV head of a single-head layout (`[blockSize, headDim]` blocks).
+    func withView<R>(blockSize: Int, headDim: Int, _ body: (PagedHeadView) -> R) -> R {
+      keys.withUnsafeBufferPointer { k in
+        values.withUnsafeBufferPointer { v in
+          table.withUnsafeBufferPointer { t in
+            body(
+              PagedHeadView(
+                keys: k.baseAddress!, values: v.baseAddress!, blockTable: t.baseAddress!, blockSize: blockSize,
+                blockStride: blockSize * headDim, rowStride: headDim))
+          }
+        }
+      }
+    }
   }
 
   static func make(positions: Int, blockSize: Int, kvHeads: Int, headDim: Int, rng: inout SplitMix64) -> Paged {

@@ -35,7 +35,7 @@ struct RowAttentionKernelTests {
               } else {
                 let view = PagedHeadView(
                   keys: k.baseAddress!, values: v.baseAddress!, blockTable: table.baseAddress!, blockSize: blockSize,
-                  blockStride: blockSize * headDim, rowStride: headDim)
+                  blockStride: blockSize * headDim, rowStride: headDim)  // as Paged.withView
                 attendRows(
                   queries: q.baseAddress!, tokenStride: tokenStride, headStride: headStride, tokens: tokens,
                   heads: heads, kv: view, lastPosition: last, window: window, headDim: headDim, scale: 0.125,
@@ -76,32 +76,24 @@ struct RowAttentionKernelTests {
     let queries = rng.floats(tokens * tokenStride, in: -3...3)
     for window in [nil, 1, 20] as [Int?] {
       var twin: [[Float]] = []
-      paged.keys.withUnsafeBufferPointer { k in
-        paged.values.withUnsafeBufferPointer { v in
-          paged.table.withUnsafeBufferPointer { table in
-            let view = PagedHeadView(
-              keys: k.baseAddress!, values: v.baseAddress!, blockTable: table.baseAddress!, blockSize: blockSize,
-              blockStride: blockSize * headDim, rowStride: headDim)
-            queries.withUnsafeBufferPointer { q in
-              for t in 0..<tokens {
-                for h in 0..<heads {
-                  var row = [Float](repeating: .nan, count: headDim)
-                  var exact = [Float](repeating: .nan, count: headDim)
-                  let query = q.baseAddress! + t * tokenStride + h * headStride
-                  attendRowReference(
-                    query: query, kv: view, position: last + t, window: window, headDim: headDim, scale: 0.125,
-                    out: &row)
-                  attendHeadReference(
-                    query: query, kv: view, position: last + t, window: window, headDim: headDim, scale: 0.125,
-                    out: &exact)
-                  for i in 0..<headDim {
-                    #expect(
-                      abs(row[i] - exact[i]) <= 2e-5 + 1e-4 * abs(exact[i]),
-                      "twin vs f64: token \(t) head \(h) [\(i)]: \(row[i]) vs \(exact[i])")
-                  }
-                  twin.append(row)
-                }
+      paged.withView(blockSize: blockSize, headDim: headDim) { view in
+        queries.withUnsafeBufferPointer { q in
+          for t in 0..<tokens {
+            for h in 0..<heads {
+              var row = [Float](repeating: .nan, count: headDim)
+              var exact = [Float](repeating: .nan, count: headDim)
+              let query = q.baseAddress! + t * tokenStride + h * headStride
+              attendRowReference(
+                query: query, kv: view, position: last + t, window: window, headDim: headDim, scale: 0.125, out: &row)
+              attendHeadReference(
+                query: query, kv: view, position: last + t, window: window, headDim: headDim, scale: 0.125,
+                out: &exact)
+              for i in 0..<headDim {
+                #expect(
+                  abs(row[i] - exact[i]) <= 2e-5 + 1e-4 * abs(exact[i]),
+                  "twin vs f64: token \(t) head \(h) [\(i)]: \(row[i]) vs \(exact[i])")
               }
+              twin.append(row)
             }
           }
         }
