@@ -88,8 +88,8 @@ public func attendRowReference(
     }
     start += chunk
   }
-  let inv: Float = denominator > 0 ? 1 / denominator : 1
-  for e in 0..<headDim { out[e] = denominator > 0 ? acc[e] * inv : acc[e] }
+  let inv: Float = denominator > 0 ? 1 / denominator : 1  // no positions: the zero sum as it is
+  for e in 0..<headDim { out[e] = acc[e] * inv }
 }
 
 /// e^x for x ≤ 0 as the kernels compute it: x clamped at −87, `2^n · p(r)` with `n = round(x·log2 e)`,

@@ -3,7 +3,7 @@
 //
 // Each row's arithmetic depends on nothing but its own query and its own positions, so a row gets the
 // same bits in any tile, at any lane width (this file is compiled for 8 and 16 lanes), and from
-// `attendRowsReference`, the scalar twin in Sources/Kernels/AttentionKernel+Rows.swift:
+// `attendRowReference`, the scalar twin in Sources/Kernels/AttentionKernel+Rows.swift:
 //   - a score is q·k summed over the head dimension in order, one fused multiply-add per element
 //     starting from 0, then times `scale`;
 //   - positions go in chunks of PGR_CHUNK aligned to absolute positions; a chunk whose largest score
@@ -93,7 +93,8 @@ INL vmask greater(vf a, vf b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 #endif
 
 // e^x for x ≤ 0: x clamped at −87, 2^n · p(r) with n = round(x·log2 e), r = x − n·ln2 in two steps,
-// p a degree-6 polynomial by Horner's rule in fused multiply-adds (attendRowsReference's `expNeg`).
+// p a degree-6 polynomial by Horner's rule in fused multiply-adds (Swift twin `expNeg`). The same
+// operations as attention_simd.h's 8-lane `exp_neg`, written for either lane count.
 INL vf exp_neg_v(vf x) {
   x = vmax(x, vset1(-87.0f));
   const vf n = vround(vmul(x, vset1(1.44269504088896341f)));
@@ -162,8 +163,9 @@ INL void value_tile(const int RT, const int CW, float *const *orow, int r0, int 
 
 int TARGET PGR_FN(attend_rows)(const float *queries, size_t token_stride, size_t head_stride, int ntok, int nh,
                                const uint16_t *key_base, const uint16_t *value_base, const int32_t *block_table,
-                        int block_size, size_t block_stride, size_t row_stride, int last0, int window, int head_dim,
-                        float scale, float *outs, size_t out_token_stride, size_t out_head_stride) {
+                               int block_size, size_t block_stride, size_t row_stride, int last0, int window,
+                               int head_dim, float scale, float *outs, size_t out_token_stride,
+                               size_t out_head_stride) {
   const int rows = ntok * nh;
   const int d = head_dim;
   if (ntok < 1 || nh < 1 || rows > PGR_ROWS || d < VL || d % VL != 0 || d > PGR_MAX_HEAD || last0 < 0) return 0;
@@ -224,8 +226,10 @@ int TARGET PGR_FN(attend_rows)(const float *queries, size_t token_stride, size_t
     const int whole = pa >= max_first && pb <= min_last;
     for (int g = 0; g < ng; g++) {
       // Mask, chunk maximum, rescale factor, weights, the chunk's sum.
+      // This lane group's rows all hold every position of the chunk and none is padding.
+      const int plain = whole && (g + 1) * VL <= rows;
       vf cm = ninf;
-      if (whole && (g + 1) * VL <= rows) {
+      if (plain) {
         for (int j = j0; j < j1; j++) cm = vmax(cm, vload(w + (size_t)j * PGR_ROWS + g * VL));
       } else {
         for (int j = j0; j < j1; j++) {
@@ -245,8 +249,7 @@ int TARGET PGR_FN(attend_rows)(const float *queries, size_t token_stride, size_t
       for (int j = j0; j < j1; j++) {
         float *sp = w + (size_t)j * PGR_ROWS + g * VL;
         const vf s = vload(sp);
-        const vf e = whole && (g + 1) * VL <= rows ? exp_neg_v(vsub(s, m))
-                                                    : keep(greater(s, ninf), exp_neg_v(vsub(s, m)), vzero());
+        const vf e = plain ? exp_neg_v(vsub(s, m)) : keep(greater(s, ninf), exp_neg_v(vsub(s, m)), vzero());
         vstore(sp, e);
         part[j & 3] = vadd(part[j & 3], e);
       }

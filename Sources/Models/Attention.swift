@@ -35,11 +35,10 @@ struct CausalAttention {
   /// q: [nTokens, heads, headDim]; out: [nTokens, heads, headDim].
   func run(
     q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, batch: ForwardBatch, placement: TokenPlacement,
-    layer: Int, cache: PagedKVCache, pool: ThreadPool
+    units: AttentionUnits, layer: Int, cache: PagedKVCache, pool: ThreadPool
   ) {
     let n = batch.tokens.count
     let group = heads / kvHeads
-    let units = AttentionUnits(batch, type: cache.type, group: group)
     // One task per (unit, KV head, share of its query heads). A single token's heads run together:
     // with the half-accumulator arithmetic their position-by-position rounding chains overlap, which
     // is most of its speed. Its group is split only as far as needed to give every thread work; a
@@ -56,7 +55,8 @@ struct CausalAttention {
 }
 
 /// How a batch's tokens attend: runs of consecutive prompt tokens of one slice that take the tiled
-/// row kernel together (`attendRows`), and every other token alone.
+/// row kernel together (`attendRows`), and every other token alone. Built once per forward pass (it
+/// depends on the batch, the cache's type and the query group, not the layer).
 ///
 /// A position takes the tiled kernel when its slice's `halfAttentionFrom` is a prompt length (not
 /// `Int.max`, which marks f32 everywhere under `Numerics.fast` or a Q8_0 cache) and the position lies
@@ -65,8 +65,8 @@ struct CausalAttention {
 struct AttentionUnits {
   /// First batch token of each unit.
   let token: [Int]
-  /// Tokens in each unit; 0 marks a single token on the per-token kernels.
-  let tiled: [Int]
+  /// Tokens in each unit's tile; 0 marks a single token on the per-token kernels.
+  let tileTokens: [Int]
   /// Shares a tile's query group is split into so that a tile has at most 32 rows.
   let tileShares: Int
   var count: Int { token.count }
@@ -76,9 +76,9 @@ struct AttentionUnits {
     tileShares = (group + rowLimit - 1) / rowLimit
     let perTile = max(1, rowLimit / ((group + tileShares - 1) / tileShares))
     var token: [Int] = []
-    var tiled: [Int] = []
+    var tileTokens: [Int] = []
     token.reserveCapacity(batch.tokens.count)
-    tiled.reserveCapacity(batch.tokens.count)
+    tileTokens.reserveCapacity(batch.tokens.count)
     for s in batch.slices {
       let tiledEnd =
         type == .f16 && s.halfAttentionFrom != Int.max
@@ -87,16 +87,16 @@ struct AttentionUnits {
       while j < tiledEnd {
         let count = min(perTile, tiledEnd - j)
         token.append(s.tokenOffset + j)
-        tiled.append(count)
+        tileTokens.append(count)
         j += count
       }
       for k in tiledEnd..<s.tokenCount {
         token.append(s.tokenOffset + k)
-        tiled.append(0)
+        tileTokens.append(0)
       }
     }
     self.token = token
-    self.tiled = tiled
+    self.tileTokens = tileTokens
   }
 }
 
@@ -133,7 +133,7 @@ private struct AttentionJob: ParallelJob {
       let g = task / splits % kvHeads
       let share = task % splits
       let t = units.token[u]
-      let tileTokens = units.tiled[u]
+      let tileTokens = units.tileTokens[u]
       let shares = tileTokens > 0 ? units.tileShares : splits
       if share >= shares { continue }
       let perTask = (group + shares - 1) / shares

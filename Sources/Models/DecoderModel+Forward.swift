@@ -10,6 +10,7 @@ extension DecoderModel {
     let tokens = batch.tokens
     let n = tokens.count
     let placement = TokenPlacement(batch)
+    let units = AttentionUnits(batch, type: cache.type, group: c.heads / c.kvHeads)
     let d = c.embeddingLength
     let hd = c.headDim
     let qDim = c.heads * hd
@@ -66,7 +67,8 @@ extension DecoderModel {
         }
         storeKV(k, v, batch: batch, placement: placement, layer: l, cache: cache, tokens: range)
       }
-      attention.run(q: q, out: att, batch: batch, placement: placement, layer: l, cache: cache, pool: pool)
+      attention.run(
+        q: q, out: att, batch: batch, placement: placement, units: units, layer: l, cache: cache, pool: pool)
       batched.withRows { matmul(layer.wo, att, y, n: n, pool: pool, batched: $0) }
       pool.perToken(n) { range in
         for t in range { addBias(layer.bo, y + t * d) }

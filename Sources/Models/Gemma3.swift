@@ -198,6 +198,7 @@ public final class Gemma3Model: LanguageModel {
     let tokens = batch.tokens
     let n = tokens.count
     let placement = TokenPlacement(batch)
+    let units = AttentionUnits(batch, type: cache.type, group: c.heads / c.kvHeads)
     let d = c.embeddingLength
     let hd = c.headDim
     let qDim = c.heads * hd
@@ -238,7 +239,7 @@ public final class Gemma3Model: LanguageModel {
         storeKV(k, v, batch: batch, placement: placement, layer: l, cache: cache, tokens: range)
       }
       (local ? localAttention : globalAttention).run(
-        q: q, out: att, batch: batch, placement: placement, layer: l, cache: cache, pool: pool)
+        q: q, out: att, batch: batch, placement: placement, units: units, layer: l, cache: cache, pool: pool)
       batched.withRows { matmul(layer.wo, att, y, n: n, pool: pool, batched: $0) }
       pool.perToken(n) { range in
         normRows(y, layer.postAttnNorm, y, rows: range, width: d, eps: c.rmsEpsilon)
