@@ -10,7 +10,9 @@ enum JSONAutomaton {
 
   /// One open value. 24 bytes; fields are interpreted per kind:
   /// - object: `phase` 0 after `{`, 1 in key, 2 before `:`, 3 before value, 4 after value,
-  ///   5 after `,`; `prop` the current property (255 = an additional one); `seen` properties used.
+  ///   5 after `,`; `prop` the current property (255 = an additional one); `seen` the properties used
+  ///   or passed over: the ones up to the last named in the schema's order (`keyBefore`), all of them
+  ///   once an additional property is named (those come last).
   /// - array: `phase` 0 after `[`, 1 after a value, 2 after `,`; `count` items started.
   /// - string/key: `aux` the escape/UTF-8 state; key: `lo..<hi` candidate properties, `pos` bytes matched.
   /// - number: `phase` as in `numberStep`, `count` bytes so far.
@@ -140,6 +142,20 @@ enum JSONAutomaton {
     state == 2 || state == 3 || state == 5 || state == 8
   }
 
+  /// Whether property `prop` of an object may be named next: it comes later in the schema than every
+  /// property `seen` covers, and naming it skips no required property (`before`: its keyBefore).
+  @inline(__always) static func isNext(
+    _ prop: UInt8, _ before: UInt64, _ node: JSONGrammar.Node, _ seen: UInt64
+  ) -> Bool {
+    seen & (1 << UInt64(prop)) == 0 && node.required & before & ~seen == 0
+  }
+
+  /// Whether an additional property may be named next: the object allows them, and every required
+  /// property has come (additional properties follow the declared ones).
+  @inline(__always) static func additionalAllowed(_ node: JSONGrammar.Node, _ seen: UInt64) -> Bool {
+    node.child >= 0 && node.required & ~seen == 0
+  }
+
   /// Pops the finished top frame and tells its parent a value ended.
   @inline(__always) static func complete(_ f: UnsafeMutablePointer<Frame>, _ depth: inout Int) {
     depth -= 1
@@ -249,11 +265,14 @@ enum JSONAutomaton {
           var prop: UInt8 = 255
           let lo = f[top].lo
           if lo < f[top].hi, t.keys[Int(node.start) + Int(lo)].length == Int32(f[top].pos) { prop = UInt8(lo) }
+          let seen = f[parent].seen
           if prop != 255 {
-            if f[parent].seen & (1 << UInt64(prop)) != 0 { return false }
-            f[parent].seen |= 1 << UInt64(prop)
-          } else if node.child < 0 {
-            return false
+            let before = t.keyBefore[Int(node.start) + Int(prop)]
+            guard isNext(prop, before, node, seen) else { return false }
+            f[parent].seen = seen | before | (1 << UInt64(prop))
+          } else {
+            guard additionalAllowed(node, seen) else { return false }
+            f[parent].seen = ~0
           }
           depth -= 1
           f[parent].prop = prop
@@ -266,11 +285,13 @@ enum JSONAutomaton {
             f[top].hi = hi
             f[top].pos += 1
           }
-          if node.child < 0 {
-            // Without additional properties the name must still lead to an unused property.
+          if !additionalAllowed(node, f[parent].seen) {
+            // Where no additional property may come, the name must still lead to a property that
+            // may come next.
+            let seen = f[parent].seen
             var i = f[top].lo
             while i < f[top].hi {
-              if f[parent].seen & (1 << UInt64(i)) == 0 { return true }
+              if isNext(UInt8(i), t.keyBefore[Int(node.start) + Int(i)], node, seen) { return true }
               i += 1
             }
             return false

@@ -144,7 +144,7 @@ public struct JSONConstraint: Sendable {
   /// Inside a string value or a free object key (where any content is allowed).
   private var inString: Bool {
     guard let top = frames.last else { return false }
-    return top.kind == .string || (top.kind == .key && isFreeKey(top))
+    return top.kind == .string || (top.kind == .key && isFreeKey())
   }
 
   /// The current string has used up `maxStringTokens`: it must close now.
@@ -174,7 +174,7 @@ public struct JSONConstraint: Sendable {
     // object key) those tokens are all allowed at once and only the rest is walked.
     var trie = vocabulary.all
     let limited = atStringLimit
-    if let top = frames.last, top.aux == 0, top.kind == .string || (top.kind == .key && isFreeKey(top)) {
+    if let top = frames.last, top.aux == 0, top.kind == .string || (top.kind == .key && isFreeKey()) {
       // At the string limit plain content is not allowed: it never closes the string.
       if !limited {
         for i in 0..<mask.count where vocabulary.stringContent[i] { mask[i] = true }
@@ -212,10 +212,11 @@ public struct JSONConstraint: Sendable {
     return count
   }
 
-  /// A key of an object that allows additional properties: any content byte is accepted there
-  /// (only the matched-property bookkeeping changes, which a later quote reads from the walk).
-  private func isFreeKey(_ key: JSONAutomaton.Frame) -> Bool {
-    grammar.tables!.nodes[Int(key.node)].child >= 0
+  /// The top frame is a key where an additional property may come: any content byte is accepted
+  /// there (only the matched-property bookkeeping changes, which a later quote reads from the walk).
+  private func isFreeKey() -> Bool {
+    let object = frames[frames.count - 2]
+    return JSONAutomaton.additionalAllowed(grammar.tables!.nodes[Int(object.node)], object.seen)
   }
 
   /// `[Bool]` form of `allowedTokens(into:)`.

@@ -72,6 +72,10 @@ final class JSONGrammar: @unchecked Sendable {
   /// Property names, sorted by bytes within each object, and the node of each property's value.
   private(set) var keys: [Span] = []
   private(set) var keyNodes: [Int32] = []
+  /// Per property, the properties (as bits of the object's sorted rows) that come before it in the
+  /// schema: the output names properties in the schema's order, as OpenAI's strict mode and
+  /// llama.cpp's schema grammars do.
+  private(set) var keyBefore: [UInt64] = []
   /// Literal texts (`enum`, `const`, `true`…), sorted by bytes within each node.
   private(set) var literals: [Span] = []
   private(set) var branches: [Int32] = []
@@ -393,11 +397,12 @@ final class JSONGrammar: @unchecked Sendable {
       throw .unsupportedKeywords(["properties (a name longer than 1024 bytes)"], at: path)
     }
 
-    // Property names as they appear between the quotes, sorted so that a prefix selects a range.
-    var entries: [(name: [UInt8], key: String, schema: JSONValue)] = properties.map { p in
+    // Property names as they appear between the quotes, sorted so that a prefix selects a range;
+    // `rank` is the property's place in the schema, the order the output must follow.
+    var entries: [(name: [UInt8], key: String, schema: JSONValue, rank: Int)] = properties.enumerated().map { i, p in
       var quoted = ""
       JSONValue.writeString(p.key, into: &quoted)
-      return (Array(quoted.utf8.dropFirst().dropLast()), p.key, p.value)
+      return (Array(quoted.utf8.dropFirst().dropLast()), p.key, p.value, i)
     }
     entries.sort { $0.name.lexicographicallyPrecedes($1.name) }
     var valueNodes: [Int32] = []
@@ -412,6 +417,9 @@ final class JSONGrammar: @unchecked Sendable {
       self.keys.append(span(e.name))
       keyNodes.append(valueNodes[i])
       if required.contains(e.key) { n.required |= 1 << UInt64(i) }
+      var before: UInt64 = 0
+      for (j, other) in entries.enumerated() where other.rank < e.rank { before |= 1 << UInt64(j) }
+      keyBefore.append(before)
     }
     return add(n)
   }
@@ -441,6 +449,7 @@ extension JSONGrammar {
     var nodes: UnsafeMutablePointer<Node>
     var keys: UnsafeMutablePointer<Span>
     var keyNodes: UnsafeMutablePointer<Int32>
+    var keyBefore: UnsafeMutablePointer<UInt64>
     var literals: UnsafeMutablePointer<Span>
     var branches: UnsafeMutablePointer<Int32>
     var bytes: UnsafeMutablePointer<UInt8>
@@ -456,6 +465,7 @@ extension JSONGrammar {
       nodes.deallocate()
       keys.deallocate()
       keyNodes.deallocate()
+      keyBefore.deallocate()
       literals.deallocate()
       branches.deallocate()
       bytes.deallocate()
@@ -465,6 +475,6 @@ extension JSONGrammar {
   func makeTables() -> Tables {
     Tables(
       nodes: Tables.copy(nodes), keys: Tables.copy(keys), keyNodes: Tables.copy(keyNodes),
-      literals: Tables.copy(literals), branches: Tables.copy(branches), bytes: Tables.copy(bytes), root: root)
+      keyBefore: Tables.copy(keyBefore), literals: Tables.copy(literals), branches: Tables.copy(branches), bytes: Tables.copy(bytes), root: root)
   }
 }

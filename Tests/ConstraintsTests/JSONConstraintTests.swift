@@ -201,10 +201,34 @@ import Tokenizers
     let mask = s.allowedTokens()
     #expect(mask.indices.filter { mask[$0] } == [Int(Self.eos)])
 
-    var missing = try constraint(schema)
+    #expect(!allows(try constraint(schema), "{\"ab\":\"x\""))  // skips the required "a"
+    let later = #"{"type":"object","properties":{"ab":{"type":"string"},"a":{"type":"integer"}},"required":["a"],"additionalProperties":false}"#
+    var missing = try constraint(later)
     try missing.advance(bytes: Array("{\"ab\":\"x\"".utf8))
     #expect(!allows(missing, "}") && allows(missing, ",\"a\":2}"))
     #expect(throws: JSONConstraintError.self) { try missing.advance(token: Self.eos) }
+  }
+
+  /// Properties come in the schema's order (OpenAI's strict mode, llama.cpp's schema grammars):
+  /// optional ones may be left out but not reordered, a required one may not be skipped, and
+  /// additional properties come after the declared and required ones.
+  @Test func propertiesFollowTheSchemasOrder() throws {
+    let schema = #"{"type":"object","properties":{"b":{"type":"integer"},"a":{"type":"integer"},"c":{"type":"integer"}},"required":["a"]}"#
+    let c = try constraint(schema)
+    #expect(allows(c, #"{"b": 1, "a": 2, "c": 3}"#) && allows(c, #"{"a": 2}"#) && allows(c, #"{"b": 1, "a": 2}"#))
+    #expect(!allows(c, #"{"a": 2, "b""#) && !allows(c, #"{"c""#) && !allows(c, #"{"b": 1, "c""#))
+    #expect(!allows(c, #"{"b": 1, "b""#))
+    // Additional properties after the required "a", and nothing declared after them.
+    #expect(allows(c, #"{"a": 2, "x": true, "y": [1]}"#) && allows(c, #"{"a": 2, "c": 3, "x": 1}"#))
+    #expect(!allows(c, #"{"x""#) && !allows(c, #"{"b": 1, "x""#) && !allows(c, #"{"a": 2, "x": 1, "c""#))
+    // A name is cut off as soon as it cannot lead to a property that may come next.
+    #expect(!allows(c, #"{"q"#) && allows(c, #"{"a"#))
+    // The oracle agrees.
+    let s = try JSONValue(parsing: schema)
+    #expect(validates(try JSONValue(parsing: #"{"b": 1, "a": 2, "x": 0}"#), s, root: s))
+    #expect(!validates(try JSONValue(parsing: #"{"a": 2, "b": 1}"#), s, root: s))
+    #expect(!validates(try JSONValue(parsing: #"{"x": 0, "a": 2}"#), s, root: s))
+    #expect(!validates(try JSONValue(parsing: #"{"a": 2, "x": 0, "c": 1}"#), s, root: s))
   }
 
   @Test func conformsToTheEnginesTokenConstraint() throws {

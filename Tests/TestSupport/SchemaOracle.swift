@@ -1,6 +1,7 @@
 import Templates
 
-/// A small validator for the schema subset the constraint supports, as the test oracle.
+/// A small validator for the schema subset the constraint supports, as the test oracle; it also
+/// checks that properties come in the order the constraint keeps (the schema's).
 public func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> Bool {
   guard case .object = schema else { return schema == .bool(true) }
   if case .string(let ref)? = schema["$ref"] {
@@ -35,8 +36,25 @@ public func validates(_ v: JSONValue, _ schema: JSONValue, root: JSONValue) -> B
   case .object(let members):
     guard types.contains("object") else { return false }
     if Set(members.map(\.key)).count != members.count { return false }
-    if case .array(let required)? = schema["required"] {
-      for r in required where !members.contains(where: { $0.key == r.stringValue }) { return false }
+    var required: [String] = []
+    if case .array(let names)? = schema["required"] { required = names.compactMap(\.stringValue) }
+    for r in required where !members.contains(where: { $0.key == r }) { return false }
+    // Order: declared properties as the schema lists them (then required ones it does not declare),
+    // additional ones after those and after every required one.
+    var declared: [String] = []
+    if case .object(let p)? = schema["properties"] { declared = p.map(\.key) }
+    declared += required.filter { !declared.contains($0) }
+    var last = -1
+    var additional = false
+    for (i, m) in members.enumerated() {
+      if let rank = declared.firstIndex(of: m.key) {
+        if additional || rank <= last { return false }
+        last = rank
+      } else {
+        let earlier = Set(members[..<i].map(\.key))
+        if !required.allSatisfy(earlier.contains) { return false }
+        additional = true
+      }
     }
     for m in members {
       if let p = schema["properties"]?[m.key] {
