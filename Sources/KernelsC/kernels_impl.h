@@ -397,11 +397,19 @@ INL int gemm_packed_range(const int type, const int fast, const uint8_t *packed,
   if (span * nb > PG_SCALE_CAPACITY) span = PG_SCALE_CAPACITY / nb / T * T;
 #if PG_ZMM
   // The 512-bit tiles read a reordered copy of the span's activations; rows too long for it at T
-  // per span take the 256-bit tiles.
-  uint8_t pairs[PG_PAIR_CAPACITY * 32];
-  int32_t corr[PG_PAIR_CAPACITY * 8];
-  const int zmm = nb * T <= PG_PAIR_CAPACITY;
-  if (zmm && span * nb > PG_PAIR_CAPACITY) span = PG_PAIR_CAPACITY / nb / T * T;
+  // per span take the 256-bit tiles. Its spans are longer than the 256-bit tiles' (up to
+  // PG_PAIR_SPAN_ROWS rows, 256 KB of activations: they are read from L2), so each group's codes,
+  // permuted once, serve several tiles.
+  uint8_t *pairs = NULL;
+  int32_t *corr = NULL;
+  int zmm = nb * T <= PG_PAIR_SPAN_BLOCKS && (pairs = zmm_pair_span_buffer()) != NULL;
+  if (zmm) {
+    span = PG_PAIR_SPAN_BLOCKS / nb;
+    if (span > PG_PAIR_SPAN_ROWS) span = PG_PAIR_SPAN_ROWS;
+    if (span * nb > PG_SCALE_CAPACITY) span = PG_SCALE_CAPACITY / nb;
+    span = span / T * T;
+    corr = (int32_t *)(pairs + (size_t)span * nb * 32);
+  }
 #endif
   for (int t0 = 0; t0 < n; t0 += span) {
     const int t1 = t0 + span < n ? t0 + span : n;

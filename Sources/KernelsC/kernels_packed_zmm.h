@@ -13,8 +13,19 @@
 // reads them from a copy with dwords reordered 0 4 1 5 2 6 3 7, so each pair is one 8-byte
 // broadcast from memory: no shuffle per activation row.
 
-// Scratch capacity in 32-byte activation blocks (the reordered copy of one span of rows).
-enum { PG_PAIR_CAPACITY = 1024 };
+// Scratch capacity in 32-byte activation blocks (the reordered copy of one span of rows) on the
+// stack (Q5_0), and in this thread's heap buffer of Q4_1/Q8_0 spans (zmm_pair_span_buffer), where
+// spans of up to PG_PAIR_SPAN_ROWS rows let each group's codes, permuted once, serve several tiles.
+enum { PG_PAIR_CAPACITY = 1024, PG_PAIR_SPAN_BLOCKS = 4096, PG_PAIR_SPAN_ROWS = 64 };
+
+// This thread's buffer for a span's reordered activations (32 bytes a block) and then, for Q8_0,
+// their starting values (32 bytes a block): PG_PAIR_SPAN_BLOCKS of each, allocated once; NULL when
+// memory runs out (the product then takes the 256-bit tiles).
+static uint8_t *zmm_pair_span_buffer(void) {
+  static __thread uint8_t *buffer;
+  if (!buffer) buffer = aligned_alloc(64, (size_t)PG_PAIR_SPAN_BLOCKS * 64);
+  return buffer;
+}
 
 // Copies rows [0, n) of Q8 activations (a_hdr header bytes, then 32 codes per block) into `pairs`,
 // [n][nb][32] bytes, with dwords reordered 0 4 1 5 2 6 3 7.
@@ -42,6 +53,29 @@ INL __m512i zmm_pair_codes(const int type, const uint8_t *codes, int c) {
                                               index,
                                               _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(codes + 32 * (c + 4)))));
   return _mm512_xor_si512(w, _mm512_set1_epi8((char)0x80));
+}
+
+// All nb blocks' codes of a group in pair order (zmm_pair_codes), block b's partial pair c at
+// codes[4b + c]: made once when several tiles of activation rows read the same group, so each tile
+// loads them instead of permuting them again.
+INL void zmm_pair_group(const int type, const uint8_t *group, int nb, __m512i *codes) {
+  const int header = type == PG_Q4_1 ? 32 : 16;
+  const int block_bytes = type == PG_Q4_1 ? 160 : 272;
+  for (int b = 0; b < nb; b++)
+    for (int c = 0; c < 4; c++) codes[4 * b + c] = zmm_pair_codes(type, group + (size_t)b * block_bytes + header, c);
+}
+
+// This thread's buffer for zmm_pair_group, grown to the longest rows it has seen and kept; NULL when
+// memory runs out (the tiles then permute the codes themselves).
+static __m512i *zmm_pair_group_buffer(int nb) {
+  static __thread __m512i *buffer;
+  static __thread int capacity;
+  if (nb > capacity) {
+    free(buffer);
+    buffer = aligned_alloc(64, (size_t)nb * 4 * sizeof(__m512i));
+    capacity = buffer ? nb : 0;
+  }
+  return buffer;
 }
 
 // Q8_0's starting values, corr[(t·nb + b)·8 + 2c + h] = −128·Σ of the 4 activation codes of partial
@@ -73,7 +107,7 @@ INL __m256 zmm_fold_pairs(const __m512 *acc) {
 // (pair_corrections).
 INL void packed_tile_zmm(const int type, const int fast, const int T, const uint8_t *group, int nb, const uint8_t *pairs,
                          const float *da, const float *sa, const int32_t *corr, float *y, size_t y_stride, int valid_rows,
-                         const uint8_t *next) {
+                         const uint8_t *next, const __m512i *codes) {
   const int header = type == PG_Q4_1 ? 32 : 16;
   const int block_bytes = type == PG_Q4_1 ? 160 : 272;
   const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
@@ -97,7 +131,7 @@ INL void packed_tile_zmm(const int type, const int fast, const int T, const uint
       sum[t] = _mm512_setzero_si512();
     }
     for (int c = 0; c < 4; c++) {
-      const __m512i w = zmm_pair_codes(type, pb + header, c);
+      const __m512i w = codes ? codes[4 * b + c] : zmm_pair_codes(type, pb + header, c);
       for (int t = 0; t < T; t++) {
         int64_t pair, start = 0;
         memcpy(&pair, pairs + ((size_t)t * nb + b) * 32 + 8 * c, 8);
@@ -136,15 +170,28 @@ INL void packed_tiles_zmm(const int type, const int fast, int m, const uint8_t *
                           const float *da, const float *sa, const int32_t *corr, float *y, size_t y_stride, int valid,
                           const uint8_t *next) {
   enum { T = PG_TILE_T };
-#define PG_PAIR_TILE(n, off)                                                                                        \
+  // Codes permuted once for all tiles when there are several (a decode step's one row keeps the
+  // direct path: a copy would only add a store and a load).
+  const __m512i *codes = NULL;
+  if (m >= 2 * T) {
+    __m512i *buffer = zmm_pair_group_buffer(nb);
+    if (buffer) zmm_pair_group(type, group, nb, buffer);
+    codes = buffer;
+  }
+#define PG_PAIR_TILE(n, off, from)                                                                                  \
   packed_tile_zmm(type, fast, n, group, nb, pairs + (size_t)(off) * nb * 32, da + (off) * nb, sa + (off) * nb,      \
-                  corr + (size_t)(off) * nb * 8, y + (off) * y_stride, y_stride, valid, next)
+                  corr + (size_t)(off) * nb * 8, y + (off) * y_stride, y_stride, valid, next, from)
+  // Two loops, so each tile is compiled knowing where its codes come from (one branch per code
+  // vector cost registers and spilled the accumulators); the last partial tile permutes its own.
   int t = 0;
-  for (; t + T <= m; t += T, next = NULL) PG_PAIR_TILE(T, t);
+  if (codes)
+    for (; t + T <= m; t += T, next = NULL) PG_PAIR_TILE(T, t, codes);
+  else
+    for (; t + T <= m; t += T, next = NULL) PG_PAIR_TILE(T, t, NULL);
   switch (m - t) {
-  case 1: PG_PAIR_TILE(1, t); break;
-  case 2: PG_PAIR_TILE(2, t); break;
-  case 3: PG_PAIR_TILE(3, t); break;
+  case 1: PG_PAIR_TILE(1, t, NULL); break;
+  case 2: PG_PAIR_TILE(2, t, NULL); break;
+  case 3: PG_PAIR_TILE(3, t, NULL); break;
   default: break;
   }
 #undef PG_PAIR_TILE

@@ -69,18 +69,20 @@ struct LaneOrderKernelTests {
   func bitIdentical(_ c: Case) {
     #expect(!SIMDKernelTests.levels.isEmpty, "no SIMD level: nothing below would run")
     var rng = SplitMix64(seed: 0x1A7E &+ UInt64(c.type.rawValue) &+ (c.paired ? 99 : 0))
-    // Q4_1 / Q8_0 at 9,216 columns (288 blocks) is past the 512-bit tiles' activation scratch at 4
-    // rows: the 256-bit tiles take it.
+    // Q4_1 / Q8_0 at 9,216 columns (288 blocks) runs spans of 12 rows on the 512-bit tiles; at 33,792
+    // (1,056 blocks) four rows are past their activation scratch, and the 256-bit tiles take it.
     let colsList =
-      c.type.blockSize == 256 ? [256, 768, 2048] : [32, 96, 640, 2048] + (c.type == .q5_0 ? [] : [9216])
+      c.type.blockSize == 256 ? [256, 768, 2048] : [32, 96, 640, 2048] + (c.type == .q5_0 ? [] : [9216, 33_792])
     let actBytes0 = { (cols: Int) in ActivationFormat(weights: c.type).rowBytes(cols) }
     for level in SIMDKernelTests.levels {
       for cols in colsList {
         let rowBytes = c.type.rowBytes(cols)!
         let actBytes = actBytes0(cols)
         // 40 rows × 70: a pair of groups and an odd one, the pair over more activation rows than
-        // one Q6_K span (kernels_packed_q6k_span.h) with a remainder of 2.
-        let shapes = [(8, 1), (13, 7), (37, 2), (9, 5), (3, 4), (24, 9)] + (c.type.blockSize == 256 ? [(40, 70)] : [])
+        // one Q6_K span (kernels_packed_q6k_span.h) with a remainder of 2. 9 × 70: several spans of
+        // Q4_1 / Q8_0 rows, each group's codes permuted once per span (kernels_packed_zmm.h).
+        let shapes =
+          [(8, 1), (13, 7), (37, 2), (9, 5), (3, 4), (24, 9)] + (c.type.blockSize == 256 ? [(40, 70)] : [(9, 70)])
         for (rows, n) in shapes {
           let (weights, act) = Self.randomInputs(c.type, rows: rows, cols: cols, n: n, rng: &rng)
           let y = Self.packed(c, level: level, weights: weights, rows: rows, cols: cols, act: act, n: n)
