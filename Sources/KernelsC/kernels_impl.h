@@ -396,10 +396,10 @@ INL int gemm_packed_range(const int type, const int fast, const uint8_t *packed,
   if (span < T) span = T;
   if (span * nb > PG_SCALE_CAPACITY) span = PG_SCALE_CAPACITY / nb / T * T;
 #if PG_ZMM
-  // The 512-bit tiles read a reordered copy of the span's activations; rows too long for it at T
-  // per span take the 256-bit tiles. Its spans are longer than the 256-bit tiles' (up to
-  // PG_PAIR_SPAN_ROWS rows, 256 KB of activations: they are read from L2), so each group's codes,
-  // permuted once, serve several tiles.
+  // The 512-bit tiles read a reordered copy of the span's activations (without memory for it, the
+  // 256-bit tiles run). Their spans are longer than the 256-bit tiles' (up to PG_PAIR_SPAN_ROWS
+  // rows, up to 512 KB of activations: they are read from L2), so each group's codes, permuted once,
+  // serve several tiles.
   uint8_t *pairs = NULL;
   int32_t *corr = NULL;
   int zmm = nb * T <= PG_PAIR_SPAN_BLOCKS && (pairs = zmm_pair_span_buffer()) != NULL;

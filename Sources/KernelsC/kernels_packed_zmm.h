@@ -16,7 +16,7 @@
 // Scratch capacity in 32-byte activation blocks (the reordered copy of one span of rows) on the
 // stack (Q5_0), and in this thread's heap buffer of Q4_1/Q8_0 spans (zmm_pair_span_buffer), where
 // spans of up to PG_PAIR_SPAN_ROWS rows let each group's codes, permuted once, serve several tiles.
-enum { PG_PAIR_CAPACITY = 1024, PG_PAIR_SPAN_BLOCKS = 4096, PG_PAIR_SPAN_ROWS = 64 };
+enum { PG_PAIR_CAPACITY = 1024, PG_PAIR_SPAN_BLOCKS = 8192, PG_PAIR_SPAN_ROWS = 64 };
 
 // This thread's buffer for a span's reordered activations (32 bytes a block) and then, for Q8_0,
 // their starting values (32 bytes a block): PG_PAIR_SPAN_BLOCKS of each, allocated once; NULL when

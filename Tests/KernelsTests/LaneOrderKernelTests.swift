@@ -69,10 +69,10 @@ struct LaneOrderKernelTests {
   func bitIdentical(_ c: Case) {
     #expect(!SIMDKernelTests.levels.isEmpty, "no SIMD level: nothing below would run")
     var rng = SplitMix64(seed: 0x1A7E &+ UInt64(c.type.rawValue) &+ (c.paired ? 99 : 0))
-    // Q4_1 / Q8_0 at 9,216 columns (288 blocks) runs spans of 12 rows on the 512-bit tiles; at 33,792
-    // (1,056 blocks) four rows are past their activation scratch, and the 256-bit tiles take it.
+    // Q4_1 / Q8_0 at 9,216 columns (288 blocks) run spans of 28 rows on the 512-bit tiles, at 65,536
+    // (2,048 blocks, the longest rows the scale buffer takes four of) spans of 4.
     let colsList =
-      c.type.blockSize == 256 ? [256, 768, 2048] : [32, 96, 640, 2048] + (c.type == .q5_0 ? [] : [9216, 33_792])
+      c.type.blockSize == 256 ? [256, 768, 2048] : [32, 96, 640, 2048] + (c.type == .q5_0 ? [] : [9216, 65_536])
     let actBytes0 = { (cols: Int) in ActivationFormat(weights: c.type).rowBytes(cols) }
     for level in SIMDKernelTests.levels {
       for cols in colsList {
