@@ -41,6 +41,7 @@ static double now(void) {
 #define DPWSSD(k) "vpdpwssd %%zmm14, %%zmm15, %%zmm" #k "\n"
 #define CVT(k) "vcvtdq2ps %%zmm14, %%zmm" #k "\n"
 #define ADDD(k) "vpaddd %%zmm14, %%zmm" #k ", %%zmm" #k "\n"
+#define PERMT2D(k) "vpermt2d %%zmm14, %%zmm15, %%zmm" #k "\n"
 
 int main(void) {
   __asm__ volatile("vpxord %%zmm14, %%zmm14, %%zmm14\n vpxord %%zmm15, %%zmm15, %%zmm15" ::: "xmm14", "xmm15");
@@ -51,12 +52,14 @@ int main(void) {
   PROBE("vpdpwssd", X12(DPWSSD));
   PROBE("vcvtdq2ps", X12(CVT));
   PROBE("vpaddd", X12(ADDD));
+  PROBE("vpermt2d", X12(PERMT2D));
   // Pairs: twelve of each instruction on separate accumulators; per ns counts pairs.
   PROBE("vpdpbusd + vfmadd231ps (pairs)", X12(DPBUSD) Y12(FMA));
   PROBE("vpdpbusd + vpmulld (pairs)", X12(DPBUSD) Y12(MULLO));
   PROBE("vpdpbusd + vpdpwssd (pairs)", X12(DPBUSD) Y12(DPWSSD));
   PROBE("vpdpbusd + vcvtdq2ps (pairs)", X12(DPBUSD) Y12(CVT));
   PROBE("vpdpbusd + vpaddd (pairs)", X12(DPBUSD) Y12(ADDD));
+  PROBE("vpdpbusd + vpermt2d (pairs)", X12(DPBUSD) Y12(PERMT2D));
   PROBE("vfmadd231ps + vcvtdq2ps (pairs)", X12(FMA) Y12(CVT));
   return 0;
 }
