@@ -393,6 +393,10 @@ final class JSONGrammar: @unchecked Sendable {
       properties.append((r, .bool(true)))
     }
     guard properties.count <= 64 else { throw .unsupportedKeywords(["properties (more than 64)"], at: path) }
+    // A name listed twice would match its first row only, and the second could never be used.
+    guard Set(properties.map(\.key)).count == properties.count else {
+      throw .invalid("properties lists a name twice", at: path)
+    }
     guard properties.allSatisfy({ $0.key.utf8.count <= 1024 }) else {
       throw .unsupportedKeywords(["properties (a name longer than 1024 bytes)"], at: path)
     }

@@ -402,11 +402,11 @@ INL int gemm_packed_range(const int type, const int fast, const uint8_t *packed,
   // serve several tiles.
   uint8_t *pairs = NULL;
   int32_t *corr = NULL;
-  int zmm = nb * T <= PG_PAIR_SPAN_BLOCKS && (pairs = zmm_pair_span_buffer()) != NULL;
+  int zmm = nb > 0 && nb * T <= PG_PAIR_SPAN_BLOCKS && (pairs = zmm_pair_span_buffer()) != NULL;
+  _Static_assert(PG_PAIR_SPAN_BLOCKS <= PG_SCALE_CAPACITY, "a 512-bit span's scales fit da and sa");
   if (zmm) {
     span = PG_PAIR_SPAN_BLOCKS / nb;
     if (span > PG_PAIR_SPAN_ROWS) span = PG_PAIR_SPAN_ROWS;
-    if (span * nb > PG_SCALE_CAPACITY) span = PG_SCALE_CAPACITY / nb;
     span = span / T * T;
     corr = (int32_t *)(pairs + (size_t)span * nb * 32);
   }

@@ -299,6 +299,11 @@ import Tokenizers
     #expect(error(##"{"$defs":{"A":{"anyOf":[{"type":"string"},{"$ref":"#/$defs/A"}]}},"$ref":"#/$defs/A"}"##) != nil)
     #expect(error(#"{"const":"# + "\"" + String(repeating: "x", count: 5000) + "\"}") != nil)
     #expect(error(#"{"type":"array","minItems":3,"maxItems":2}"#) != nil)
+    // A parsed document keeps one member per name; a built one can repeat a property.
+    let repeated = JSONValue.object([
+      ("type", .string("object")), ("properties", .object([("a", .object([])), ("b", .object([])), ("a", .object([]))])),
+    ])
+    #expect(throws: JSONSchemaError.self) { try JSONConstraint(schema: repeated, vocabulary: Self.trie) }
     // Annotations are fine.
     #expect(error(#"{"type":"string","title":"T","description":"d","format":"date-time","default":"x"}"#) == nil)
 
