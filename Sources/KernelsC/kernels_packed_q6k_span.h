@@ -13,18 +13,12 @@
 
 enum { PG_Q6_SPAN = 64 };  // rows per call: their sums (4 KB) stay in L1 beside the codes
 
-// This thread's buffer for q6_biased_activations, grown to the largest product it has seen and kept
-// (a prompt's products come back at the same few sizes); NULL when memory runs out, and the product
-// then takes the tiles.
+// This thread's buffer for q6_biased_activations (thread_scratch; the product takes the tiles
+// without it).
 static uint8_t *q6_span_buffer(size_t bytes) {
-  static __thread uint8_t *buffer;
+  static __thread void *buffer;
   static __thread size_t capacity;
-  if (bytes > capacity) {
-    free(buffer);
-    buffer = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    capacity = buffer ? bytes : 0;
-  }
-  return buffer;
+  return thread_scratch(&buffer, &capacity, bytes);
 }
 
 // Activation codes of n rows as y + 128 (unsigned), 256 bytes per super-block, rows `cols` bytes

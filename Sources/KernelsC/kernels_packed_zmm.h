@@ -18,13 +18,25 @@
 // spans of up to PG_PAIR_SPAN_ROWS rows let each group's codes, permuted once, serve several tiles.
 enum { PG_PAIR_CAPACITY = 1024, PG_PAIR_SPAN_BLOCKS = 8192, PG_PAIR_SPAN_ROWS = 64 };
 
+// A per-thread scratch buffer of at least `bytes`, 64-byte aligned: `*buffer` and `*capacity` are
+// the caller's own thread-local pair. It grows to the largest request and is kept (products come
+// back at the same few sizes); NULL when memory runs out, and the caller then takes a path without it.
+static void *thread_scratch(void **buffer, size_t *capacity, size_t bytes) {
+  if (bytes > *capacity) {
+    free(*buffer);
+    *buffer = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    *capacity = *buffer ? bytes : 0;
+  }
+  return *buffer;
+}
+
 // This thread's buffer for a span's reordered activations (32 bytes a block) and then, for Q8_0,
-// their starting values (32 bytes a block): PG_PAIR_SPAN_BLOCKS of each, allocated once; NULL when
-// memory runs out (the product then takes the 256-bit tiles).
+// their starting values (32 bytes a block): PG_PAIR_SPAN_BLOCKS of each (the product takes the
+// 256-bit tiles without it).
 static uint8_t *zmm_pair_span_buffer(void) {
-  static __thread uint8_t *buffer;
-  if (!buffer) buffer = aligned_alloc(64, (size_t)PG_PAIR_SPAN_BLOCKS * 64);
-  return buffer;
+  static __thread void *buffer;
+  static __thread size_t capacity;
+  return thread_scratch(&buffer, &capacity, (size_t)PG_PAIR_SPAN_BLOCKS * 64);
 }
 
 // Copies rows [0, n) of Q8 activations (a_hdr header bytes, then 32 codes per block) into `pairs`,
@@ -65,17 +77,11 @@ INL void zmm_pair_group(const int type, const uint8_t *group, int nb, __m512i *c
     for (int c = 0; c < 4; c++) codes[4 * b + c] = zmm_pair_codes(type, group + (size_t)b * block_bytes + header, c);
 }
 
-// This thread's buffer for zmm_pair_group, grown to the longest rows it has seen and kept; NULL when
-// memory runs out (the tiles then permute the codes themselves).
+// This thread's buffer for zmm_pair_group (the tiles permute the codes themselves without it).
 static __m512i *zmm_pair_group_buffer(int nb) {
-  static __thread __m512i *buffer;
-  static __thread int capacity;
-  if (nb > capacity) {
-    free(buffer);
-    buffer = aligned_alloc(64, (size_t)nb * 4 * sizeof(__m512i));
-    capacity = buffer ? nb : 0;
-  }
-  return buffer;
+  static __thread void *buffer;
+  static __thread size_t capacity;
+  return thread_scratch(&buffer, &capacity, (size_t)nb * 4 * sizeof(__m512i));
 }
 
 // Q8_0's starting values, corr[(t·nb + b)·8 + 2c + h] = −128·Σ of the 4 activation codes of partial
